@@ -1,0 +1,20 @@
+# hashmatch: the matching core and its command line on Python 3.11.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY matcher ./matcher
+COPY indexer ./indexer
+COPY api ./api
+COPY cli ./cli
+COPY benchmarks ./benchmarks
+RUN pip install --no-cache-dir . && useradd --system --home /app hashmatch
+COPY tests/fixtures ./tests/fixtures
+
+USER hashmatch
+ENTRYPOINT ["hashmatch"]
+CMD ["types"]

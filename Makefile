@@ -1,0 +1,42 @@
+# hashmatch: every target sets itself up from nothing (a virtualenv in .venv) on Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DATA ?= var
+
+.PHONY: run test check bench bench-quick clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## run: match the sample queries against the sample list, through an index saved under $(DATA)/
+run: $(STAMP)
+	rm -rf $(DATA)/index
+	$(BIN)/hashmatch index build tests/fixtures/sample_list.txt --out $(DATA)/index
+	$(BIN)/hashmatch match --index $(DATA)/index tests/fixtures/sample_queries.txt
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## check: lint, format and strict typing
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## bench: the matcher benchmark at 1M and 10M entries (about 10 minutes); bench-quick: 100K and 1M
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.matcher
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.matcher --quick
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The HTTP service (FastAPI): authentication and thin routes over the domain packages."""

@@ -1,0 +1,1 @@
+"""The ``hashmatch`` command line."""

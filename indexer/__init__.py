@@ -1,0 +1,1 @@
+"""Hash lists from hotlines: import formats, versions, index build and atomic publish."""

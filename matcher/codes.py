@@ -1,0 +1,76 @@
+"""Hex text <-> binary codes, in bulk and without a Python object per code.
+
+A code is a row of ``nbytes`` unsigned bytes; a batch is a C-contiguous ``(n, nbytes)`` uint8 array.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Codes = npt.NDArray[np.uint8]
+
+_HEX_DIGITS = "0123456789abcdef"
+_NIBBLE = np.full(256, 0xFF, dtype=np.uint8)
+for _value, _char in enumerate(_HEX_DIGITS):
+    _NIBBLE[ord(_char)] = _value
+    _NIBBLE[ord(_char.upper())] = _value
+
+
+def parse_hex_batch(values: Sequence[object], nbytes: int) -> tuple[Codes, list[tuple[int, str]]]:
+    """Parse hex strings of ``2 * nbytes`` digits (surrounding whitespace ignored, any case).
+
+    Returns the codes (one row per value; rows of bad values are zero) and, in input order, the
+    ``(index, reason)`` of every bad value.
+    """
+    width = 2 * nbytes
+    codes = np.zeros((len(values), nbytes), dtype=np.uint8)
+    errors: list[tuple[int, str]] = []
+    good_rows: list[int] = []
+    good_text: list[str] = []
+    for row, value in enumerate(values):
+        if not isinstance(value, str):
+            errors.append((row, f"expected a string of {width} hexadecimal digits, got {_kind(value)}"))
+            continue
+        text = value.strip()
+        if len(text) != width:
+            errors.append((row, f"expected {width} hexadecimal digits, got {len(text)} characters"))
+            continue
+        good_rows.append(row)
+        good_text.append(text)
+    if good_text:
+        raw = np.frombuffer("".join(good_text).encode("ascii", errors="replace"), dtype=np.uint8)
+        nibbles = _NIBBLE[raw].reshape(len(good_text), width)
+        bad = (nibbles == 0xFF).any(axis=1)
+        for position in np.flatnonzero(bad):
+            text = good_text[position]
+            column = int(np.argmax(nibbles[position] == 0xFF))
+            errors.append(
+                (
+                    good_rows[position],
+                    f"character {text[column]!r} at position {column} is not hexadecimal",
+                )
+            )
+        rows = np.asarray(good_rows, dtype=np.int64)[~bad]
+        ok = nibbles[~bad]
+        codes[rows] = (ok[:, 0::2] << 4) | ok[:, 1::2]
+        errors.sort()
+    return codes, errors
+
+
+def format_hex(code: Codes | bytes) -> str:
+    """Lowercase hex text of one code."""
+    return bytes(code).hex()
+
+
+def hamming_distance(a: Codes | bytes, b: Codes | bytes) -> int:
+    """Number of differing bits between two codes of the same length."""
+    left = np.frombuffer(bytes(a), dtype=np.uint8)
+    right = np.frombuffer(bytes(b), dtype=np.uint8)
+    if left.shape != right.shape:
+        raise ValueError(f"codes differ in length: {left.size} and {right.size} bytes")
+    return int(np.unpackbits(left ^ right).sum())
+
+
+def _kind(value: object) -> str:
+    return "nothing" if value is None else type(value).__name__

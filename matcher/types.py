@@ -1,0 +1,159 @@
+"""The hash type registry: one class per type knows its parsing, distance, thresholds and index.
+
+Names follow python-threatexchange. Default thresholds are those of ``shared/REFERENCE.md``.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import numpy.typing as npt
+
+from matcher.codes import Codes, format_hex, hamming_distance, parse_hex_batch
+from matcher.errors import InvalidHash, InvalidHashes, UnknownHashType
+from matcher.exact import ExactIndex
+from matcher.hamming import HammingIndex
+from matcher.index import Index
+from matcher.validation import check_threshold
+
+
+class HashType:
+    """A kind of hash: ``bits`` long, written as lowercase hex, compared bit by bit."""
+
+    name: ClassVar[str]
+    bits: ClassVar[int]
+    default_threshold: ClassVar[int]
+    max_threshold: ClassVar[int]
+    description: ClassVar[str]
+
+    @property
+    def nbytes(self) -> int:
+        return self.bits // 8
+
+    @property
+    def is_exact(self) -> bool:
+        """Only identical values match (cryptographic hashes)."""
+        return self.max_threshold == 0
+
+    def parse(self, value: object) -> bytes:
+        """One hash in its text form (any case, surrounding whitespace ignored) as bytes."""
+        codes, errors = parse_hex_batch([value], self.nbytes)
+        if errors:
+            raise InvalidHash(self.name, value, errors[0][1])
+        return bytes(codes[0])
+
+    def parse_many(self, values: Sequence[object]) -> Codes:
+        """A batch of hashes as a ``(n, nbytes)`` uint8 array; every bad value is reported at once
+        in an :class:`InvalidHashes` error, with its position."""
+        codes, errors = parse_hex_batch(values, self.nbytes)
+        if errors:
+            raise InvalidHashes([InvalidHash(self.name, values[i], why, index=i) for i, why in errors])
+        return codes
+
+    def format(self, code: bytes | Codes) -> str:
+        return format_hex(code)
+
+    def distance(self, a: bytes | Codes, b: bytes | Codes) -> int:
+        """Number of differing bits (for exact types only 0, equal, is meaningful)."""
+        return hamming_distance(a, b)
+
+    def check_threshold(self, threshold: object) -> int:
+        """``threshold`` as an int, if this type supports it; else :class:`InvalidThreshold`."""
+        return check_threshold(self.name, threshold, self.max_threshold)
+
+    def build_index(
+        self,
+        codes: Codes,
+        ids: npt.ArrayLike,
+        design_threshold: int | None = None,
+        threads: int | None = None,
+    ) -> Index:
+        """An index over ``codes`` (one row per entry) answering with entry ``ids``.
+
+        ``design_threshold`` (default: the type's default) is the threshold the index is tuned for;
+        it answers exactly at every threshold up to ``max_threshold``.
+        """
+        if self.is_exact:
+            return ExactIndex.build(self.name, self.nbytes, codes, ids)
+        design = self.default_threshold if design_threshold is None else design_threshold
+        return HammingIndex.build(self.name, self.bits, self.max_threshold, codes, ids, design, threads)
+
+    def __repr__(self) -> str:
+        return f"<hash type {self.name}>"
+
+
+class PDQ(HashType):
+    name = "pdq"
+    bits = 256
+    default_threshold = 48
+    max_threshold = 63
+    description = "Meta's PDQ perceptual hash, 256 bits"
+
+
+class PHash(HashType):
+    name = "phash"
+    bits = 64
+    default_threshold = 8
+    max_threshold = 12
+    description = "imagehash perceptual (DCT) hash, 64 bits"
+
+
+class DHash(HashType):
+    name = "dhash"
+    bits = 64
+    default_threshold = 8
+    max_threshold = 12
+    description = "imagehash difference hash, 64 bits"
+
+
+class AHash(HashType):
+    name = "ahash"
+    bits = 64
+    default_threshold = 6
+    max_threshold = 12
+    description = "imagehash average hash, 64 bits (weak: corroboration only)"
+
+
+class WHash(HashType):
+    name = "whash"
+    bits = 64
+    default_threshold = 4
+    max_threshold = 12
+    description = "imagehash wavelet hash, 64 bits (weak: corroboration only)"
+
+
+class MD5(HashType):
+    name = "md5"
+    bits = 128
+    default_threshold = 0
+    max_threshold = 0
+    description = "MD5 of the file bytes"
+
+
+class SHA1(HashType):
+    name = "sha1"
+    bits = 160
+    default_threshold = 0
+    max_threshold = 0
+    description = "SHA-1 of the file bytes"
+
+
+class SHA256(HashType):
+    name = "sha256"
+    bits = 256
+    default_threshold = 0
+    max_threshold = 0
+    description = "SHA-256 of the file bytes"
+
+
+HASH_TYPES: Mapping[str, HashType] = {
+    t.name: t for t in (PDQ(), PHash(), DHash(), AHash(), WHash(), MD5(), SHA1(), SHA256())
+}
+
+
+def get_hash_type(name: object) -> HashType:
+    """The registered type called ``name`` (case and surrounding spaces ignored)."""
+    key = name.strip().lower() if isinstance(name, str) else name
+    hash_type = HASH_TYPES.get(key) if isinstance(key, str) else None
+    if hash_type is None:
+        raise UnknownHashType(repr(name) if not isinstance(name, str) else name, list(HASH_TYPES))
+    return hash_type

@@ -1,0 +1,148 @@
+"""The command line: readable output, one-line errors, exit codes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_types_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "types")
+    assert code == 0
+    assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
+        "pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256",
+    ]  # fmt: skip
+
+
+def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "index", "build", str(FIXTURES / "sample_list.txt"), "--out", str(tmp_path / "ix")
+    )
+    assert code == 0
+    assert "pdq: 21 entries (20 distinct)" in out
+    assert sorted(p.name for p in (tmp_path / "ix").iterdir()) == ["md5", "pdq", "phash", "sha256"]
+
+    code, out, err = run(
+        capsys, "match", "--index", str(tmp_path / "ix"), str(FIXTURES / "sample_queries.txt")
+    )
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert rows[0] == ["query_line", "type", "entry", "distance"]
+    # entries are list line numbers: line 5 and line 42 hold the same pdq value
+    assert rows[1:] == [
+        ["8", "md5", "33", "0"],
+        ["2", "pdq", "5", "20"],
+        ["2", "pdq", "42", "20"],
+        ["3", "pdq", "9", "45"],
+        ["6", "phash", "24", "5"],
+        ["10", "sha256", "41", "0"],
+    ]
+    assert "9 queries, 5 matched" in err
+
+    code, out, _ = run(
+        capsys, "match", "--index", str(tmp_path / "ix"), "--threshold", "pdq=31", "--threshold", "phash=12",
+        str(FIXTURES / "sample_queries.txt"),
+    )  # fmt: skip
+    assert code == 0
+    assert "3\tpdq\t9\t45" not in out
+    assert "7\tphash\t26\t11" in out
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            ["pdq " + "0" * 64, "pdq abc"],
+            "line 2: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters",
+        ),
+        (["photodna 00"], "line 1: unknown hash type 'photodna': expected one of pdq"),
+        (["md5"], "line 1: expected '<type> <hash>'"),
+        (
+            ["phash zz00000000000000", "phash 1", "md5 2"],
+            "line 1: invalid phash hash: character 'z' at position 0",
+        ),
+    ],
+)
+def test_a_bad_list_line_is_reported_in_one_line_and_nothing_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str], message: str
+) -> None:
+    source = tmp_path / "list.txt"
+    source.write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "index", "build", str(source), "--out", str(tmp_path / "ix"))
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert message in err
+    assert not (tmp_path / "ix").exists()
+
+
+def test_errors_in_queries_and_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run(
+            capsys,
+            "index",
+            "build",
+            str(FIXTURES / "sample_list.txt"),
+            "--out",
+            str(tmp_path / "ix"),
+        )[0]
+        == 0
+    )
+    queries = tmp_path / "q.txt"
+    queries.write_text("pdq 12\n")
+    cases = [
+        (
+            ["match", "--index", str(tmp_path / "ix"), str(queries)],
+            "q.txt line 1: invalid pdq hash",
+        ),
+        (
+            ["match", "--index", str(tmp_path / "none"), str(queries)],
+            "is not a directory of indexes",
+        ),
+        (
+            ["match", "--index", str(tmp_path / "ix"), "--threshold", "md5=1"],
+            "invalid threshold 1 for md5",
+        ),
+        (["match", "--index", str(tmp_path / "ix"), "--threshold", "pdq=x"], "expected TYPE=N"),
+        (
+            ["index", "build", str(FIXTURES / "sample_list.txt"), "--out", str(tmp_path / "ix")],
+            "already exists",
+        ),
+        (
+            ["index", "build", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "new")],
+            "No such file",
+        ),
+    ]
+    for argv, message in cases:
+        code, _, err = run(capsys, *argv)
+        assert code == 1, argv
+        assert message in err, (argv, err)
+        assert err.count("\n") == 1
+        assert "Traceback" not in err
+
+
+def test_console_script_reads_standard_input(tmp_path: Path) -> None:
+    assert main(["index", "build", str(FIXTURES / "sample_list.txt"), "--out", str(tmp_path / "ix")]) == 0
+    done = subprocess.run(
+        [Path(sys.executable).parent / "hashmatch", "match", "--index", str(tmp_path / "ix"), "-"],
+        input="md5 " + "0" * 31 + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr
+        == "hashmatch: error: - line 1: invalid md5 hash: expected 32 hexadecimal digits, got 31 characters\n"
+    )

@@ -1,0 +1,39 @@
+"""The package layout the design card asks for: dependencies point one way, matcher imports nothing of ours."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+OURS = {"matcher", "indexer", "api", "cli", "benchmarks"}
+# package -> the packages of ours it may import
+ALLOWED = {"matcher": set(), "indexer": {"matcher"}, "api": {"indexer", "matcher"}}
+
+
+def imported_packages(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                found.setdefault(name.split(".")[0], set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_dependencies_point_one_way(package: str) -> None:
+    imports = imported_packages(package)
+    forbidden = {name: files for name, files in imports.items() if name in OURS - {package} - ALLOWED[package]}
+    assert forbidden == {}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_no_server_package_touches_images(package: str) -> None:
+    imports = imported_packages(package)
+    assert {"PIL", "imagehash", "pdqhash", "cv2"} & imports.keys() == set()
