@@ -34,30 +34,37 @@ class EntryMap:
 
 
 def deduplicate(codes: Codes, ids: npt.ArrayLike) -> tuple[Codes, EntryMap]:
-    """Sort codes, keep each value once and remember which entry ids carry it."""
+    """Sort codes bytewise, keep each value once and remember which entry ids carry it."""
     entry_ids = np.asarray(ids, dtype=np.int64)
     if codes.ndim != 2 or entry_ids.shape != (codes.shape[0],):
         raise ValueError(f"need one id per code: {codes.shape[0]} codes, {entry_ids.size} ids")
-    if codes.shape[0] == 0:
-        return codes.copy(), EntryMap(np.zeros(1, dtype=np.int64), entry_ids)
-    columns = _sort_keys(codes)
-    order = np.lexsort(columns[::-1])
-    sorted_columns = columns[:, order]
-    new_value = np.ones(order.size, dtype=bool)
-    new_value[1:] = (sorted_columns[:, 1:] != sorted_columns[:, :-1]).any(axis=0)
-    starts = np.flatnonzero(new_value)
+    # one sort on the leading 8 bytes; then a full sort of the (rare) runs of rows that share them
+    # without being identical
+    leading = leading_key(codes)
+    order = np.argsort(leading, kind="stable").astype(np.int64)
+    sorted_codes = codes[order]
+    same_lead = leading[order[1:]] == leading[order[:-1]]
+    differs = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
+    if (same_lead & differs).any():
+        run = np.concatenate([[0], np.cumsum(~same_lead)])
+        rows = np.flatnonzero(np.isin(run, run[1:][same_lead & differs]))
+        subset = order[rows]
+        keys = [leading_key(codes[subset], start) for start in range(8 * ((codes.shape[1] - 1) // 8), -1, -8)]
+        order[rows] = subset[np.lexsort(keys)]
+        sorted_codes[rows] = codes[order[rows]]
+        differs = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
+    starts = np.flatnonzero(np.concatenate([[True], differs])) if order.size else np.empty(0, np.int64)
     offsets = np.append(starts, order.size).astype(np.int64)
-    unique_codes = np.ascontiguousarray(codes[order[starts]])
-    return unique_codes, EntryMap(offsets, entry_ids[order])
+    return np.ascontiguousarray(sorted_codes[starts]), EntryMap(offsets, entry_ids[order])
 
 
-def _sort_keys(codes: Codes) -> npt.NDArray[np.uint64]:
-    """Big-endian 64-bit words of each code (zero padded), as columns, for a lexicographic sort."""
-    nbytes = codes.shape[1]
-    width = -(-nbytes // 8) * 8
-    padded = np.zeros((codes.shape[0], width), dtype=np.uint8)
-    padded[:, :nbytes] = codes
-    return padded.view(">u8").astype(np.uint64).T
+def leading_key(codes: Codes, start: int = 0) -> npt.NDArray[np.uint64]:
+    """Bytes ``start`` to ``start + 8`` of each code as a big-endian integer (zero padded): codes
+    sorted bytewise have sorted leading keys."""
+    head = np.zeros((codes.shape[0], 8), dtype=np.uint8)
+    part = codes[:, start : start + 8]
+    head[:, : part.shape[1]] = part
+    return head.view(">u8").ravel().astype(np.uint64)
 
 
 def concatenated_ranges(starts: Int64s, counts: Int64s) -> Int64s:

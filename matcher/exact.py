@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.codes import Codes
-from matcher.entries import EntryMap, concatenated_ranges, deduplicate
+from matcher.entries import EntryMap, concatenated_ranges, deduplicate, leading_key
 from matcher.matches import Matches
 from matcher.storage import read_array, write_index_dir
 from matcher.validation import check_queries, check_threshold
@@ -34,7 +34,7 @@ class ExactIndex:
     def build(cls, name: str, nbytes: int, codes: Codes, ids: npt.ArrayLike) -> "ExactIndex":
         check_queries(name, codes, nbytes)
         unique, entries = deduplicate(codes, ids)
-        return cls(name, unique, _leading_key(unique), entries)
+        return cls(name, unique, leading_key(unique), entries)
 
     @property
     def entry_count(self) -> int:
@@ -48,7 +48,7 @@ class ExactIndex:
         """Entries equal to each query row (``threshold`` must be 0)."""
         check_queries(self.name, queries, self.nbytes)
         check_threshold(self.name, threshold, self.max_threshold)
-        query_keys = _leading_key(queries)
+        query_keys = leading_key(queries)
         lo = np.searchsorted(self.keys, query_keys, side="left")
         hi = np.searchsorted(self.keys, query_keys, side="right")
         counts = hi - lo
@@ -84,8 +84,3 @@ class ExactIndex:
             read_array(directory, "keys"),
             entries,
         )
-
-
-def _leading_key(codes: Codes) -> npt.NDArray[np.uint64]:
-    """The first 8 bytes of each code as a big-endian integer: sorted codes have sorted keys."""
-    return np.ascontiguousarray(codes[:, :8]).view(">u8").ravel().astype(np.uint64)
