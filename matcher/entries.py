@@ -13,7 +13,7 @@ from matcher.matches import Int64s, Matches
 class EntryMap:
     """Compressed rows: the entries of unique code ``u`` are ``ids[offsets[u]:offsets[u + 1]]``."""
 
-    offsets: Int64s
+    offsets: npt.NDArray[np.integer]  # uint32 while there are fewer than 2^32 entries
     ids: Int64s
 
     @property
@@ -23,8 +23,8 @@ class EntryMap:
     def expand(self, query: Int64s, unique: npt.NDArray[np.integer], distance: Int64s) -> Matches:
         """Turn matches on unique codes into matches on entry ids."""
         unique = unique.astype(np.int64, copy=False)
-        starts = self.offsets[unique]
-        counts = self.offsets[unique + 1] - starts
+        starts = self.offsets[unique].astype(np.int64)
+        counts = self.offsets[unique + 1].astype(np.int64) - starts
         positions = concatenated_ranges(starts, counts)
         return Matches.ordered(
             np.repeat(query, counts),
@@ -54,7 +54,7 @@ def deduplicate(codes: Codes, ids: npt.ArrayLike) -> tuple[Codes, EntryMap]:
         sorted_codes[rows] = codes[order[rows]]
         differs = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
     starts = np.flatnonzero(np.concatenate([[True], differs])) if order.size else np.empty(0, np.int64)
-    offsets = np.append(starts, order.size).astype(np.int64)
+    offsets = np.append(starts, order.size).astype(np.uint32 if order.size < 2**32 else np.int64)
     return np.ascontiguousarray(sorted_codes[starts]), EntryMap(offsets, entry_ids[order])
 
 
