@@ -54,7 +54,8 @@ def deduplicate(codes: Codes, ids: npt.ArrayLike) -> tuple[Codes, EntryMap]:
         sorted_codes[rows] = codes[order[rows]]
         differs = (sorted_codes[1:] != sorted_codes[:-1]).any(axis=1)
     starts = np.flatnonzero(np.concatenate([[True], differs])) if order.size else np.empty(0, np.int64)
-    offsets = np.append(starts, order.size).astype(np.uint32 if order.size < 2**32 else np.int64)
+    offset_type = np.uint32 if order.size < 2**32 else np.int64
+    offsets: npt.NDArray[np.integer] = np.append(starts, order.size).astype(offset_type)
     return np.ascontiguousarray(sorted_codes[starts]), EntryMap(offsets, entry_ids[order])
 
 
