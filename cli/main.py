@@ -1,33 +1,24 @@
-"""``hashmatch``: the command line over the matching core.
+"""``hashmatch``: the command line over the project's core.
 
-Every failure ends with one readable line on standard error and a non-zero exit code, never a
-traceback.
+Each command module adds its sub-commands through ``register``. Every failure ends with one readable
+line on standard error and a non-zero exit code, never a traceback.
 """
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
-from typing import TextIO
 
-import numpy as np
-
-from indexer.formats import LineError, TypedHashes, read_plain
-from matcher import HASH_TYPES, Index, MatcherError, get_hash_type, load_index
-from matcher.hamming import HammingIndex
+from cli import files
+from cli.common import CommandError
+from matcher import MatcherError
 
 EXIT_BAD_INPUT = 1
-EXIT_USAGE = 2
-
-
-class CommandError(Exception):
-    """A failure to report in one line."""
+EXIT_INTERRUPTED = 130
+COMMAND_MODULES = (files,)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         args.handler(args)
@@ -36,133 +27,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("hashmatch: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hashmatch", description="Exact matching against hash lists.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-
-    types = commands.add_parser("types", help="list the supported hash types")
-    types.set_defaults(handler=_types)
-
-    index = commands.add_parser("index", help="build search indexes from a list file")
-    index_commands = index.add_subparsers(required=True, metavar="ACTION")
-    build = index_commands.add_parser("build", help="index a '<type> <hash>' file, one index per type")
-    build.add_argument("list", type=Path, help="list file: one '<type> <hash>' per line")
-    build.add_argument("--out", type=Path, required=True, help="new directory for the indexes")
-    build.set_defaults(handler=_index_build)
-
-    match = commands.add_parser("match", help="match '<type> <hash>' queries against built indexes")
-    match.add_argument("queries", nargs="?", default="-", help="query file, '-' for standard input")
-    match.add_argument("--index", type=Path, required=True, help="directory written by 'index build'")
-    match.add_argument(
-        "--threshold",
-        action="append",
-        default=[],
-        metavar="TYPE=N",
-        help="threshold for a type (default: the type's default threshold); repeatable",
-    )
-    match.set_defaults(handler=_match)
+    for module in COMMAND_MODULES:
+        module.register(commands)
     return parser
-
-
-def _types(_: argparse.Namespace) -> None:
-    print("type\tbits\tdefault threshold\tmax threshold\tdescription")
-    for hash_type in HASH_TYPES.values():
-        print(
-            f"{hash_type.name}\t{hash_type.bits}\t{hash_type.default_threshold}\t"
-            f"{hash_type.max_threshold}\t{hash_type.description}"
-        )
-
-
-def _index_build(args: argparse.Namespace) -> None:
-    if args.out.exists():
-        raise CommandError(f"{args.out} already exists: choose a new directory")
-    by_type = _read_list(args.list)
-    for name, hashes in sorted(by_type.items()):
-        started = time.perf_counter()
-        index = hashes.hash_type.build_index(hashes.codes, hashes.lines)
-        index.save(args.out / name)
-        print(
-            f"{name}: {index.entry_count} entries ({index.unique_count} distinct), "
-            f"{_layout(index)}, built in {time.perf_counter() - started:.2f} s"
-        )
-    print(f"indexes written to {args.out}")
-
-
-def _match(args: argparse.Namespace) -> None:
-    thresholds = _thresholds(args.threshold)
-    indexes = _load_indexes(args.index)
-    with _open_text(args.queries) as stream:
-        by_type, errors = read_plain(stream)
-    if errors:
-        raise CommandError(_describe_errors(args.queries, errors))
-    print("query_line\ttype\tentry\tdistance")
-    queries = matched = 0
-    started = time.perf_counter()
-    for name, hashes in sorted(by_type.items()):
-        queries += hashes.codes.shape[0]
-        index = indexes.get(name)
-        if index is None:
-            continue
-        threshold = thresholds.get(name, hashes.hash_type.default_threshold)
-        found = index.search(hashes.codes, threshold)
-        matched += np.unique(found.query).size
-        for query, entry, distance in zip(found.query, found.entry, found.distance, strict=True):
-            print(f"{hashes.lines[query]}\t{name}\t{entry}\t{distance}")
-    elapsed = (time.perf_counter() - started) * 1000
-    print(f"{queries} queries, {matched} matched, searched in {elapsed:.1f} ms", file=sys.stderr)
-
-
-def _read_list(path: Path) -> dict[str, TypedHashes]:
-    with path.open(encoding="utf-8", errors="replace") as stream:
-        by_type, errors = read_plain(stream)
-    if errors:
-        raise CommandError(_describe_errors(str(path), errors))
-    if not by_type:
-        raise CommandError(f"{path}: no hashes found (expected '<type> <hash>' lines)")
-    return by_type
-
-
-def _load_indexes(directory: Path) -> dict[str, Index]:
-    if not directory.is_dir():
-        raise CommandError(f"{directory} is not a directory of indexes (see 'hashmatch index build')")
-    indexes = {path.name: load_index(path) for path in sorted(directory.iterdir()) if path.name in HASH_TYPES}
-    if not indexes:
-        raise CommandError(f"{directory} holds no index (see 'hashmatch index build')")
-    return indexes
-
-
-def _thresholds(pairs: Sequence[str]) -> dict[str, int]:
-    thresholds: dict[str, int] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        hash_type = get_hash_type(name)
-        try:
-            number = int(value)
-        except ValueError:
-            raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N") from None
-        thresholds[hash_type.name] = hash_type.check_threshold(number)
-    return thresholds
-
-
-def _describe_errors(source: str, errors: Sequence[LineError]) -> str:
-    more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
-    return f"{source} {errors[0]}{more}"
-
-
-def _layout(index: Index) -> str:
-    if isinstance(index, HammingIndex) and index.tables is not None:
-        return f"{index.tables.count} tables of {index.tables.width} bits"
-    return "flat scan" if isinstance(index, HammingIndex) else "sorted lookup"
-
-
-def _open_text(name: str) -> AbstractContextManager[TextIO]:
-    if name == "-":
-        return nullcontext(sys.stdin)
-    return open(name, encoding="utf-8", errors="replace")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,29 @@
+"""What every command shares: the one-line error, opening files or standard input."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import TextIO, TypeAlias
+
+from indexer.formats import LineError
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""The parser's sub-command registry, passed to each command module's ``register``."""
+
+
+class CommandError(Exception):
+    """A failure to report in one line."""
+
+
+def open_text(name: str) -> AbstractContextManager[TextIO]:
+    """A text file to read, or standard input for '-'."""
+    if name == "-":
+        return nullcontext(sys.stdin)
+    return open(name, encoding="utf-8", errors="replace")
+
+
+def describe_errors(source: str, errors: Sequence[LineError]) -> str:
+    """The first bad line of a file, and how many more there are."""
+    more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+    return f"{source} {errors[0]}{more}"
