@@ -23,6 +23,7 @@ run: $(STAMP)
 
 ## test: the whole test suite
 test: $(STAMP)
+	scripts/ensure-postgres
 	$(BIN)/python -m pytest
 
 ## check: lint, format and strict typing

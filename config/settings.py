@@ -1,0 +1,39 @@
+"""Configuration from environment variables, in one typed object.
+
+Every variable is ``HASHMATCH_`` + the field name in capitals, e.g. ``HASHMATCH_DATABASE_URL``. The
+defaults run everything embedded: a SQLite file and index files under ``HASHMATCH_DATA_DIR``.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HASHMATCH_", frozen=True)
+
+    data_dir: Path = Field(Path("var"), description="where the SQLite file and the index files live")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; "
+        "empty: SQLite file hashmatch.db in the data directory",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hashmatch.db').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        """Published indexes: one directory per version, and the pointer to the one being served."""
+        return self.data_dir / "indexes"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,40 @@
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from db import make_engine, upgrade
+from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer | PostgresUnavailable]:
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresUnavailable as reason:
+        yield reason
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresServer | PostgresUnavailable
+) -> str:
+    """The URL of a new, empty database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hashmatch.db'}"
+    if isinstance(postgres, PostgresUnavailable):
+        pytest.skip(f"PostgreSQL run skipped: {postgres}")
+    return postgres.fresh_database()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a new database migrated to the newest schema."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
