@@ -45,10 +45,10 @@ def write_index_dir(
         description = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
         (staging / DESCRIPTION).write_text(json.dumps(description, indent=2) + "\n")
         for path in staging.iterdir():
-            _fsync(path)
-        _fsync(staging)
+            fsync_path(path)
+        fsync_path(staging)
         staging.rename(directory)
-        _fsync(directory.parent)
+        fsync_path(directory.parent)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -82,7 +82,7 @@ def read_array(directory: Path, name: str) -> npt.NDArray[Any]:
     return array
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
