@@ -6,14 +6,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-OURS = {"matcher", "indexer", "api", "cli", "benchmarks", "config", "db"}
+OURS = {"matcher", "indexer", "api", "cli", "benchmarks", "config", "db", "accounts", "audit", "notices"}
 # server package -> the packages of ours it may import
 ALLOWED: dict[str, set[str]] = {
     "matcher": set(),
     "config": set(),
     "db": set(),
     "indexer": {"matcher", "db", "config"},
-    "api": {"indexer", "matcher", "db", "config"},
+    "accounts": {"db", "config"},
+    "audit": {"db", "config"},
+    "notices": {"indexer", "matcher", "db", "config", "audit"},
+    "api": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices"},
 }
 
 

@@ -1,7 +1,4 @@
-"""The core tables: organisations, hash lists, their immutable versions and their entries.
-
-Other domain packages (notices, keys, audit) keep their own models and import this module's.
-"""
+"""Organisations, hash lists, their immutable versions and their entries."""
 
 from datetime import datetime
 from typing import Any

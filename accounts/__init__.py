@@ -1,0 +1,1 @@
+"""Organisations' API keys: issued once, stored only as digests, revocable."""

@@ -1,0 +1,22 @@
+"""Every table of the service, in one metadata: lists, access (keys, audit) and notices."""
+
+from db.models.access import ApiKey, AuditRecord
+from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation
+from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
+
+__all__ = [
+    "ACTIVE",
+    "ROLES",
+    "STATUSES",
+    "ApiKey",
+    "AuditRecord",
+    "Entry",
+    "HashList",
+    "ListVersion",
+    "Notice",
+    "NoticeEvent",
+    "NoticeMatch",
+    "Organisation",
+    "Webhook",
+    "WebhookDelivery",
+]

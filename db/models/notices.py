@@ -1,0 +1,100 @@
+"""Notices, the list entries they rest on, their history, and webhook deliveries."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+ACTIVE = ("open", "disputed", "overdue")
+"""Statuses of a notice that still asks something of the hoster."""
+STATUSES = (*ACTIVE, "removed", "withdrawn")
+
+
+class Notice(Base):
+    """A takedown notice for one location (``ref``) at one hoster, after DSA Art. 16.
+
+    ``active_ref`` is the SHA-256 of ``ref`` while the notice is active and NULL afterwards: the
+    unique (hoster, active_ref) pair makes "one active notice per location" a database rule, so
+    retried or concurrent match calls cannot duplicate a notice.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("hoster_id", "active_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    hoster_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    ref: Mapped[str] = mapped_column(Text)
+    active_ref: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    confidence: Mapped[str] = mapped_column(String(8))  # high | medium
+    signals: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category: Mapped[str | None] = mapped_column(String(64))
+    legal_basis: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deadline: Mapped[datetime]
+    binding_order: Mapped[bool] = mapped_column(default=False)  # escalated by the authority
+    reminded_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]  # removed or withdrawn
+    reupload_of: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+
+
+class NoticeMatch(Base):
+    """One list entry a notice rests on. Distances are for hotlines and the authority only."""
+
+    __tablename__ = "notice_matches"
+    __table_args__ = (UniqueConstraint("notice_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
+    hash_type: Mapped[str] = mapped_column(String(16))
+    distance: Mapped[int]
+
+
+class NoticeEvent(Base):
+    """One step of a notice's history: who (organisation, or NULL for the system), when, what."""
+
+    __tablename__ = "notice_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    action: Mapped[str] = mapped_column(String(16))  # created, reminded, removed, disputed, upheld, ...
+    status: Mapped[str] = mapped_column(String(12))  # the status after this step
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Webhook(Base):
+    """Where an organisation wants its events POSTed, signed with HMAC-SHA256 over ``secret``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, retried with backoff until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

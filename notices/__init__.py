@@ -1,0 +1,1 @@
+"""Takedown notices: created from matches, tracked through their lifecycle against a deadline."""
