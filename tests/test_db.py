@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 import db.models
 from db import Base, make_session_factory, upgrade
+from db.clock import ManualClock, SystemClock
 from db.models import Organisation
 
 
@@ -45,3 +46,14 @@ def test_foreign_keys_and_unique_names_are_enforced(engine: Engine) -> None:
         session.add(Organisation(name="EOKM", role="hoster"))
     with pytest.raises(IntegrityError), sessions.begin() as session:
         session.add(db.models.HashList(organisation_id=999, name="orphan"))
+
+
+def test_the_manual_clock_stands_still_until_moved() -> None:
+    start = datetime(2026, 11, 23, 9, tzinfo=timezone(timedelta(hours=1)))
+    clock = ManualClock(start)
+    assert clock.now() == datetime(2026, 11, 23, 8, tzinfo=UTC)
+    assert clock.now() == clock.now()
+    assert clock.advance(timedelta(hours=25)) == datetime(2026, 11, 24, 9, tzinfo=UTC)
+    with pytest.raises(ValueError, match="aware"):
+        ManualClock(datetime(2026, 1, 1))
+    assert SystemClock().now().tzinfo is UTC
