@@ -1,0 +1,66 @@
+"""Opening a file as an image, and naming what is wrong with those that cannot be hashed.
+
+Nothing here raises on a bad file: every failure comes back as a :class:`Problem`.
+"""
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from scanner.problems import Problem, ProblemKind
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Larger images are not decoded: a decompression bomb expands a small file into gigabytes."""
+
+DRAFT_SIZE = 512
+"""JPEGs are decoded at the smallest scale (1/2, 1/4, 1/8) that keeps both sides at least this long:
+PDQ, pHash and dHash all reduce the image to 64 pixels or fewer a side, and on photos the hashes move by
+a few bits at most (measured in tests/test_hashing.py)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """An RGB image, or why there is none; an animated image comes with its first frame and a problem."""
+
+    image: Image.Image | None
+    problem: Problem | None = None
+
+
+def load_image(path: Path, *, draft: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
+    """The image in ``path`` as RGB, decoded at reduced size if ``draft`` and it is a JPEG."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return _decode(image, draft, max_pixels)
+    except UnidentifiedImageError:
+        return Loaded(None, Problem(ProblemKind.NOT_IMAGE, "not an image format Pillow can read"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return Loaded(None, Problem(ProblemKind.TOO_LARGE, str(error)))
+    except OSError as error:
+        if error.errno is not None:  # the file system's error, not Pillow's
+            return Loaded(None, Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
+        return Loaded(None, Problem(ProblemKind.CORRUPT, f"truncated or damaged image: {error}"))
+    except (SyntaxError, ValueError, EOFError, IndexError) as error:  # what Pillow's decoders raise
+        return Loaded(None, Problem(ProblemKind.CORRUPT, f"damaged image: {error}"))
+
+
+def _decode(image: Image.Image, draft: bool, max_pixels: int) -> Loaded:
+    width, height = image.size
+    if width * height > max_pixels:
+        return Loaded(
+            None,
+            Problem(
+                ProblemKind.TOO_LARGE,
+                f"{width}x{height} pixels is more than the limit of {max_pixels} (decompression bomb?)",
+            ),
+        )
+    frames = getattr(image, "n_frames", 1)
+    if draft and image.format == "JPEG":
+        image.draft("RGB", (DRAFT_SIZE, DRAFT_SIZE))
+    rgb = image.convert("RGB")
+    if frames > 1:
+        return Loaded(rgb, Problem(ProblemKind.ANIMATED, f"{frames} frames: the first frame was hashed"))
+    return Loaded(rgb)
