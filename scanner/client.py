@@ -81,8 +81,9 @@ class MatchClient:
                 failure = f"HTTP {response.status_code}: {_detail(response)}"
                 wait = _retry_after(response)
             if attempt >= self.retrying.retries:
+                tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
                 raise ServerUnavailable(
-                    f"{self.url} failed {attempt + 1} times, last: {failure}; run the scan again to resume"
+                    f"gave up on {self.url} after {tries} ({failure}); run the scan again to resume"
                 )
             self._sleep(wait if wait is not None else self.retrying.delay(attempt))
             attempt += 1

@@ -18,7 +18,6 @@ import pdqhash
 from PIL import Image
 
 from matcher import get_hash_type
-from scanner.errors import ScannerError
 
 IMAGE_TYPES = ("pdq", "phash", "dhash", "ahash", "whash")
 """Perceptual hashes, made from the decoded image."""
@@ -46,15 +45,7 @@ class Hash:
 
 def check_types(names: Sequence[str]) -> tuple[str, ...]:
     """The hash type names in ``names``, validated against the registry, in the order given, once each."""
-    known = set(IMAGE_TYPES) | set(FILE_TYPES)
-    types: list[str] = []
-    for name in names:
-        hash_type = get_hash_type(name)
-        if hash_type.name not in known:
-            raise ScannerError(f"hash type {hash_type.name!r} cannot be computed from files")
-        if hash_type.name not in types:
-            types.append(hash_type.name)
-    return tuple(types)
+    return tuple(dict.fromkeys(get_hash_type(name).name for name in names))
 
 
 def file_hashes(path: Path, types: Sequence[str]) -> list[Hash]:
