@@ -14,6 +14,7 @@ from scanner.client import MAX_ITEMS, MatchClient, Retrying
 from scanner.errors import ScannerError
 from scanner.hashfile import HashOptions, hash_files
 from scanner.hashing import DEFAULT_TYPES, check_types
+from scanner.loading import DRAFT_SIZE
 from scanner.output import FORMATS, RowWriter, format_for
 from scanner.report import REPORT_COLUMNS, Report, Summary
 from scanner.scan import DEFAULT_BATCH_ITEMS, ScanConfig, run_scan
@@ -35,7 +36,10 @@ def register(commands: Commands) -> None:
     )
     hash_command.add_argument("--out", type=Path, help="write to this file instead of standard output")
     hash_command.add_argument(
-        "--draft", action="store_true", help="decode JPEGs at reduced size: faster, PDQ a few bits off"
+        "--draft",
+        action="store_const",
+        const=DRAFT_SIZE,
+        help=f"decode JPEGs at reduced size (sides >= {DRAFT_SIZE}): faster, PDQ a few bits off",
     )
     hash_command.set_defaults(handler=_hash)
 
@@ -62,6 +66,12 @@ def register(commands: Commands) -> None:
         "--no-dihedral", action="store_true", help="do not query PDQ's flipped/rotated variants"
     )
     scan.add_argument("--no-trim", action="store_true", help="do not query the image without uniform borders")
+    scan.add_argument(
+        "--draft-size",
+        type=_positive,
+        default=DRAFT_SIZE,
+        help="decode JPEGs at reduced size, both sides at least this long (default: %(default)s)",
+    )
     scan.add_argument("--no-draft", action="store_true", help="decode JPEGs at full size")
     scan.add_argument(
         "--batch-size",
@@ -98,7 +108,7 @@ def _add_hash_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _hash(args: argparse.Namespace) -> None:
-    options = HashOptions(types=_types(args.types), draft=args.draft)
+    options = HashOptions(types=_types(args.types), draft_size=args.draft)
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
     files = written = 0
@@ -160,7 +170,7 @@ def _scan(args: argparse.Namespace) -> None:
         types=_types(args.types),
         dihedral=not args.no_dihedral,
         trim=not args.no_trim,
-        draft=not args.no_draft,
+        draft_size=None if args.no_draft else args.draft_size,
     )
     try:
         config = ScanConfig(
@@ -202,3 +212,13 @@ def _types(text: str) -> tuple[str, ...]:
     if not names:
         raise CommandError("--types: name at least one hash type")
     return check_types(names)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of pixels >= 1, got {text!r}")
+    return value

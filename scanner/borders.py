@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-TOLERANCE = 24
+TOLERANCE = 12
 """Largest per-channel difference from the border colour that still counts as border."""
 UNIFORM_SHARE = 0.98
 """Share of a row's pixels that must be of the border colour."""
@@ -20,7 +20,7 @@ MIN_KEPT = 0.1
 
 def trim_borders(image: Image.Image) -> Image.Image | None:
     """``image`` without its uniform borders, or None if it has none worth trimming."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    pixels = np.asarray(image.convert("RGB") if image.mode != "RGB" else image)
     height, width = pixels.shape[:2]
     if min(height, width) < 4:
         return None
@@ -35,10 +35,19 @@ def trim_borders(image: Image.Image) -> Image.Image | None:
     return image.crop((left, top, width - right, height - bottom))
 
 
-def _border(lines: npt.NDArray[np.int16], length: int) -> int:
-    """How many leading lines of ``lines`` (rows of pixels) are of the colour of the first one."""
-    head = lines[: length // 2]
-    color = np.median(head[0], axis=0)
-    matching = (np.abs(head - color).max(axis=2) <= TOLERANCE).mean(axis=1) >= UNIFORM_SHARE
-    run = int(matching.argmin()) if not matching.all() else len(matching)
+def _border(lines: npt.NDArray[np.uint8], length: int) -> int:
+    """How many leading lines of ``lines`` (rows of pixels) are of the colour of the first one.
+
+    Reads blocks of lines, doubling in size, up to the first line that differs: a picture without a
+    border costs one block of lines."""
+    color = np.median(lines[0], axis=0).astype(np.int16)
+    limit, run, step = length // 2, 0, 8
+    while run < limit:
+        block = lines[run : min(run + step, limit)].astype(np.int16)
+        matching = (np.abs(block - color).max(axis=2) <= TOLERANCE).mean(axis=1) >= UNIFORM_SHARE
+        if not matching.all():
+            run += int(matching.argmin())
+            break
+        run += len(block)
+        step *= 2
     return run if run >= max(2, MIN_BORDER * length) else 0

@@ -28,8 +28,8 @@ class HashOptions:
     """Add PDQ of the seven flipped and rotated copies (query side)."""
     trim: bool = False
     """Add the perceptual hashes of the image without its uniform borders, if it has any (query side)."""
-    draft: bool = False
-    """Decode JPEGs at reduced size (a few bits of PDQ for several times the speed)."""
+    draft_size: int | None = None
+    """Decode JPEGs at reduced size, both sides at least this long (a few bits of PDQ for speed)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
 
     @property
@@ -55,7 +55,7 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
         return FileHashes(path, (), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
     if not options.needs_image:
         return FileHashes(path, tuple(found))
-    loaded = load_image(path, draft=options.draft, max_pixels=options.max_pixels)
+    loaded = load_image(path, draft_size=options.draft_size, max_pixels=options.max_pixels)
     if loaded.image is not None:
         images = [loaded.image]
         trimmed = trim_borders(loaded.image) if options.trim else None

@@ -79,6 +79,17 @@ def run_scan(
         else:
             pending.append(entry)
 
+    try:
+        _hash_and_send(pending, config, client, state, report)
+    finally:
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _hash_and_send(
+    pending: list[FileEntry], config: ScanConfig, client: MatchClient, state: ScanState, report: Report
+) -> None:
+    summary = report.summary
     batch = _Batch()
     hashed = hash_files((entry.path for entry in pending), config.options, config.workers)
     with tqdm(total=len(pending), unit="file", disable=not config.progress, file=sys.stderr) as bar:
@@ -100,8 +111,6 @@ def run_scan(
             batch.items.extend(items)
         if batch.files:
             _send(batch, client, state, report)
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 def _items(found: FileHashes, ref: str) -> list[dict[str, str]]:

@@ -81,9 +81,6 @@ class ScanState:
             raise
         self._db.execute("COMMIT")
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM files").fetchone()[0])
-
     def close(self) -> None:
         self._db.close()
 

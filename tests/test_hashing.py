@@ -13,7 +13,7 @@ from PIL import Image
 from matcher import HASH_TYPES, get_hash_type
 from scanner.hashfile import HashOptions, hash_file, hash_files
 from scanner.hashing import DEFAULT_TYPES, FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
-from scanner.loading import load_image
+from scanner.loading import DRAFT_SIZE, load_image
 from tests.fixtures.images import (
     flipped,
     letterboxed,
@@ -27,7 +27,7 @@ from tests.fixtures.images import (
 
 SEEDS = range(6)
 LIST_SIDE = HashOptions(types=("pdq", "phash", "dhash"))
-QUERY_SIDE = HashOptions(types=("pdq", "phash", "dhash"), dihedral=True, trim=True, draft=True)
+QUERY_SIDE = HashOptions(types=("pdq", "phash", "dhash"), dihedral=True, trim=True, draft_size=DRAFT_SIZE)
 Transform = Callable[[Image.Image], Image.Image]
 
 
@@ -96,7 +96,7 @@ def recovered(tmp_path: Path, transform: Transform, query: HashOptions, type_nam
 
 @pytest.mark.parametrize("transform", [mirrored, rotated, flipped])
 def test_dihedral_variants_recover_turned_copies(tmp_path: Path, transform: Transform) -> None:
-    without = HashOptions(types=QUERY_SIDE.types, trim=True, draft=True)
+    without = HashOptions(types=QUERY_SIDE.types, trim=True, draft_size=DRAFT_SIZE)
     assert recovered(tmp_path, transform, without, "pdq") == 0
     assert recovered(tmp_path, transform, QUERY_SIDE, "pdq") == len(SEEDS)
 
@@ -104,7 +104,7 @@ def test_dihedral_variants_recover_turned_copies(tmp_path: Path, transform: Tran
 @pytest.mark.parametrize("transform", [with_border, letterboxed])
 @pytest.mark.parametrize("type_name", ["pdq", "phash"])
 def test_trimming_recovers_framed_copies(tmp_path: Path, transform: Transform, type_name: str) -> None:
-    without = HashOptions(types=QUERY_SIDE.types, dihedral=True, draft=True)
+    without = HashOptions(types=QUERY_SIDE.types, dihedral=True, draft_size=DRAFT_SIZE)
     assert recovered(tmp_path, transform, without, type_name) <= 1
     assert recovered(tmp_path, transform, QUERY_SIDE, type_name) == len(SEEDS)
 
@@ -122,9 +122,10 @@ def test_draft_decoding_moves_hashes_by_a_few_bits(tmp_path: Path) -> None:
         path = save_jpeg(photo(seed, (1280, 1080)), tmp_path / f"{seed}.jpg")  # decoded at 640x540
         full = {h.type: h.hash for h in hash_file(path, LIST_SIDE).hashes}
         draft = {
-            h.type: h.hash for h in hash_file(path, HashOptions(types=LIST_SIDE.types, draft=True)).hashes
+            h.type: h.hash
+            for h in hash_file(path, HashOptions(types=LIST_SIDE.types, draft_size=DRAFT_SIZE)).hashes
         }
-        drafted = load_image(path, draft=True).image
+        drafted = load_image(path, draft_size=DRAFT_SIZE).image
         assert drafted is not None
         assert drafted.size == (640, 540)
         assert pdq_type.distance(pdq_type.parse(full["pdq"]), pdq_type.parse(draft["pdq"])) <= 8
@@ -133,7 +134,7 @@ def test_draft_decoding_moves_hashes_by_a_few_bits(tmp_path: Path) -> None:
 
 def test_bad_files_are_named_never_raised(tmp_path: Path) -> None:
     kinds = write_bad_files(tmp_path)
-    options = HashOptions(dihedral=True, trim=True, draft=True)
+    options = HashOptions(dihedral=True, trim=True, draft_size=DRAFT_SIZE)
     for name, kind in kinds.items():
         found = hash_file(tmp_path / name, options)
         assert found.problem is not None
