@@ -11,6 +11,7 @@ COPY matcher ./matcher
 COPY indexer ./indexer
 COPY api ./api
 COPY cli ./cli
+COPY scanner ./scanner
 COPY benchmarks ./benchmarks
 RUN pip install --no-cache-dir . && useradd --system --home /app hashmatch
 COPY tests/fixtures ./tests/fixtures

@@ -116,7 +116,9 @@ def _hash(args: argparse.Namespace) -> None:
     with _output(args.out) as stream:
         writer = RowWriter(stream, LIST_COLUMNS, output_format)
         for entry, found in zip(
-            entries, hash_files((e.path for e in entries), options, args.workers), strict=True
+            entries,
+            hash_files((e.path for e in entries), options, min(args.workers, len(entries))),
+            strict=True,
         ):
             files += 1
             if found.problem is not None:

@@ -91,7 +91,7 @@ def _hash_and_send(
 ) -> None:
     summary = report.summary
     batch = _Batch()
-    hashed = hash_files((entry.path for entry in pending), config.options, config.workers)
+    hashed = hash_files((entry.path for entry in pending), config.options, min(config.workers, len(pending)))
     with tqdm(total=len(pending), unit="file", disable=not config.progress, file=sys.stderr) as bar:
         for entry, found in zip(pending, hashed, strict=True):
             summary.hashed += 1

@@ -102,10 +102,10 @@ def test_dihedral_variants_recover_turned_copies(tmp_path: Path, transform: Tran
 
 
 @pytest.mark.parametrize("transform", [with_border, letterboxed])
-@pytest.mark.parametrize("type_name", ["pdq", "phash"])
+@pytest.mark.parametrize("type_name", ["pdq", "phash", "dhash"])
 def test_trimming_recovers_framed_copies(tmp_path: Path, transform: Transform, type_name: str) -> None:
     without = HashOptions(types=QUERY_SIDE.types, dihedral=True, draft_size=DRAFT_SIZE)
-    assert recovered(tmp_path, transform, without, type_name) <= 1
+    assert recovered(tmp_path, transform, without, type_name) == 0
     assert recovered(tmp_path, transform, QUERY_SIDE, type_name) == len(SEEDS)
 
 
@@ -119,7 +119,7 @@ def test_images_without_borders_send_no_extra_hashes(tmp_path: Path) -> None:
 def test_draft_decoding_moves_hashes_by_a_few_bits(tmp_path: Path) -> None:
     pdq_type = get_hash_type("pdq")
     for seed in range(3):
-        path = save_jpeg(photo(seed, (1280, 1080)), tmp_path / f"{seed}.jpg")  # decoded at 640x540
+        path = save_jpeg(photo(seed, (1280, 1080)), tmp_path / f"{seed}.jpg")  # decoded at 320x270
         full = {h.type: h.hash for h in hash_file(path, LIST_SIDE).hashes}
         draft = {
             h.type: h.hash
@@ -127,8 +127,8 @@ def test_draft_decoding_moves_hashes_by_a_few_bits(tmp_path: Path) -> None:
         }
         drafted = load_image(path, draft_size=DRAFT_SIZE).image
         assert drafted is not None
-        assert drafted.size == (640, 540)
-        assert pdq_type.distance(pdq_type.parse(full["pdq"]), pdq_type.parse(draft["pdq"])) <= 8
+        assert drafted.size == (320, 270)
+        assert pdq_type.distance(pdq_type.parse(full["pdq"]), pdq_type.parse(draft["pdq"])) <= 16
         assert imagehash.hex_to_hash(full["phash"]) - imagehash.hex_to_hash(draft["phash"]) <= 2
 
 
