@@ -196,7 +196,10 @@ def _scan(args: argparse.Namespace) -> None:
             report = Report(
                 RowWriter(stream, REPORT_COLUMNS, args.format or format_for(report_path)), summary
             )
-            run_scan(config, client, state, report, skip=(args.state, report_path))
+            state_files = [
+                args.state.with_name(args.state.name + suffix) for suffix in ("", "-journal", "-wal")
+            ]
+            run_scan(config, client, state, report, skip=[*state_files, report_path])
     except ScannerError as error:
         _print_summary(summary, report_path)
         raise CommandError(str(error)) from None

@@ -26,11 +26,11 @@ class Summary:
 
     def lines(self) -> Iterator[str]:
         rate = self.hashed / self.seconds if self.seconds > 0 else 0.0
+        yield f"{self.found} files found, {self.unchanged} unchanged since the last scan (skipped)"
         yield (
-            f"{self.found} files found, {self.unchanged} unchanged since the last scan (skipped), "
-            f"{self.hashed} hashed in {self.seconds:.1f} s ({rate:.1f} files/s)"
+            f"{self.hashed} files hashed and {self.sent} sent ({self.items} hashes) in {self.seconds:.1f} s "
+            f"({rate:.1f} files/s); {self.matched} matched"
         )
-        yield f"{self.sent} files sent ({self.items} hashes), {self.matched} matched"
         if self.problems:
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.problems.items()))
             yield f"{sum(self.problems.values())} files with problems: {kinds} (see the report)"

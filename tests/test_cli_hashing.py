@@ -101,7 +101,8 @@ def test_scan_with_the_server_away_fails_in_one_line_and_reports(
     assert "after 1 attempt (ConnectError" in err
     assert len(err.splitlines()) == 1
     assert "6 files found, 0 unchanged since the last scan (skipped)" in out
-    assert "0 files sent (0 hashes), 0 matched" in out
+    assert "6 files hashed and 0 sent (0 hashes) in " in out
+    assert out.splitlines()[1].endswith("; 0 matched")
     assert (
         report.read_text().splitlines()[0] == "ref,matched,confidence,signals,notice_id,reupload_of,problem"
     )

@@ -135,7 +135,7 @@ def test_scan_finds_copies_and_resumes(
     rows = report_rows(tmp_path)
     assert {ref for ref, row in rows.items() if row[0] == "true"} == MATCHED
     assert all(rows[ref][3] for ref in MATCHED)  # each match has its notice
-    assert "5 files sent" in capsys.readouterr().out
+    assert "5 files hashed and 5 sent" in capsys.readouterr().out
 
     save_jpeg(photo(23), root / "users/3/new.jpg")
     assert main(scan_argv(root, running.url, key, tmp_path)) == 0
