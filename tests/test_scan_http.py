@@ -142,6 +142,12 @@ def test_scan_finds_copies_and_resumes(
     assert list(report_rows(tmp_path)) == ["s3://bucket/users/3/new.jpg"]
     assert "5 unchanged since the last scan (skipped)" in capsys.readouterr().out
 
+    save_jpeg(photo(24), root / "users/3/newer.jpg")
+    assert main(scan_argv(root, running.url, "not-a-key", tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hashmatch: error: server refused the request (HTTP 401): ")
+    assert len(err.splitlines()) == 1
+
 
 def test_a_server_that_goes_away_mid_scan_loses_nothing(server: tuple[Server, str], tmp_path: Path) -> None:
     running, key = server
