@@ -42,7 +42,6 @@ class FileHashes:
     """The hashes of one file in the order of the types asked for (each (type, hash) once, the image as
     stored first), and what went wrong with it, if anything."""
 
-    path: Path
     hashes: tuple[Hash, ...]
     problem: Problem | None = None
 
@@ -52,9 +51,9 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
     try:
         found = file_hashes(path, options.types)
     except OSError as error:
-        return FileHashes(path, (), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
+        return FileHashes((), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
     if not options.needs_image:
-        return FileHashes(path, tuple(found))
+        return FileHashes(tuple(found))
     loaded = load_image(path, draft_size=options.draft_size, max_pixels=options.max_pixels)
     if loaded.image is not None:
         images = [loaded.image]
@@ -64,7 +63,7 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
         for image in images:
             found.extend(image_hashes(image, options.types, dihedral=options.dihedral))
     found.sort(key=lambda item: options.types.index(item.type))
-    return FileHashes(path, tuple(_distinct(found)), loaded.problem)
+    return FileHashes(tuple(_distinct(found)), loaded.problem)
 
 
 def hash_files(paths: Iterable[Path], options: HashOptions, workers: int) -> Iterator[FileHashes]:

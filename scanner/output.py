@@ -22,7 +22,6 @@ class RowWriter:
     def __init__(self, stream: TextIO, columns: Sequence[str], output_format: Format) -> None:
         self.stream = stream
         self.columns = tuple(columns)
-        self.format = output_format
         self._csv = csv.writer(stream, lineterminator="\n") if output_format == "csv" else None
         if self._csv is not None:
             self._csv.writerow(self.columns)
