@@ -9,6 +9,7 @@ import multiprocessing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 from scanner.borders import trim_borders
@@ -17,6 +18,7 @@ from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
 
 CHUNKSIZE = 8
+WINDOW = 2_000
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,18 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
 
 
 def hash_files(paths: Iterable[Path], options: HashOptions, workers: int) -> Iterator[FileHashes]:
-    """``hash_file`` of each path, in order, in ``workers`` processes (in this one if 1)."""
+    """``hash_file`` of each path, in order, in ``workers`` processes (in this one if 1).
+
+    Paths are handed out :data:`WINDOW` at a time, so that results waiting for a slow consumer (a scan
+    waiting on the server) never pile up beyond one window."""
     task = partial(hash_file, options=options)
     if workers <= 1:
         yield from map(task, paths)
         return
+    remaining = iter(paths)
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap(task, paths, chunksize=CHUNKSIZE)
+        while window := list(islice(remaining, WINDOW)):
+            yield from pool.imap(task, window, chunksize=CHUNKSIZE)
 
 
 def _distinct(hashes: Iterable[Hash]) -> Iterator[Hash]:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from matcher import HASH_TYPES, get_hash_type
+from scanner import hashfile
 from scanner.hashfile import HashOptions, hash_file, hash_files
 from scanner.hashing import DEFAULT_TYPES, FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
 from scanner.loading import DRAFT_SIZE, load_image
@@ -158,7 +159,10 @@ def test_too_many_pixels_by_our_limit(tmp_path: Path) -> None:
     assert [item.type for item in found.hashes] == ["md5", "sha256"]
 
 
-def test_worker_processes_give_the_same_hashes_in_order(tmp_path: Path) -> None:
+def test_worker_processes_give_the_same_hashes_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashfile, "WINDOW", 2)  # several windows
     paths = [save_jpeg(photo(seed), tmp_path / f"{seed}.jpg") for seed in range(4)]
     paths.append(tmp_path / "missing.jpg")
     assert list(hash_files(paths, QUERY_SIDE, workers=2)) == list(hash_files(paths, QUERY_SIDE, workers=1))
