@@ -201,7 +201,8 @@ def _scan(args: argparse.Namespace) -> None:
             ]
             run_scan(config, client, state, report, skip=[*state_files, report_path])
     except ScannerError as error:
-        _print_summary(summary, report_path)
+        if summary.found:
+            _print_summary(summary, report_path)
         raise CommandError(str(error)) from None
     _print_summary(summary, report_path)
 

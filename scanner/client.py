@@ -13,7 +13,7 @@ from types import TracebackType
 
 import httpx
 
-from scanner.errors import ServerRefused, ServerUnavailable
+from scanner.errors import ScannerError, ServerRefused, ServerUnavailable
 
 MAX_ITEMS = 10_000
 """The most items the server takes in one request."""
@@ -75,7 +75,7 @@ class MatchClient:
                 failure, wait = f"{type(error).__name__}: {error}", None
             else:
                 if response.status_code == 200:
-                    return _results(response)
+                    return _results(self.url, response)
                 if response.status_code not in RETRY_STATUSES:
                     raise ServerRefused(response.status_code, _detail(response))
                 failure = f"HTTP {response.status_code}: {_detail(response)}"
@@ -100,7 +100,7 @@ class MatchClient:
         self.close()
 
 
-def _results(response: httpx.Response) -> list[MatchResult]:
+def _results(url: str, response: httpx.Response) -> list[MatchResult]:
     try:
         return [
             MatchResult(
@@ -114,7 +114,7 @@ def _results(response: httpx.Response) -> list[MatchResult]:
             for result in response.json()["results"]
         ]
     except (ValueError, KeyError, TypeError) as error:
-        raise ServerRefused(response.status_code, f"unexpected response body ({error!r})") from None
+        raise ScannerError(f"unexpected answer from {url}: {error!r}") from None
 
 
 def _detail(response: httpx.Response) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scanner.client import MAX_ITEMS, MatchClient
-from scanner.errors import ServerRefused
+from scanner.errors import ScannerError
 from scanner.hashfile import FileHashes, HashOptions, hash_files
 from scanner.problems import Problem, ProblemKind
 from scanner.report import Report, Summary
@@ -121,7 +121,7 @@ def _send(batch: _Batch, client: MatchClient, state: ScanState, report: Report) 
     results = {result.ref: result for result in client.match(batch.items)}
     missing = [ref for _, ref, _ in batch.files if ref not in results]
     if missing:
-        raise ServerRefused(200, f"the answer has no result for {missing[0]!r}")
+        raise ScannerError(f"the server's answer has no result for {missing[0]!r}")
     for _, ref, problem in batch.files:
         report.result(results[ref], problem)
     report.flush()
