@@ -12,7 +12,8 @@ from PIL import Image, UnidentifiedImageError
 from scanner.problems import Problem, ProblemKind
 
 DEFAULT_MAX_PIXELS = 100_000_000
-"""Larger images are not decoded: a decompression bomb expands a small file into gigabytes."""
+"""Larger images are not decoded: a decompression bomb expands a small file into gigabytes. (Pillow
+itself refuses more than about 179 million while opening.)"""
 
 DRAFT_SIZE = 256
 """The default for draft decoding: JPEGs are decoded at the smallest scale (1/2, 1/4, 1/8) that keeps
@@ -35,12 +36,12 @@ def load_image(path: Path, *, draft_size: int | None, max_pixels: int = DEFAULT_
     (if given)."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides
             with Image.open(path) as image:
                 return _decode(image, draft_size, max_pixels)
     except UnidentifiedImageError:
         return Loaded(None, Problem(ProblemKind.NOT_IMAGE, "not an image format Pillow can read"))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:  # past twice Pillow's limit: refused while opening
         return Loaded(None, Problem(ProblemKind.TOO_LARGE, str(error)))
     except OSError as error:
         if error.errno is not None:  # the file system's error, not Pillow's
