@@ -1,4 +1,5 @@
-"""Hashing files: the list format's encodings, PDQ as the reference writes it, the query variants that
+"""Hashing files: the list format's encodings, PDQ bit for bit the reference's (against an independent
+implementation of Meta's algorithm, tests/pdq_oracle.py), the query variants that
 recover mirrored, rotated and framed copies (measured on generated photos), draft decoding, bad files."""
 
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from tests.fixtures.images import (
     with_border,
     write_bad_files,
 )
+from tests.pdq_oracle import pdq_reference
 
 SEEDS = range(6)
 LIST_SIDE = HashOptions(types=("pdq", "phash", "dhash"))
@@ -45,6 +47,17 @@ def test_pdq_hex_is_the_reference_encoding() -> None:
     assert found.hash == reference_pdq_hex(bits)
     assert found.quality == quality > 50
     assert get_hash_type("pdq").format(get_hash_type("pdq").parse(found.hash)) == found.hash
+
+
+@pytest.mark.parametrize(
+    ("seed", "size"), [(1, (320, 240)), (2, (640, 480)), (3, (333, 517)), (4, (97, 1201))]
+)
+def test_pdq_is_the_reference_algorithm_bit_for_bit(seed: int, size: tuple[int, int]) -> None:
+    image = photo(seed, size)
+    expected, quality = pdq_reference(np.asarray(image))
+    found = pdq(image)
+    assert found.hash == expected
+    assert found.quality == quality
 
 
 def test_dihedral_variants_are_the_hashes_of_the_turned_images() -> None:
