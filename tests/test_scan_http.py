@@ -49,7 +49,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.get(self.url + "/docs", timeout=1)
+                httpx.get(self.url + "/", timeout=1)  # any answer, even 404: the server is up
                 return
             except httpx.TransportError:
                 time.sleep(0.2)
