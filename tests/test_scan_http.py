@@ -1,7 +1,7 @@
 """``hashmatch scan`` against the real match API under a real uvicorn process on 127.0.0.1.
 
 Skipped until the API lands (``api.app``). What this module assumes of the server beyond the match
-contract is in the two helpers below, ``start_server`` and ``provision``: the app is built by
+contract is in two places below, ``Server.start`` and ``provision``: the app is built by
 ``api.app:create_app`` from environment settings (``HASHMATCH_DATA_DIR``: where it keeps its database
 and indexes), and the ``hashmatch`` command line imports a list from ``hashmatch hash``'s CSV and
 creates a hoster's API key. Adjust those two helpers if the server's own commands differ.
