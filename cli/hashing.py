@@ -36,6 +36,9 @@ def register(commands: Commands) -> None:
     )
     hash_command.add_argument("--out", type=Path, help="write to this file instead of standard output")
     hash_command.add_argument(
+        "--category", help="add a category column with this value on every row (e.g. an IWF category)"
+    )
+    hash_command.add_argument(
         "--draft",
         action="store_const",
         const=DRAFT_SIZE,
@@ -114,7 +117,8 @@ def _hash(args: argparse.Namespace) -> None:
     files = written = 0
     problems: list[str] = []
     with _output(args.out) as stream:
-        writer = RowWriter(stream, LIST_COLUMNS, output_format)
+        category = {} if args.category is None else {"category": args.category}
+        writer = RowWriter(stream, (*LIST_COLUMNS, *category), output_format)
         for entry, found in zip(
             entries,
             hash_files((e.path for e in entries), options, min(args.workers, len(entries))),
@@ -124,9 +128,8 @@ def _hash(args: argparse.Namespace) -> None:
             if found.problem is not None:
                 problems.append(f"{entry.path}: {found.problem}")
             for item in found.hashes:
-                writer.write(
-                    {"type": item.type, "hash": item.hash, "item": entry.relative, "quality": item.quality}
-                )
+                row = {"type": item.type, "hash": item.hash, "item": entry.relative, "quality": item.quality}
+                writer.write(row | category)
                 written += 1
     for line in problems:
         print(f"hashmatch: warning: {line}", file=sys.stderr)

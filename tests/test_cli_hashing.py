@@ -52,9 +52,17 @@ def test_hash_ndjson_with_chosen_types(folder: Path, capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "hash", str(folder / "a.jpg"), "--types", "pdq,sha1", "--format", "ndjson")
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
+    assert list(rows[0]) == ["type", "hash", "item", "quality"]
     assert [(row["type"], row["item"]) for row in rows] == [("pdq", "a.jpg"), ("sha1", "a.jpg")]
     assert isinstance(rows[0]["quality"], int)
     assert rows[1]["quality"] is None
+
+
+def test_hash_with_a_category_column(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "hash", str(folder / "sub"), "--types", "md5", "--category", "A")
+    assert code == 0
+    assert out.splitlines()[0] == "type,hash,item,quality,category"
+    assert out.splitlines()[1].endswith(",b.jpg,,A")
 
 
 def test_hash_to_a_file_takes_its_format_from_the_name(
