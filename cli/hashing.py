@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -192,8 +192,8 @@ def _scan(args: argparse.Namespace) -> None:
     summary = Summary()
     try:
         with (
-            ScanState(args.state, config.settings(args.server)) as state,
-            MatchClient(args.server, key, Retrying(retries=args.retries)) as client,
+            closing(ScanState(args.state, config.settings(args.server))) as state,
+            closing(MatchClient(args.server, key, Retrying(retries=args.retries))) as client,
             report_path.open("w", encoding="utf-8", newline="") as stream,
         ):
             report = Report(

@@ -9,7 +9,6 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 import httpx
 
@@ -46,7 +45,7 @@ class Retrying:
 
 
 class MatchClient:
-    """A client of one server with one key; use as a context manager."""
+    """A client of one server with one key; ``close`` it after use (``contextlib.closing``)."""
 
     def __init__(
         self,
@@ -90,14 +89,6 @@ class MatchClient:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> "MatchClient":
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def _results(url: str, response: httpx.Response) -> list[MatchResult]:

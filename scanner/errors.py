@@ -18,5 +18,6 @@ class ServerUnavailable(ScannerError):
     """The match API could not be reached, or kept failing, after every retry."""
 
 
-class StateMismatch(ScannerError):
-    """A state file written by a scan with other settings (root, server, hash types, variants)."""
+class StateFileError(ScannerError):
+    """A state file that cannot serve this scan: it cannot be opened, is not a state file, or was written
+    by a scan with other settings (root, server, hash types, variants)."""

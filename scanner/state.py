@@ -14,9 +14,8 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
-from scanner.errors import StateMismatch
+from scanner.errors import StateFileError
 from scanner.walking import FileEntry
 
 _SCHEMA = """
@@ -32,16 +31,23 @@ CREATE TABLE IF NOT EXISTS files (
 
 
 class ScanState:
-    """An open state file; use as a context manager."""
+    """An open state file; ``close`` it after use (``contextlib.closing``)."""
 
     def __init__(self, path: Path, settings: Mapping[str, object]) -> None:
         self.path = path
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StateFileError(f"cannot open the state file {path}: {error}") from None
+        try:
             self._db.executescript(_SCHEMA)
             self._check(dict(settings))
         except sqlite3.DatabaseError as error:
-            raise StateMismatch(f"{path} is not a scan state file: {error}") from None
+            self._db.close()
+            raise StateFileError(f"{path} is not a scan state file: {error}") from None
+        except StateFileError:
+            self._db.close()
+            raise
 
     def _check(self, settings: dict[str, object]) -> None:
         value = json.dumps(settings, sort_keys=True)
@@ -54,7 +60,7 @@ class ScanState:
             key for key in settings.keys() | stored.keys() if settings.get(key) != stored.get(key)
         )
         if changed:
-            raise StateMismatch(
+            raise StateFileError(
                 f"state file {self.path} belongs to a scan with another {', '.join(changed)} "
                 f"({', '.join(f'{key}={stored.get(key)!r}' for key in changed)}): "
                 "use --state with a new file for this scan"
@@ -83,11 +89,3 @@ class ScanState:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> "ScanState":
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.close()

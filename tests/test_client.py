@@ -1,6 +1,7 @@
 """Reading the match API's answers: results, error details, Retry-After (no server needed)."""
 
 import re
+from contextlib import closing
 
 import httpx
 import pytest
@@ -51,5 +52,8 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 
 
 def test_batches_over_the_limit_are_refused_before_sending() -> None:
-    with MatchClient("http://127.0.0.1:1", "key") as client, pytest.raises(ValueError, match="at most 10000"):
+    with (
+        closing(MatchClient("http://127.0.0.1:1", "key")) as client,
+        pytest.raises(ValueError, match="at most 10000"),
+    ):
         client.match([{"type": "md5", "hash": "0" * 32, "ref": "r"}] * (MAX_ITEMS + 1))

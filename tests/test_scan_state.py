@@ -6,12 +6,13 @@ import io
 import json
 import os
 import socket
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from scanner.client import MatchClient, MatchResult, Retrying
-from scanner.errors import ServerUnavailable, StateMismatch
+from scanner.errors import ServerUnavailable, StateFileError
 from scanner.hashfile import HashOptions
 from scanner.output import RowWriter
 from scanner.problems import Problem, ProblemKind
@@ -54,11 +55,11 @@ def test_state_skips_only_unchanged_files(tmp_path: Path) -> None:
     root.mkdir()
     (root / "a.jpg").write_bytes(b"one")
     (root / "b.jpg").write_bytes(b"two")
-    with ScanState(tmp_path / "state.db", SETTINGS) as state:
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
         state.record([(entry_for(root, "a.jpg"), True), (entry_for(root, "b.jpg"), False)])
     (root / "b.jpg").write_bytes(b"changed")  # another size
     (root / "c.jpg").write_bytes(b"new")
-    with ScanState(tmp_path / "state.db", SETTINGS) as state:
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
         assert [state.is_unchanged(entry) for entry in walk(root)] == [True, False, False]
         os.utime(root / "a.jpg", ns=(0, 12345))  # same size, another time
         assert not state.is_unchanged(entry_for(root, "a.jpg"))
@@ -66,10 +67,10 @@ def test_state_skips_only_unchanged_files(tmp_path: Path) -> None:
 
 def test_state_belongs_to_one_scan(tmp_path: Path) -> None:
     ScanState(tmp_path / "state.db", SETTINGS).close()
-    with pytest.raises(StateMismatch, match=r"another server, types \(server='http://127.0.0.1:1', types"):
+    with pytest.raises(StateFileError, match=r"another server, types \(server='http://127.0.0.1:1', types"):
         ScanState(tmp_path / "state.db", {**SETTINGS, "server": "http://other", "types": ["md5"]})
     (tmp_path / "other.db").write_text("not a database " * 100)
-    with pytest.raises(StateMismatch, match="is not a scan state file"):
+    with pytest.raises(StateFileError, match="is not a scan state file"):
         ScanState(tmp_path / "other.db", SETTINGS)
 
 
@@ -82,7 +83,7 @@ def test_state_records_a_batch_all_or_none(tmp_path: Path) -> None:
     def failing() -> list[tuple[FileEntry, bool]]:
         return [(entry, True), (FileEntry(root / "b", "b", None, 0), False)]  # type: ignore[arg-type]
 
-    with ScanState(tmp_path / "state.db", SETTINGS) as state:
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
         with pytest.raises(Exception, match="NOT NULL"):
             state.record(failing())
         assert not state.is_unchanged(entry)
@@ -134,8 +135,8 @@ def test_an_unreachable_server_stops_the_scan_with_nothing_recorded(tmp_path: Pa
     stream = io.StringIO()
     report = Report(RowWriter(stream, REPORT_COLUMNS, "csv"), Summary())
     with (
-        ScanState(tmp_path / "state.db", config.settings(server)) as state,
-        MatchClient(server, "key", Retrying(retries=3, backoff=0.01), sleep=waits.append) as client,
+        closing(ScanState(tmp_path / "state.db", config.settings(server))) as state,
+        closing(MatchClient(server, "key", Retrying(retries=3, backoff=0.01), sleep=waits.append)) as client,
     ):
         with pytest.raises(
             ServerUnavailable, match=r"after 4 attempts \(ConnectError.*run the scan again to resume"
