@@ -7,6 +7,7 @@ and indexes), and the ``hashmatch`` command line imports a list from ``hashmatch
 creates a hoster's API key. Adjust those two helpers if the server's own commands differ.
 """
 
+import csv
 import os
 import socket
 import sqlite3
@@ -108,9 +109,9 @@ def scan_argv(root: Path, url: str, key: str, tmp_path: Path, *extra: str) -> li
     return [*argv, "--report", str(report), "--ref-prefix", "s3://bucket/", "--workers", "1", *extra]
 
 
-def report_rows(tmp_path: Path) -> dict[str, list[str]]:
-    lines = (tmp_path / "report.csv").read_text().splitlines()[1:]
-    return {line.split(",")[0]: line.split(",")[1:] for line in lines}
+def report_rows(tmp_path: Path) -> dict[str, dict[str, str]]:
+    with (tmp_path / "report.csv").open(newline="") as stream:
+        return {row["ref"]: row for row in csv.DictReader(stream)}
 
 
 def sent_files(tmp_path: Path) -> int:
@@ -133,8 +134,8 @@ def test_scan_finds_copies_and_resumes(
     storage(root)
     assert main(scan_argv(root, running.url, key, tmp_path)) == 0
     rows = report_rows(tmp_path)
-    assert {ref for ref, row in rows.items() if row[0] == "true"} == MATCHED
-    assert all(rows[ref][3] for ref in MATCHED)  # each match has its notice
+    assert {ref for ref, row in rows.items() if row["matched"] == "true"} == MATCHED
+    assert all(rows[ref]["notice_id"] for ref in MATCHED)  # each match has its notice
     assert "5 files hashed and 5 sent" in capsys.readouterr().out
 
     save_jpeg(photo(23), root / "users/3/new.jpg")
@@ -153,7 +154,7 @@ def test_a_server_that_goes_away_mid_scan_loses_nothing(server: tuple[Server, st
     running, key = server
     root = tmp_path / "storage"
     storage(root, unrelated=60)
-    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "30", "--retries", "0")
+    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--retries", "0")
     scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
     deadline = time.monotonic() + 60
     while sent_files(tmp_path) == 0:
