@@ -170,3 +170,21 @@ def test_a_server_that_goes_away_mid_scan_loses_nothing(server: tuple[Server, st
     assert sent_files(tmp_path) == 63
     resumed = report_rows(tmp_path)
     assert len(resumed) == 63 - recorded  # only what the first run had not recorded
+
+
+def test_retries_ride_out_a_restart(server: tuple[Server, str], tmp_path: Path) -> None:
+    running, key = server
+    root = tmp_path / "storage"
+    storage(root, unrelated=30)
+    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--retries", "6")
+    scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
+    deadline = time.monotonic() + 60
+    while sent_files(tmp_path) == 0:
+        assert time.monotonic() < deadline, "no batch was answered within 60 s"
+        time.sleep(0.05)
+    running.stop()
+    time.sleep(1)
+    running.start()
+    assert scanning.wait(timeout=120) == 0  # backoff waited for the server to come back
+    assert sent_files(tmp_path) == 33
+    assert {ref for ref, row in report_rows(tmp_path).items() if row["matched"] == "true"} == MATCHED
