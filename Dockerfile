@@ -11,8 +11,13 @@ COPY matcher ./matcher
 COPY indexer ./indexer
 COPY api ./api
 COPY cli ./cli
+COPY scanner ./scanner
 COPY benchmarks ./benchmarks
-RUN pip install --no-cache-dir . && useradd --system --home /app hashmatch
+# pdqhash (the scanner's PDQ) is published as source only: a C++ compiler for the build, removed after
+RUN apt-get update && apt-get install -y --no-install-recommends g++ \
+    && pip install --no-cache-dir . \
+    && apt-get purge -y --auto-remove g++ && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /app hashmatch
 COPY tests/fixtures ./tests/fixtures
 
 USER hashmatch

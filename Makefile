@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DATA ?= var
 
-.PHONY: run test check bench bench-quick clean
+.PHONY: run test check bench bench-quick bench-scanner clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
@@ -38,6 +38,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks.matcher --quick
+
+## bench-scanner: photo-like JPEGs hashed per second, one core and every core (about a minute)
+bench-scanner: $(STAMP)
+	$(BIN)/python -m benchmarks.scanner
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,93 @@
+"""Hashes of one file: cryptographic hashes of its bytes, perceptual hashes of its image.
+
+Pure functions. PDQ comes from ``pdqhash``, which compiles Meta's reference C++; the image is fed to it
+as python-threatexchange does (RGB array, luma computed by the reference code), and the 256 bits are
+written as the reference writes them: 64 hex digits, most significant bit first. 64-bit hashes are
+imagehash's ``str()``, the encoding of imagehash >= 4.0.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import numpy.typing as npt
+import pdqhash
+from PIL import Image
+
+from matcher import get_hash_type
+
+IMAGE_TYPES = ("pdq", "phash", "dhash", "ahash", "whash")
+"""Perceptual hashes, made from the decoded image."""
+FILE_TYPES = ("md5", "sha1", "sha256")
+"""Cryptographic hashes, made from the file's bytes: every readable file gets them."""
+DEFAULT_TYPES = ("pdq", "phash", "dhash", "md5", "sha256")
+CHUNK = 1 << 20
+
+_IMAGEHASH: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
+    "phash": imagehash.phash,
+    "dhash": imagehash.dhash,
+    "ahash": imagehash.average_hash,
+    "whash": imagehash.whash,
+}
+
+
+@dataclass(frozen=True)
+class Hash:
+    """One hash: its type name, lowercase hex, and PDQ's quality (0-100, None for other types)."""
+
+    type: str
+    hash: str
+    quality: int | None = None
+
+
+def check_types(names: Sequence[str]) -> tuple[str, ...]:
+    """The hash type names in ``names``, validated against the registry, in the order given, once each."""
+    return tuple(dict.fromkeys(get_hash_type(name).name for name in names))
+
+
+def file_hashes(path: Path, types: Sequence[str]) -> list[Hash]:
+    """The cryptographic hashes among ``types`` of the bytes of ``path``, read once in chunks."""
+    digests = {name: hashlib.new(name) for name in types if name in FILE_TYPES}
+    if not digests:
+        return []
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            for digest in digests.values():
+                digest.update(chunk)
+    return [Hash(name, digest.hexdigest()) for name, digest in digests.items()]
+
+
+def image_hashes(image: Image.Image, types: Sequence[str], dihedral: bool = False) -> list[Hash]:
+    """The perceptual hashes among ``types`` of an RGB ``image``; with ``dihedral``, PDQ of the image
+    and of its seven flipped and rotated copies (the original first)."""
+    found: list[Hash] = []
+    for name in types:
+        if name == "pdq":
+            found.extend(pdq_dihedral(image) if dihedral else [pdq(image)])
+        elif name in _IMAGEHASH:
+            found.append(Hash(name, str(_IMAGEHASH[name](image))))
+    return found
+
+
+def pdq(image: Image.Image) -> Hash:
+    bits, quality = pdqhash.compute(_rgb_array(image))
+    return Hash("pdq", _pdq_hex(bits), int(quality))
+
+
+def pdq_dihedral(image: Image.Image) -> list[Hash]:
+    """PDQ of the image, then rotated 90, 180, 270 degrees, flipped left-right, top-bottom, and about
+    both diagonals: the reference's order; computed in one pass at little more than one hash's cost."""
+    variants, quality = pdqhash.compute_dihedral(_rgb_array(image))
+    return [Hash("pdq", _pdq_hex(bits), int(quality)) for bits in variants]
+
+
+def _rgb_array(image: Image.Image) -> npt.NDArray[np.uint8]:
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _pdq_hex(bits: npt.NDArray[np.integer]) -> str:
+    """pdqhash's 256 bits (most significant first) as the reference's 64 hex digits."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()

@@ -1,0 +1,75 @@
+"""The scan's report (one row per file sent or failed) and its summary counts."""
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from scanner.client import MatchResult
+from scanner.output import RowWriter
+from scanner.problems import Problem
+
+REPORT_COLUMNS = ("ref", "matched", "confidence", "signals", "notice_id", "reupload_of", "problem")
+
+
+@dataclass
+class Summary:
+    """What a scan did; ``problems`` counts files by problem kind."""
+
+    found: int = 0
+    unchanged: int = 0
+    hashed: int = 0
+    sent: int = 0
+    items: int = 0
+    matched: int = 0
+    problems: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def lines(self) -> Iterator[str]:
+        rate = self.hashed / self.seconds if self.seconds > 0 else 0.0
+        yield f"{self.found} files found, {self.unchanged} unchanged since the last scan (skipped)"
+        yield (
+            f"{self.hashed} files hashed and {self.sent} sent ({self.items} hashes) in {self.seconds:.1f} s "
+            f"({rate:.1f} files/s); {self.matched} matched"
+        )
+        if self.problems:
+            kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.problems.items()))
+            yield f"{sum(self.problems.values())} files with problems: {kinds} (see the report)"
+
+
+class Report:
+    """Rows for the report file, counted into a :class:`Summary`."""
+
+    def __init__(self, writer: RowWriter, summary: Summary) -> None:
+        self.writer = writer
+        self.summary = summary
+
+    def result(self, result: MatchResult, problem: Problem | None) -> None:
+        self.summary.matched += result.matched
+        self.writer.write(
+            {
+                "ref": result.ref,
+                "matched": result.matched,
+                "confidence": result.confidence,
+                "signals": "+".join(result.signals) or None,
+                "notice_id": result.notice_id,
+                "reupload_of": result.reupload_of,
+                "problem": None if problem is None else str(problem),
+            }
+        )
+
+    def unsent(self, ref: str, problem: Problem) -> None:
+        """A file nothing could be sent for."""
+        self.writer.write(
+            {
+                "ref": ref,
+                "matched": None,
+                "confidence": None,
+                "signals": None,
+                "notice_id": None,
+                "reupload_of": None,
+                "problem": str(problem),
+            }
+        )
+
+    def flush(self) -> None:
+        self.writer.stream.flush()

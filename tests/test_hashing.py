@@ -1,0 +1,181 @@
+"""Hashing files: the list format's encodings, PDQ bit for bit the reference's (against an independent
+implementation of Meta's algorithm, tests/pdq_oracle.py), the query variants that
+recover mirrored, rotated and framed copies (measured on generated photos), draft decoding, bad files."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import pdqhash
+import pytest
+from PIL import Image
+
+from matcher import HASH_TYPES, get_hash_type
+from scanner import hashfile
+from scanner.hashfile import HashOptions, hash_file, hash_files
+from scanner.hashing import DEFAULT_TYPES, FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
+from scanner.loading import DRAFT_SIZE, load_image
+from tests.fixtures.images import (
+    flipped,
+    letterboxed,
+    mirrored,
+    photo,
+    rotated,
+    save_jpeg,
+    with_border,
+    write_bad_files,
+)
+from tests.pdq_oracle import pdq_reference
+
+SEEDS = range(6)
+LIST_SIDE = HashOptions(types=("pdq", "phash", "dhash"))
+QUERY_SIDE = HashOptions(types=("pdq", "phash", "dhash"), dihedral=True, trim=True, draft_size=DRAFT_SIZE)
+Transform = Callable[[Image.Image], Image.Image]
+
+
+def reference_pdq_hex(bits: np.ndarray) -> str:
+    """python-threatexchange's conversion of pdqhash's bit vector (most significant bit first)."""
+    text = "".join(str(int(bit)) for bit in bits)
+    return f"{int(text, 2):064x}"
+
+
+def test_pdq_hex_is_the_reference_encoding() -> None:
+    image = photo(1)
+    bits, quality = pdqhash.compute(np.asarray(image))
+    found = pdq(image)
+    assert found.hash == reference_pdq_hex(bits)
+    assert found.quality == quality > 50
+    assert get_hash_type("pdq").format(get_hash_type("pdq").parse(found.hash)) == found.hash
+
+
+@pytest.mark.parametrize(
+    ("seed", "size"), [(1, (320, 240)), (2, (640, 480)), (3, (333, 517)), (4, (97, 1201))]
+)
+def test_pdq_is_the_reference_algorithm_bit_for_bit(seed: int, size: tuple[int, int]) -> None:
+    image = photo(seed, size)
+    expected, quality = pdq_reference(np.asarray(image))
+    found = pdq(image)
+    assert found.hash == expected
+    assert found.quality == quality
+
+
+def test_dihedral_variants_are_the_hashes_of_the_turned_images() -> None:
+    image = photo(2)
+    variants = [item.hash for item in pdq_dihedral(image)]
+    assert variants[0] == pdq(image).hash
+    pdq_type = get_hash_type("pdq")
+    for turned in (mirrored(image), rotated(image), flipped(image)):
+        nearest = min(
+            pdq_type.distance(pdq_type.parse(v), pdq_type.parse(pdq(turned).hash)) for v in variants
+        )
+        assert nearest <= 31  # (the downscaling filter is not exactly symmetric at small sizes)
+
+
+def test_64_bit_hashes_are_imagehash_strings(tmp_path: Path) -> None:
+    path = save_jpeg(photo(3), tmp_path / "a.jpg")
+    found = {item.type: item for item in hash_file(path, HashOptions()).hashes}
+    with Image.open(path) as image:
+        assert found["phash"].hash == str(imagehash.phash(image.convert("RGB")))
+        assert found["dhash"].hash == str(imagehash.dhash(image.convert("RGB")))
+    assert found["md5"].quality is None
+    assert [item.type for item in hash_file(path, HashOptions()).hashes] == list(DEFAULT_TYPES)
+
+
+def test_check_types_validates_against_the_registry() -> None:
+    assert set(IMAGE_TYPES) | set(FILE_TYPES) == set(HASH_TYPES)  # every registered type can be made
+    assert check_types([" PDQ", "md5", "pdq"]) == ("pdq", "md5")
+    with pytest.raises(LookupError, match="unknown hash type 'photodna"):
+        check_types(["photodna"])
+
+
+def nearest(query: HashOptions, listed: Path, copy: Path, type_name: str) -> int:
+    """Distance from the listed file's hash to the nearest hash the query side sends for the copy."""
+    hash_type = get_hash_type(type_name)
+    (entry,) = [hash_type.parse(h.hash) for h in hash_file(listed, LIST_SIDE).hashes if h.type == type_name]
+    sent = [hash_type.parse(h.hash) for h in hash_file(copy, query).hashes if h.type == type_name]
+    return min(hash_type.distance(entry, code) for code in sent)
+
+
+def recovered(tmp_path: Path, transform: Transform, query: HashOptions, type_name: str) -> int:
+    """How many of the generated photos' transformed JPEG copies are within the type's threshold."""
+    threshold = get_hash_type(type_name).default_threshold
+    count = 0
+    for seed in SEEDS:
+        listed = save_jpeg(photo(seed), tmp_path / f"{seed}.jpg")
+        copy = save_jpeg(transform(photo(seed)), tmp_path / f"{seed}-copy.jpg", quality=80)
+        count += nearest(query, listed, copy, type_name) <= threshold
+    return count
+
+
+@pytest.mark.parametrize("transform", [mirrored, rotated, flipped])
+def test_dihedral_variants_recover_turned_copies(tmp_path: Path, transform: Transform) -> None:
+    without = HashOptions(types=QUERY_SIDE.types, trim=True, draft_size=DRAFT_SIZE)
+    assert recovered(tmp_path, transform, without, "pdq") == 0
+    assert recovered(tmp_path, transform, QUERY_SIDE, "pdq") == len(SEEDS)
+
+
+@pytest.mark.parametrize("transform", [with_border, letterboxed])
+@pytest.mark.parametrize("type_name", ["pdq", "phash", "dhash"])
+def test_trimming_recovers_framed_copies(tmp_path: Path, transform: Transform, type_name: str) -> None:
+    without = HashOptions(types=QUERY_SIDE.types, dihedral=True, draft_size=DRAFT_SIZE)
+    assert recovered(tmp_path, transform, without, type_name) == 0
+    assert recovered(tmp_path, transform, QUERY_SIDE, type_name) == len(SEEDS)
+
+
+def test_images_without_borders_send_no_extra_hashes(tmp_path: Path) -> None:
+    path = save_jpeg(photo(4), tmp_path / "a.jpg")
+    sent = hash_file(path, QUERY_SIDE).hashes
+    assert [item.type for item in sent].count("phash") == 1
+    assert [item.type for item in sent].count("pdq") == 8
+
+
+def test_draft_decoding_moves_hashes_by_a_few_bits(tmp_path: Path) -> None:
+    pdq_type = get_hash_type("pdq")
+    for seed in range(3):
+        path = save_jpeg(photo(seed, (1280, 1080)), tmp_path / f"{seed}.jpg")  # decoded at 320x270
+        full = {h.type: h.hash for h in hash_file(path, LIST_SIDE).hashes}
+        draft = {
+            h.type: h.hash
+            for h in hash_file(path, HashOptions(types=LIST_SIDE.types, draft_size=DRAFT_SIZE)).hashes
+        }
+        drafted = load_image(path, draft_size=DRAFT_SIZE).image
+        assert drafted is not None
+        assert drafted.size == (320, 270)
+        assert pdq_type.distance(pdq_type.parse(full["pdq"]), pdq_type.parse(draft["pdq"])) <= 16
+        assert imagehash.hex_to_hash(full["phash"]) - imagehash.hex_to_hash(draft["phash"]) <= 2
+
+
+def test_bad_files_are_named_never_raised(tmp_path: Path) -> None:
+    kinds = write_bad_files(tmp_path)
+    options = HashOptions(dihedral=True, trim=True, draft_size=DRAFT_SIZE)
+    for name, kind in kinds.items():
+        found = hash_file(tmp_path / name, options)
+        assert found.problem is not None
+        assert found.problem.kind == kind, name
+        assert {"md5", "sha256"} <= {item.type for item in found.hashes}
+    assert "pdq" in {item.type for item in hash_file(tmp_path / "animated.gif", options).hashes}
+
+
+def test_unreadable_files_get_no_hash(tmp_path: Path) -> None:
+    found = hash_file(tmp_path / "gone.jpg", HashOptions())
+    assert found.hashes == ()
+    assert found.problem is not None
+    assert found.problem.kind == "unreadable"
+
+
+def test_too_many_pixels_by_our_limit(tmp_path: Path) -> None:
+    path = save_jpeg(photo(5), tmp_path / "a.jpg")
+    found = hash_file(path, HashOptions(max_pixels=320 * 240 - 1))
+    assert found.problem is not None
+    assert found.problem.kind == "too_large"
+    assert [item.type for item in found.hashes] == ["md5", "sha256"]
+
+
+def test_worker_processes_give_the_same_hashes_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hashfile, "WINDOW", 2)  # several windows
+    paths = [save_jpeg(photo(seed), tmp_path / f"{seed}.jpg") for seed in range(4)]
+    paths.append(tmp_path / "missing.jpg")
+    assert list(hash_files(paths, QUERY_SIDE, workers=2)) == list(hash_files(paths, QUERY_SIDE, workers=1))

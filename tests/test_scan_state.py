@@ -1,0 +1,149 @@
+"""The scan's bookkeeping without a server: walking, the state file that makes scans resumable, the
+report's rows, and a scan whose server cannot be reached."""
+
+import csv
+import io
+import json
+import os
+import socket
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from scanner.client import MatchClient, MatchResult, Retrying
+from scanner.errors import ServerUnavailable, StateFileError
+from scanner.hashfile import HashOptions
+from scanner.output import RowWriter
+from scanner.problems import Problem, ProblemKind
+from scanner.report import REPORT_COLUMNS, Report, Summary
+from scanner.scan import ScanConfig, run_scan
+from scanner.state import ScanState
+from scanner.walking import FileEntry, walk
+from tests.fixtures.images import photo, save_jpeg
+
+SETTINGS = {"root": "/data", "server": "http://127.0.0.1:1", "types": ["pdq"]}
+
+
+def entry_for(root: Path, relative: str) -> FileEntry:
+    (entry,) = [found for found in walk(root) if found.relative == relative]
+    return entry
+
+
+def test_walk_is_sorted_relative_and_skips(tmp_path: Path) -> None:
+    for name in ("b/2.jpg", "b/1.jpg", "a.txt", "c/d/e.png", "state.db"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x" * len(name))
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    found = list(walk(tmp_path, skip=[tmp_path / "state.db"]))
+    assert [entry.relative for entry in found] == ["a.txt", "b/1.jpg", "b/2.jpg", "c/d/e.png"]
+    assert found[1].size == len("b/1.jpg")
+    assert [entry.relative for entry in walk(tmp_path / "b" / "1.jpg")] == ["1.jpg"]
+
+
+def test_walk_reports_files_it_cannot_stat(tmp_path: Path) -> None:
+    (tmp_path / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
+    (tmp_path / "ok.jpg").write_bytes(b"x")
+    errors: list[Path] = []
+    found = [entry.relative for entry in walk(tmp_path, on_error=lambda path, _: errors.append(path))]
+    assert found == ["ok.jpg"]
+    assert errors == [tmp_path / "dangling.jpg"]
+
+
+def test_state_skips_only_unchanged_files(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"one")
+    (root / "b.jpg").write_bytes(b"two")
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
+        state.record([(entry_for(root, "a.jpg"), True), (entry_for(root, "b.jpg"), False)])
+    (root / "b.jpg").write_bytes(b"changed")  # another size
+    (root / "c.jpg").write_bytes(b"new")
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
+        assert [state.is_unchanged(entry) for entry in walk(root)] == [True, False, False]
+        os.utime(root / "a.jpg", ns=(0, 12345))  # same size, another time
+        assert not state.is_unchanged(entry_for(root, "a.jpg"))
+
+
+def test_state_belongs_to_one_scan(tmp_path: Path) -> None:
+    ScanState(tmp_path / "state.db", SETTINGS).close()
+    with pytest.raises(StateFileError, match=r"another server, types \(server='http://127.0.0.1:1', types"):
+        ScanState(tmp_path / "state.db", {**SETTINGS, "server": "http://other", "types": ["md5"]})
+    (tmp_path / "other.db").write_text("not a database " * 100)
+    with pytest.raises(StateFileError, match="is not a scan state file"):
+        ScanState(tmp_path / "other.db", SETTINGS)
+
+
+def test_state_records_a_batch_all_or_none(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"one")
+    entry = entry_for(root, "a.jpg")
+
+    def failing() -> list[tuple[FileEntry, bool]]:
+        return [(entry, True), (FileEntry(root / "b", "b", None, 0), False)]  # type: ignore[arg-type]
+
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
+        with pytest.raises(Exception, match="NOT NULL"):
+            state.record(failing())
+        assert not state.is_unchanged(entry)
+
+
+@pytest.mark.parametrize("output_format", ["csv", "ndjson"])
+def test_report_rows(output_format: str) -> None:
+    stream = io.StringIO()
+    report = Report(RowWriter(stream, REPORT_COLUMNS, output_format), Summary())  # type: ignore[arg-type]
+    report.result(MatchResult("s3://b/x.jpg", True, "high", ("md5", "pdq"), "N-1", None), None)
+    report.result(
+        MatchResult("s3://b/y.txt", False, None, (), None, None), Problem(ProblemKind.NOT_IMAGE, "text")
+    )
+    report.unsent("s3://b/z.jpg", Problem(ProblemKind.UNREADABLE, "Permission denied"))
+    if output_format == "csv":
+        rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
+        assert rows[0] == {
+            "ref": "s3://b/x.jpg",
+            "matched": "true",
+            "confidence": "high",
+            "signals": "md5+pdq",
+            "notice_id": "N-1",
+            "reupload_of": "",
+            "problem": "",
+        }
+    else:
+        rows = [json.loads(line) for line in stream.getvalue().splitlines()]
+        assert rows[0]["matched"] is True
+        assert rows[2]["matched"] is None
+    assert rows[1]["problem"] == "not_image: text"
+    assert rows[2]["problem"] == "unreadable: Permission denied"
+    assert report.summary.matched == 1
+
+
+def closed_port() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_an_unreachable_server_stops_the_scan_with_nothing_recorded(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for seed in range(3):
+        save_jpeg(photo(seed), root / f"{seed}.jpg")
+    (root / "notes.txt").write_text("text")
+    server = closed_port()
+    waits: list[float] = []
+    config = ScanConfig(root, HashOptions(dihedral=True, trim=True), progress=False, batch_items=30)
+    stream = io.StringIO()
+    report = Report(RowWriter(stream, REPORT_COLUMNS, "csv"), Summary())
+    with (
+        closing(ScanState(tmp_path / "state.db", config.settings(server))) as state,
+        closing(MatchClient(server, "key", Retrying(retries=3, backoff=0.01), sleep=waits.append)) as client,
+    ):
+        with pytest.raises(
+            ServerUnavailable, match=r"after 4 attempts \(ConnectError.*run the scan again to resume"
+        ):
+            run_scan(config, client, state, report)
+        assert not any(state.is_unchanged(entry) for entry in walk(root))
+    assert len(waits) == 3
+    assert waits[0] <= 0.01 < waits[2] <= 0.04  # backoff doubles, with jitter
+    assert report.summary.found == 4
+    assert report.summary.sent == 0
