@@ -1,21 +1,49 @@
-"""Reading hash list files.
+"""Reading hash list files: CSV with a header, NDJSON, and python-threatexchange's plain lines.
 
-The plain format of python-threatexchange's local files: one ``<type> <hash>`` pair per line;
-blank lines and lines starting with ``#`` are ignored.
+- CSV: a header row naming at least ``type`` and ``hash``; optional ``item`` (the hotline's reference of
+  the source material), ``category``, ``quality`` (PDQ quality 0-100) and ``action`` (``add`` or
+  ``retract``, delta imports only). Other columns are ignored and reported.
+- NDJSON (``.ndjson``, ``.jsonl``): one object per line with the same keys.
+- Plain (anything else): one ``<type> <hash>`` pair per line; blank lines and ``#`` comments ignored.
+
+Files are read as a stream, a chunk of rows at a time: what is kept is one binary code per valid row
+(a NumPy array per hash type) and the few distinct (item, category, quality) combinations, never the
+text. Every bad line is counted; the first ``error_cap`` are kept with their line number, value and
+reason.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher import HashType, InvalidHashes, MatcherError, get_hash_type
+from matcher import HashType, MatcherError, get_hash_type
+from matcher.codes import Codes, parse_hex_batch
+
+FORMATS = ("csv", "ndjson", "plain")
+COLUMNS = ("type", "hash", "item", "category", "quality", "action")
+ACTIONS = ("add", "retract")
+LOW_QUALITY = 50
+"""PDQ quality below this is unreliable: such entries are kept but flagged."""
+CATEGORY_LENGTH = 64
+CHUNK_ROWS = 65_536
+
+Progress = Callable[[int], None]
+"""Called with the number of characters read since the last call."""
+
+
+class FileFormatError(ValueError):
+    """A file that cannot be read at all (e.g. a CSV file without the required header)."""
 
 
 @dataclass(frozen=True)
 class LineError:
-    """A line that could not be read: its number (from 1), its text and why."""
+    """A line that could not be read: its number (from 1), the offending value and why."""
 
     line: int
     text: str
@@ -25,49 +53,301 @@ class LineError:
         return f"line {self.line}: {self.reason}"
 
 
+class Meta(NamedTuple):
+    """What an entry carries beside its hash."""
+
+    item: str | None
+    category: str | None
+    quality: int | None
+
+
 @dataclass(frozen=True)
 class TypedHashes:
-    """The valid hashes of one type read from a file, with the line each came from."""
+    """The valid rows of one hash type: line numbers, codes, and per row its ``Meta`` (an index into
+    :attr:`ListFile.metas`) and whether it retracts rather than adds."""
 
     hash_type: HashType
     lines: npt.NDArray[np.int64]
-    codes: npt.NDArray[np.uint8]
+    codes: Codes
+    meta: npt.NDArray[np.int32]
+    retract: npt.NDArray[np.bool_]
+
+
+@dataclass
+class ListFile:
+    """Everything read from one file."""
+
+    by_type: dict[str, TypedHashes] = field(default_factory=dict)
+    metas: list[Meta] = field(default_factory=list)
+    errors: list[LineError] = field(default_factory=list)
+    bad_lines: int = 0
+    rows: int = 0
+    low_quality: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def valid_rows(self) -> int:
+        return sum(hashes.codes.shape[0] for hashes in self.by_type.values())
+
+
+def detect_format(path: Path | str) -> str:
+    """The format a file name implies: ``.csv``, ``.ndjson``/``.jsonl``, otherwise plain."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".ndjson", ".jsonl"):
+        return "ndjson"
+    return "plain"
+
+
+def read_list(
+    lines: Iterable[str],
+    file_format: str,
+    *,
+    allow_retract: bool = False,
+    error_cap: int = 100,
+    progress: Progress | None = None,
+) -> ListFile:
+    """Read and validate a whole list file. ``allow_retract``: rows may carry ``action=retract``."""
+    if file_format not in FORMATS:
+        raise FileFormatError(f"unknown format {file_format!r}: expected one of {', '.join(FORMATS)}")
+    reader = _Reader(allow_retract, error_cap)
+    counted = _counted(lines, progress) if progress is not None else lines
+    chunks = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "plain": _plain_chunks}[file_format]
+    for chunk in chunks(counted, reader):
+        reader.add(chunk)
+    return reader.finish()
 
 
 def read_plain(lines: Iterable[str]) -> tuple[dict[str, TypedHashes], list[LineError]]:
-    """Hashes by type name, and every bad line (unknown type, malformed hash, missing field)."""
-    found: dict[str, tuple[list[int], list[str]]] = {}
-    errors: list[LineError] = []
+    """Hashes by type name from ``<type> <hash>`` lines, and every bad line."""
+    found = read_list(lines, "plain", error_cap=2**62)
+    return found.by_type, found.errors
+
+
+@dataclass
+class _Chunk:
+    """Up to ``CHUNK_ROWS`` rows as columns (None where a row has no value)."""
+
+    lines: list[int] = field(default_factory=list)
+    columns: dict[str, list[object]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
+    has_meta: bool = False
+
+    def append(self, line: int, values: Sequence[object]) -> None:
+        self.lines.append(line)
+        for name, value in zip(COLUMNS, values, strict=True):
+            self.columns[name].append(value)
+
+
+class _Reader:
+    """Validates chunks of rows and accumulates the valid ones as arrays per hash type."""
+
+    def __init__(self, allow_retract: bool, error_cap: int) -> None:
+        self.allow_retract = allow_retract
+        self.error_cap = error_cap
+        self.result = ListFile()
+        self._metas: dict[Meta, int] = {}
+        self._types: dict[object, HashType | str] = {}
+        self._parts: dict[
+            str, list[tuple[npt.NDArray[np.int64], Codes, npt.NDArray[np.int32], npt.NDArray[np.bool_]]]
+        ] = {}
+        self.ignored: dict[str, None] = {}
+
+    def error(self, line: int, text: object, reason: str) -> None:
+        self.result.bad_lines += 1
+        if len(self.result.errors) < self.error_cap:
+            self.result.errors.append(LineError(line, _shorten(text), reason))
+
+    def add(self, chunk: _Chunk) -> None:
+        count = len(chunk.lines)
+        self.result.rows += count
+        columns = chunk.columns
+        good = np.ones(count, dtype=bool)
+        meta = np.zeros(count, dtype=np.int32)
+        retract = np.zeros(count, dtype=bool)
+        if chunk.has_meta:
+            for row in range(count):
+                found = self._row_meta(chunk.lines[row], columns, row)
+                if found is None:
+                    good[row] = False
+                else:
+                    meta[row], retract[row] = found
+        else:
+            meta[:] = self._intern(Meta(None, None, None))
+        rows_by_type: dict[str, list[int]] = {}
+        for row, (name, value) in enumerate(zip(columns["type"], columns["hash"], strict=True)):
+            hash_type = self._hash_type(name)
+            if isinstance(hash_type, str):
+                self.error(chunk.lines[row], name, hash_type)
+                good[row] = False
+            elif value is None:
+                self.error(chunk.lines[row], "", "the hash is missing")
+                good[row] = False
+            elif good[row]:
+                rows_by_type.setdefault(hash_type.name, []).append(row)
+        lines = np.asarray(chunk.lines, dtype=np.int64)
+        for name, rows in rows_by_type.items():
+            hash_type = get_hash_type(name)
+            values = [columns["hash"][row] for row in rows]
+            codes, errors = parse_hex_batch(values, hash_type.nbytes)
+            keep = np.ones(len(rows), dtype=bool)
+            for position, reason in errors:
+                keep[position] = False
+                self.error(chunk.lines[rows[position]], values[position], f"invalid {name} hash: {reason}")
+            picked = np.asarray(rows, dtype=np.int64)[keep]
+            self._parts.setdefault(name, []).append(
+                (lines[picked], codes[keep], meta[picked], retract[picked])
+            )
+
+    def _hash_type(self, name: object) -> HashType | str:
+        """The type named ``name``, or why there is none (cached per distinct spelling)."""
+        if not isinstance(name, str):
+            return "the type is missing"
+        found = self._types.get(name)
+        if found is None:
+            try:
+                found = get_hash_type(name)
+            except MatcherError as error:
+                found = str(error)
+            self._types[name] = found
+        return found
+
+    def _row_meta(self, line: int, columns: dict[str, list[object]], row: int) -> tuple[int, bool] | None:
+        """The row's meta index and whether it retracts, or None (after reporting) if invalid."""
+        item, category, quality, action = (
+            columns[name][row] for name in ("item", "category", "quality", "action")
+        )
+        if item is not None and not isinstance(item, str):
+            self.error(line, item, "item must be text")
+            return None
+        if category is not None and (not isinstance(category, str) or len(category) > CATEGORY_LENGTH):
+            self.error(line, category, f"category must be text of at most {CATEGORY_LENGTH} characters")
+            return None
+        number = _quality(quality)
+        if quality is not None and number is None:
+            self.error(line, quality, "quality must be a whole number from 0 to 100")
+            return None
+        if action is not None and action not in ACTIONS:
+            self.error(line, action, f"action must be one of {', '.join(ACTIONS)}")
+            return None
+        retract = action == "retract"
+        if retract and not self.allow_retract:
+            self.error(line, action, "action 'retract' is only allowed in a delta import")
+            return None
+        if number is not None and number < LOW_QUALITY:
+            self.result.low_quality += 1
+        return self._intern(Meta(item, category, number)), retract
+
+    def _intern(self, meta: Meta) -> int:
+        index = self._metas.get(meta)
+        if index is None:
+            index = self._metas[meta] = len(self._metas)
+        return index
+
+    def finish(self) -> ListFile:
+        result = self.result
+        for name, parts in self._parts.items():
+            lines, codes, meta, retract = (np.concatenate(column) for column in zip(*parts, strict=True))
+            result.by_type[name] = TypedHashes(get_hash_type(name), lines, codes, meta, retract)
+        self._parts.clear()
+        result.metas = list(self._metas)
+        result.ignored_columns = list(self.ignored)
+        result.errors.sort(key=lambda error: error.line)
+        return result
+
+
+def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
+    chunk = _Chunk()
     for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
             continue
-        fields = text.split()
         if len(fields) != 2:
-            errors.append(LineError(number, text, "expected '<type> <hash>'"))
+            reader.error(number, line.strip(), "expected '<type> <hash>'")
+            continue
+        chunk.append(number, (fields[0], fields[1], None, None, None, None))
+        if len(chunk.lines) == CHUNK_ROWS:
+            yield chunk
+            chunk = _Chunk()
+    yield chunk
+
+
+def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
+    rows = csv.reader(iter(lines))
+    header = next(rows, None)
+    if header is None:
+        raise FileFormatError("the CSV file is empty: expected a header row with the columns type,hash")
+    names = [name.strip().lower() for name in header]
+    missing = [name for name in ("type", "hash") if name not in names]
+    if missing:
+        raise FileFormatError(
+            f"line 1: the CSV header must name the columns type and hash (missing {', '.join(missing)}); "
+            f"found {','.join(header)}"
+        )
+    positions = [names.index(name) if name in names else None for name in COLUMNS]
+    for name in names:
+        if name not in COLUMNS:
+            reader.ignored[name] = None
+    has_meta = any(position is not None for position in positions[2:])
+    chunk = _Chunk(has_meta=has_meta)
+    for row in rows:
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue
+        values = [
+            (row[position].strip() or None) if position is not None and position < len(row) else None
+            for position in positions
+        ]
+        chunk.append(rows.line_num, values)
+        if len(chunk.lines) == CHUNK_ROWS:
+            yield chunk
+            chunk = _Chunk(has_meta=has_meta)
+    yield chunk
+
+
+def _ndjson_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
+    chunk = _Chunk(has_meta=True)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
             continue
         try:
-            name = get_hash_type(fields[0]).name
-        except MatcherError as error:
-            errors.append(LineError(number, text, str(error)))
+            row = json.loads(line)
+        except ValueError as error:
+            reader.error(number, line.strip(), f"not valid JSON: {error}")
             continue
-        numbers, values = found.setdefault(name, ([], []))
-        numbers.append(number)
-        values.append(fields[1])
-    by_type: dict[str, TypedHashes] = {}
-    for name, (numbers, values) in found.items():
-        hash_type = get_hash_type(name)
-        valid = np.ones(len(values), dtype=bool)
-        try:
-            codes = hash_type.parse_many(values)
-        except InvalidHashes as invalid:
-            for bad in invalid.errors:
-                position = bad.index or 0
-                valid[position] = False
-                errors.append(
-                    LineError(numbers[position], values[position], f"invalid {name} hash: {bad.reason}")
-                )
-            codes = hash_type.parse_many([v for v, ok in zip(values, valid, strict=True) if ok])
-        by_type[name] = TypedHashes(hash_type, np.asarray(numbers, dtype=np.int64)[valid], codes)
-    errors.sort(key=lambda line_error: line_error.line)
-    return by_type, errors
+        if not isinstance(row, dict):
+            reader.error(number, line.strip(), "expected a JSON object")
+            continue
+        for key in row:
+            if key not in COLUMNS:
+                reader.ignored[key] = None
+        chunk.append(number, [row.get(name) for name in COLUMNS])
+        if len(chunk.lines) == CHUNK_ROWS:
+            yield chunk
+            chunk = _Chunk(has_meta=True)
+    yield chunk
+
+
+def _quality(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and 0 <= value <= 100:
+        return value
+    return None
+
+
+def _counted(lines: Iterable[str], progress: Progress) -> Iterator[str]:
+    pending = 0
+    for line in lines:
+        pending += len(line)
+        if pending >= 1 << 20:
+            progress(pending)
+            pending = 0
+        yield line
+    progress(pending)
+
+
+def _shorten(value: object, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,433 @@
+"""Hash lists and their versions: create, import (full replace or delta), retract.
+
+Every change of a list is one immutable :class:`ListVersion`, written in one database transaction:
+a crash leaves the list as it was. The transaction starts by bumping ``hash_lists.latest_version``,
+which takes the list's write lock (a row lock on PostgreSQL, the database lock on SQLite), so changes
+of one list are serialised. Entries are never deleted: a version that removes one sets its
+``removed_in``; the entries of a list at version ``v`` are those with ``added_in <= v`` and
+``removed_in`` NULL or ``> v`` (version ids grow with their numbers).
+
+An entry is identified by (hash type, value, item, category, quality). A full import keeps the
+entries the new file still holds (same ids: notices keep resting on them), adds the new ones and
+removes the others as "replaced"; the comparison is one sort of the old and new rows together.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.orm import Session
+
+from db.models import Entry, HashList, ListVersion, Organisation
+from indexer.errors import ImportRejected, InvalidList, NotFound, UnknownEntries
+from indexer.formats import ListFile, Meta, TypedHashes
+from matcher import MatcherError, get_hash_type
+from matcher.codes import Codes
+from matcher.entries import deduplicate
+
+Mode = Literal["full", "delta", "retract"]
+BATCH = 20_000
+Ids = npt.NDArray[np.int64]
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``not_found``: retractions that matched no active entry."""
+
+    version: ListVersion
+    added: dict[str, int] = field(default_factory=dict)
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    not_found: int = 0
+    skipped: int = 0
+    low_quality: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def create_list(
+    session: Session,
+    organisation: str,
+    name: str,
+    *,
+    description: str = "",
+    default_category: str | None = None,
+    legal_basis: str = "",
+    thresholds: Mapping[str, int] | None = None,
+    notice_deadline_hours: int = 24,
+) -> HashList:
+    """A new, empty list of the hotline ``organisation``."""
+    owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
+    if owner is None:
+        raise NotFound(f"no organisation named {organisation!r} (create it with 'hashmatch orgs create')")
+    if owner.role != "hotline":
+        raise InvalidList(
+            f"organisation {organisation!r} is a {owner.role}, not a hotline: it cannot own lists"
+        )
+    if not name.strip() or "/" in name:
+        raise InvalidList(f"invalid list name {name!r}: expected a non-empty name without '/'")
+    if session.scalar(select(HashList).where(HashList.organisation_id == owner.id, HashList.name == name)):
+        raise InvalidList(f"{organisation} already has a list named {name!r}")
+    if not 1 <= notice_deadline_hours <= 24 * 14:
+        raise InvalidList(f"notice deadline {notice_deadline_hours} h: expected 1 to {24 * 14} hours")
+    checked: dict[str, int] = {}
+    for type_name, threshold in (thresholds or {}).items():
+        try:
+            hash_type = get_hash_type(type_name)
+            checked[hash_type.name] = hash_type.check_threshold(threshold)
+        except MatcherError as error:
+            raise InvalidList(str(error)) from error
+    hash_list = HashList(
+        organisation_id=owner.id,
+        name=name,
+        description=description,
+        default_category=default_category,
+        legal_basis=legal_basis,
+        thresholds=checked,
+        notice_deadline_hours=notice_deadline_hours,
+    )
+    session.add(hash_list)
+    session.flush()
+    return hash_list
+
+
+def find_list(session: Session, ref: str) -> HashList:
+    """The list ``ref`` names: ``ORGANISATION/NAME``, a list id, or a name no other list has."""
+    query = select(HashList).join(Organisation, Organisation.id == HashList.organisation_id)
+    if ref.isdigit():
+        found = list(session.scalars(query.where(HashList.id == int(ref))))
+    elif "/" in ref:
+        organisation, _, name = ref.partition("/")
+        found = list(session.scalars(query.where(Organisation.name == organisation, HashList.name == name)))
+    else:
+        found = list(session.scalars(query.where(HashList.name == ref)))
+        if len(found) > 1:
+            raise NotFound(f"several organisations have a list named {ref!r}: write ORGANISATION/{ref}")
+    if not found:
+        raise NotFound(f"no list {ref!r} (see 'hashmatch lists show')")
+    return found[0]
+
+
+def list_label(session: Session, hash_list: HashList) -> str:
+    owner = session.get(Organisation, hash_list.organisation_id)
+    return f"{owner.name if owner else '?'}/{hash_list.name}"
+
+
+def import_list(
+    session: Session,
+    hash_list: HashList,
+    found: ListFile,
+    *,
+    mode: Mode,
+    source: str,
+    skip_bad: bool = False,
+    reason: str = "",
+) -> ImportResult:
+    """Make ``found`` (a validated file) the list's next version: "full" replaces the list, "delta"
+    adds rows and retracts those marked ``retract``, "retract" retracts every row. Bad lines reject
+    the whole file unless ``skip_bad``. The caller commits the session."""
+    if found.bad_lines and not skip_bad:
+        raise ImportRejected(source, found)
+    if not found.by_type and mode == "full":
+        raise ImportRejected(source, found)
+    version = _new_version(session, hash_list, mode, source, reason)
+    result = ImportResult(
+        version,
+        skipped=found.bad_lines,
+        low_quality=found.low_quality,
+        ignored_columns=found.ignored_columns,
+    )
+    metas, remap = _with_default_category(found.metas, hash_list.default_category)
+    old = _active_entries(session.connection(), hash_list.id, metas)
+    removed: list[Ids] = []
+    for name in sorted(set(found.by_type) | set(old)):
+        current = old.get(name) or _Active.empty(get_hash_type(name).nbytes)
+        rows = found.by_type.get(name)
+        if rows is None:
+            if mode == "full":
+                removed.append(current.ids)
+            continue
+        meta = remap[rows.meta]
+        retract = np.ones_like(rows.retract) if mode == "retract" else rows.retract
+        if retract.any():
+            gone, matched = _matching(current.codes, rows.codes[retract])
+            result.not_found += int((~matched).sum())
+            removed.append(current.ids[gone])
+            current = current.without(gone)
+        adds = ~retract
+        new, kept, duplicates = _diff(current, rows.codes[adds], meta[adds])
+        result.duplicates += duplicates
+        result.unchanged += int(kept.sum())
+        if mode == "full":
+            removed.append(current.ids[~kept])
+        _insert(session.connection(), hash_list.id, version.id, rows, np.flatnonzero(adds)[new], meta, metas)
+        result.added[name] = int(new.size)
+    gone_ids = np.concatenate(removed) if removed else np.empty(0, np.int64)
+    _mark_removed(session.connection(), gone_ids, version.id, "replaced" if mode == "full" else "retracted")
+    if mode == "retract" and not gone_ids.size:
+        raise NotFound(f"{source}: none of its {found.valid_rows} hashes is an active entry of the list")
+    result.removed = int(gone_ids.size)
+    _finish_version(session, version, sum(result.added.values()), result.removed, found.bad_lines)
+    return result
+
+
+def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], reason: str) -> ListVersion:
+    """Retract active entries of a list (false positives, a withdrawn notice) as a new version.
+
+    They stop matching from the next publish. Raises :class:`UnknownEntries` (nothing written) if
+    any id is not an active entry of the list. The caller commits the session.
+    """
+    hash_list = session.get(HashList, list_id)
+    if hash_list is None:
+        raise NotFound(f"no list with id {list_id}")
+    version = _new_version(session, hash_list, "retract", "", reason)
+    wanted = np.unique(np.asarray(entry_ids, dtype=np.int64))
+    active: list[int] = []
+    for start in range(0, wanted.size, BATCH):
+        part = [int(entry) for entry in wanted[start : start + BATCH]]
+        active += session.scalars(
+            select(Entry.id).where(Entry.list_id == list_id, Entry.removed_in.is_(None), Entry.id.in_(part))
+        )
+    missing = np.setdiff1d(wanted, np.asarray(active, dtype=np.int64))
+    if missing.size or not wanted.size:
+        raise UnknownEntries(list_label(session, hash_list), [int(entry) for entry in missing])
+    _mark_removed(session.connection(), wanted, version.id, "retracted")
+    _finish_version(session, version, 0, int(wanted.size), 0)
+    return version
+
+
+def versions_of(session: Session, list_id: int) -> list[ListVersion]:
+    return list(
+        session.scalars(
+            select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number)
+        )
+    )
+
+
+def latest_version(session: Session, list_id: int) -> ListVersion | None:
+    return session.scalar(
+        select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number.desc()).limit(1)
+    )
+
+
+def active_by_type(session: Session, list_id: int, version_id: int | None = None) -> dict[str, int]:
+    """Entry counts per hash type at ``version_id`` (default: the newest version)."""
+    query = text(
+        "SELECT hash_type, COUNT(*) FROM entries WHERE list_id = :list AND "
+        + ("removed_in IS NULL" if version_id is None else _ACTIVE_AT)
+        + " GROUP BY hash_type ORDER BY hash_type"
+    )
+    rows = session.execute(query, {"list": list_id, "version": version_id})
+    return {str(name): int(count) for name, count in rows}
+
+
+_ACTIVE_AT = "added_in <= :version AND (removed_in IS NULL OR removed_in > :version)"
+"""SQL condition: the entry belongs to the list's version ``:version``."""
+
+
+def iter_active(
+    connection: Connection,
+    list_id: int,
+    version_id: int | None,
+    *,
+    with_meta: bool = True,
+    chunk: int = 100_000,
+) -> Iterator[tuple[str, Ids, bytes, list[tuple[Any, ...]]]]:
+    """The list's entries at ``version_id`` (None: the newest), a chunk of one hash type at a time:
+    (type, ids, concatenated values, and if ``with_meta`` each row's (item, category, quality))."""
+    condition = "removed_in IS NULL" if version_id is None else _ACTIVE_AT
+    columns = "hash_type, id, value" + (", item, category, quality" if with_meta else "")
+    result = connection.execution_options(stream_results=True, yield_per=chunk).execute(
+        text(f"SELECT {columns} FROM entries WHERE list_id = :list AND {condition}"),
+        {"list": list_id, "version": version_id},
+    )
+    for rows in result.partitions(chunk):
+        by_type: dict[str, list[Any]] = {}
+        for row in rows:
+            by_type.setdefault(row[0], []).append(row)
+        for name, part in by_type.items():
+            ids = np.fromiter((row[1] for row in part), dtype=np.int64, count=len(part))
+            others = [tuple(row[3:]) for row in part] if with_meta else []
+            yield name, ids, b"".join(row[2] for row in part), others
+
+
+@dataclass(frozen=True)
+class _Active:
+    """A list's active entries of one type: ids, codes and meta (index into the import's metas)."""
+
+    ids: Ids
+    codes: Codes
+    meta: npt.NDArray[np.int32]
+
+    @classmethod
+    def empty(cls, nbytes: int) -> "_Active":
+        return cls(np.empty(0, np.int64), np.empty((0, nbytes), np.uint8), np.empty(0, np.int32))
+
+    def without(self, rows: npt.NDArray[np.bool_]) -> "_Active":
+        keep = ~rows
+        return _Active(self.ids[keep], self.codes[keep], self.meta[keep])
+
+
+def _active_entries(connection: Connection, list_id: int, metas: list[Meta]) -> dict[str, _Active]:
+    """The newest version's entries, with their meta interned into ``metas`` (extended in place)."""
+    known = {meta: index for index, meta in enumerate(metas)}
+    parts: dict[str, list[tuple[Ids, Codes, npt.NDArray[np.int32]]]] = {}
+    for name, ids, values, others in iter_active(connection, list_id, None):
+        nbytes = get_hash_type(name).nbytes
+        meta = np.empty(ids.size, dtype=np.int32)
+        for row, other in enumerate(others):
+            key = Meta(*other)
+            index = known.get(key)
+            if index is None:
+                index = known[key] = len(metas)
+                metas.append(key)
+            meta[row] = index
+        codes = np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes)
+        parts.setdefault(name, []).append((ids, codes, meta))
+    return {
+        name: _Active(*(np.concatenate(column) for column in zip(*chunks, strict=True)))
+        for name, chunks in parts.items()
+    }
+
+
+def _with_default_category(
+    metas: list[Meta], default: str | None
+) -> tuple[list[Meta], npt.NDArray[np.int32]]:
+    """The file's metas with the list's default category filled in, and old index -> new index."""
+    merged: dict[Meta, int] = {}
+    remap = np.empty(len(metas), dtype=np.int32)
+    for index, meta in enumerate(metas):
+        filled = meta if meta.category is not None else meta._replace(category=default)
+        remap[index] = merged.setdefault(filled, len(merged))
+    return list(merged), remap
+
+
+def _keys(codes: Codes, meta: npt.NDArray[np.int32]) -> Codes:
+    """One byte row per entry identity: the code followed by its meta index."""
+    tail = meta.astype(">u4").view(np.uint8).reshape(meta.size, 4)
+    return np.ascontiguousarray(np.hstack([codes, tail]))
+
+
+def _groups(keys: Codes) -> tuple[Ids, npt.NDArray[np.int64]]:
+    """Rows of ``keys`` grouped by identical value: (row numbers in group order, group start offsets)."""
+    _, grouped = deduplicate(keys, np.arange(keys.shape[0], dtype=np.int64))
+    return grouped.ids, grouped.offsets.astype(np.int64)
+
+
+def _diff(old: _Active, codes: Codes, meta: npt.NDArray[np.int32]) -> tuple[Ids, npt.NDArray[np.bool_], int]:
+    """Which new rows to add (row numbers, in file order: the first of identical rows), which old
+    entries the new rows hold again, and how many new rows repeat another one."""
+    n_old = old.ids.size
+    kept = np.zeros(n_old, dtype=bool)
+    if codes.shape[0] == 0:
+        return np.empty(0, np.int64), kept, 0
+    rows, offsets = _groups(np.concatenate([_keys(old.codes, old.meta), _keys(codes, meta)]))
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    is_old = rows < n_old
+    old_count = np.add.reduceat(is_old.astype(np.int64), starts)
+    new_count = sizes - old_count
+    # the old members of a group come first (the sort is stable and old rows precede new ones)
+    has_both = np.repeat((old_count > 0) & (new_count > 0), sizes)
+    kept[rows[is_old & has_both]] = True
+    fresh = (old_count == 0) & (new_count > 0)
+    added = np.sort(rows[starts[fresh]] - n_old)
+    duplicates = int(new_count.sum() - np.count_nonzero(new_count))
+    return added, kept, duplicates
+
+
+def _matching(old: Codes, wanted: Codes) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which old codes equal a wanted one, and which wanted codes equal an old one."""
+    n_old = old.shape[0]
+    hit_old = np.zeros(n_old, dtype=bool)
+    hit_wanted = np.zeros(wanted.shape[0], dtype=bool)
+    if not wanted.shape[0]:
+        return hit_old, hit_wanted
+    rows, offsets = _groups(np.concatenate([old, wanted]))
+    sizes = np.diff(offsets)
+    old_count = np.add.reduceat((rows < n_old).astype(np.int64), offsets[:-1])
+    both = np.repeat((old_count > 0) & (sizes > old_count), sizes)
+    hit_old[rows[both & (rows < n_old)]] = True
+    hit_wanted[rows[both & (rows >= n_old)] - n_old] = True
+    return hit_old, hit_wanted
+
+
+def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str, reason: str) -> ListVersion:
+    """The list's next version; bumping the counter first takes the list's write lock."""
+    session.execute(
+        update(HashList).where(HashList.id == hash_list.id).values(latest_version=HashList.latest_version + 1)
+    )
+    session.refresh(hash_list)
+    version = ListVersion(
+        list_id=hash_list.id, number=hash_list.latest_version, mode=mode, source=source, reason=reason
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _finish_version(session: Session, version: ListVersion, added: int, removed: int, skipped: int) -> None:
+    previous = session.scalar(
+        select(ListVersion.entries).where(
+            ListVersion.list_id == version.list_id, ListVersion.number == version.number - 1
+        )
+    )
+    version.added, version.removed, version.skipped = added, removed, skipped
+    version.entries = (previous or 0) + added - removed
+    session.flush()
+
+
+def _insert(
+    connection: Connection,
+    list_id: int,
+    version_id: int,
+    rows: TypedHashes,
+    picked: Ids,
+    meta: npt.NDArray[np.int32],
+    metas: list[Meta],
+) -> None:
+    """Insert the picked rows as entries, in batches (the DB-API's executemany: no ORM objects)."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        "INSERT INTO entries (list_id, hash_type, value, item, category, quality, added_in) "
+        f"VALUES ({', '.join([mark] * 7)})"
+    )
+    name, width = rows.hash_type.name, rows.hash_type.nbytes
+    cursor = connection.connection.cursor()
+    try:
+        for start in range(0, picked.size, BATCH):
+            part = picked[start : start + BATCH]
+            values = rows.codes[part].tobytes()
+            cursor.executemany(
+                statement,
+                [
+                    (list_id, name, values[offset : offset + width], *metas[index], version_id)
+                    for offset, index in zip(range(0, len(values), width), meta[part].tolist(), strict=True)
+                ],
+            )
+    finally:
+        cursor.close()
+
+
+def _mark_removed(connection: Connection, ids: Ids, version_id: int, removal: str) -> None:
+    """Set ``removed_in`` on ``ids``, one statement per run of consecutive ids."""
+    if not ids.size:
+        return
+    ordered = np.sort(ids)
+    breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+    firsts, lasts = (
+        ordered[np.concatenate([[0], breaks])],
+        ordered[np.concatenate([breaks - 1, [ordered.size - 1]])],
+    )
+    connection.execute(
+        text(
+            "UPDATE entries SET removed_in = :version, removal = :removal "
+            "WHERE id BETWEEN :first AND :last AND removed_in IS NULL"
+        ),
+        [
+            {"version": version_id, "removal": removal, "first": int(first), "last": int(last)}
+            for first, last in zip(firsts, lasts, strict=True)
+        ],
+    )
