@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TextIO, TypeAlias
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from db import make_engine, make_session_factory, upgrade
 from indexer.formats import LineError
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -27,3 +31,11 @@ def describe_errors(source: str, errors: Sequence[LineError]) -> str:
     """The first bad line of a file, and how many more there are."""
     more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
     return f"{source} {errors[0]}{more}"
+
+
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    """Sessions on the configured database, brought to the newest schema first."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    return make_session_factory(engine)

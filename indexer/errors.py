@@ -1,12 +1,18 @@
 """The indexer's named errors: each reads as one line that says what was wrong."""
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from indexer.formats import ListFile
+if TYPE_CHECKING:
+    from indexer.formats import ListFile
 
 
 class ListsError(Exception):
     """Base of every error the indexer raises on bad input."""
+
+
+class FileFormatError(ListsError, ValueError):
+    """A file that cannot be read at all (e.g. a CSV file without the required header)."""
 
 
 class NotFound(ListsError, LookupError):
@@ -20,7 +26,7 @@ class InvalidList(ListsError, ValueError):
 class ImportRejected(ListsError, ValueError):
     """A file with bad lines, imported without permission to skip them: nothing was written."""
 
-    def __init__(self, source: str, found: ListFile) -> None:
+    def __init__(self, source: str, found: "ListFile") -> None:
         self.source = source
         self.found = found
         first = found.errors[0] if found.errors else "no valid rows"

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from indexer.errors import FileFormatError
 from matcher import HashType, MatcherError, get_hash_type
 from matcher.codes import Codes, parse_hex_batch
 
@@ -35,10 +36,6 @@ CHUNK_ROWS = 65_536
 
 Progress = Callable[[int], None]
 """Called with the number of characters read since the last call."""
-
-
-class FileFormatError(ValueError):
-    """A file that cannot be read at all (e.g. a CSV file without the required header)."""
 
 
 @dataclass(frozen=True)
