@@ -14,14 +14,16 @@ reason.
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from indexer.bulk import gc_paused
 from indexer.errors import FileFormatError
 from matcher import HashType, MatcherError, get_hash_type
 from matcher.codes import Codes, parse_hex_batch
@@ -111,9 +113,10 @@ def read_list(
     reader = _Reader(allow_retract, error_cap)
     counted = _counted(lines, progress) if progress is not None else lines
     chunks = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "plain": _plain_chunks}[file_format]
-    for chunk in chunks(counted, reader):
-        reader.add(chunk)
-    return reader.finish()
+    with gc_paused():
+        for chunk in chunks(counted, reader):
+            reader.add(chunk)
+        return reader.finish()
 
 
 def read_plain(lines: Iterable[str]) -> tuple[dict[str, TypedHashes], list[LineError]]:
@@ -124,16 +127,12 @@ def read_plain(lines: Iterable[str]) -> tuple[dict[str, TypedHashes], list[LineE
 
 @dataclass
 class _Chunk:
-    """Up to ``CHUNK_ROWS`` rows as columns (None where a row has no value)."""
+    """Up to ``CHUNK_ROWS`` rows as columns: ``type`` and ``hash`` always, the others with
+    ``has_meta`` (None where a row has no value)."""
 
-    lines: list[int] = field(default_factory=list)
-    columns: dict[str, list[object]] = field(default_factory=lambda: {name: [] for name in COLUMNS})
+    lines: list[int]
+    columns: dict[str, list[object]]
     has_meta: bool = False
-
-    def append(self, line: int, values: Sequence[object]) -> None:
-        self.lines.append(line)
-        for name, value in zip(COLUMNS, values, strict=True):
-            self.columns[name].append(value)
 
 
 class _Reader:
@@ -171,28 +170,35 @@ class _Reader:
                     meta[row], retract[row] = found
         else:
             meta[:] = self._intern(Meta(None, None, None))
-        rows_by_type: dict[str, list[int]] = {}
-        for row, (name, value) in enumerate(zip(columns["type"], columns["hash"], strict=True)):
+        types = columns["type"]
+        lines = np.asarray(chunk.lines, dtype=np.int64)
+        distinct = set(types)
+        by_name = (
+            {next(iter(distinct)): np.arange(count)}
+            if len(distinct) == 1
+            else {
+                name: np.flatnonzero(np.fromiter((t == name for t in types), bool, count))
+                for name in distinct
+            }
+        )
+        for name, rows in by_name.items():
             hash_type = self._hash_type(name)
             if isinstance(hash_type, str):
-                self.error(chunk.lines[row], name, hash_type)
-                good[row] = False
-            elif value is None:
-                self.error(chunk.lines[row], "", "the hash is missing")
-                good[row] = False
-            elif good[row]:
-                rows_by_type.setdefault(hash_type.name, []).append(row)
-        lines = np.asarray(chunk.lines, dtype=np.int64)
-        for name, rows in rows_by_type.items():
-            hash_type = get_hash_type(name)
-            values = [columns["hash"][row] for row in rows]
+                for bad in rows.tolist():
+                    self.error(chunk.lines[bad], name, hash_type)
+                continue
+            valid = rows[good[rows]]
+            hashes = columns["hash"]
+            values = hashes if valid.size == len(hashes) else [hashes[row] for row in valid]
             codes, errors = parse_hex_batch(values, hash_type.nbytes)
-            keep = np.ones(len(rows), dtype=bool)
+            keep = np.ones(valid.size, dtype=bool)
             for position, reason in errors:
                 keep[position] = False
-                self.error(chunk.lines[rows[position]], values[position], f"invalid {name} hash: {reason}")
-            picked = np.asarray(rows, dtype=np.int64)[keep]
-            self._parts.setdefault(name, []).append(
+                self.error(
+                    chunk.lines[valid[position]], values[position], f"invalid {hash_type.name} hash: {reason}"
+                )
+            picked = valid[keep]
+            self._parts.setdefault(hash_type.name, []).append(
                 (lines[picked], codes[keep], meta[picked], retract[picked])
             )
 
@@ -253,25 +259,31 @@ class _Reader:
         return result
 
 
+def _blocks(lines: Iterable[str], first: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """Up to ``CHUNK_ROWS`` lines at a time, with the number of the first."""
+    iterator = iter(lines)
+    while block := list(islice(iterator, CHUNK_ROWS)):
+        yield first, block
+        first += len(block)
+
+
 def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
-    chunk = _Chunk()
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if len(fields) != 2:
-            reader.error(number, line.strip(), "expected '<type> <hash>'")
-            continue
-        chunk.append(number, (fields[0], fields[1], None, None, None, None))
-        if len(chunk.lines) == CHUNK_ROWS:
-            yield chunk
-            chunk = _Chunk()
-    yield chunk
+    for first, block in _blocks(lines):
+        fields = [line.split() for line in block]
+        kept = [row for row, found in enumerate(fields) if found and not found[0].startswith("#")]
+        for row in kept:
+            if len(fields[row]) != 2:
+                reader.error(first + row, block[row].strip(), "expected '<type> <hash>'")
+        kept = [row for row in kept if len(fields[row]) == 2]
+        yield _Chunk(
+            [first + row for row in kept],
+            {"type": [fields[row][0] for row in kept], "hash": [fields[row][1] for row in kept]},
+        )
 
 
 def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
-    rows = csv.reader(iter(lines))
-    header = next(rows, None)
+    iterator = iter(lines)
+    header = next(csv.reader([next(iterator, "")]), None)
     if header is None:
         raise FileFormatError("the CSV file is empty: expected a header row with the columns type,hash")
     names = [name.strip().lower() for name in header]
@@ -281,47 +293,60 @@ def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
             f"line 1: the CSV header must name the columns type and hash (missing {', '.join(missing)}); "
             f"found {','.join(header)}"
         )
-    positions = [names.index(name) if name in names else None for name in COLUMNS]
     for name in names:
         if name not in COLUMNS:
             reader.ignored[name] = None
-    has_meta = any(position is not None for position in positions[2:])
-    chunk = _Chunk(has_meta=has_meta)
-    for row in rows:
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        values = [
-            (row[position].strip() or None) if position is not None and position < len(row) else None
-            for position in positions
-        ]
-        chunk.append(rows.line_num, values)
-        if len(chunk.lines) == CHUNK_ROWS:
-            yield chunk
-            chunk = _Chunk(has_meta=has_meta)
-    yield chunk
+    positions = {name: names.index(name) for name in COLUMNS if name in names}
+    has_meta = len(positions) > 2
+    for first, block in _blocks(iterator, first=2):
+        if any('"' in line for line in block):
+            rows = list(csv.reader(block))
+            if len(rows) != len(block):
+                last = first + len(block) - 1
+                raise FileFormatError(f"lines {first}-{last}: a quoted field spans lines (not supported)")
+        else:
+            rows = [line.rstrip("\r\n").split(",") for line in block]
+        kept = [row for row, values in enumerate(rows) if values and (len(values) > 1 or values[0].strip())]
+        columns: dict[str, list[object]] = {
+            name: [rows[row][position] if position < len(rows[row]) else None for row in kept]
+            for name, position in positions.items()
+        }
+        if has_meta:
+            for name in COLUMNS[2:]:
+                values = columns.get(name)
+                columns[name] = (
+                    [None] * len(kept)
+                    if values is None
+                    else [(value.strip() or None) if isinstance(value, str) else None for value in values]
+                )
+        yield _Chunk([first + row for row in kept], columns, has_meta)
 
 
 def _ndjson_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
-    chunk = _Chunk(has_meta=True)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as error:
-            reader.error(number, line.strip(), f"not valid JSON: {error}")
-            continue
-        if not isinstance(row, dict):
-            reader.error(number, line.strip(), "expected a JSON object")
-            continue
-        for key in row:
-            if key not in COLUMNS:
-                reader.ignored[key] = None
-        chunk.append(number, [row.get(name) for name in COLUMNS])
-        if len(chunk.lines) == CHUNK_ROWS:
-            yield chunk
-            chunk = _Chunk(has_meta=True)
-    yield chunk
+    for first, block in _blocks(lines):
+        numbers: list[int] = []
+        columns: dict[str, list[object]] = {name: [] for name in COLUMNS}
+        for row, line in enumerate(block):
+            if not line.strip():
+                continue
+            try:
+                found = json.loads(line)
+            except ValueError as error:
+                reader.error(first + row, line.strip(), f"not valid JSON: {error}")
+                continue
+            if not isinstance(found, dict):
+                reader.error(first + row, line.strip(), "expected a JSON object")
+                continue
+            if not isinstance(found.get("type"), str):
+                reader.error(first + row, line.strip(), "expected a 'type' key with a text value")
+                continue
+            for key in found:
+                if key not in COLUMNS:
+                    reader.ignored[key] = None
+            numbers.append(first + row)
+            for name in COLUMNS:
+                columns[name].append(found.get(name))
+        yield _Chunk(numbers, columns, has_meta=True)
 
 
 def _quality(value: object) -> int | None:

@@ -13,6 +13,7 @@ removes the others as "replaced"; the comparison is one sort of the old and new 
 """
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, select, text, update
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ListVersion, Organisation
+from indexer.bulk import gc_paused
 from indexer.errors import ImportRejected, InvalidList, NotFound, UnknownEntries
 from indexer.formats import ListFile, Meta, TypedHashes
 from matcher import MatcherError, get_hash_type
@@ -237,21 +239,48 @@ def iter_active(
     chunk: int = 100_000,
 ) -> Iterator[tuple[str, Ids, bytes, list[tuple[Any, ...]]]]:
     """The list's entries at ``version_id`` (None: the newest), a chunk of one hash type at a time:
-    (type, ids, concatenated values, and if ``with_meta`` each row's (item, category, quality))."""
-    condition = "removed_in IS NULL" if version_id is None else _ACTIVE_AT
+    (type, ids, concatenated values, and if ``with_meta`` each row's (item, category, quality)).
+
+    Read through the DB-API cursor (a server-side one on PostgreSQL): no ORM object per row."""
+    condition = "removed_in IS NULL"
+    params: tuple[int, ...] = (list_id,)
+    if version_id is not None:
+        condition = "added_in <= ? AND (removed_in IS NULL OR removed_in > ?)"
+        params = (list_id, version_id, version_id)
     columns = "hash_type, id, value" + (", item, category, quality" if with_meta else "")
-    result = connection.execution_options(stream_results=True, yield_per=chunk).execute(
-        text(f"SELECT {columns} FROM entries WHERE list_id = :list AND {condition}"),
-        {"list": list_id, "version": version_id},
-    )
-    for rows in result.partitions(chunk):
-        by_type: dict[str, list[Any]] = {}
-        for row in rows:
-            by_type.setdefault(row[0], []).append(row)
-        for name, part in by_type.items():
-            ids = np.fromiter((row[1] for row in part), dtype=np.int64, count=len(part))
-            others = [tuple(row[3:]) for row in part] if with_meta else []
-            yield name, ids, b"".join(row[2] for row in part), others
+    with _cursor(connection, streaming=True) as cursor, gc_paused():
+        cursor.execute(
+            _sql(connection, f"SELECT {columns} FROM entries WHERE list_id = ? AND {condition}"), params
+        )
+        while rows := cursor.fetchmany(chunk):
+            types = [row[0] for row in rows]
+            by_type: dict[str, list[Any]] = {types[0]: rows}
+            if types.count(types[0]) != len(types):
+                by_type = {}
+                for row in rows:
+                    by_type.setdefault(row[0], []).append(row)
+            for name, part in by_type.items():
+                ids = np.fromiter((row[1] for row in part), dtype=np.int64, count=len(part))
+                others = [tuple(row[3:]) for row in part] if with_meta else []
+                yield name, ids, b"".join(bytes(row[2]) for row in part), others
+
+
+@contextmanager
+def _cursor(connection: Connection, *, streaming: bool = False) -> Iterator[Any]:
+    """A DB-API cursor in the connection's transaction (server-side on PostgreSQL if ``streaming``)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name=f"entries_{id(connection)}") if streaming and postgres else driver.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _sql(connection: Connection, statement: str) -> str:
+    """``statement`` with its ``?`` placeholders in the driver's style."""
+    return statement if connection.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
 
 
 @dataclass(frozen=True)
@@ -388,27 +417,25 @@ def _insert(
     meta: npt.NDArray[np.int32],
     metas: list[Meta],
 ) -> None:
-    """Insert the picked rows as entries, in batches (the DB-API's executemany: no ORM objects)."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        "INSERT INTO entries (list_id, hash_type, value, item, category, quality, added_in) "
-        f"VALUES ({', '.join([mark] * 7)})"
-    )
+    """Insert the picked rows as entries, in batches through the DB-API's executemany (the integer
+    columns and the registry's type name are written into the statement: fewer parameters to bind)."""
     name, width = rows.hash_type.name, rows.hash_type.nbytes
-    cursor = connection.connection.cursor()
-    try:
+    statement = _sql(
+        connection,
+        "INSERT INTO entries (list_id, hash_type, value, item, category, quality, added_in) "
+        f"VALUES ({int(list_id)}, '{name}', ?, ?, ?, ?, {int(version_id)})",
+    )
+    with _cursor(connection) as cursor, gc_paused():
         for start in range(0, picked.size, BATCH):
             part = picked[start : start + BATCH]
             values = rows.codes[part].tobytes()
             cursor.executemany(
                 statement,
                 [
-                    (list_id, name, values[offset : offset + width], *metas[index], version_id)
+                    (values[offset : offset + width], *metas[index])
                     for offset, index in zip(range(0, len(values), width), meta[part].tolist(), strict=True)
                 ],
             )
-    finally:
-        cursor.close()
 
 
 def _mark_removed(connection: Connection, ids: Ids, version_id: int, removal: str) -> None:
