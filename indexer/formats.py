@@ -283,8 +283,9 @@ def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
 
 def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
     iterator = iter(lines)
-    header = next(csv.reader([next(iterator, "")]), None)
-    if header is None:
+    first_line = next(iterator, "")
+    header = next(csv.reader([first_line]), [])
+    if not first_line.strip():
         raise FileFormatError("the CSV file is empty: expected a header row with the columns type,hash")
     names = [name.strip().lower() for name in header]
     missing = [name for name in ("type", "hash") if name not in names]
