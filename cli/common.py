@@ -2,8 +2,8 @@
 
 import argparse
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TextIO, TypeAlias
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,9 +33,13 @@ def describe_errors(source: str, errors: Sequence[LineError]) -> str:
     return f"{source} {errors[0]}{more}"
 
 
-def open_database(settings: Settings) -> sessionmaker[Session]:
-    """Sessions on the configured database, brought to the newest schema first."""
+@contextmanager
+def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database, brought to the newest schema first; closed at the end."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
-    return make_session_factory(engine)
+    try:
+        upgrade(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

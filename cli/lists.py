@@ -106,7 +106,7 @@ def _create(args: argparse.Namespace) -> None:
         if not value.strip().isdigit():
             raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N")
         thresholds[get_hash_type(name).name] = int(value)
-    with _sessions().begin() as session:
+    with open_database(get_settings()) as sessions, sessions.begin() as session:
         hash_list = create_list(
             session,
             args.org,
@@ -125,90 +125,92 @@ def _create(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
-    sessions = _sessions()
-    with sessions() as session:
-        hash_list = find_list(session, args.list)
-    found = _read(args.file, args.format, allow_retract=args.mode == "delta")
-    started = time.perf_counter()
-    result = _apply(sessions, hash_list.id, found, args.mode, args.file, args.skip_bad, "")
-    print(_summary(result, time.perf_counter() - started))
-    _then_publish(sessions, args.publish)
+    with open_database(get_settings()) as sessions:
+        with sessions() as session:
+            hash_list = find_list(session, args.list)
+            label = list_label(session, hash_list)
+        found = _read(args.file, args.format, allow_retract=args.mode == "delta")
+        started = time.perf_counter()
+        result = _apply(sessions, hash_list.id, found, args.mode, args.file, args.skip_bad, "")
+        print(_summary(label, result, time.perf_counter() - started))
+        _then_publish(sessions, args.publish)
 
 
 def _retract(args: argparse.Namespace) -> None:
     if (args.file is None) == (not args.entry):
         raise CommandError("give either a FILE of hashes or --entry ID (repeatable), not both")
-    sessions = _sessions()
-    with sessions() as session:
-        hash_list = find_list(session, args.list)
-    if args.file is not None:
-        found = _read(args.file, args.format, allow_retract=True)
-        result = _apply(sessions, hash_list.id, found, "retract", args.file, False, args.reason)
-        print(_summary(result, None))
-    else:
-        with sessions.begin() as session:
-            version = retract_entries(session, hash_list.id, args.entry, args.reason)
-            print(
-                f"{list_label(session, hash_list)} version {version.number} (retract): "
-                f"{version.removed} entries retracted, {version.entries} active"
-            )
-    _then_publish(sessions, args.publish)
+    with open_database(get_settings()) as sessions:
+        with sessions() as session:
+            hash_list = find_list(session, args.list)
+            label = list_label(session, hash_list)
+        if args.file is not None:
+            found = _read(args.file, args.format, allow_retract=True)
+            result = _apply(sessions, hash_list.id, found, "retract", args.file, False, args.reason)
+            print(_summary(label, result, None))
+        else:
+            with sessions.begin() as session:
+                version = retract_entries(session, hash_list.id, args.entry, args.reason)
+                print(
+                    f"{label} version {version.number} (retract): "
+                    f"{version.removed} entries retracted, {version.entries} active"
+                )
+        _then_publish(sessions, args.publish)
 
 
 def _publish(args: argparse.Namespace) -> None:
-    sessions = _sessions()
-    with sessions() as session:
-        ids = [find_list(session, ref).id for ref in args.lists] if args.lists else None
-    _run_publish(sessions, ids)
+    with open_database(get_settings()) as sessions:
+        with sessions() as session:
+            ids = [find_list(session, ref).id for ref in args.lists] if args.lists else None
+        _run_publish(sessions, ids)
 
 
 def _show(args: argparse.Namespace) -> None:
-    sessions = _sessions()
-    index_dir = get_settings().index_dir
-    with sessions() as session:
-        served = served_list_versions(session, index_dir)
-        pending = unserved_publication(session, index_dir)
-        if args.list is None:
-            _show_all(session, served)
-        else:
-            _show_one(session, find_list(session, args.list), served)
-    print(f"served index version: {serving.served_version(index_dir) or 'none (nothing published yet)'}")
-    if pending is not None:
-        print(f"publication {pending.version} was interrupted: 'hashmatch lists publish' finishes it")
+    with open_database(get_settings()) as sessions:
+        index_dir = get_settings().index_dir
+        with sessions() as session:
+            served = served_list_versions(session, index_dir)
+            pending = unserved_publication(session, index_dir)
+            if args.list is None:
+                _show_all(session, served)
+            else:
+                _show_one(session, find_list(session, args.list), served)
+        print(f"served index version: {serving.served_version(index_dir) or 'none (nothing published yet)'}")
+        if pending is not None:
+            print(f"publication {pending.version} was interrupted: 'hashmatch lists publish' finishes it")
 
 
 def _versions(args: argparse.Namespace) -> None:
-    sessions = _sessions()
-    with sessions() as session:
-        hash_list = find_list(session, args.list)
-        served = served_list_versions(session, get_settings().index_dir).get(hash_list.id)
-        rows = [
-            [
-                str(version.number) + (" *" if version.id == served else ""),
-                version.mode,
-                version.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                f"{version.added:,}",
-                f"{version.removed:,}",
-                f"{version.entries:,}",
-                f"{version.skipped:,}",
-                version.published_at.strftime("%Y-%m-%d %H:%M:%S") if version.published_at else "-",
-                version.reason or version.source,
+    with open_database(get_settings()) as sessions:
+        with sessions() as session:
+            hash_list = find_list(session, args.list)
+            served = served_list_versions(session, get_settings().index_dir).get(hash_list.id)
+            rows = [
+                [
+                    str(version.number) + (" *" if version.id == served else ""),
+                    version.mode,
+                    version.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    f"{version.added:,}",
+                    f"{version.removed:,}",
+                    f"{version.entries:,}",
+                    f"{version.skipped:,}",
+                    version.published_at.strftime("%Y-%m-%d %H:%M:%S") if version.published_at else "-",
+                    version.reason or version.source,
+                ]
+                for version in versions_of(session, hash_list.id)
             ]
-            for version in versions_of(session, hash_list.id)
+        headers = [
+            "version",
+            "mode",
+            "created (UTC)",
+            "added",
+            "removed",
+            "entries",
+            "skipped",
+            "published",
+            "source",
         ]
-    headers = [
-        "version",
-        "mode",
-        "created (UTC)",
-        "added",
-        "removed",
-        "entries",
-        "skipped",
-        "published",
-        "source",
-    ]
-    _table(headers, rows)
-    print("* served")
+        _table(headers, rows)
+        print("* served")
 
 
 def _read(name: str, file_format: str | None, *, allow_retract: bool) -> ListFile:
@@ -250,11 +252,11 @@ def _apply(
         raise CommandError(str(rejected)) from None
 
 
-def _summary(result: ImportResult, seconds: float | None) -> str:
+def _summary(label: str, result: ImportResult, seconds: float | None) -> str:
     version = result.version
     by_type = ", ".join(f"{name} {count:,}" for name, count in sorted(result.added.items()) if count)
     lines = [
-        f"version {version.number} ({version.mode}): {version.added:,} entries added"
+        f"{label} version {version.number} ({version.mode}): {version.added:,} entries added"
         + (f" ({by_type})" if by_type else "")
         + f", {version.removed:,} removed, {result.unchanged:,} unchanged; {version.entries:,} active"
     ]
@@ -321,7 +323,7 @@ def _show_all(session: Session, served: dict[int, int]) -> None:
         .join(Organisation, Organisation.id == HashList.organisation_id)
         .order_by(Organisation.name, HashList.name)
     )
-    for hash_list, organisation in session.execute(query).tuples():
+    for hash_list, organisation in session.execute(query):
         newest = latest_version(session, hash_list.id)
         served_number = session.scalar(
             select(ListVersion.number).where(ListVersion.id == served.get(hash_list.id))
@@ -375,10 +377,6 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[column]) for row in [headers, *rows]) for column in range(len(headers))]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def _sessions() -> sessionmaker[Session]:
-    return open_database(get_settings())
 
 
 @contextmanager

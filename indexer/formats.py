@@ -148,11 +148,18 @@ class _Reader:
             str, list[tuple[npt.NDArray[np.int64], Codes, npt.NDArray[np.int32], npt.NDArray[np.bool_]]]
         ] = {}
         self.ignored: dict[str, None] = {}
+        self._pending: list[LineError] = []
 
     def error(self, line: int, text: object, reason: str) -> None:
+        """Report a bad line of the chunk being read (kept in line order, up to the cap)."""
         self.result.bad_lines += 1
         if len(self.result.errors) < self.error_cap:
-            self.result.errors.append(LineError(line, _shorten(text), reason))
+            self._pending.append(LineError(line, _shorten(text), reason))
+
+    def _flush_errors(self) -> None:
+        self._pending.sort(key=lambda error: error.line)
+        self.result.errors += self._pending[: self.error_cap - len(self.result.errors)]
+        self._pending.clear()
 
     def add(self, chunk: _Chunk) -> None:
         count = len(chunk.lines)
@@ -201,6 +208,7 @@ class _Reader:
             self._parts.setdefault(hash_type.name, []).append(
                 (lines[picked], codes[keep], meta[picked], retract[picked])
             )
+        self._flush_errors()
 
     def _hash_type(self, name: object) -> HashType | str:
         """The type named ``name``, or why there is none (cached per distinct spelling)."""
@@ -248,6 +256,7 @@ class _Reader:
         return index
 
     def finish(self) -> ListFile:
+        self._flush_errors()
         result = self.result
         for name, parts in self._parts.items():
             lines, codes, meta, retract = (np.concatenate(column) for column in zip(*parts, strict=True))
@@ -255,7 +264,6 @@ class _Reader:
         self._parts.clear()
         result.metas = list(self._metas)
         result.ignored_columns = list(self.ignored)
-        result.errors.sort(key=lambda error: error.line)
         return result
 
 
