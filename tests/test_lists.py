@@ -204,3 +204,28 @@ def test_retract_by_file_retracts_every_entry_with_those_hashes(
             import_list(session, hash_list, found, mode="retract", source="fp.txt")
         session.rollback()
     assert_consistent(sessions, tmp_path)
+
+
+def test_entries_are_stored_exactly_whatever_their_mix_of_metadata(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Rows sharing their metadata go in by the blob statement, the others one by one."""
+    list_id = new_list(sessions)
+    values = codes(150, 11)
+    metas = [("", "A", "")] * 70 + [("", "B", "40")] * 50 + [(f"case-{n}", "C", str(n)) for n in range(30)]
+    rows = [
+        f"pdq,{bytes(v).hex()},{item},{category},{quality},"
+        for v, (item, category, quality) in zip(values, metas, strict=True)
+    ]
+    load(sessions, list_id, csv_rows(*rows, f"md5,{'e' * 32},,,,"), file_format="csv")
+    with sessions() as session:
+        stored = {
+            bytes(e.value): (e.hash_type, e.item, e.category, e.quality)
+            for e in session.scalars(select(Entry))
+        }
+    expected = {
+        bytes(v): ("pdq", item or None, category, int(quality) if quality else None)
+        for v, (item, category, quality) in zip(values, metas, strict=True)
+    }
+    assert stored == {**expected, bytes.fromhex("e" * 32): ("md5", None, None, None)}
+    assert_consistent(sessions, tmp_path)
