@@ -25,8 +25,8 @@ import numpy.typing as npt
 
 from indexer.bulk import gc_paused
 from indexer.errors import FileFormatError
-from matcher import HashType, MatcherError, get_hash_type
-from matcher.codes import Codes, parse_hex_batch
+from matcher import HASH_TYPES, HashType, MatcherError, get_hash_type
+from matcher.codes import Codes, decode_hex, parse_hex_batch
 
 FORMATS = ("csv", "ndjson", "plain")
 COLUMNS = ("type", "hash", "item", "category", "quality", "action")
@@ -133,6 +133,7 @@ class _Chunk:
     lines: list[int]
     columns: dict[str, list[object]]
     has_meta: bool = False
+    decoded: tuple[HashType, Codes] | None = None  # a block of one layout, decoded at once
 
 
 class _Reader:
@@ -164,6 +165,15 @@ class _Reader:
     def add(self, chunk: _Chunk) -> None:
         count = len(chunk.lines)
         self.result.rows += count
+        if chunk.decoded is not None:
+            hash_type, codes = chunk.decoded
+            meta = np.full(count, self._intern(Meta(None, None, None)), dtype=np.int32)
+            lines = np.asarray(chunk.lines, dtype=np.int64)
+            self._parts.setdefault(hash_type.name, []).append(
+                (lines, codes, meta, np.zeros(count, dtype=bool))
+            )
+            self._flush_errors()
+            return
         columns = chunk.columns
         good = np.ones(count, dtype=bool)
         meta = np.zeros(count, dtype=np.int32)
@@ -188,12 +198,17 @@ class _Reader:
                 for name in distinct
             }
         )
+        resolved: dict[str, list[npt.NDArray[np.int64]]] = {}  # spellings of one type read together
         for name, rows in by_name.items():
-            hash_type = self._hash_type(name)
-            if isinstance(hash_type, str):
+            spelled = self._hash_type(name)
+            if isinstance(spelled, str):
                 for bad in rows.tolist():
-                    self.error(chunk.lines[bad], name, hash_type)
-                continue
+                    self.error(chunk.lines[bad], name, spelled)
+            else:
+                resolved.setdefault(spelled.name, []).append(rows)
+        for type_name, parts in resolved.items():
+            hash_type = get_hash_type(type_name)
+            rows = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
             valid = rows[good[rows]]
             hashes = columns["hash"]
             values = hashes if valid.size == len(hashes) else [hashes[row] for row in valid]
@@ -202,10 +217,10 @@ class _Reader:
             for position, reason in errors:
                 keep[position] = False
                 self.error(
-                    chunk.lines[valid[position]], values[position], f"invalid {hash_type.name} hash: {reason}"
+                    chunk.lines[valid[position]], values[position], f"invalid {type_name} hash: {reason}"
                 )
             picked = valid[keep]
-            self._parts.setdefault(hash_type.name, []).append(
+            self._parts.setdefault(type_name, []).append(
                 (lines[picked], codes[keep], meta[picked], retract[picked])
             )
         self._flush_errors()
@@ -275,8 +290,35 @@ def _blocks(lines: Iterable[str], first: int = 1) -> Iterator[tuple[int, list[st
         first += len(block)
 
 
+def _decoded(block: list[str], first: int, separator: str) -> _Chunk | None:
+    """A block whose lines all read ``<type><separator><hash>`` in one layout (same type, same
+    length, nothing else), decoded without a Python step per line; None for any other block."""
+    name, found, _ = block[0].partition(separator)
+    hash_type = HASH_TYPES.get(name)
+    if not found or hash_type is None:
+        return None
+    length, start, width = len(block[0]), len(name) + len(separator), 2 * hash_type.nbytes
+    if length - start - width not in (1, 2) or any(len(line) != length for line in block):
+        return None
+    text = "".join(block)
+    if not text.isascii():
+        return None
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(len(block), length)
+    layout = np.concatenate([raw[:, :start], raw[:, start + width :]], axis=1)
+    if not (layout == layout[0]).all():
+        return None
+    codes, bad = decode_hex(raw[:, start : start + width])
+    if bad.any():
+        return None
+    return _Chunk(list(range(first, first + len(block))), {}, decoded=(hash_type, codes))
+
+
 def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
     for first, block in _blocks(lines):
+        decoded = _decoded(block, first, " ")
+        if decoded is not None:
+            yield decoded
+            continue
         fields = [line.split() for line in block]
         kept = [row for row, found in enumerate(fields) if found and not found[0].startswith("#")]
         for row in kept:
@@ -307,7 +349,12 @@ def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
             reader.ignored[name] = None
     positions = {name: names.index(name) for name in COLUMNS if name in names}
     has_meta = len(positions) > 2
+    simple = names == ["type", "hash"]
     for first, block in _blocks(iterator, first=2):
+        decoded = _decoded(block, first, ",") if simple else None
+        if decoded is not None:
+            yield decoded
+            continue
         if any('"' in line for line in block):
             rows = list(csv.reader(block))
             if len(rows) != len(block):

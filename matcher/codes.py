@@ -41,22 +41,28 @@ def parse_hex_batch(values: Sequence[object], nbytes: int) -> tuple[Codes, list[
     good_text = [text for text in texts if text is not None and len(text) == width]
     if good_rows.size:
         raw = np.frombuffer("".join(good_text).encode("ascii", errors="replace"), dtype=np.uint8)
-        nibbles = _NIBBLE[raw].reshape(len(good_text), width)
-        bad = (nibbles == 0xFF).any(axis=1)
+        decoded, bad = decode_hex(raw.reshape(len(good_text), width))
         for position in np.flatnonzero(bad):
             text = good_text[position]
-            column = int(np.argmax(nibbles[position] == 0xFF))
+            column = int(np.argmax(_NIBBLE[raw[position * width : (position + 1) * width]] == 0xFF))
             errors.append(
                 (
                     int(good_rows[position]),
                     f"character {text[column]!r} at position {column} is not hexadecimal",
                 )
             )
-        rows = good_rows[~bad]
-        ok = nibbles[~bad]
-        codes[rows] = (ok[:, 0::2] << 4) | ok[:, 1::2]
+        codes[good_rows[~bad]] = decoded[~bad]
         errors.sort()
     return codes, errors
+
+
+def decode_hex(digits: npt.NDArray[np.uint8]) -> tuple[Codes, npt.NDArray[np.bool_]]:
+    """Rows of ASCII hex digits (an ``(n, 2 * nbytes)`` byte array) as codes, and which rows hold a
+    character that is not a hex digit (their codes are meaningless)."""
+    nibbles = _NIBBLE[digits]
+    bad: npt.NDArray[np.bool_] = (nibbles == 0xFF).any(axis=1)
+    codes: Codes = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).astype(np.uint8)
+    return codes, bad
 
 
 def format_hex(code: Codes | bytes) -> str:

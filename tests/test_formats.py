@@ -157,3 +157,30 @@ def test_progress_counts_every_character(tmp_path: Path) -> None:
     seen: list[int] = []
     read_list(io.StringIO(content), "plain", progress=seen.append)
     assert sum(seen) == len(content)
+
+
+@pytest.mark.parametrize(
+    ("file_format", "separator", "header"), [("plain", " ", ""), ("csv", ",", "type,hash\n")]
+)
+def test_blocks_of_one_layout_read_like_any_other(file_format: str, separator: str, header: str) -> None:
+    """Uniform blocks are decoded at once; the result is the same as line by line."""
+    values = codes(CHUNK_ROWS + 100, 11)
+    lines = [f"pdq{separator}{bytes(row).hex()}\n" for row in values]
+    lines[3] = lines[3].upper().replace("PDQ", "pdq")  # upper-case digits: same layout
+    uniform = read_list(io.StringIO(header + "".join(lines)), file_format)
+    lines[CHUNK_ROWS + 50] = lines[CHUNK_ROWS + 50].replace(
+        "pdq", "PDQ"
+    )  # breaks the layout of the last block
+    mixed = read_list(io.StringIO(header + "".join(lines)), file_format)
+    for found in (uniform, mixed):
+        assert found.bad_lines == 0
+        assert np.array_equal(found.by_type["pdq"].codes, values)
+        assert found.by_type["pdq"].lines.tolist() == list(
+            range(1 + len(header) // 10, CHUNK_ROWS + 101 + len(header) // 10)
+        )
+        assert found.metas == [Meta(None, None, None)]
+    lines[7] = lines[7][:-4] + "xyz\n"
+    broken = read_list(io.StringIO(header + "".join(lines)), file_format)
+    assert [(e.line, e.reason) for e in broken.errors] == [
+        (8 + len(header) // 10, "invalid pdq hash: character 'x' at position 61 is not hexadecimal")
+    ]
