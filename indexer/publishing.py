@@ -126,15 +126,30 @@ def publish(
 
 
 def content_version(session: Session, target: Mapping[int, int]) -> str:
-    """The name of the index version serving ``target`` (list id -> list version id): a digest of
-    the list versions and of the lists' thresholds, so equal content gets the same name."""
-    thresholds = {
-        str(list_id): found
-        for list_id, found in session.execute(
+    """The name of the index version serving ``target`` (list id -> list version id).
+
+    A digest of what decides the content: each list version (id and creation time, which no other
+    database shares, so a stale directory of a former database is never taken for this one) and the
+    lists' thresholds. The same state always gets the same name: publishing it again is a no-op."""
+    thresholds: dict[int, dict[str, Any]] = {
+        row[0]: row[1]
+        for row in session.execute(
             select(HashList.id, HashList.thresholds).where(HashList.id.in_(list(target)))
         )
     }
-    content = {"format": FORMAT, "lists": sorted(target.items()), "thresholds": thresholds}
+    created: dict[int, datetime] = {
+        row[0]: row[1]
+        for row in session.execute(
+            select(ListVersion.id, ListVersion.created_at).where(ListVersion.id.in_(list(target.values())))
+        )
+    }
+    content = {
+        "format": FORMAT,
+        "lists": [
+            [list_id, version_id, created[version_id].isoformat(), thresholds[list_id]]
+            for list_id, version_id in sorted(target.items())
+        ],
+    }
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 
