@@ -145,36 +145,39 @@ def import_list(
         ignored_columns=found.ignored_columns,
     )
     metas, remap = _with_default_category(found.metas, hash_list.default_category)
-    old = _active_entries(session.connection(), hash_list.id, metas)
-    removed: list[Ids] = []
+    previous = _previous_types(session, version)
+    old = {name: _active_entries(session.connection(), hash_list.id, name, metas) for name in previous}
+    removed: dict[str, list[Ids]] = {}
     for name in sorted(set(found.by_type) | set(old)):
         current = old.get(name) or _Active.empty(get_hash_type(name).nbytes)
+        gone_of_type = removed.setdefault(name, [])
         rows = found.by_type.get(name)
         if rows is None:
             if mode == "full":
-                removed.append(current.ids)
+                gone_of_type.append(current.ids)
             continue
         meta = remap[rows.meta]
         retract = np.ones_like(rows.retract) if mode == "retract" else rows.retract
         if retract.any():
             gone, matched = _matching(current.codes, rows.codes[retract])
             result.not_found += int((~matched).sum())
-            removed.append(current.ids[gone])
+            gone_of_type.append(current.ids[gone])
             current = current.without(gone)
         adds = ~retract
         new, kept, duplicates = _diff(current, rows.codes[adds], meta[adds])
         result.duplicates += duplicates
         result.unchanged += int(kept.sum())
         if mode == "full":
-            removed.append(current.ids[~kept])
+            gone_of_type.append(current.ids[~kept])
         _insert(session.connection(), hash_list.id, version.id, rows, np.flatnonzero(adds)[new], meta, metas)
         result.added[name] = int(new.size)
-    gone_ids = np.concatenate(removed) if removed else np.empty(0, np.int64)
+    gone_ids = np.concatenate([np.empty(0, np.int64)] + [ids for parts in removed.values() for ids in parts])
     _mark_removed(session.connection(), gone_ids, version.id, "replaced" if mode == "full" else "retracted")
     if mode == "retract" and not gone_ids.size:
         raise NotFound(f"{source}: none of its {found.valid_rows} hashes is an active entry of the list")
     result.removed = int(gone_ids.size)
-    _finish_version(session, version, sum(result.added.values()), result.removed, found.bad_lines)
+    removed_counts = {name: sum(int(ids.size) for ids in parts) for name, parts in removed.items()}
+    _finish_version(session, version, previous, result.added, removed_counts, found.bad_lines)
     return result
 
 
@@ -190,16 +193,21 @@ def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], re
     version = _new_version(session, hash_list, "retract", "", reason)
     wanted = np.unique(np.asarray(entry_ids, dtype=np.int64))
     active: list[int] = []
+    removed: dict[str, int] = {}
     for start in range(0, wanted.size, BATCH):
         part = [int(entry) for entry in wanted[start : start + BATCH]]
-        active += session.scalars(
-            select(Entry.id).where(Entry.list_id == list_id, Entry.removed_in.is_(None), Entry.id.in_(part))
-        )
+        for entry_id, hash_type in session.execute(
+            select(Entry.id, Entry.hash_type).where(
+                Entry.list_id == list_id, Entry.removed_in.is_(None), Entry.id.in_(part)
+            )
+        ):
+            active.append(entry_id)
+            removed[hash_type] = removed.get(hash_type, 0) + 1
     missing = np.setdiff1d(wanted, np.asarray(active, dtype=np.int64))
     if missing.size or not wanted.size:
         raise UnknownEntries(list_label(session, hash_list), [int(entry) for entry in missing])
     _mark_removed(session.connection(), wanted, version.id, "retracted")
-    _finish_version(session, version, 0, int(wanted.size), 0)
+    _finish_version(session, version, _previous_types(session, version), {}, removed, 0)
     return version
 
 
@@ -219,52 +227,38 @@ def latest_version(session: Session, list_id: int) -> ListVersion | None:
 
 def active_by_type(session: Session, list_id: int, version_id: int | None = None) -> dict[str, int]:
     """Entry counts per hash type at ``version_id`` (default: the newest version)."""
-    query = text(
-        "SELECT hash_type, COUNT(*) FROM entries WHERE list_id = :list AND "
-        + ("removed_in IS NULL" if version_id is None else _ACTIVE_AT)
-        + " GROUP BY hash_type ORDER BY hash_type"
+    version = (
+        session.get(ListVersion, version_id) if version_id is not None else latest_version(session, list_id)
     )
-    rows = session.execute(query, {"list": list_id, "version": version_id})
-    return {str(name): int(count) for name, count in rows}
-
-
-_ACTIVE_AT = "added_in <= :version AND (removed_in IS NULL OR removed_in > :version)"
-"""SQL condition: the entry belongs to the list's version ``:version``."""
+    return dict(sorted(version.types.items())) if version is not None else {}
 
 
 def iter_active(
     connection: Connection,
     list_id: int,
     version_id: int | None,
+    hash_type: str,
     *,
     with_meta: bool = True,
     chunk: int = 100_000,
-) -> Iterator[tuple[str, Ids, bytes, list[tuple[Any, ...]]]]:
-    """The list's entries at ``version_id`` (None: the newest), a chunk of one hash type at a time:
-    (type, ids, concatenated values, and if ``with_meta`` each row's (item, category, quality)).
+) -> Iterator[tuple[Ids, bytes, list[tuple[Any, ...]]]]:
+    """The list's entries of ``hash_type`` at ``version_id`` (None: the newest), a chunk at a time:
+    (ids, concatenated values, and if ``with_meta`` each row's (item, category, quality)).
 
     Read through the DB-API cursor (a server-side one on PostgreSQL): no ORM object per row."""
     condition = "removed_in IS NULL"
-    params: tuple[int, ...] = (list_id,)
+    params: tuple[object, ...] = (list_id, hash_type)
     if version_id is not None:
         condition = "added_in <= ? AND (removed_in IS NULL OR removed_in > ?)"
-        params = (list_id, version_id, version_id)
-    columns = "hash_type, id, value" + (", item, category, quality" if with_meta else "")
+        params = (list_id, hash_type, version_id, version_id)
+    columns = "id, value" + (", item, category, quality" if with_meta else "")
     with _cursor(connection, streaming=True) as cursor, gc_paused():
-        cursor.execute(
-            _sql(connection, f"SELECT {columns} FROM entries WHERE list_id = ? AND {condition}"), params
-        )
+        query = f"SELECT {columns} FROM entries WHERE list_id = ? AND hash_type = ? AND {condition}"
+        cursor.execute(_sql(connection, query), params)
         while rows := cursor.fetchmany(chunk):
-            types = [row[0] for row in rows]
-            by_type: dict[str, list[Any]] = {types[0]: rows}
-            if types.count(types[0]) != len(types):
-                by_type = {}
-                for row in rows:
-                    by_type.setdefault(row[0], []).append(row)
-            for name, part in by_type.items():
-                ids = np.fromiter((row[1] for row in part), dtype=np.int64, count=len(part))
-                others = [tuple(row[3:]) for row in part] if with_meta else []
-                yield name, ids, b"".join(bytes(row[2]) for row in part), others
+            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            others = [tuple(row[2:]) for row in rows] if with_meta else []
+            yield ids, b"".join([row[1] for row in rows]), others
 
 
 @contextmanager
@@ -302,12 +296,12 @@ class _Active:
         return _Active(self.ids[keep], self.codes[keep], self.meta[keep])
 
 
-def _active_entries(connection: Connection, list_id: int, metas: list[Meta]) -> dict[str, _Active]:
-    """The newest version's entries, with their meta interned into ``metas`` (extended in place)."""
+def _active_entries(connection: Connection, list_id: int, hash_type: str, metas: list[Meta]) -> _Active:
+    """The newest version's entries of a type, their meta interned into ``metas`` (extended in place)."""
     known = {meta: index for index, meta in enumerate(metas)}
-    parts: dict[str, list[tuple[Ids, Codes, npt.NDArray[np.int32]]]] = {}
-    for name, ids, values, others in iter_active(connection, list_id, None):
-        nbytes = get_hash_type(name).nbytes
+    nbytes = get_hash_type(hash_type).nbytes
+    parts: list[tuple[Ids, Codes, npt.NDArray[np.int32]]] = []
+    for ids, values, others in iter_active(connection, list_id, None, hash_type):
         meta = np.empty(ids.size, dtype=np.int32)
         for row, other in enumerate(others):
             key = Meta(*other)
@@ -316,12 +310,10 @@ def _active_entries(connection: Connection, list_id: int, metas: list[Meta]) -> 
                 index = known[key] = len(metas)
                 metas.append(key)
             meta[row] = index
-        codes = np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes)
-        parts.setdefault(name, []).append((ids, codes, meta))
-    return {
-        name: _Active(*(np.concatenate(column) for column in zip(*chunks, strict=True)))
-        for name, chunks in parts.items()
-    }
+        parts.append((ids, np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes), meta))
+    if not parts:
+        return _Active.empty(nbytes)
+    return _Active(*(np.concatenate(column) for column in zip(*parts, strict=True)))
 
 
 def _with_default_category(
@@ -399,14 +391,31 @@ def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str,
     return version
 
 
-def _finish_version(session: Session, version: ListVersion, added: int, removed: int, skipped: int) -> None:
+def _previous_types(session: Session, version: ListVersion) -> dict[str, int]:
+    """Active entries per type before ``version`` (its list's version just before it)."""
     previous = session.scalar(
-        select(ListVersion.entries).where(
+        select(ListVersion.types).where(
             ListVersion.list_id == version.list_id, ListVersion.number == version.number - 1
         )
     )
-    version.added, version.removed, version.skipped = added, removed, skipped
-    version.entries = (previous or 0) + added - removed
+    return dict(previous or {})
+
+
+def _finish_version(
+    session: Session,
+    version: ListVersion,
+    previous: Mapping[str, int],
+    added: Mapping[str, int],
+    removed: Mapping[str, int],
+    skipped: int,
+) -> None:
+    types = {
+        name: previous.get(name, 0) + added.get(name, 0) - removed.get(name, 0)
+        for name in sorted(set(previous) | set(added) | set(removed))
+    }
+    version.types = {name: count for name, count in types.items() if count}
+    version.added, version.removed = sum(added.values()), sum(removed.values())
+    version.entries, version.skipped = sum(types.values()), skipped
     session.flush()
 
 

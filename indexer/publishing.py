@@ -36,9 +36,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.base import utcnow
 from db.models import HashList, ListVersion, Publication
 from indexer import serving
-from indexer.lists import Ids, iter_active
+from indexer.lists import iter_active
 from matcher import Index, get_hash_type
-from matcher.codes import Codes
 
 EntriesRemoved = Callable[[Session, Sequence[int]], None]
 """Called inside the publish transaction with the ids of entries that stop being served."""
@@ -157,30 +156,42 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
     """One index per hash type over the entries of each list at its version in ``target``, and the
     manifest metadata: per type the largest threshold a list with entries of that type uses (the
     threshold to search at), and per list its version and thresholds (to filter matches by)."""
-    codes: dict[str, list[Codes]] = {}
-    ids: dict[str, list[Ids]] = {}
+    versions = {list_id: session.get(ListVersion, version_id) for list_id, version_id in target.items()}
+    totals: dict[str, int] = {}
+    for version in versions.values():
+        assert version is not None
+        for name, count in version.types.items():
+            totals[name] = totals.get(name, 0) + count
+    # one array per type, filled list by list: no copy of all codes at once
+    codes = {name: np.empty((total, get_hash_type(name).nbytes), np.uint8) for name, total in totals.items()}
+    ids = {name: np.empty(total, np.int64) for name, total in totals.items()}
+    filled = dict.fromkeys(totals, 0)
     lists: dict[str, dict[str, Any]] = {}
     connection = session.connection()
-    for list_id, version_id in sorted(target.items()):
+    for list_id, version in sorted(versions.items()):
         hash_list = session.get(HashList, list_id)
         assert hash_list is not None, f"list {list_id} vanished"
+        assert version is not None
         used: dict[str, int] = {}
-        for name, part_ids, values, _ in iter_active(connection, list_id, version_id, with_meta=False):
+        for name in sorted(version.types):
             hash_type = get_hash_type(name)
-            codes.setdefault(name, []).append(
-                np.frombuffer(values, dtype=np.uint8).reshape(part_ids.size, hash_type.nbytes)
-            )
-            ids.setdefault(name, []).append(part_ids)
+            for part_ids, values, _ in iter_active(connection, list_id, version.id, name, with_meta=False):
+                start, end = filled[name], filled[name] + part_ids.size
+                ids[name][start:end] = part_ids
+                codes[name][start:end] = np.frombuffer(values, dtype=np.uint8).reshape(part_ids.size, -1)
+                filled[name] = end
             used[name] = int(hash_list.thresholds.get(name, hash_type.default_threshold))
-        lists[str(list_id)] = {"version": version_id, "thresholds": used}
+        lists[str(list_id)] = {"version": version.id, "thresholds": used}
+    if filled != totals:
+        raise RuntimeError(
+            f"stored entries disagree with the version counts: read {filled}, expected {totals}"
+        )
     search = {
         name: max(found["thresholds"].get(name, 0) for found in lists.values()) for name in sorted(codes)
     }
     indexes: dict[str, Index] = {}
     for name in sorted(codes):
-        all_codes, all_ids = np.concatenate(codes.pop(name)), np.concatenate(ids.pop(name))
-        indexes[name] = get_hash_type(name).build_index(all_codes, all_ids, search[name])
-        del all_codes, all_ids
+        indexes[name] = get_hash_type(name).build_index(codes.pop(name), ids.pop(name), search[name])
     return indexes, {"search_thresholds": search, "lists": lists}
 
 

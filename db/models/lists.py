@@ -44,7 +44,8 @@ class ListVersion(Base):
     """One change of a list, written in one transaction and immutable afterwards.
 
     ``mode``: "full" replaced the whole list, "delta" added and retracted entries, "retract" only
-    retracted (``reason`` says why). ``entries`` is the number of active entries after this version.
+    retracted (``reason`` says why). ``entries`` is the number of active entries after this version,
+    ``types`` the same per hash type.
     ``published_at`` is set by the first publication that serves it.
     """
 
@@ -60,6 +61,7 @@ class ListVersion(Base):
     added: Mapped[int] = mapped_column(default=0)
     removed: Mapped[int] = mapped_column(default=0)
     entries: Mapped[int] = mapped_column(default=0)
+    types: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # active entries per hash type
     skipped: Mapped[int] = mapped_column(default=0)  # bad lines left out (import with skip-bad)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]

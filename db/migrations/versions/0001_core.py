@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("added", sa.Integer(), nullable=False),
         sa.Column("removed", sa.Integer(), nullable=False),
         sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("types", sa.JSON(), nullable=False),
         sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", db.base.UTCDateTime(timezone=True), nullable=True),
