@@ -298,19 +298,14 @@ class _Active:
 
 def _active_entries(connection: Connection, list_id: int, hash_type: str, metas: list[Meta]) -> _Active:
     """The newest version's entries of a type, their meta interned into ``metas`` (extended in place)."""
-    known = {meta: index for index, meta in enumerate(metas)}
+    known: dict[tuple[Any, ...], int] = {meta: index for index, meta in enumerate(metas)}
     nbytes = get_hash_type(hash_type).nbytes
     parts: list[tuple[Ids, Codes, npt.NDArray[np.int32]]] = []
     for ids, values, others in iter_active(connection, list_id, None, hash_type):
-        meta = np.empty(ids.size, dtype=np.int32)
-        for row, other in enumerate(others):
-            key = Meta(*other)
-            index = known.get(key)
-            if index is None:
-                index = known[key] = len(metas)
-                metas.append(key)
-            meta[row] = index
+        # a new (item, category, quality) gets the next index: len(known) before it is added
+        meta = np.fromiter((known.setdefault(other, len(known)) for other in others), np.int32, ids.size)
         parts.append((ids, np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes), meta))
+    metas.extend(Meta(*key) for key in list(known)[len(metas) :])
     if not parts:
         return _Active.empty(nbytes)
     return _Active(*(np.concatenate(column) for column in zip(*parts, strict=True)))
