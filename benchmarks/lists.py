@@ -192,8 +192,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---|")
     for found in steps:
         print(
-            f"| {found.name} | {found.seconds:.1f} s | {found.cpu_seconds:.1f} s | {found.peak_mb:,.0f} MB "
-            f"| {found.note} |"
+            f"| {found.name} | {_duration(found.seconds)} | {_duration(found.cpu_seconds)} "
+            f"| {found.peak_mb:,.0f} MB | {found.note} |"
         )
     baseline = steps[-1]
     end_to_end = next(s for s in steps if "end to end" in s.name)
@@ -204,6 +204,10 @@ def main() -> None:
         f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
         "(wall time above CPU time: the process waited for a core or the disk)."
     )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 if __name__ == "__main__":
