@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings
 from db import make_engine, make_session_factory, upgrade
 from indexer.formats import LineError
+from matcher import get_hash_type
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The parser's sub-command registry, passed to each command module's ``register``."""
@@ -43,3 +44,17 @@ def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
         yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+def parse_thresholds(pairs: Sequence[str]) -> dict[str, int]:
+    """``TYPE=N`` options as thresholds by type name, each checked against its type's maximum."""
+    thresholds: dict[str, int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        hash_type = get_hash_type(name)
+        try:
+            number = int(value)
+        except ValueError:
+            raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N") from None
+        thresholds[hash_type.name] = hash_type.check_threshold(number)
+    return thresholds

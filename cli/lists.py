@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from cli.common import CommandError, Commands, open_database, open_text
+from cli.common import CommandError, Commands, open_database, open_text, parse_thresholds
 from config import get_settings
 from db.models import HashList, ListVersion, Organisation
 from indexer import serving
@@ -100,12 +100,7 @@ def register(commands: Commands) -> None:
 
 
 def _create(args: argparse.Namespace) -> None:
-    thresholds: dict[str, int] = {}
-    for pair in args.threshold:
-        name, _, value = pair.partition("=")
-        if not value.strip().isdigit():
-            raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N")
-        thresholds[get_hash_type(name).name] = int(value)
+    thresholds = parse_thresholds(args.threshold)
     with open_database(get_settings()) as sessions, sessions.begin() as session:
         hash_list = create_list(
             session,
