@@ -301,9 +301,23 @@ def _active_entries(connection: Connection, list_id: int, hash_type: str, metas:
     known: dict[tuple[Any, ...], int] = {meta: index for index, meta in enumerate(metas)}
     nbytes = get_hash_type(hash_type).nbytes
     parts: list[tuple[Ids, Codes, npt.NDArray[np.int32]]] = []
-    for ids, values, others in iter_active(connection, list_id, None, hash_type):
-        # a new (item, category, quality) gets the next index: len(known) before it is added
-        meta = np.fromiter((known.setdefault(other, len(known)) for other in others), np.int32, ids.size)
+    # the common case: every entry carries the same meta (none, or the list's category): read no meta
+    with _cursor(connection) as cursor:
+        cursor.execute(
+            _sql(
+                connection,
+                "SELECT DISTINCT item, category, quality FROM entries "
+                "WHERE list_id = ? AND hash_type = ? AND removed_in IS NULL LIMIT 2",
+            ),
+            (list_id, hash_type),
+        )
+        distinct = [tuple(row) for row in cursor.fetchall()]
+    uniform = known.setdefault(distinct[0], len(known)) if len(distinct) == 1 else None
+    for ids, values, others in iter_active(connection, list_id, None, hash_type, with_meta=uniform is None):
+        if uniform is not None:
+            meta = np.full(ids.size, uniform, dtype=np.int32)
+        else:  # a new (item, category, quality) gets the next index: len(known) before it is added
+            meta = np.fromiter((known.setdefault(other, len(known)) for other in others), np.int32, ids.size)
         parts.append((ids, np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes), meta))
     metas.extend(Meta(*key) for key in list(known)[len(metas) :])
     if not parts:

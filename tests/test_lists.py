@@ -228,4 +228,6 @@ def test_entries_are_stored_exactly_whatever_their_mix_of_metadata(
         for v, (item, category, quality) in zip(values, metas, strict=True)
     }
     assert stored == {**expected, bytes.fromhex("e" * 32): ("md5", None, None, None)}
+    again = load(sessions, list_id, csv_rows(*rows, f"md5,{'e' * 32},,,,"), file_format="csv")
+    assert (again.added, again.removed, again.entries) == (0, 0, 151)
     assert_consistent(sessions, tmp_path)
