@@ -23,6 +23,10 @@ class InvalidList(ListsError, ValueError):
     """List settings that cannot be used (thresholds, deadline, name)."""
 
 
+class ListChanged(ListsError):
+    """Another change of the list was committed while an import was being prepared."""
+
+
 class ImportRejected(ListsError, ValueError):
     """A file with bad lines, imported without permission to skip them: nothing was written."""
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ListVersion, Organisation
 from indexer.bulk import gc_paused
-from indexer.errors import ImportRejected, InvalidList, NotFound, UnknownEntries
+from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.formats import ListFile, Meta, TypedHashes
 from matcher import MatcherError, get_hash_type
 from matcher.codes import Codes
@@ -133,52 +133,103 @@ def import_list(
     """Make ``found`` (a validated file) the list's next version: "full" replaces the list, "delta"
     adds rows and retracts those marked ``retract``, "retract" retracts every row. Bad lines reject
     the whole file unless ``skip_bad``. The caller commits the session."""
+    return apply_import(
+        session, plan_import(session, hash_list, found, mode, source, skip_bad=skip_bad), reason
+    )
+
+
+@dataclass
+class ImportPlan:
+    """What an import will write, worked out from the list's newest version ``base`` without taking
+    the list's write lock (reading and comparing take most of an import's time)."""
+
+    hash_list: HashList
+    found: ListFile
+    mode: Mode
+    source: str
+    base: int
+    previous: dict[str, int]
+    metas: list[Meta]
+    inserts: list[tuple[TypedHashes, Ids, npt.NDArray[np.int32]]] = field(default_factory=list)
+    removed: dict[str, Ids] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    duplicates: int = 0
+    not_found: int = 0
+
+
+def plan_import(
+    session: Session, hash_list: HashList, found: ListFile, mode: Mode, source: str, *, skip_bad: bool = False
+) -> ImportPlan:
+    """Compare ``found`` with the list's newest version; nothing is written."""
     if found.bad_lines and not skip_bad:
         raise ImportRejected(source, found)
     if not found.by_type and mode == "full":
         raise ImportRejected(source, found)
-    version = _new_version(session, hash_list, mode, source, reason)
-    result = ImportResult(
-        version,
-        skipped=found.bad_lines,
-        low_quality=found.low_quality,
-        ignored_columns=found.ignored_columns,
-    )
+    base = session.scalar(select(HashList.latest_version).where(HashList.id == hash_list.id)) or 0
+    previous = _types_at(session, hash_list.id, base)
     metas, remap = _with_default_category(found.metas, hash_list.default_category)
-    previous = _previous_types(session, version)
-    old = {name: _active_entries(session.connection(), hash_list.id, name, metas) for name in previous}
-    removed: dict[str, list[Ids]] = {}
-    for name in sorted(set(found.by_type) | set(old)):
-        current = old.get(name) or _Active.empty(get_hash_type(name).nbytes)
-        gone_of_type = removed.setdefault(name, [])
+    plan = ImportPlan(hash_list, found, mode, source, base, previous, metas)
+    for name in sorted(set(found.by_type) | set(previous)):
+        current = (
+            _active_entries(session.connection(), hash_list.id, name, metas)
+            if name in previous
+            else _Active.empty(get_hash_type(name).nbytes)
+        )
+        gone: list[Ids] = []
         rows = found.by_type.get(name)
         if rows is None:
             if mode == "full":
-                gone_of_type.append(current.ids)
-            continue
-        meta = remap[rows.meta]
-        retract = np.ones_like(rows.retract) if mode == "retract" else rows.retract
-        if retract.any():
-            gone, matched = _matching(current.codes, rows.codes[retract])
-            result.not_found += int((~matched).sum())
-            gone_of_type.append(current.ids[gone])
-            current = current.without(gone)
-        adds = ~retract
-        new, kept, duplicates = _diff(current, rows.codes[adds], meta[adds])
-        result.duplicates += duplicates
-        result.unchanged += int(kept.sum())
-        if mode == "full":
-            gone_of_type.append(current.ids[~kept])
-        _insert(session.connection(), hash_list.id, version.id, rows, np.flatnonzero(adds)[new], meta, metas)
-        result.added[name] = int(new.size)
-    gone_ids = np.concatenate([np.empty(0, np.int64)] + [ids for parts in removed.values() for ids in parts])
-    _mark_removed(session.connection(), gone_ids, version.id, "replaced" if mode == "full" else "retracted")
-    if mode == "retract" and not gone_ids.size:
+                gone.append(current.ids)
+        else:
+            meta = remap[rows.meta]
+            retract = np.ones_like(rows.retract) if mode == "retract" else rows.retract
+            if retract.any():
+                hit, matched = _matching(current.codes, rows.codes[retract])
+                plan.not_found += int((~matched).sum())
+                gone.append(current.ids[hit])
+                current = current.without(hit)
+            adds = ~retract
+            new, kept, duplicates = _diff(current, rows.codes[adds], meta[adds])
+            plan.duplicates += duplicates
+            plan.unchanged += int(kept.sum())
+            if mode == "full":
+                gone.append(current.ids[~kept])
+            plan.inserts.append((rows, np.flatnonzero(adds)[new], meta))
+            plan.added[name] = int(new.size)
+        plan.removed[name] = np.concatenate([np.empty(0, np.int64), *gone])
+    if mode == "retract" and not any(ids.size for ids in plan.removed.values()):
         raise NotFound(f"{source}: none of its {found.valid_rows} hashes is an active entry of the list")
-    result.removed = int(gone_ids.size)
-    removed_counts = {name: sum(int(ids.size) for ids in parts) for name, parts in removed.items()}
-    _finish_version(session, version, previous, result.added, removed_counts, found.bad_lines)
-    return result
+    return plan
+
+
+def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> ImportResult:
+    """Write a plan as the list's next version, under the list's write lock. Raises
+    :class:`ListChanged` (nothing written) if another version was made since the plan."""
+    hash_list = plan.hash_list
+    version = _new_version(session, hash_list, plan.mode, plan.source, reason)
+    if version.number != plan.base + 1:
+        raise ListChanged(
+            f"list {list_label(session, hash_list)} got version {version.number - 1} from another change "
+            "while this import was prepared: nothing was imported, run it again"
+        )
+    for rows, picked, meta in plan.inserts:
+        _insert(session.connection(), hash_list.id, version.id, rows, picked, meta, plan.metas)
+    gone = np.concatenate([np.empty(0, np.int64), *plan.removed.values()])
+    _mark_removed(session.connection(), gone, version.id, "replaced" if plan.mode == "full" else "retracted")
+    removed = {name: int(ids.size) for name, ids in plan.removed.items()}
+    _finish_version(session, version, plan.previous, plan.added, removed, plan.found.bad_lines)
+    return ImportResult(
+        version,
+        added=plan.added,
+        removed=int(gone.size),
+        unchanged=plan.unchanged,
+        duplicates=plan.duplicates,
+        not_found=plan.not_found,
+        skipped=plan.found.bad_lines,
+        low_quality=plan.found.low_quality,
+        ignored_columns=plan.found.ignored_columns,
+    )
 
 
 def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], reason: str) -> ListVersion:
@@ -207,7 +258,7 @@ def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], re
     if missing.size or not wanted.size:
         raise UnknownEntries(list_label(session, hash_list), [int(entry) for entry in missing])
     _mark_removed(session.connection(), wanted, version.id, "retracted")
-    _finish_version(session, version, _previous_types(session, version), {}, removed, 0)
+    _finish_version(session, version, _types_at(session, list_id, version.number - 1), {}, removed, 0)
     return version
 
 
@@ -400,14 +451,12 @@ def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str,
     return version
 
 
-def _previous_types(session: Session, version: ListVersion) -> dict[str, int]:
-    """Active entries per type before ``version`` (its list's version just before it)."""
-    previous = session.scalar(
-        select(ListVersion.types).where(
-            ListVersion.list_id == version.list_id, ListVersion.number == version.number - 1
-        )
+def _types_at(session: Session, list_id: int, number: int) -> dict[str, int]:
+    """Active entries per type at the list's version ``number`` (none before the first)."""
+    found = session.scalar(
+        select(ListVersion.types).where(ListVersion.list_id == list_id, ListVersion.number == number)
     )
-    return dict(previous or {})
+    return dict(found or {})
 
 
 def _finish_version(

@@ -9,8 +9,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
 from db.models import Entry, HashList, ListVersion
-from indexer.errors import ImportRejected, InvalidList, NotFound, UnknownEntries
-from indexer.lists import create_list, find_list, import_list, retract_entries, versions_of
+from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
+from indexer.lists import (
+    apply_import,
+    create_list,
+    find_list,
+    import_list,
+    plan_import,
+    retract_entries,
+    versions_of,
+)
 from tests.listdata import (
     active_ids,
     assert_consistent,
@@ -230,4 +238,25 @@ def test_entries_are_stored_exactly_whatever_their_mix_of_metadata(
     assert stored == {**expected, bytes.fromhex("e" * 32): ("md5", None, None, None)}
     again = load(sessions, list_id, csv_rows(*rows, f"md5,{'e' * 32},,,,"), file_format="csv")
     assert (again.added, again.removed, again.entries) == (0, 0, 151)
+    assert_consistent(sessions, tmp_path)
+
+
+def test_an_import_prepared_before_another_change_writes_nothing(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(3, 12)))
+    with sessions() as first, sessions() as second:
+        first_list, second_list = first.get(HashList, list_id), second.get(HashList, list_id)
+        assert first_list is not None
+        assert second_list is not None
+        slow = plan_import(first, first_list, parse(plain("pdq", codes(2, 13))), "full", "a.txt")
+        fast = plan_import(second, second_list, parse(plain("md5", codes(1, 14, 16))), "delta", "b.txt")
+        apply_import(second, fast)
+        second.commit()
+        with pytest.raises(ListChanged, match="got version 2 from another change"):
+            apply_import(first, slow)
+        first.rollback()
+    with sessions() as session:
+        assert [v.source for v in versions_of(session, list_id)] == ["test", "b.txt"]
     assert_consistent(sessions, tmp_path)
