@@ -68,7 +68,6 @@ def publish(
     lists: Sequence[int] | None = None,
     on_entries_removed: EntriesRemoved | None = None,
     keep: int = 3,
-    now: Callable[[], datetime] = utcnow,
 ) -> PublishResult:
     """Serve the newest version of ``lists`` (default: every list) with the others as served.
 
@@ -93,7 +92,8 @@ def publish(
             started = time.perf_counter()
             indexes, info = build_indexes(session, target)
             build_seconds = time.perf_counter() - started
-        meta = {**info, "published_at": now().isoformat()}
+        published = utcnow()
+        meta = {**info, "published_at": published.isoformat()}
         serving.write_version(index_dir, version, indexes, meta)
         with sessions.begin() as session:
             removed = removed_entries(session, _mapping(served), target)
@@ -107,13 +107,13 @@ def publish(
                     search_thresholds=info["search_thresholds"],
                     entries=sum(index.entry_count for index in indexes.values()),
                     removed=len(removed),
-                    created_at=now(),
+                    created_at=published,
                 )
                 session.add(record)
             session.execute(
                 update(ListVersion)
                 .where(ListVersion.id.in_(list(target.values())), ListVersion.published_at.is_(None))
-                .values(published_at=now())
+                .values(published_at=published)
             )
             if on_entries_removed is not None and removed:
                 on_entries_removed(session, removed)
