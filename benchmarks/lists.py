@@ -7,7 +7,7 @@ served index by a watcher (the API's background swap). The baseline, measured in
 matcher alone: reading the same file and building the index, without a database. Wall and CPU time
 are both shown: on a shared machine the wall time includes waiting for a core.
 
-    python -m benchmarks.lists [--quick] [--entries N]
+    python -m benchmarks.lists [--quick] [--entries N] [--database-url URL]
 """
 
 import argparse
@@ -88,7 +88,7 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
 
 
-def run(entries: int, workdir: Path) -> list[Step]:
+def run(entries: int, workdir: Path, database_url: str) -> list[Step]:
     steps: list[Step] = []
     memory = PeakMemory()
 
@@ -114,7 +114,7 @@ def run(entries: int, workdir: Path) -> list[Step]:
     del codes, changed
     size_mb = csv_file.stat().st_size / 2**20
 
-    engine = make_engine(f"sqlite:///{workdir / 'hashmatch.db'}")
+    engine = make_engine(database_url or f"sqlite:///{workdir / 'hashmatch.db'}")
     upgrade(engine)
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
@@ -177,16 +177,18 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="1M entries instead of 10M")
     parser.add_argument("--entries", type=int, help="number of PDQ entries")
+    parser.add_argument("--database-url", default="", help="an empty database (default: a new SQLite file)")
     args = parser.parse_args()
     entries = args.entries or (10**6 if args.quick else 10**7)
     workdir = Path(tempfile.mkdtemp(prefix="hashmatch-bench-lists-"))
     print(f"benchmark: {entries:,} PDQ entries in {workdir}", flush=True)
     try:
-        steps = run(entries, workdir)
+        steps = run(entries, workdir, args.database_url)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print()
-    print(f"Machine: {machine()}. List: {entries:,} random PDQ hashes, CSV `type,hash`; SQLite, local files.")
+    database = args.database_url.split(":", 1)[0] if args.database_url else "SQLite"
+    print(f"Machine: {machine()}. List: {entries:,} random PDQ hashes, CSV `type,hash`; {database}.")
     print()
     print("| step | wall time | CPU time | peak memory (RSS) | note |")
     print("|---|---:|---:|---:|---|")
