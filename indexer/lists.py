@@ -1,9 +1,11 @@
 """Hash lists and their versions: create, import (full replace or delta), retract.
 
 Every change of a list is one immutable :class:`ListVersion`, written in one database transaction:
-a crash leaves the list as it was. The transaction starts by bumping ``hash_lists.latest_version``,
-which takes the list's write lock (a row lock on PostgreSQL, the database lock on SQLite), so changes
-of one list are serialised. Entries are never deleted: a version that removes one sets its
+a crash leaves the list as it was. An import is first planned by comparing the file with the list
+(reads only, :func:`plan_import`); writing it (:func:`apply_import`) starts by bumping
+``hash_lists.latest_version``, which takes the list's write lock (a row lock on PostgreSQL, the
+database lock on SQLite), so changes of one list are serialised, and a plan made before another
+change committed is refused. Entries are never deleted: a version that removes one sets its
 ``removed_in``; the entries of a list at version ``v`` are those with ``added_in <= v`` and
 ``removed_in`` NULL or ``> v`` (version ids grow with their numbers).
 
