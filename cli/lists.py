@@ -293,8 +293,6 @@ def _run_publish(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> 
 
 
 def _publish_summary(result: PublishResult, seconds: float) -> str:
-    if result.version is None:
-        return "nothing to publish: no list has a version yet"
     counts = ", ".join(f"{name} {count:,}" for name, count in sorted(result.entries.items())) or "no entries"
     lines = []
     if result.finished_interrupted:

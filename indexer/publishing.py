@@ -21,7 +21,6 @@ machine are serialised by a lock file in the index directory.
 import fcntl
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,14 +49,12 @@ FORMAT = 1
 class PublishResult:
     """What is served after a publish; ``changed``: a new version was published by this call."""
 
-    version: str | None
-    previous: str | None
+    version: str
     changed: bool
     list_versions: dict[int, int] = field(default_factory=dict)
     entries: dict[str, int] = field(default_factory=dict)
     search_thresholds: dict[str, int] = field(default_factory=dict)
     removed: int = 0
-    build_seconds: float = 0.0
     finished_interrupted: bool = False
 
 
@@ -88,10 +85,8 @@ def publish(
             target.update((row[0], row[1]) for row in session.execute(query))
             version = content_version(session, target)
             if version == previous:
-                return _result(index_dir, previous, changed=False, finished=finished)
-            started = time.perf_counter()
+                return _result(index_dir, changed=False, finished=finished)
             indexes, info = build_indexes(session, target)
-            build_seconds = time.perf_counter() - started
         published = utcnow()
         meta = {**info, "published_at": published.isoformat()}
         serving.write_version(index_dir, version, indexes, meta)
@@ -119,8 +114,8 @@ def publish(
                 on_entries_removed(session, removed)
         serving.serve(index_dir, version)
         serving.prune(index_dir, keep)
-        result = _result(index_dir, previous, changed=True, finished=finished)
-        result.removed, result.build_seconds = len(removed), build_seconds
+        result = _result(index_dir, changed=True, finished=finished)
+        result.removed = len(removed)
         return result
 
 
@@ -253,15 +248,14 @@ def _mapping(publication: Publication | None) -> dict[int, int]:
     return {int(list_id): int(version_id) for list_id, version_id in publication.list_versions.items()}
 
 
-def _result(index_dir: Path, previous: str | None, *, changed: bool, finished: bool) -> PublishResult:
+def _result(index_dir: Path, *, changed: bool, finished: bool) -> PublishResult:
     """What is served now, from its manifest."""
     served = serving.ServedIndexes.open(index_dir)
     if served is None:
-        return PublishResult(None, previous, changed, finished_interrupted=finished)
+        raise FileNotFoundError(f"{index_dir} serves no index version after a publish")
     manifest = served.manifest
     return PublishResult(
         served.version,
-        previous,
         changed,
         list_versions={int(key): int(found["version"]) for key, found in manifest.get("lists", {}).items()},
         entries={name: int(counts["entries"]) for name, counts in manifest["types"].items()},
