@@ -5,12 +5,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import cli.lists
 from cli.common import open_database
 from cli.main import main
 from config import get_settings
-from indexer.serving import ServedIndexes
+from db.models import Publication
+from indexer.serving import ServedIndexes, serve
 from tests.listdata import codes, hotline, plain
 
 
@@ -123,6 +125,20 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     assert [len(served.search("pdq", values[n : n + 1], 0)) for n in range(4)] == [0, 0, 0, 1]
     code, out, _ = run(capsys, "lists", "publish")
     assert out.startswith("already served: index version")
+
+    # a crash between the publication's commit and the pointer move: 'show' says so, 'publish' finishes it
+    newest = served.version
+    with open_database(get_settings()) as sessions, sessions() as session:
+        older = session.scalars(select(Publication.version).order_by(Publication.id)).first()
+    assert older is not None
+    serve(get_settings().index_dir, older)
+    code, out, _ = run(capsys, "lists", "show")
+    assert f"publication {newest} was interrupted: 'hashmatch lists publish' finishes it" in out
+    code, out, _ = run(capsys, "lists", "publish")
+    assert out.splitlines()[:2] == [
+        "finished an interrupted publication first",
+        f"already served: index version {newest} (md5 1, pdq 1)",
+    ]
 
 
 @pytest.mark.parametrize(
