@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DATA ?= var
 
-.PHONY: run test check bench bench-quick bench-scanner clean
+.PHONY: run test check bench bench-quick bench-scanner bench-lists bench-lists-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
@@ -42,6 +42,13 @@ bench-quick: $(STAMP)
 ## bench-scanner: photo-like JPEGs hashed per second, one core and every core (about a minute)
 bench-scanner: $(STAMP)
 	$(BIN)/python -m benchmarks.scanner
+
+## bench-lists: a 10M-entry PDQ list from CSV file to served index (import, publish, reload); -quick: 1M
+bench-lists: $(STAMP)
+	$(BIN)/python -m benchmarks.lists
+
+bench-lists-quick: $(STAMP)
+	$(BIN)/python -m benchmarks.lists --quick
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache .hypothesis

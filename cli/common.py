@@ -2,11 +2,16 @@
 
 import argparse
 import sys
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TextIO, TypeAlias
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from db import make_engine, make_session_factory, upgrade
 from indexer.formats import LineError
+from matcher import get_hash_type
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The parser's sub-command registry, passed to each command module's ``register``."""
@@ -27,3 +32,29 @@ def describe_errors(source: str, errors: Sequence[LineError]) -> str:
     """The first bad line of a file, and how many more there are."""
     more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
     return f"{source} {errors[0]}{more}"
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database, brought to the newest schema first; closed at the end."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def parse_thresholds(pairs: Sequence[str]) -> dict[str, int]:
+    """``TYPE=N`` options as thresholds by type name, each checked against its type's maximum."""
+    thresholds: dict[str, int] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        hash_type = get_hash_type(name)
+        try:
+            number = int(value)
+        except ValueError:
+            raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N") from None
+        thresholds[hash_type.name] = hash_type.check_threshold(number)
+    return thresholds

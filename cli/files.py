@@ -3,14 +3,13 @@
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cli.common import CommandError, Commands, describe_errors, open_text
+from cli.common import CommandError, Commands, describe_errors, open_text, parse_thresholds
 from indexer.formats import TypedHashes, read_plain
-from matcher import HASH_TYPES, Index, get_hash_type, load_index
+from matcher import HASH_TYPES, Index, load_index
 from matcher.hamming import HammingIndex
 
 
@@ -63,7 +62,7 @@ def _index_build(args: argparse.Namespace) -> None:
 
 
 def _match(args: argparse.Namespace) -> None:
-    thresholds = _thresholds(args.threshold)
+    thresholds = parse_thresholds(args.threshold)
     indexes = _load_indexes(args.index)
     with open_text(args.queries) as stream:
         by_type, errors = read_plain(stream)
@@ -103,19 +102,6 @@ def _load_indexes(directory: Path) -> dict[str, Index]:
     if not indexes:
         raise CommandError(f"{directory} holds no index (see 'hashmatch index build')")
     return indexes
-
-
-def _thresholds(pairs: Sequence[str]) -> dict[str, int]:
-    thresholds: dict[str, int] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        hash_type = get_hash_type(name)
-        try:
-            number = int(value)
-        except ValueError:
-            raise CommandError(f"--threshold {pair!r}: expected TYPE=N with a whole number N") from None
-        thresholds[hash_type.name] = hash_type.check_threshold(number)
-    return thresholds
 
 
 def _layout(index: Index) -> str:

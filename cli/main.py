@@ -8,13 +8,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import files, hashing
+from cli import files, hashing, lists
 from cli.common import CommandError
+from indexer.errors import ListsError
 from matcher import MatcherError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files, hashing)
+COMMAND_MODULES = (files, lists, hashing)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -22,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.handler(args)
-    except (CommandError, MatcherError, OSError) as error:
+    except (CommandError, ListsError, MatcherError, OSError) as error:
         print(f"hashmatch: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

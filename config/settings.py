@@ -21,6 +21,9 @@ class Settings(BaseSettings):
         "empty: SQLite file hashmatch.db in the data directory",
     )
 
+    import_error_cap: int = Field(100, ge=1, description="bad lines an import reports one by one")
+    index_versions_kept: int = Field(3, ge=1, description="published index versions kept on disk")
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

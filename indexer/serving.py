@@ -38,6 +38,15 @@ def publish(index_dir: Path, version: str, indexes: Mapping[str, Index], meta: M
     Publishing a version that is already on disk only moves the pointer (a content-named version is
     never written twice). Returns the version's directory.
     """
+    target = write_version(index_dir, version, indexes, meta)
+    serve(index_dir, version)
+    return target
+
+
+def write_version(
+    index_dir: Path, version: str, indexes: Mapping[str, Index], meta: Mapping[str, Any]
+) -> Path:
+    """Write ``version`` completely (and durably) without serving it, unless it is already on disk."""
     if not version or "/" in version or version.startswith("."):
         raise ValueError(f"invalid version name {version!r}")
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -62,8 +71,14 @@ def publish(index_dir: Path, version: str, indexes: Mapping[str, Index], meta: M
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-    _write_pointer(index_dir, version)
     return target
+
+
+def serve(index_dir: Path, version: str) -> None:
+    """Point ``CURRENT`` at ``version``, which must be completely written."""
+    if not (index_dir / version / MANIFEST).is_file():
+        raise FileNotFoundError(f"{index_dir / version} is not a complete index version")
+    _write_pointer(index_dir, version)
 
 
 def served_version(index_dir: Path) -> str | None:

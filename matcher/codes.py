@@ -25,37 +25,44 @@ def parse_hex_batch(values: Sequence[object], nbytes: int) -> tuple[Codes, list[
     """
     width = 2 * nbytes
     codes = np.zeros((len(values), nbytes), dtype=np.uint8)
-    errors: list[tuple[int, str]] = []
-    good_rows: list[int] = []
-    good_text: list[str] = []
-    for row, value in enumerate(values):
-        if not isinstance(value, str):
-            errors.append((row, f"expected a string of {width} hexadecimal digits, got {_kind(value)}"))
-            continue
-        text = value.strip()
-        if len(text) != width:
-            errors.append((row, f"expected {width} hexadecimal digits, got {len(text)} characters"))
-            continue
-        good_rows.append(row)
-        good_text.append(text)
-    if good_text:
+    texts = [value.strip() if isinstance(value, str) else None for value in values]
+    lengths = np.fromiter((-1 if text is None else len(text) for text in texts), np.int64, len(texts))
+    sized = lengths == width
+    errors: list[tuple[int, str]] = [
+        (
+            int(row),
+            f"expected a string of {width} hexadecimal digits, got {_kind(values[int(row)])}"
+            if lengths[row] < 0
+            else f"expected {width} hexadecimal digits, got {lengths[row]} characters",
+        )
+        for row in np.flatnonzero(~sized)
+    ]
+    good_rows = np.flatnonzero(sized)
+    good_text = [text for text in texts if text is not None and len(text) == width]
+    if good_rows.size:
         raw = np.frombuffer("".join(good_text).encode("ascii", errors="replace"), dtype=np.uint8)
-        nibbles = _NIBBLE[raw].reshape(len(good_text), width)
-        bad = (nibbles == 0xFF).any(axis=1)
+        decoded, bad = decode_hex(raw.reshape(len(good_text), width))
         for position in np.flatnonzero(bad):
             text = good_text[position]
-            column = int(np.argmax(nibbles[position] == 0xFF))
+            column = int(np.argmax(_NIBBLE[raw[position * width : (position + 1) * width]] == 0xFF))
             errors.append(
                 (
-                    good_rows[position],
+                    int(good_rows[position]),
                     f"character {text[column]!r} at position {column} is not hexadecimal",
                 )
             )
-        rows = np.asarray(good_rows, dtype=np.int64)[~bad]
-        ok = nibbles[~bad]
-        codes[rows] = (ok[:, 0::2] << 4) | ok[:, 1::2]
+        codes[good_rows[~bad]] = decoded[~bad]
         errors.sort()
     return codes, errors
+
+
+def decode_hex(digits: npt.NDArray[np.uint8]) -> tuple[Codes, npt.NDArray[np.bool_]]:
+    """Rows of ASCII hex digits (an ``(n, 2 * nbytes)`` byte array) as codes, and which rows hold a
+    character that is not a hex digit (their codes are meaningless)."""
+    nibbles = _NIBBLE[digits]
+    bad: npt.NDArray[np.bool_] = (nibbles == 0xFF).any(axis=1)
+    codes: Codes = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).astype(np.uint8)
+    return codes, bad
 
 
 def format_hex(code: Codes | bytes) -> str:

@@ -1,7 +1,7 @@
 """Every table of the service, in one metadata: lists, access (keys, audit) and notices."""
 
 from db.models.access import ApiKey, AuditRecord
-from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation
+from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
 from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "NoticeEvent",
     "NoticeMatch",
     "Organisation",
+    "Publication",
     "Webhook",
     "WebhookDelivery",
 ]

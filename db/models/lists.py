@@ -3,17 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -46,11 +36,18 @@ class HashList(Base):
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    latest_version: Mapped[int] = mapped_column(default=0)  # number of the newest version; bumped first
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ListVersion(Base):
-    """One import into a list: immutable once complete; ``published_at`` once it is served."""
+    """One change of a list, written in one transaction and immutable afterwards.
+
+    ``mode``: "full" replaced the whole list, "delta" added and retracted entries, "retract" only
+    retracted (``reason`` says why). ``entries`` is the number of active entries after this version,
+    ``types`` the same per hash type.
+    ``published_at`` is set by the first publication that serves it.
+    """
 
     __tablename__ = "list_versions"
     __table_args__ = (UniqueConstraint("list_id", "number"),)
@@ -58,20 +55,26 @@ class ListVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
     number: Mapped[int]
-    mode: Mapped[str] = mapped_column(String(8))  # "full" replaces the list, "delta" adds and retracts
-    state: Mapped[str] = mapped_column(String(12), default="importing")  # importing | complete | failed
+    mode: Mapped[str] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
     added: Mapped[int] = mapped_column(default=0)
     removed: Mapped[int] = mapped_column(default=0)
+    entries: Mapped[int] = mapped_column(default=0)
+    types: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # active entries per hash type
+    skipped: Mapped[int] = mapped_column(default=0)  # bad lines left out (import with skip-bad)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
 
 
 class Entry(Base):
-    """One hash of a list, active from the version that added it until the one that removed it."""
+    """One hash of a list, active from the version that added it until the one that removed it.
+
+    Entry ids are what the served indexes return. Entries are never deleted: a retracted or replaced
+    entry keeps its row (notices refer to it) with ``removed_in`` set.
+    """
 
     __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_list_type_value", "list_id", "hash_type", "value"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
@@ -83,3 +86,21 @@ class Entry(Base):
     added_in: Mapped[int] = mapped_column(ForeignKey("list_versions.id"))
     removed_in: Mapped[int | None] = mapped_column(ForeignKey("list_versions.id"))
     removal: Mapped[str | None] = mapped_column(String(12))  # "retracted" (false positive) | "replaced"
+
+
+class Publication(Base):
+    """One index version the publisher decided to serve: which version of each list it holds.
+
+    The ``CURRENT`` pointer of the index directory is the truth of what is served; the publication
+    whose ``version`` it names tells which list versions that is.
+    """
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    list_versions: Mapped[dict[str, int]] = mapped_column(JSON)  # str(list id) -> list version id
+    search_thresholds: Mapped[dict[str, int]] = mapped_column(JSON)
+    entries: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    removed: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""core tables: organisations, hash lists, list versions, entries
+"""core tables: organisations, hash lists, list versions, entries, publications
 
 Revision ID: 0001
 Revises:
@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("legal_basis", sa.Text(), nullable=False),
         sa.Column("thresholds", sa.JSON(), nullable=False),
         sa.Column("notice_deadline_hours", sa.Integer(), nullable=False),
+        sa.Column("latest_version", sa.Integer(), nullable=False),
         sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -51,10 +52,13 @@ def upgrade() -> None:
         sa.Column("list_id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("mode", sa.String(length=8), nullable=False),
-        sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("added", sa.Integer(), nullable=False),
         sa.Column("removed", sa.Integer(), nullable=False),
+        sa.Column("entries", sa.Integer(), nullable=False),
+        sa.Column("types", sa.JSON(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("published_at", db.base.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -84,15 +88,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entries")),
     )
-    with op.batch_alter_table("entries", schema=None) as batch_op:
-        batch_op.create_index("ix_entries_list_type_value", ["list_id", "hash_type", "value"], unique=False)
+    op.create_table(
+        "publications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.Column("list_versions", sa.JSON(), nullable=False),
+        sa.Column("search_thresholds", sa.JSON(), nullable=False),
+        sa.Column("entries", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("removed", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_publications")),
+        sa.UniqueConstraint("version", name=op.f("uq_publications_version")),
+    )
 
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_entries_list_type_value")
-
+    op.drop_table("publications")
     op.drop_table("entries")
     op.drop_table("list_versions")
     op.drop_table("hash_lists")

@@ -1,0 +1,50 @@
+"""The indexer's named errors: each reads as one line that says what was wrong."""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.formats import ListFile
+
+
+class ListsError(Exception):
+    """Base of every error the indexer raises on bad input."""
+
+
+class FileFormatError(ListsError, ValueError):
+    """A file that cannot be read at all (e.g. a CSV file without the required header)."""
+
+
+class NotFound(ListsError, LookupError):
+    """An organisation, list or entry that does not exist (or is not what was asked for)."""
+
+
+class InvalidList(ListsError, ValueError):
+    """List settings that cannot be used (thresholds, deadline, name)."""
+
+
+class ListChanged(ListsError):
+    """Another change of the list was committed while an import was being prepared."""
+
+
+class ImportRejected(ListsError, ValueError):
+    """A file with bad lines, imported without permission to skip them: nothing was written."""
+
+    def __init__(self, source: str, found: "ListFile") -> None:
+        self.source = source
+        self.found = found
+        first = found.errors[0] if found.errors else "no valid rows"
+        more = f" (and {found.bad_lines - 1} more bad lines)" if found.bad_lines > 1 else ""
+        super().__init__(
+            f"{source}: {first}{more}; nothing was imported (--skip-bad imports the valid lines)"
+        )
+
+
+class UnknownEntries(NotFound):
+    """Entry ids that are not active entries of the list."""
+
+    def __init__(self, list_name: str, entry_ids: Sequence[int]) -> None:
+        self.entry_ids = tuple(entry_ids)
+        shown = ", ".join(str(entry) for entry in self.entry_ids[:10])
+        more = f" and {len(self.entry_ids) - 10} more" if len(self.entry_ids) > 10 else ""
+        super().__init__(f"not active entries of list {list_name}: {shown}{more}")

@@ -1,0 +1,566 @@
+"""Hash lists and their versions: create, import (full replace or delta), retract.
+
+Every change of a list is one immutable :class:`ListVersion`, written in one database transaction:
+a crash leaves the list as it was. An import is first planned by comparing the file with the list
+(reads only, :func:`plan_import`); writing it (:func:`apply_import`) starts by bumping
+``hash_lists.latest_version``, which takes the list's write lock (a row lock on PostgreSQL, the
+database lock on SQLite), so changes of one list are serialised, and a plan made before another
+change committed is refused. Entries are never deleted: a version that removes one sets its
+``removed_in``; the entries of a list at version ``v`` are those with ``added_in <= v`` and
+``removed_in`` NULL or ``> v`` (version ids grow with their numbers).
+
+An entry is identified by (hash type, value, item, category, quality). A full import keeps the
+entries the new file still holds (same ids: notices keep resting on them), adds the new ones and
+removes the others as "replaced"; the comparison is one sort of the old and new rows together.
+"""
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.orm import Session
+
+from db.models import Entry, HashList, ListVersion, Organisation
+from indexer.bulk import gc_paused
+from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
+from indexer.formats import ListFile, Meta, TypedHashes
+from matcher import MatcherError, get_hash_type
+from matcher.codes import Codes
+from matcher.entries import deduplicate
+
+Mode = Literal["full", "delta", "retract"]
+BATCH = 20_000
+GROUP_MIN = 32
+"""Rows of a batch sharing their meta that are inserted with one statement (fewer: executemany)."""
+Ids = npt.NDArray[np.int64]
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``not_found``: retractions that matched no active entry."""
+
+    version: ListVersion
+    added: dict[str, int] = field(default_factory=dict)
+    removed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    not_found: int = 0
+    skipped: int = 0
+    low_quality: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+def create_list(
+    session: Session,
+    organisation: str,
+    name: str,
+    *,
+    description: str = "",
+    default_category: str | None = None,
+    legal_basis: str = "",
+    thresholds: Mapping[str, int] | None = None,
+    notice_deadline_hours: int = 24,
+) -> HashList:
+    """A new, empty list of the hotline ``organisation``."""
+    owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
+    if owner is None:
+        raise NotFound(f"no organisation named {organisation!r} (create it with 'hashmatch orgs create')")
+    if owner.role != "hotline":
+        raise InvalidList(
+            f"organisation {organisation!r} is a {owner.role}, not a hotline: it cannot own lists"
+        )
+    if not name.strip() or "/" in name:
+        raise InvalidList(f"invalid list name {name!r}: expected a non-empty name without '/'")
+    if session.scalar(select(HashList).where(HashList.organisation_id == owner.id, HashList.name == name)):
+        raise InvalidList(f"{organisation} already has a list named {name!r}")
+    if not 1 <= notice_deadline_hours <= 24 * 14:
+        raise InvalidList(f"notice deadline {notice_deadline_hours} h: expected 1 to {24 * 14} hours")
+    checked: dict[str, int] = {}
+    for type_name, threshold in (thresholds or {}).items():
+        try:
+            hash_type = get_hash_type(type_name)
+            checked[hash_type.name] = hash_type.check_threshold(threshold)
+        except MatcherError as error:
+            raise InvalidList(str(error)) from error
+    hash_list = HashList(
+        organisation_id=owner.id,
+        name=name,
+        description=description,
+        default_category=default_category,
+        legal_basis=legal_basis,
+        thresholds=checked,
+        notice_deadline_hours=notice_deadline_hours,
+    )
+    session.add(hash_list)
+    session.flush()
+    return hash_list
+
+
+def find_list(session: Session, ref: str) -> HashList:
+    """The list ``ref`` names: ``ORGANISATION/NAME``, a list id, or a name no other list has."""
+    query = select(HashList).join(Organisation, Organisation.id == HashList.organisation_id)
+    if ref.isdigit():
+        found = list(session.scalars(query.where(HashList.id == int(ref))))
+    elif "/" in ref:
+        organisation, _, name = ref.partition("/")
+        found = list(session.scalars(query.where(Organisation.name == organisation, HashList.name == name)))
+    else:
+        found = list(session.scalars(query.where(HashList.name == ref)))
+        if len(found) > 1:
+            raise NotFound(f"several organisations have a list named {ref!r}: write ORGANISATION/{ref}")
+    if not found:
+        raise NotFound(f"no list {ref!r} (see 'hashmatch lists show')")
+    return found[0]
+
+
+def list_label(session: Session, hash_list: HashList) -> str:
+    owner = session.get(Organisation, hash_list.organisation_id)
+    return f"{owner.name if owner else '?'}/{hash_list.name}"
+
+
+def import_list(
+    session: Session,
+    hash_list: HashList,
+    found: ListFile,
+    *,
+    mode: Mode,
+    source: str,
+    skip_bad: bool = False,
+    reason: str = "",
+) -> ImportResult:
+    """Make ``found`` (a validated file) the list's next version: "full" replaces the list, "delta"
+    adds rows and retracts those marked ``retract``, "retract" retracts every row. Bad lines reject
+    the whole file unless ``skip_bad``. The caller commits the session."""
+    return apply_import(
+        session, plan_import(session, hash_list, found, mode, source, skip_bad=skip_bad), reason
+    )
+
+
+@dataclass
+class ImportPlan:
+    """What an import will write, worked out from the list's newest version ``base`` without taking
+    the list's write lock (reading and comparing take most of an import's time)."""
+
+    hash_list: HashList
+    found: ListFile
+    mode: Mode
+    source: str
+    base: int
+    previous: dict[str, int]
+    metas: list[Meta]
+    inserts: list[tuple[TypedHashes, Ids, npt.NDArray[np.int32]]] = field(default_factory=list)
+    removed: dict[str, Ids] = field(default_factory=dict)
+    added: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    duplicates: int = 0
+    not_found: int = 0
+
+
+def plan_import(
+    session: Session, hash_list: HashList, found: ListFile, mode: Mode, source: str, *, skip_bad: bool = False
+) -> ImportPlan:
+    """Compare ``found`` with the list's newest version; nothing is written."""
+    if found.bad_lines and not skip_bad:
+        raise ImportRejected(source, found)
+    if not found.by_type and mode == "full":
+        raise ImportRejected(source, found)
+    base = session.scalar(select(HashList.latest_version).where(HashList.id == hash_list.id)) or 0
+    previous = _types_at(session, hash_list.id, base)
+    metas, remap = _with_default_category(found.metas, hash_list.default_category)
+    plan = ImportPlan(hash_list, found, mode, source, base, previous, metas)
+    for name in sorted(set(found.by_type) | set(previous)):
+        current = (
+            _active_entries(session.connection(), hash_list.id, name, metas)
+            if name in previous
+            else _Active.empty(get_hash_type(name).nbytes)
+        )
+        gone: list[Ids] = []
+        rows = found.by_type.get(name)
+        if rows is None:
+            if mode == "full":
+                gone.append(current.ids)
+        else:
+            meta = remap[rows.meta]
+            retract = np.ones_like(rows.retract) if mode == "retract" else rows.retract
+            if retract.any():
+                hit, matched = _matching(current.codes, rows.codes[retract])
+                plan.not_found += int((~matched).sum())
+                gone.append(current.ids[hit])
+                current = current.without(hit)
+            adds = ~retract
+            new, kept, duplicates = _diff(current, rows.codes[adds], meta[adds])
+            plan.duplicates += duplicates
+            plan.unchanged += int(kept.sum())
+            if mode == "full":
+                gone.append(current.ids[~kept])
+            plan.inserts.append((rows, np.flatnonzero(adds)[new], meta))
+            plan.added[name] = int(new.size)
+        plan.removed[name] = np.concatenate([np.empty(0, np.int64), *gone])
+    if mode == "retract" and not any(ids.size for ids in plan.removed.values()):
+        raise NotFound(f"{source}: none of its {found.valid_rows} hashes is an active entry of the list")
+    return plan
+
+
+def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> ImportResult:
+    """Write a plan as the list's next version, under the list's write lock. Raises
+    :class:`ListChanged` (nothing written) if another version was made since the plan."""
+    hash_list = plan.hash_list
+    version = _new_version(session, hash_list, plan.mode, plan.source, reason)
+    if version.number != plan.base + 1:
+        raise ListChanged(
+            f"list {list_label(session, hash_list)} got version {version.number - 1} from another change "
+            "while this import was prepared: nothing was imported, run it again"
+        )
+    for rows, picked, meta in plan.inserts:
+        _insert(session.connection(), hash_list.id, version.id, rows, picked, meta, plan.metas)
+    gone = np.concatenate([np.empty(0, np.int64), *plan.removed.values()])
+    _mark_removed(session.connection(), gone, version.id, "replaced" if plan.mode == "full" else "retracted")
+    removed = {name: int(ids.size) for name, ids in plan.removed.items()}
+    _finish_version(session, version, plan.previous, plan.added, removed, plan.found.bad_lines)
+    return ImportResult(
+        version,
+        added=plan.added,
+        removed=int(gone.size),
+        unchanged=plan.unchanged,
+        duplicates=plan.duplicates,
+        not_found=plan.not_found,
+        skipped=plan.found.bad_lines,
+        low_quality=plan.found.low_quality,
+        ignored_columns=plan.found.ignored_columns,
+    )
+
+
+def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], reason: str) -> ListVersion:
+    """Retract active entries of a list (false positives, a withdrawn notice) as a new version.
+
+    They stop matching from the next publish. Raises :class:`UnknownEntries` (nothing written) if
+    any id is not an active entry of the list. The caller commits the session.
+    """
+    hash_list = session.get(HashList, list_id)
+    if hash_list is None:
+        raise NotFound(f"no list with id {list_id}")
+    version = _new_version(session, hash_list, "retract", "", reason)
+    wanted = np.unique(np.asarray(entry_ids, dtype=np.int64))
+    active: list[int] = []
+    removed: dict[str, int] = {}
+    for start in range(0, wanted.size, BATCH):
+        part = [int(entry) for entry in wanted[start : start + BATCH]]
+        for entry_id, hash_type in session.execute(
+            select(Entry.id, Entry.hash_type).where(
+                Entry.list_id == list_id, Entry.removed_in.is_(None), Entry.id.in_(part)
+            )
+        ):
+            active.append(entry_id)
+            removed[hash_type] = removed.get(hash_type, 0) + 1
+    missing = np.setdiff1d(wanted, np.asarray(active, dtype=np.int64))
+    if missing.size or not wanted.size:
+        raise UnknownEntries(list_label(session, hash_list), [int(entry) for entry in missing])
+    _mark_removed(session.connection(), wanted, version.id, "retracted")
+    _finish_version(session, version, _types_at(session, list_id, version.number - 1), {}, removed, 0)
+    return version
+
+
+def versions_of(session: Session, list_id: int) -> list[ListVersion]:
+    return list(
+        session.scalars(
+            select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number)
+        )
+    )
+
+
+def latest_version(session: Session, list_id: int) -> ListVersion | None:
+    return session.scalar(
+        select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number.desc()).limit(1)
+    )
+
+
+def active_by_type(session: Session, list_id: int, version_id: int | None = None) -> dict[str, int]:
+    """Entry counts per hash type at ``version_id`` (default: the newest version)."""
+    version = (
+        session.get(ListVersion, version_id) if version_id is not None else latest_version(session, list_id)
+    )
+    return dict(sorted(version.types.items())) if version is not None else {}
+
+
+def iter_active(
+    connection: Connection,
+    list_id: int,
+    version_id: int | None,
+    hash_type: str,
+    *,
+    with_meta: bool = True,
+    chunk: int = 100_000,
+) -> Iterator[tuple[Ids, bytes, list[tuple[Any, ...]]]]:
+    """The list's entries of ``hash_type`` at ``version_id`` (None: the newest), a chunk at a time:
+    (ids, concatenated values, and if ``with_meta`` each row's (item, category, quality)).
+
+    Read through the DB-API cursor (a server-side one on PostgreSQL): no ORM object per row."""
+    condition = "removed_in IS NULL"
+    params: tuple[object, ...] = (list_id, hash_type)
+    if version_id is not None:
+        condition = "added_in <= ? AND (removed_in IS NULL OR removed_in > ?)"
+        params = (list_id, hash_type, version_id, version_id)
+    columns = "id, value" + (", item, category, quality" if with_meta else "")
+    with _cursor(connection, streaming=True) as cursor, gc_paused():
+        query = f"SELECT {columns} FROM entries WHERE list_id = ? AND hash_type = ? AND {condition}"
+        cursor.execute(_sql(connection, query), params)
+        while rows := cursor.fetchmany(chunk):
+            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            others = [tuple(row[2:]) for row in rows] if with_meta else []
+            yield ids, b"".join([row[1] for row in rows]), others
+
+
+@contextmanager
+def _cursor(connection: Connection, *, streaming: bool = False) -> Iterator[Any]:
+    """A DB-API cursor in the connection's transaction (server-side on PostgreSQL if ``streaming``)."""
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    postgres = connection.dialect.name == "postgresql"
+    cursor = driver.cursor(name=f"entries_{id(connection)}") if streaming and postgres else driver.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _sql(connection: Connection, statement: str) -> str:
+    """``statement`` with its ``?`` placeholders in the driver's style."""
+    return statement if connection.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
+
+
+@dataclass(frozen=True)
+class _Active:
+    """A list's active entries of one type: ids, codes and meta (index into the import's metas)."""
+
+    ids: Ids
+    codes: Codes
+    meta: npt.NDArray[np.int32]
+
+    @classmethod
+    def empty(cls, nbytes: int) -> "_Active":
+        return cls(np.empty(0, np.int64), np.empty((0, nbytes), np.uint8), np.empty(0, np.int32))
+
+    def without(self, rows: npt.NDArray[np.bool_]) -> "_Active":
+        keep = ~rows
+        return _Active(self.ids[keep], self.codes[keep], self.meta[keep])
+
+
+def _active_entries(connection: Connection, list_id: int, hash_type: str, metas: list[Meta]) -> _Active:
+    """The newest version's entries of a type, their meta interned into ``metas`` (extended in place)."""
+    known: dict[tuple[Any, ...], int] = {meta: index for index, meta in enumerate(metas)}
+    nbytes = get_hash_type(hash_type).nbytes
+    parts: list[tuple[Ids, Codes, npt.NDArray[np.int32]]] = []
+    # the common case: every entry carries the same meta (none, or the list's category): read no meta
+    with _cursor(connection) as cursor:
+        cursor.execute(
+            _sql(
+                connection,
+                "SELECT DISTINCT item, category, quality FROM entries "
+                "WHERE list_id = ? AND hash_type = ? AND removed_in IS NULL LIMIT 2",
+            ),
+            (list_id, hash_type),
+        )
+        distinct = [tuple(row) for row in cursor.fetchall()]
+    uniform = known.setdefault(distinct[0], len(known)) if len(distinct) == 1 else None
+    for ids, values, others in iter_active(connection, list_id, None, hash_type, with_meta=uniform is None):
+        if uniform is not None:
+            meta = np.full(ids.size, uniform, dtype=np.int32)
+        else:  # a new (item, category, quality) gets the next index: len(known) before it is added
+            meta = np.fromiter((known.setdefault(other, len(known)) for other in others), np.int32, ids.size)
+        parts.append((ids, np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes), meta))
+    metas.extend(Meta(*key) for key in list(known)[len(metas) :])
+    if not parts:
+        return _Active.empty(nbytes)
+    return _Active(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+def _with_default_category(
+    metas: list[Meta], default: str | None
+) -> tuple[list[Meta], npt.NDArray[np.int32]]:
+    """The file's metas with the list's default category filled in, and old index -> new index."""
+    merged: dict[Meta, int] = {}
+    remap = np.empty(len(metas), dtype=np.int32)
+    for index, meta in enumerate(metas):
+        filled = meta if meta.category is not None else meta._replace(category=default)
+        remap[index] = merged.setdefault(filled, len(merged))
+    return list(merged), remap
+
+
+def _keys(codes: Codes, meta: npt.NDArray[np.int32]) -> Codes:
+    """One byte row per entry identity: the code followed by its meta index."""
+    tail = meta.astype(">u4").view(np.uint8).reshape(meta.size, 4)
+    return np.ascontiguousarray(np.hstack([codes, tail]))
+
+
+def _groups(keys: Codes) -> tuple[Ids, npt.NDArray[np.int64]]:
+    """Rows of ``keys`` grouped by identical value: (row numbers in group order, group start offsets)."""
+    _, grouped = deduplicate(keys, np.arange(keys.shape[0], dtype=np.int64))
+    return grouped.ids, grouped.offsets.astype(np.int64)
+
+
+def _diff(old: _Active, codes: Codes, meta: npt.NDArray[np.int32]) -> tuple[Ids, npt.NDArray[np.bool_], int]:
+    """Which new rows to add (row numbers, in file order: the first of identical rows), which old
+    entries the new rows hold again, and how many new rows repeat another one."""
+    n_old = old.ids.size
+    kept = np.zeros(n_old, dtype=bool)
+    if codes.shape[0] == 0:
+        return np.empty(0, np.int64), kept, 0
+    rows, offsets = _groups(np.concatenate([_keys(old.codes, old.meta), _keys(codes, meta)]))
+    starts, sizes = offsets[:-1], np.diff(offsets)
+    is_old = rows < n_old
+    old_count = np.add.reduceat(is_old.astype(np.int64), starts)
+    new_count = sizes - old_count
+    # the old members of a group come first (the sort is stable and old rows precede new ones)
+    has_both = np.repeat((old_count > 0) & (new_count > 0), sizes)
+    kept[rows[is_old & has_both]] = True
+    fresh = (old_count == 0) & (new_count > 0)
+    added = np.sort(rows[starts[fresh]] - n_old)
+    duplicates = int(new_count.sum() - np.count_nonzero(new_count))
+    return added, kept, duplicates
+
+
+def _matching(old: Codes, wanted: Codes) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which old codes equal a wanted one, and which wanted codes equal an old one."""
+    n_old = old.shape[0]
+    hit_old = np.zeros(n_old, dtype=bool)
+    hit_wanted = np.zeros(wanted.shape[0], dtype=bool)
+    if not wanted.shape[0]:
+        return hit_old, hit_wanted
+    rows, offsets = _groups(np.concatenate([old, wanted]))
+    sizes = np.diff(offsets)
+    old_count = np.add.reduceat((rows < n_old).astype(np.int64), offsets[:-1])
+    both = np.repeat((old_count > 0) & (sizes > old_count), sizes)
+    hit_old[rows[both & (rows < n_old)]] = True
+    hit_wanted[rows[both & (rows >= n_old)] - n_old] = True
+    return hit_old, hit_wanted
+
+
+def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str, reason: str) -> ListVersion:
+    """The list's next version; bumping the counter first takes the list's write lock."""
+    session.execute(
+        update(HashList).where(HashList.id == hash_list.id).values(latest_version=HashList.latest_version + 1)
+    )
+    session.refresh(hash_list)
+    version = ListVersion(
+        list_id=hash_list.id, number=hash_list.latest_version, mode=mode, source=source, reason=reason
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def _types_at(session: Session, list_id: int, number: int) -> dict[str, int]:
+    """Active entries per type at the list's version ``number`` (none before the first)."""
+    found = session.scalar(
+        select(ListVersion.types).where(ListVersion.list_id == list_id, ListVersion.number == number)
+    )
+    return dict(found or {})
+
+
+def _finish_version(
+    session: Session,
+    version: ListVersion,
+    previous: Mapping[str, int],
+    added: Mapping[str, int],
+    removed: Mapping[str, int],
+    skipped: int,
+) -> None:
+    types = {
+        name: previous.get(name, 0) + added.get(name, 0) - removed.get(name, 0)
+        for name in sorted(set(previous) | set(added) | set(removed))
+    }
+    version.types = {name: count for name, count in types.items() if count}
+    version.added, version.removed = sum(added.values()), sum(removed.values())
+    version.entries, version.skipped = sum(types.values()), skipped
+    session.flush()
+
+
+def _insert(
+    connection: Connection,
+    list_id: int,
+    version_id: int,
+    rows: TypedHashes,
+    picked: Ids,
+    meta: npt.NDArray[np.int32],
+    metas: list[Meta],
+) -> None:
+    """Insert the picked rows as entries, a batch at a time.
+
+    Rows of a batch that share their meta go in with one statement that cuts their values out of one
+    blob (a recursive CTE on SQLite, ``generate_series`` on PostgreSQL): no Python tuple and no bound
+    parameter per row, 3x faster than executemany. The few rows whose meta is (nearly) their own, such
+    as a per-row item, go through executemany. Integer columns and the registry's type name are
+    written into the statements."""
+    name, width = rows.hash_type.name, rows.hash_type.nbytes
+    into = "INSERT INTO entries (list_id, hash_type, value, item, category, quality, added_in) "
+    one_by_one = _sql(connection, into + f"VALUES ({int(list_id)}, '{name}', ?, ?, ?, ?, {int(version_id)})")
+    postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        in_bulk = into + (
+            f"SELECT {int(list_id)}, '{name}', substring(%s::bytea from i * {width} + 1 for {width}), "
+            f"%s::text, %s::text, %s::integer, {int(version_id)} FROM generate_series(0, %s - 1) AS i"
+        )
+    else:
+        numbers = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
+        in_bulk = (
+            numbers
+            + into
+            + (
+                f"SELECT {int(list_id)}, '{name}', substr(?, i * {width} + 1, {width}), ?, ?, ?, "
+                f"{int(version_id)} FROM n"
+            )
+        )
+    with _cursor(connection) as cursor, gc_paused():
+        for start in range(0, picked.size, BATCH):
+            part = picked[start : start + BATCH]
+            kinds, inverse, counts = np.unique(meta[part], return_inverse=True, return_counts=True)
+            grouped = part[np.argsort(inverse, kind="stable")]
+            firsts = np.cumsum(counts) - counts
+            single: list[Ids] = []
+            for kind, first, count in zip(kinds.tolist(), firsts.tolist(), counts.tolist(), strict=True):
+                group = grouped[first : first + count]
+                if count < GROUP_MIN:
+                    single.append(group)
+                    continue
+                blob = rows.codes[group].tobytes()
+                cursor.execute(
+                    in_bulk, (blob, *metas[kind], count) if postgres else (count, blob, *metas[kind])
+                )
+            if single:
+                few = np.concatenate(single)
+                values = rows.codes[few].tobytes()
+                cursor.executemany(
+                    one_by_one,
+                    [
+                        (values[offset : offset + width], *metas[index])
+                        for offset, index in zip(
+                            range(0, len(values), width), meta[few].tolist(), strict=True
+                        )
+                    ],
+                )
+
+
+def _mark_removed(connection: Connection, ids: Ids, version_id: int, removal: str) -> None:
+    """Set ``removed_in`` on ``ids``, one statement per run of consecutive ids."""
+    if not ids.size:
+        return
+    ordered = np.sort(ids)
+    breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+    firsts, lasts = (
+        ordered[np.concatenate([[0], breaks])],
+        ordered[np.concatenate([breaks - 1, [ordered.size - 1]])],
+    )
+    connection.execute(
+        text(
+            "UPDATE entries SET removed_in = :version, removal = :removal "
+            "WHERE id BETWEEN :first AND :last AND removed_in IS NULL"
+        ),
+        [
+            {"version": version_id, "removal": removal, "first": int(first), "last": int(last)}
+            for first, last in zip(firsts, lasts, strict=True)
+        ],
+    )

@@ -1,0 +1,192 @@
+"""``hashmatch lists`` end to end on SQLite and PostgreSQL: readable output, one-line errors, exit codes."""
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import cli.lists
+from cli.common import open_database
+from cli.main import main
+from config import get_settings
+from db.models import Publication
+from indexer.serving import ServedIndexes, serve
+from tests.listdata import codes, hotline, plain
+
+
+@pytest.fixture
+def settings_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("HASHMATCH_DATABASE_URL", database_url)
+    monkeypatch.setenv("HASHMATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HASHMATCH_IMPORT_ERROR_CAP", "2")
+    get_settings.cache_clear()
+    with open_database(get_settings()) as sessions, sessions.begin() as session:
+        hotline(session, "EOKM")
+        hotline(session, "Hoster BV", role="hoster")
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path = settings_env
+    code, out, _ = run(
+        capsys, "lists", "create", "main", "--org", "EOKM", "--category", "A", "--threshold", "pdq=40"
+    )
+    assert code == 0
+    assert out.startswith("created list EOKM/main (id 1)")
+
+    values = codes(4, 1)
+    source = tmp_path / "list.csv"
+    rows = [f"pdq,{bytes(r).hex()},case-{n},,{90 - 20 * n}" for n, r in enumerate(values)]
+    source.write_text(
+        "type,hash,item,category,quality,note\n" + "\n".join(rows) + "\npdq,xyz,,,\nmd5,12,,,\nmd5,13,,,\n"
+    )
+    code, out, err = run(capsys, "lists", "import", "EOKM/main", str(source), "--full")
+    assert code == 1
+    assert out == ""
+    assert err.splitlines() == [
+        f"{source} line 6: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters (value 'xyz')",
+        f"{source} line 7: invalid md5 hash: expected 32 hexadecimal digits, got 2 characters (value '12')",
+        f"{source}: 1 more bad lines not shown",
+        "hashmatch: error: list.csv: line 6: invalid pdq hash: expected 64 hexadecimal digits, "
+        "got 3 characters (and 2 more bad lines); nothing was imported (--skip-bad imports the valid lines)",
+    ]
+
+    code, out, _ = run(capsys, "lists", "import", "main", str(source), "--full", "--skip-bad", "--publish")
+    assert code == 0
+    assert out.splitlines()[:4] == [
+        "EOKM/main version 1 (full): 4 entries added (pdq 4), 0 removed, 0 unchanged; 4 active",
+        "  3 bad lines skipped",
+        "  1 entries with PDQ quality below 50 kept and flagged",
+        "  columns ignored: note",
+    ]
+    assert "published index version" in out
+    assert "search thresholds: pdq 40" in out
+
+    code, out, _ = run(capsys, "lists", "show")
+    assert code == 0
+    assert out.splitlines()[1].split() == ["EOKM/main", "1", "1", "1", "4", "pdq:4"]
+    code, out, _ = run(capsys, "lists", "show", "main")
+    assert "default category  A" in out
+    assert "thresholds        pdq 40" in out
+
+    removed: list[Sequence[int]] = []
+    cli.lists.ON_ENTRIES_REMOVED = lambda session, ids: removed.append(list(ids))
+    try:
+        code, out, _ = run(
+            capsys, "lists", "retract", "main", "--entry", "2", "--reason", "stock photo", "--publish"
+        )
+        assert code == 0
+        assert out.startswith("EOKM/main version 2 (retract): 1 entries retracted, 3 active")
+        assert removed == [[2]]
+    finally:
+        cli.lists.ON_ENTRIES_REMOVED = None
+
+    delta = tmp_path / "delta.ndjson"
+    delta.write_text(
+        json.dumps({"type": "pdq", "hash": bytes(values[0]).hex(), "action": "retract"})
+        + "\n"
+        + json.dumps({"type": "md5", "hash": "a" * 32, "item": "case-9"})
+        + "\n"
+    )
+    code, out, _ = run(capsys, "lists", "import", "main", str(delta), "--delta")
+    assert code == 0
+    assert (
+        out.splitlines()[0]
+        == "EOKM/main version 3 (delta): 1 entries added (md5 1), 1 removed, 0 unchanged; 3 active"
+    )
+    assert out.splitlines()[-1] == "not served until 'hashmatch lists publish'"
+
+    retracted = tmp_path / "fp.txt"
+    retracted.write_text(plain("pdq", values[2:3]))
+    code, out, _ = run(capsys, "lists", "retract", "main", str(retracted), "--reason", "false positive")
+    assert code == 0
+    assert out.startswith("EOKM/main version 4 (retract): 0 entries added, 1 removed")
+
+    code, out, _ = run(capsys, "lists", "versions", "main")
+    assert code == 0
+    table = [line.split()[:2] for line in out.splitlines()[1:-1]]
+    assert table == [["1", "full"], ["2", "*"], ["3", "delta"], ["4", "retract"]]
+    assert "stock photo" in out
+
+    code, out, _ = run(capsys, "lists", "publish", "EOKM/main")
+    assert code == 0
+    assert "2 entries no longer served" in out
+    served = ServedIndexes.open(get_settings().index_dir)
+    assert served is not None
+    assert [len(served.search("pdq", values[n : n + 1], 0)) for n in range(4)] == [0, 0, 0, 1]
+    code, out, _ = run(capsys, "lists", "publish")
+    assert out.startswith("already served: index version")
+
+    # a crash between the publication's commit and the pointer move: 'show' says so, 'publish' finishes it
+    newest = served.version
+    with open_database(get_settings()) as sessions, sessions() as session:
+        older = session.scalars(select(Publication.version).order_by(Publication.id)).first()
+    assert older is not None
+    serve(get_settings().index_dir, older)
+    code, out, _ = run(capsys, "lists", "show")
+    assert f"publication {newest} was interrupted: 'hashmatch lists publish' finishes it" in out
+    code, out, _ = run(capsys, "lists", "publish")
+    assert out.splitlines()[:2] == [
+        "finished an interrupted publication first",
+        f"already served: index version {newest} (md5 1, pdq 1)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["lists", "create", "x", "--org", "NCMEC"], "no organisation named 'NCMEC'"),
+        (["lists", "create", "x", "--org", "Hoster BV"], "is a hoster, not a hotline"),
+        (["lists", "create", "x", "--org", "EOKM", "--threshold", "pdq=x"], "expected TYPE=N"),
+        (["lists", "create", "x", "--org", "EOKM", "--threshold", "pdq=99"], "invalid threshold 99 for pdq"),
+        (["lists", "import", "nope", "f.txt", "--full"], "no list 'nope'"),
+        (["lists", "retract", "main"], "give either a FILE of hashes or --entry ID"),
+        (["lists", "retract", "main", "--entry", "77"], "not active entries of list EOKM/main: 77"),
+        (["lists", "import", "main", "missing.txt", "--full"], "No such file"),
+        (["lists", "import", "main", "header.csv", "--full"], "must name the columns type and hash"),
+        (["lists", "versions", "EOKM/other"], "no list 'EOKM/other'"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_1(
+    settings_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(settings_env)
+    (settings_env / "header.csv").write_text("kind,value\n")
+    assert run(capsys, "lists", "create", "main", "--org", "EOKM")[0] == 0
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_the_mode_of_an_import_must_be_chosen(settings_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["lists", "import", "main", "f.txt"])
+    assert exited.value.code == 2
+    assert "one of the arguments --full --delta is required" in capsys.readouterr().err
+
+
+def test_show_without_lists_and_without_a_publish(
+    settings_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "lists", "show")
+    assert code == 0
+    assert out.splitlines() == [
+        "no lists yet: 'hashmatch lists create NAME --org HOTLINE'",
+        "served index version: none (nothing published yet)",
+    ]

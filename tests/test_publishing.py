@@ -1,0 +1,175 @@
+"""Publishing on SQLite and PostgreSQL: per-type indexes over every list, retractions, the notice hook,
+content versions, and finishing a publication interrupted after its commit."""
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import make_session_factory
+from db.models import Entry, ListVersion, Publication
+from indexer import serving
+from indexer.lists import retract_entries
+from indexer.publishing import publish, served_list_versions, unserved_publication
+from indexer.serving import ServedIndexes
+from tests.listdata import active_ids, assert_consistent, codes, load, new_list, plain
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+def served(index_dir: Path) -> ServedIndexes:
+    found = ServedIndexes.open(index_dir)
+    assert found is not None
+    return found
+
+
+def test_one_index_per_type_over_all_lists_with_shared_values_mapped_to_each_entry(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    shared, eokm_only, md5 = codes(1, 1), codes(3, 2), codes(2, 3, 16)
+    eokm = new_list(sessions, "main", "EOKM", thresholds={"pdq": 31})
+    iwf = new_list(sessions, "csam", "IWF", thresholds={"pdq": 52})
+    load(sessions, eokm, plain("pdq", shared) + plain("pdq", eokm_only) + plain("md5", md5))
+    load(sessions, iwf, plain("pdq", shared))
+    result = publish(sessions, tmp_path)
+    assert result.changed
+    assert result.entries == {"md5": 2, "pdq": 5}
+    assert result.search_thresholds == {"md5": 0, "pdq": 52}
+    index = served(tmp_path)
+    assert index.manifest["search_thresholds"] == {"md5": 0, "pdq": 52}
+    assert index.manifest["lists"][str(eokm)]["thresholds"] == {"md5": 0, "pdq": 31}
+    assert index.manifest["types"]["pdq"] == {"entries": 5, "unique": 4}
+    assert "published_at" in index.manifest
+    found = index.search("pdq", shared, 0)
+    with sessions() as session:
+        lists = {session.get(Entry, int(entry)).list_id for entry in found.entry}  # type: ignore[union-attr]
+    assert lists == {eokm, iwf}
+    assert len(index.search("md5", md5, 0)) == 2
+    assert_consistent(sessions, tmp_path)
+
+
+def test_retracted_entries_stop_matching_from_the_next_publish_and_the_hook_hears_of_them(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    values = codes(4, 4)
+    load(sessions, list_id, plain("pdq", values))
+    publish(sessions, tmp_path)
+    with sessions() as session:
+        by_value = {bytes(e.value): e.id for e in session.scalars(select(Entry))}
+    with sessions.begin() as session:
+        retract_entries(session, list_id, [by_value[bytes(values[0])]], "false positive")
+    assert served(tmp_path).search("pdq", values[:1], 0).entry.tolist() == [by_value[bytes(values[0])]]
+    load(sessions, list_id, plain("pdq", values[1:3]))  # full replace: values[3] replaced
+
+    heard: list[list[int]] = []
+
+    def hook(session: Session, entry_ids: Sequence[int]) -> None:
+        heard.append(list(entry_ids))
+        assert session.in_transaction()
+        assert session.scalar(select(Publication).order_by(Publication.id.desc()).limit(1)) is not None
+
+    result = publish(sessions, tmp_path, on_entries_removed=hook)
+    assert heard == [sorted([by_value[bytes(values[0])], by_value[bytes(values[3])]])]
+    assert result.removed == 2
+    assert len(served(tmp_path).search("pdq", values[[0, 3]], 0)) == 0
+    assert len(served(tmp_path).search("pdq", values[1:3], 0)) == 2
+    assert publish(sessions, tmp_path, on_entries_removed=hook).changed is False
+    assert len(heard) == 1
+    assert_consistent(sessions, tmp_path)
+
+
+def test_a_failing_hook_rolls_the_publication_back_and_keeps_the_old_version_served(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(3, 5)))
+    first = publish(sessions, tmp_path).version
+    load(sessions, list_id, plain("pdq", codes(2, 6)))
+
+    def broken(session: Session, entry_ids: Sequence[int]) -> None:
+        raise RuntimeError("notices unavailable")
+
+    with pytest.raises(RuntimeError, match="notices unavailable"):
+        publish(sessions, tmp_path, on_entries_removed=broken)
+    assert serving.served_version(tmp_path) == first
+    with sessions() as session:
+        assert session.scalars(select(Publication)).all()[-1].version == first
+        assert unserved_publication(session, tmp_path) is None
+    assert publish(sessions, tmp_path).changed
+    assert_consistent(sessions, tmp_path)
+
+
+def test_publishing_some_lists_keeps_the_others_as_served(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    eokm, iwf = new_list(sessions, "main", "EOKM"), new_list(sessions, "csam", "IWF")
+    load(sessions, eokm, plain("pdq", codes(2, 7)))
+    load(sessions, iwf, plain("pdq", codes(2, 8)))
+    publish(sessions, tmp_path, lists=[eokm])
+    with sessions() as session:
+        assert set(served_list_versions(session, tmp_path)) == {eokm}
+    v2 = load(sessions, eokm, plain("pdq", codes(3, 9)))
+    publish(sessions, tmp_path, lists=[iwf])
+    with sessions() as session:
+        mapping = served_list_versions(session, tmp_path)
+        first_eokm = session.scalar(
+            select(ListVersion.id).where(ListVersion.list_id == eokm, ListVersion.number == 1)
+        )
+        assert mapping == {eokm: first_eokm, iwf: mapping[iwf]}
+        assert session.get(ListVersion, v2.id).published_at is None  # type: ignore[union-attr]
+    publish(sessions, tmp_path)
+    with sessions() as session:
+        assert served_list_versions(session, tmp_path)[eokm] == v2.id
+        assert session.get(ListVersion, v2.id).published_at is not None  # type: ignore[union-attr]
+    assert_consistent(sessions, tmp_path)
+
+
+def test_the_version_name_is_a_digest_of_the_content(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(2, 10)))
+    first = publish(sessions, tmp_path / "a").version
+    assert publish(sessions, tmp_path / "b").version == first  # same content, same name
+    load(sessions, list_id, plain("pdq", codes(2, 10)))  # an import that changes nothing is a new version
+    assert publish(sessions, tmp_path / "a").version != first
+
+
+def test_nothing_to_publish_before_any_import(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    new_list(sessions)
+    result = publish(sessions, tmp_path)
+    assert result.changed
+    assert result.entries == {}
+    assert served(tmp_path).indexes == {}
+
+
+def test_a_publication_committed_but_not_served_is_finished_by_the_next_publish(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(2, 11)))
+    first = publish(sessions, tmp_path).version
+    load(sessions, list_id, plain("pdq", codes(2, 12)))
+    second = publish(sessions, tmp_path).version
+    assert first is not None
+    assert second is not None
+    # the state a crash between the commit and the pointer move leaves: the pointer still at the first
+    serving.serve(tmp_path, first)
+    with sessions() as session:
+        assert unserved_publication(session, tmp_path).version == second  # type: ignore[union-attr]
+    result = publish(sessions, tmp_path)
+    assert (result.finished_interrupted, result.changed, result.version) == (True, False, second)
+    assert_consistent(sessions, tmp_path)
+    # and again with the version's files gone: they are built again from the recorded list versions
+    serving.serve(tmp_path, first)
+    shutil.rmtree(tmp_path / second)
+    result = publish(sessions, tmp_path)
+    assert (result.finished_interrupted, result.version) == (True, second)
+    with sessions() as session:
+        assert len(served(tmp_path).search("pdq", codes(2, 12), 0)) == len(active_ids(session, list_id))
+    assert_consistent(sessions, tmp_path)
