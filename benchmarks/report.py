@@ -74,11 +74,18 @@ def rss_bytes() -> int:
 
 def peak_rss_bytes() -> int:
     """The highest resident set size this process has had (``VmHWM``)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("/proc/self/status has no VmHWM line")
+    return _status_bytes("VmHWM")
+
+
+def anonymous_rss_bytes() -> int:
+    """Resident memory not backed by a file (``RssAnon``): what a process allocated itself, without
+    the pages of files it has read through a memory map."""
+    return _status_bytes("RssAnon")
+
+
+def load_average() -> float:
+    """The machine's one-minute load average: above the core count, other work competed for the CPU."""
+    return os.getloadavg()[0]
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -143,6 +150,14 @@ def write_json(
     path = directory / f"{name}-{now.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(document, indent=2, default=_jsonable) + "\n")
     return path
+
+
+def _status_bytes(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"/proc/self/status has no {field} line")
 
 
 def _cpu_model() -> str:
