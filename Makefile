@@ -38,7 +38,7 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-installed-*
 	touch $(BENCH_STAMP)
 
-## bench: the matcher benchmark at 1M and 10M entries (about 25 minutes); bench-quick: 100K and 1M
+## bench: the matcher benchmark at 1M and 10M entries (20-30 minutes); bench-quick: 100K and 1M
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.matcher
 
