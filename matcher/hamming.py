@@ -15,7 +15,7 @@ from matcher.codes import Codes
 from matcher.entries import EntryMap, deduplicate
 from matcher.errors import IndexFileError
 from matcher.matches import Matches
-from matcher.mih import MihTables, choose_layout, scan_cost
+from matcher.mih import OVERFLOW_SHARE, MihTables, choose_layout, scan_cost
 from matcher.storage import read_array, write_index_dir
 from matcher.validation import check_queries, check_threshold, default_threads
 
@@ -120,7 +120,7 @@ class HammingIndex:
                 self._words,
                 np.ascontiguousarray(queries).view(np.uint64),
                 threshold,
-                candidate_limit=int(scan),
+                candidate_limit=int(scan * OVERFLOW_SHARE),
                 threads=workers,
             )
             if overflow.any():

@@ -28,10 +28,17 @@ MAX_WIDTH = 24
 
 PROBE_COST = 1.0
 CANDIDATE_COST = 1.0
-SCAN_COST_PER_BYTE = 1 / 64
-"""Relative costs (one random memory access = 1): scanning a 32-byte code sequentially costs about
-half an access (FAISS flat: 4.2 ns per PDQ code vs ~20 ns per verified candidate). Measured by
-``benchmarks/matcher.py``."""
+SCAN_COST_PER_BYTE = 1 / 768
+"""Relative costs (one random memory access = 1): a probed bucket or a verified candidate costs
+~40 ns at 10M codes, while FAISS flat scans a PDQ code in ~1.1-1.6 ns and a 64-bit code in ~0.4 ns
+(faiss-cpu 1.15.1, AVX2, 2-core AMD EPYC): about 1/768 of an access per scanned byte. Measured with
+``benchmarks/matcher.py``; an older estimate of 1/64 let skewed queries verify up to 5M candidates
+(90 ms) where a scan takes 16 ms."""
+
+OVERFLOW_SHARE = 0.5
+"""A query abandons the tables (and is scanned) once its candidates exceed this share of the scan's
+cost: in the crowded buckets of skewed data a candidate costs ~75 ns (its id, then its code), about
+twice the uniform average, so a query at the full scan cost took twice as long as the scan."""
 
 Words = npt.NDArray[np.uint64]
 

@@ -230,8 +230,8 @@ def test_queries_must_be_parsed_codes(queries: object, error: type[Exception]) -
 def test_save_and_load_round_trip(tmp_path: Path, name: str) -> None:
     hash_type = HASH_TYPES[name]
     rng = np.random.default_rng(11)
-    codes = make_codes(rng, 5000, hash_type.nbytes, "clustered")
-    ids = rng.choice(10**9, 5000, replace=False).astype(np.int64)
+    codes = make_codes(rng, 20000, hash_type.nbytes, "clustered")
+    ids = rng.choice(10**9, 20000, replace=False).astype(np.int64)
     index = hash_type.build_index(codes, ids, design_threshold=hash_type.max_threshold // 2)
     if name in HAMMING:
         assert isinstance(index, HammingIndex)
