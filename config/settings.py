@@ -21,6 +21,19 @@ class Settings(BaseSettings):
         "empty: SQLite file hashmatch.db in the data directory",
     )
 
+    index_poll_seconds: float = Field(
+        2.0, gt=0, description="how often a server looks for a new index version"
+    )
+    rate_per_second: float = Field(
+        50.0, gt=0, description="API requests per second each key may make on average"
+    )
+    rate_burst: int = Field(200, ge=1, description="API requests a key may make at once before being slowed")
+    max_items: int = Field(10_000, ge=1, description="items per POST /v1/match request")
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest JSON request body, in bytes")
+    stream_chunk_items: int = Field(
+        2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,75 @@
+"""What routes depend on: the app's services, a database session, the calling key and its role."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import audit
+from accounts import Caller, authenticate
+from api.errors import Forbidden, RateLimited
+from api.limits import RateLimiter
+from api.metrics import Metrics
+from config.settings import Settings
+from db.clock import Clock
+from indexer.serving import IndexWatcher
+
+
+@dataclass
+class Services:
+    """Everything one app instance holds, on ``app.state.services``."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    watcher: IndexWatcher
+    limiter: RateLimiter
+    metrics: Metrics
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    with services(request).sessions() as session:
+        yield session
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def allow(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429)."""
+
+    def caller(request: Request, session: Annotated[Session, Depends(db_session)]) -> Caller:
+        found = services(request)
+        who = authenticate(session, _bearer(request), found.clock.now())
+        session.commit()  # last_used_at
+        if who.role not in roles:
+            raise Forbidden(f"a {who.role} key may not do this: it needs a key of {' or '.join(roles)}")
+        wait = found.limiter.take(who.key_id)
+        if wait is not None:
+            raise RateLimited(wait)
+        request.state.caller = who
+        return who
+
+    caller.__name__ = f"caller_{'_'.join(roles)}"
+    return caller
+
+
+def record(session: Session, who: Caller, clock: Clock, action: str, detail: dict[str, Any]) -> None:
+    """Write one audit record of a key's use (in the session's transaction: commit after)."""
+    audit.append(session, action, detail, clock.now(), who.organisation_id, who.key_id)
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+ServicesDep = Annotated[Services, Depends(services)]

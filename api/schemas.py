@@ -1,0 +1,161 @@
+"""The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+class ErrorItem(BaseModel):
+    index: int | None = Field(description="position of the item (or line) at fault; null for the request")
+    field: str = Field(description="the field at fault")
+    reason: str = Field(description="what was expected")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "1 invalid item(s): nothing was matched; fix them and send the batch again",
+                    "errors": [
+                        {
+                            "index": 3,
+                            "field": "hash",
+                            "reason": "invalid pdq hash: expected 64 hexadecimal digits, got 63 characters",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    detail: str
+    errors: list[ErrorItem] | None = Field(None, description="every bad item (422 only)")
+
+
+class MatchItem(BaseModel):
+    type: Literal["pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256"]
+    hash: str = Field(description="the hash in lowercase or uppercase hex", examples=[PDQ_EXAMPLE])
+    ref: str = Field(max_length=2048, description="your location of the file: URL, object key or path")
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"type": "pdq", "hash": PDQ_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
+                        {
+                            "type": "md5",
+                            "hash": "d41d8cd98f00b204e9800998ecf8427e",
+                            "ref": "s3://uploads/2026/11/a.jpg",
+                        },
+                    ],
+                    "thresholds": {"pdq": 31},
+                }
+            ]
+        }
+    )
+    items: list[MatchItem] = Field(description="up to HASHMATCH_MAX_ITEMS (default 10,000) items")
+    thresholds: dict[str, int] | None = Field(
+        None, description="per hash type, a lower threshold than the lists'; never raises them"
+    )
+
+
+class MatchDetail(BaseModel):
+    """One list entry a ref matched: shown to hotlines (their own lists), the authority and admins."""
+
+    list_id: int
+    list: str
+    hotline_id: int
+    entry: int
+    item: str | None
+    type: str
+    distance: int
+    category: str | None
+
+
+class RefResult(BaseModel):
+    ref: str
+    matched: bool
+    confidence: Literal["high", "medium"] | None
+    signals: list[str] = Field(description="hash types that matched")
+    notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
+    reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")
+    matches: list[MatchDetail] | None = Field(None, description="full detail: not for hosters")
+
+
+class Counts(BaseModel):
+    items: int
+    refs: int
+    matched: int
+
+
+class MatchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "ref": "s3://uploads/2026/11/a.jpg",
+                            "matched": True,
+                            "confidence": "high",
+                            "signals": ["md5", "pdq"],
+                            "notice_id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+                            "reupload_of": None,
+                        }
+                    ],
+                    "counts": {"items": 2, "refs": 1, "matched": 1},
+                }
+            ]
+        }
+    )
+    results: list[RefResult]
+    counts: Counts
+
+
+class Me(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"organisation": "Example Hosting", "role": "hoster", "key_prefix": "k3j5m2x7q9"}]
+        }
+    )
+    organisation: str
+    role: str
+    key_prefix: str
+
+
+class AuditVerification(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "records": 1523, "broken_id": None, "reason": ""}]}
+    )
+    ok: bool
+    records: int = Field(description="records verified before the first broken one (all if ok)")
+    broken_id: int | None
+    reason: str
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "index_version": "v20261123-1"}]}
+    )
+    status: str
+    index_version: str | None = None
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error codes a route can answer."""
+    meaning = {
+        401: "missing, malformed, unknown or revoked API key",
+        403: "the key's organisation has a role that may not call this route",
+        404: "not found",
+        413: "too many items, or the body is larger than the limit",
+        415: "an image content type or image bytes: only hashes are accepted",
+        422: "invalid items or fields: every one is listed with its index, field and reason",
+        429: "rate limit exceeded: retry after the Retry-After header's seconds",
+        503: "no index has been published yet, or the database is unavailable",
+    }
+    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
