@@ -51,9 +51,8 @@ class _StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         notices = GaugeMetricFamily("hashmatch_notices", "notices by status", labels=["status"])
         with self.sessions() as session:
-            counts = dict(
-                session.execute(select(Notice.status, func.count()).group_by(Notice.status)).tuples()
-            )
+            rows = session.execute(select(Notice.status, func.count()).group_by(Notice.status))
+            counts: dict[str, int] = dict(rows.tuples().all())
         for status in STATUSES:
             notices.add_metric([status], counts.get(status, 0))
         yield notices
