@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
+from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
+from notices.errors import NotFound as NoticeNotFound
 from notices.matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,10 @@ STATUS: dict[type[Exception], int] = {
     InvalidItems: 422,
     InvalidThresholds: 422,
     IndexNotReady: 503,
+    NoticeNotFound: 404,
+    NotAllowed: 403,
+    InvalidTransition: 409,
+    InvalidRequest: 422,
 }
 
 
@@ -99,6 +105,8 @@ def respond(error: Exception) -> JSONResponse:
     status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     errors = getattr(error, "errors", None)
+    if isinstance(error, InvalidRequest):
+        errors = (ItemError(-1, error.field, error.reason),)
     if isinstance(error, InvalidItems):
         detail = (
             f"{len(error.errors)} invalid item(s): nothing was matched; fix them and send the batch again"
@@ -144,7 +152,7 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         return JSONResponse(error_body("internal error: it has been logged"), 500)
 
-    for kind in (ApiError, AccountError, InvalidItems, InvalidThresholds, IndexNotReady):
+    for kind in (ApiError, AccountError, NoticeError, InvalidItems, InvalidThresholds, IndexNotReady):
         app.add_exception_handler(kind, named)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http)

@@ -1,5 +1,6 @@
 """The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -151,7 +152,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     meaning = {
         401: "missing, malformed, unknown or revoked API key",
         403: "the key's organisation has a role that may not call this route",
-        404: "not found",
+        404: "not found, or not visible to the caller (never told apart)",
+        409: "the notice's status does not admit this step",
         413: "too many items, or the body is larger than the limit",
         415: "an image content type or image bytes: only hashes are accepted",
         422: "invalid items or fields: every one is listed with its index, field and reason",
@@ -159,3 +161,106 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         503: "no index has been published yet, or the database is unavailable",
     }
     return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
+
+
+NOTICE_EXAMPLE: dict[str, Any] = {
+    "id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+    "hoster": "Example Hosting",
+    "ref": "s3://uploads/2026/11/a.jpg",
+    "status": "open",
+    "confidence": "high",
+    "signals": ["md5", "pdq"],
+    "lists": ["eokm-main"],
+    "category": "A",
+    "legal_basis": "Art. 240b Wetboek van Strafrecht",
+    "created_at": "2026-11-23T09:00:00+00:00",
+    "deadline": "2026-11-24T09:00:00+00:00",
+    "binding_order": False,
+    "escalated_at": None,
+    "closed_at": None,
+    "history": [
+        {
+            "at": "2026-11-23T09:00:00+00:00",
+            "action": "created",
+            "status": "open",
+            "actor": None,
+            "reason": "matched eokm-main",
+        }
+    ],
+}
+
+
+class NoticeEventOut(BaseModel):
+    at: str
+    action: str
+    status: str
+    actor: str | None = Field(description="the organisation, or null for the service itself")
+    reason: str
+
+
+class NoticeOut(BaseModel):
+    """A notice after DSA Art. 16. ``matches`` (entries, distances) only for hotlines on their own
+    lists, the authority and admins."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [NOTICE_EXAMPLE]})
+    id: str
+    hoster: str
+    ref: str
+    status: str
+    confidence: str
+    signals: list[str]
+    lists: list[str]
+    category: str | None
+    legal_basis: str
+    created_at: str
+    deadline: str
+    binding_order: bool
+    escalated_at: str | None
+    closed_at: str | None
+    history: list[NoticeEventOut]
+    matches: list[dict[str, Any]] | None = None
+
+
+class NoticePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [NOTICE_EXAMPLE], "next_cursor": None}]}
+    )
+    items: list[NoticeOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
+
+
+class RemovedBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"removed_at": "2026-11-23T10:12:00+00:00", "note": "deleted from bucket"}]
+        },
+    )
+    removed_at: datetime | None = Field(
+        None, description="when it was taken down (default: now), with a UTC offset"
+    )
+    note: str = ""
+
+
+class DisputeBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "a stock photo of a beach"}]}
+    )
+    reason: str = Field(min_length=1)
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "withdrawn", "reason": "confirmed false positive"}]},
+    )
+    outcome: Literal["upheld", "withdrawn"]
+    reason: str = Field(min_length=1)
+
+
+class EscalateBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"hours": 1, "reason": "ATKM order 2026-1142"}]}
+    )
+    hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
+    reason: str = Field(min_length=1, description="the order's reference")

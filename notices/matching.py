@@ -28,10 +28,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch
+from db.models import Entry, HashList, Notice, NoticeMatch
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
 from matcher.codes import parse_hex_batch
+from notices.lifecycle import record_created
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
 PERCEPTUAL = frozenset({"pdq", "phash", "dhash"})
@@ -372,12 +373,7 @@ def open_notice(session: Session, hoster_id: int, result: RefResult, now: dateti
         )
         for hit in result.hits
     )
-    reason = "matched " + ", ".join(sorted(lst.name for lst in lists.values()))
-    session.add(
-        NoticeEvent(
-            notice_id=notice.id, at=now, actor_id=None, action="created", status="open", reason=reason
-        )
-    )
+    record_created(session, notice, None, now)
     return notice, True
 
 

@@ -22,18 +22,34 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/v1/match"): ALL,
     ("POST", "/v1/match/stream"): ALL,
     ("GET", "/v1/audit/verify"): frozenset({"authority", "admin"}),
+    ("GET", "/v1/notices"): ALL,
+    ("GET", "/v1/notices/{notice_id}"): ALL,
+    ("POST", "/v1/notices/{notice_id}/removed"): frozenset({"hoster"}),
+    ("POST", "/v1/notices/{notice_id}/dispute"): frozenset({"hoster"}),
+    ("POST", "/v1/notices/{notice_id}/resolve"): frozenset({"hotline", "admin"}),
+    ("POST", "/v1/notices/{notice_id}/escalate"): frozenset({"authority"}),
+}
+BODIES: dict[str, dict[str, object]] = {
+    "removed": {},
+    "dispute": {"reason": "stock photo"},
+    "resolve": {"outcome": "upheld", "reason": "confirmed"},
+    "escalate": {"hours": 2, "reason": "order 1"},
 }
 KEY_OF_ROLE = {"hoster": "hoster", "hotline": "hotline", "authority": "authority", "admin": "admin"}
 
 
 def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> int:
     if path == "/v1/match":
-        body = {"items": [{"type": "md5", "hash": "00" * 16, "ref": "r"}]}
-        return int(client.request(method, path, json=body, headers=headers).status_code)
+        items = {"items": [{"type": "md5", "hash": "00" * 16, "ref": "r"}]}
+        return int(client.request(method, path, json=items, headers=headers).status_code)
     if path == "/v1/match/stream":
         line = b'{"type": "md5", "hash": "' + b"00" * 16 + b'", "ref": "r"}\n'
         headers = {**headers, "Content-Type": "application/x-ndjson"}
         return int(client.request(method, path, content=line, headers=headers).status_code)
+    path = path.replace("{notice_id}", "ntc_nosuchnotice")
+    if method == "POST":
+        body = BODIES[path.rsplit("/", 1)[1]]
+        return int(client.request(method, path, json=body, headers=headers).status_code)
     return int(client.request(method, path, headers=headers).status_code)
 
 

@@ -1,0 +1,99 @@
+"""Notices over HTTP: role-filtered views, the lifecycle routes, paging and filters, all audited."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+import audit
+from db import make_session_factory
+from db.models import AuditRecord
+from tests.api.support import World, flip
+
+
+def _open_notices(world: World) -> tuple[str, str]:
+    h = world.hashes
+    results = world.match(
+        "hoster",
+        [
+            {"type": "md5", "hash": h["img1.md5"], "ref": "a.jpg"},
+            {"type": "pdq", "hash": flip(h["iwf.pdq"], 4), "ref": "b.jpg"},
+        ],
+    ).json()["results"]
+    return results[0]["notice_id"], results[1]["notice_id"]
+
+
+def test_each_role_sees_the_notices_it_may_and_hosters_never_see_matches(world: World) -> None:
+    eokm, iwf = _open_notices(world)
+    get = world.client.get
+    mine = get("/v1/notices", headers=world.auth("hoster")).json()
+    assert [n["id"] for n in mine["items"]] == [iwf, eokm]  # newest first
+    assert all("matches" not in n for n in mine["items"])
+    assert get("/v1/notices", headers=world.auth("hoster2")).json()["items"] == []
+    assert get(f"/v1/notices/{eokm}", headers=world.auth("hoster2")).status_code == 404
+    hotline = get("/v1/notices", headers=world.auth("hotline")).json()["items"]
+    assert [n["id"] for n in hotline] == [eokm]
+    assert hotline[0]["matches"][0]["distance"] == 0
+    authority = get(f"/v1/notices/{iwf}", headers=world.auth("authority")).json()
+    assert authority["matches"][0]["distance"] == 4
+    assert authority["lists"] == ["iwf-hashes"]
+    assert authority["history"][0]["action"] == "created"
+    one = get(f"/v1/notices/{eokm}", headers=world.auth("hoster")).json()
+    assert (one["ref"], one["status"], one["legal_basis"]) == (
+        "a.jpg",
+        "open",
+        "Art. 240b Wetboek van Strafrecht",
+    )
+    first = get("/v1/notices?limit=1", headers=world.auth("authority")).json()
+    second = get(f"/v1/notices?limit=1&cursor={first['next_cursor']}", headers=world.auth("authority")).json()
+    assert [first["items"][0]["id"], second["items"][0]["id"]] == [iwf, eokm]
+    assert second["next_cursor"] is None
+    bad = get("/v1/notices?status=lost", headers=world.auth("authority"))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "status"
+
+
+def test_dispute_resolve_remove_and_escalate_through_the_api(world: World) -> None:
+    eokm, iwf = _open_notices(world)
+    post, auth = world.client.post, world.auth
+    disputed = post(f"/v1/notices/{eokm}/dispute", json={"reason": "a stock photo"}, headers=auth("hoster"))
+    assert disputed.status_code == 200, disputed.text
+    assert disputed.json()["status"] == "disputed"
+    assert post(f"/v1/notices/{eokm}/removed", json={}, headers=auth("hoster2")).status_code == 404
+    not_theirs = post(
+        f"/v1/notices/{eokm}/resolve", json={"outcome": "upheld", "reason": "x"}, headers=auth("hotline2")
+    )
+    assert not_theirs.status_code in (403, 404)
+    upheld = post(
+        f"/v1/notices/{eokm}/resolve", json={"outcome": "upheld", "reason": "listed"}, headers=auth("hotline")
+    )
+    assert upheld.json()["status"] == "open"
+    world.clock.advance(timedelta(hours=2))
+    removed = post(f"/v1/notices/{eokm}/removed", json={}, headers=auth("hoster")).json()
+    assert removed["status"] == "removed"
+    assert [(e["action"], e["actor"]) for e in removed["history"]] == [
+        ("created", None),
+        ("disputed", "Example Hosting"),
+        ("upheld", "EOKM"),
+        ("removed", "Example Hosting"),
+    ]
+    again = post(f"/v1/notices/{eokm}/removed", json={}, headers=auth("hoster"))
+    assert again.status_code == 409
+    too_long = post(
+        f"/v1/notices/{iwf}/escalate", json={"hours": 13, "reason": "order"}, headers=auth("authority")
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["errors"][0]["field"] == "hours"
+    order = post(
+        f"/v1/notices/{iwf}/escalate", json={"hours": 1, "reason": "ATKM 7"}, headers=auth("authority")
+    ).json()
+    assert order["binding_order"] is True
+    assert order["deadline"] == (world.clock.now() + timedelta(hours=1)).isoformat()
+    world.clock.advance(timedelta(hours=2))
+    late = world.client.get("/v1/notices?overdue=true", headers=auth("authority")).json()["items"]
+    assert [n["id"] for n in late] == [iwf]
+    with make_session_factory(world.engine)() as session:
+        actions = session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
+        assert audit.verify(session).ok
+    assert {"notice.disputed", "notice.upheld", "notice.removed", "notice.escalated", "notices.list"} <= set(
+        actions
+    )
