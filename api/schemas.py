@@ -139,6 +139,49 @@ class AuditVerification(BaseModel):
     reason: str
 
 
+class AuditRecordOut(BaseModel):
+    id: int
+    at: str
+    organisation_id: int | None
+    key_id: int | None
+    action: str
+    detail: dict[str, Any] = Field(description="counts and ids only: never a query hash")
+    prev_digest: str
+    digest: str = Field(description="SHA-256 of prev_digest + the record's canonical JSON")
+
+
+class AuditPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "id": 1,
+                            "at": "2026-11-23T09:00:00.000000+00:00",
+                            "organisation_id": 3,
+                            "key_id": 5,
+                            "action": "match",
+                            "detail": {
+                                "items": 2,
+                                "refs": 1,
+                                "matched": 1,
+                                "refused": 0,
+                                "notices_created": 1,
+                            },
+                            "prev_digest": "0" * 64,
+                            "digest": "9f2c" + "0" * 60,
+                        }
+                    ],
+                    "next_after": None,
+                }
+            ]
+        }
+    )
+    records: list[AuditRecordOut]
+    next_after: int | None = Field(description="pass as ?after= for the next page; null on the last")
+
+
 class Health(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"status": "ok", "index_version": "v20261123-1"}]}

@@ -128,3 +128,13 @@ def verify(session: Session, batch: int = 5000) -> Verification:
             expected_prev = record.digest
             checked += 1
             last_id = record.id
+
+
+def records(
+    session: Session, after: int = 0, limit: int = 100, action: str | None = None
+) -> list[AuditRecord]:
+    """Records in chain order with an id above ``after`` (optionally of one ``action``), ``limit`` at most."""
+    query = select(AuditRecord).where(AuditRecord.id > after)
+    if action is not None:
+        query = query.where(AuditRecord.action == action)
+    return list(session.scalars(query.order_by(AuditRecord.id).limit(limit)))

@@ -22,6 +22,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/v1/match"): ALL,
     ("POST", "/v1/match/stream"): ALL,
     ("GET", "/v1/audit/verify"): frozenset({"authority", "admin"}),
+    ("GET", "/v1/audit"): frozenset({"authority", "admin"}),
     ("GET", "/v1/notices"): ALL,
     ("GET", "/v1/notices/{notice_id}"): ALL,
     ("POST", "/v1/notices/{notice_id}/removed"): frozenset({"hoster"}),

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import audit
 from db import make_session_factory
@@ -97,3 +97,20 @@ def test_dispute_resolve_remove_and_escalate_through_the_api(world: World) -> No
     assert {"notice.disputed", "notice.upheld", "notice.removed", "notice.escalated", "notices.list"} <= set(
         actions
     )
+
+
+def test_the_authority_reads_and_verifies_the_audit_chain_over_http(world: World) -> None:
+    _open_notices(world)
+    auth = world.auth("authority")
+    first = world.client.get("/v1/audit?limit=1", headers=auth).json()
+    assert first["records"][0]["action"] == "match"
+    assert first["records"][0]["prev_digest"] == "0" * 64
+    rest = world.client.get(f"/v1/audit?after={first['next_after']}", headers=auth).json()
+    assert rest["records"][0]["prev_digest"] == first["records"][0]["digest"]
+    assert world.client.get("/v1/audit/verify", headers=auth).json()["ok"] is True
+    with make_session_factory(world.engine).begin() as session:
+        session.execute(
+            update(AuditRecord).where(AuditRecord.id == first["records"][0]["id"]).values(key_id=None)
+        )
+    broken = world.client.get("/v1/audit/verify", headers=auth).json()
+    assert (broken["ok"], broken["broken_id"]) == (False, first["records"][0]["id"])
