@@ -4,7 +4,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -177,21 +177,40 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
         **error_responses(401, 403, 415, 429, 503),
     },
 )
-async def match_stream(request: Request, caller: Matcher) -> StreamingResponse:
+async def match_stream(
+    request: Request,
+    caller: Matcher,
+    thresholds: Annotated[
+        str | None,
+        Query(description="lower thresholds, as type:threshold pairs: pdq:31,phash:6", examples=["pdq:31"]),
+    ] = None,
+) -> StreamingResponse:
     """One ``{type, hash, ref}`` item per line (items of one ref on consecutive lines). Items are
     matched in chunks as they arrive; each chunk's notices are committed before its results are sent.
     A bad line is answered inline with its line number (from 1) and does not stop the stream."""
     found = services(request)
     require_content_type(request, "application/x-ndjson", "application/jsonl")
+    lowered = parse_thresholds(_pairs(thresholds))
     if found.watcher.current is None:
         raise IndexNotReady("no index has been published yet: import a list first")
     first, rest = await first_chunk(request)
     lines = split_lines(first, rest, MAX_LINE_BYTES)
-    return StreamingResponse(_stream(found, caller, lines), media_type="application/x-ndjson")
+    return StreamingResponse(_stream(found, caller, lines, lowered), media_type="application/x-ndjson")
+
+
+def _pairs(text: str | None) -> dict[str, object] | None:
+    """``pdq:31,phash:6`` as {"pdq": 31, "phash": 6} (a value that is no integer is left for the check)."""
+    if not text:
+        return None
+    pairs: dict[str, object] = {}
+    for pair in text.split(","):
+        name, _, value = pair.partition(":")
+        pairs[name.strip()] = int(value) if value.strip().isdigit() else value
+    return pairs
 
 
 async def _stream(
-    found: Services, caller: Caller, lines: AsyncIterator[bytes | None]
+    found: Services, caller: Caller, lines: AsyncIterator[bytes | None], thresholds: dict[str, int]
 ) -> AsyncIterator[bytes]:
     counts = {"items": 0, "refs": 0, "matched": 0, "refused": 0}
     chunk: list[Item] = []
@@ -206,11 +225,11 @@ async def _stream(
         if item is None:
             continue
         if len(chunk) >= found.settings.stream_chunk_items and chunk[-1].ref != item.ref:
-            yield await run_in_threadpool(_match_chunk, found, caller, chunk, counts)
+            yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
             chunk = []
         chunk.append(item)
     if chunk:
-        yield await run_in_threadpool(_match_chunk, found, caller, chunk, counts)
+        yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
     yield _ndjson({"counts": counts})
 
 
@@ -227,10 +246,18 @@ def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError
     return (items[0], None) if items else (None, errors[0])
 
 
-def _match_chunk(found: Services, caller: Caller, items: Sequence[Item], counts: dict[str, int]) -> bytes:
+def _match_chunk(
+    found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
+) -> bytes:
     with found.sessions() as session:
         outcome = match(
-            session, found.watcher.current, caller.organisation_id, caller.role, items, {}, found.clock.now()
+            session,
+            found.watcher.current,
+            caller.organisation_id,
+            caller.role,
+            items,
+            thresholds,
+            found.clock.now(),
         )
         record(session, caller, found.clock, "match.stream", audit_detail(outcome))
         session.commit()

@@ -88,6 +88,23 @@ def test_a_large_stream_is_matched_in_chunks_that_keep_each_ref_whole(
         assert session.scalar(select(func.count()).select_from(Notice)) == 1
 
 
+def test_a_stream_takes_lower_thresholds_and_refuses_bad_ones_before_streaming(world: World) -> None:
+    item = {"type": "pdq", "hash": flip(world.hashes["img2.pdq"], 20), "ref": "a"}
+    headers = {**world.auth("hoster"), **NDJSON}
+    post = world.client.post
+    first = post("/v1/match/stream", content=_lines([item]), headers=headers).text.splitlines()[0]
+    assert json.loads(first)["confidence"] == "medium"
+    lowered = post("/v1/match/stream?thresholds=pdq:19,phash:6", content=_lines([item]), headers=headers)
+    assert (
+        lowered.text.splitlines()[0]
+        == '{"ref":"a","matched":false,"confidence":null,"signals":[],"notice_id":null,"reupload_of":null}'
+    )
+    for bad in ("pdq:99", "nope:3", "pdq:x"):
+        refused = post(f"/v1/match/stream?thresholds={bad}", content=_lines([item]), headers=headers)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"].startswith("thresholds.")
+
+
 def test_a_stream_refuses_images_and_other_content_types(world: World) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     refused = world.client.post("/v1/match/stream", content=png, headers={**world.auth("hoster"), **NDJSON})
