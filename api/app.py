@@ -12,6 +12,7 @@ from api.errors import UnsupportedMediaType
 from api.limits import RateLimiter, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audit, match, notices, system
+from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
@@ -41,15 +42,18 @@ def create_app(
         watcher=watching,
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst, clock),
         metrics=Metrics(sessions, watching),
+        audit=AuditWriter(sessions, settings.audit_interval_seconds),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if own_watcher:
             watching.start()
+        found.audit.start()
         try:
             yield
         finally:
+            found.audit.stop()
             if own_watcher:
                 watching.stop()
             engine.dispose()

@@ -13,6 +13,7 @@ from accounts import Caller, authenticate
 from api.errors import Forbidden, RateLimited
 from api.limits import RateLimiter
 from api.metrics import Metrics
+from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from indexer.serving import IndexWatcher
@@ -29,6 +30,7 @@ class Services:
     watcher: IndexWatcher
     limiter: RateLimiter
     metrics: Metrics
+    audit: AuditWriter
 
 
 def services(request: Request) -> Services:
@@ -66,9 +68,16 @@ def allow(*roles: str) -> Callable[..., Caller]:
     return caller
 
 
-def record(session: Session, who: Caller, clock: Clock, action: str, detail: dict[str, Any]) -> None:
-    """Write one audit record of a key's use (in the session's transaction: commit after)."""
-    audit.append(session, action, detail, clock.now(), who.organisation_id, who.key_id)
+def record(
+    found: Services, who: Caller, action: str, detail: dict[str, Any], session: Session | None = None
+) -> None:
+    """Audit one use of a key: in ``session``'s transaction when given (a call that changes a notice:
+    commit after), otherwise through the group-committing writer."""
+    entry = AuditEntry(action, detail, found.clock.now(), who.organisation_id, who.key_id)
+    if session is not None:
+        audit.append_many(session, [entry])
+    else:
+        found.audit.submit(entry)
 
 
 SessionDep = Annotated[Session, Depends(db_session)]

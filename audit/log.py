@@ -9,7 +9,7 @@ way the lock is held until the caller's transaction ends, so append last, just b
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,44 @@ def _lock_chain(session: Session) -> None:
         session.execute(update(AuditRecord).where(AuditRecord.id < 0).values(action=AuditRecord.action))
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """A record to append: what happened, when, and who did it."""
+
+    action: str
+    detail: Mapping[str, Any]
+    at: datetime
+    organisation_id: int | None = None
+    key_id: int | None = None
+
+
+def append_many(session: Session, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
+    """Add records at the head of the chain, in order (flushed, in the caller's transaction).
+
+    ``detail`` must be JSON of strings, integers, booleans, lists and objects (no floats: they would
+    not survive the round trip exactly)."""
+    _lock_chain(session)
+    prev = session.scalar(select(AuditRecord.digest).order_by(AuditRecord.id.desc()).limit(1)) or GENESIS
+    added = []
+    for entry in entries:
+        detail = dict(entry.detail)
+        payload = canonical(entry.at, entry.organisation_id, entry.key_id, entry.action, detail)
+        record = AuditRecord(
+            at=entry.at,
+            organisation_id=entry.organisation_id,
+            key_id=entry.key_id,
+            action=entry.action,
+            detail=detail,
+            prev_digest=prev,
+            digest=chain_digest(prev, payload),
+        )
+        session.add(record)
+        added.append(record)
+        prev = record.digest
+    session.flush()
+    return added
+
+
 def append(
     session: Session,
     action: str,
@@ -58,25 +96,8 @@ def append(
     organisation_id: int | None = None,
     key_id: int | None = None,
 ) -> AuditRecord:
-    """Add a record at the head of the chain (flushed, in the caller's transaction).
-
-    ``detail`` must be JSON of strings, integers, booleans, lists and objects (no floats: they
-    would not survive the round trip exactly)."""
-    _lock_chain(session)
-    prev = session.scalar(select(AuditRecord.digest).order_by(AuditRecord.id.desc()).limit(1)) or GENESIS
-    detail = dict(detail)
-    record = AuditRecord(
-        at=at,
-        organisation_id=organisation_id,
-        key_id=key_id,
-        action=action,
-        detail=detail,
-        prev_digest=prev,
-        digest=chain_digest(prev, canonical(at, organisation_id, key_id, action, detail)),
-    )
-    session.add(record)
-    session.flush()
-    return record
+    """Add one record at the head of the chain (see :func:`append_many`)."""
+    return append_many(session, [AuditEntry(action, detail, at, organisation_id, key_id)])[0]
 
 
 @dataclass(frozen=True)

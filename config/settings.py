@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     rate_burst: int = Field(200, ge=1, description="API requests a key may make at once before being slowed")
     max_items: int = Field(10_000, ge=1, description="items per POST /v1/match request")
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest JSON request body, in bytes")
+    audit_interval_seconds: float = Field(
+        0.05, gt=0, description="how often queued audit records (calls that change no notice) are committed"
+    )
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )

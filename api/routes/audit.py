@@ -23,8 +23,7 @@ def verify(request: Request, caller: Annotated[Caller, Depends(allow(*AUDIT_ROLE
     found = services(request)
     with found.sessions() as session:
         result = audit.verify(session)
-        record(session, caller, found.clock, "audit.verify", {"records": result.records, "ok": result.ok})
-        session.commit()
+    record(found, caller, "audit.verify", {"records": result.records, "ok": result.ok})
     return AuditVerification(
         ok=result.ok, records=result.records, broken_id=result.broken_id, reason=result.reason
     )
@@ -61,6 +60,5 @@ def read(
             }
             for row in page
         ]
-        record(session, caller, found.clock, "audit.read", {"after": after, "returned": len(shown)})
-        session.commit()
+    record(found, caller, "audit.read", {"after": after, "returned": len(shown)})
     return {"records": shown, "next_after": shown[-1]["id"] if len(shown) == limit else None}

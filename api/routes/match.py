@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
@@ -91,8 +92,7 @@ def _match_batch(
         thresholds = parse_thresholds(raw_thresholds)
         items, errors = parse_items(raw_items)
         if errors:
-            record(session, caller, found.clock, "match", {"items": len(raw_items), "refused": len(errors)})
-            session.commit()
+            record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
             raise InvalidItems(errors)
         outcome = match(
             session,
@@ -103,10 +103,21 @@ def _match_batch(
             thresholds,
             found.clock.now(),
         )
-        record(session, caller, found.clock, "match", audit_detail(outcome))
-        session.commit()
+        _record_match(found, caller, "match", outcome, session)
     _count(found, outcome)
     return {"results": [view(result, caller) for result in outcome.results], "counts": outcome.counts}
+
+
+def _record_match(
+    found: Services, caller: Caller, action: str, outcome: MatchOutcome, session: Session
+) -> None:
+    """Audit the call; a call that opened notices records it in their transaction and commits both."""
+    if outcome.notices_created:
+        record(found, caller, action, audit_detail(outcome), session)
+        session.commit()
+    else:
+        session.commit()  # nothing written but a key's last use, at most
+        record(found, caller, action, audit_detail(outcome))
 
 
 def _count(found: Services, outcome: MatchOutcome) -> None:
@@ -259,8 +270,7 @@ def _match_chunk(
             thresholds,
             found.clock.now(),
         )
-        record(session, caller, found.clock, "match.stream", audit_detail(outcome))
-        session.commit()
+        _record_match(found, caller, "match.stream", outcome, session)
     _count(found, outcome)
     for key, value in outcome.counts.items():
         counts[key] += value

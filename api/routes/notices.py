@@ -69,8 +69,7 @@ def list_notices(
         page = views.list_notices(
             session, _as_org(session, caller), filters, now=found.clock.now(), cursor=cursor, limit=limit
         )
-        record(session, caller, found.clock, "notices.list", {"returned": len(page.items)})
-        session.commit()
+    record(found, caller, "notices.list", {"returned": len(page.items)})
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -87,8 +86,7 @@ def get_notice(request: Request, caller: Anyone, notice_id: str) -> dict[str, An
         viewer = _as_org(session, caller)
         notice = views.get_notice(session, notice_id, viewer)
         shown = views.notice_view(session, notice, viewer)
-        record(session, caller, found.clock, "notices.read", {"notice": notice.public_id})
-        session.commit()
+    record(found, caller, "notices.read", {"notice": notice.public_id})
     return shown
 
 
@@ -105,11 +103,7 @@ def _transition(
         notice = views.get_notice(session, notice_id, actor)
         change(session, notice, actor)
         record(
-            session,
-            caller,
-            found.clock,
-            f"notice.{action}",
-            {"notice": notice.public_id, "status": notice.status},
+            found, caller, f"notice.{action}", {"notice": notice.public_id, "status": notice.status}, session
         )
         session.commit()
         return views.notice_view(session, notice, actor)

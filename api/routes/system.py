@@ -62,7 +62,5 @@ async def metrics(request: Request) -> Response:
 )
 def me(request: Request, caller: Annotated[Caller, Depends(allow(*ROLES))]) -> Me:
     found = services(request)
-    with found.sessions() as session:
-        record(session, caller, found.clock, "key.used", {"route": "/v1/me"})
-        session.commit()
+    record(found, caller, "key.used", {"route": "/v1/me"})
     return Me(organisation=caller.organisation, role=caller.role, key_prefix=caller.prefix)

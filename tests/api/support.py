@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from accounts import create_organisation, issue_key
+from api.deps import Services
 from config.settings import Settings
 from db import make_session_factory
 from db.clock import ManualClock
@@ -132,6 +133,11 @@ class World:
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def flush_audit(self) -> None:
+        """Write the audit records queued by calls that changed no notice."""
+        services: Services = self.client.app.state.services  # type: ignore[attr-defined]
+        services.audit.flush()
 
     def match(self, who: str, items: list[Any], **extra: object) -> httpx.Response:
         answer: httpx.Response = self.client.post(

@@ -91,6 +91,7 @@ def test_dispute_resolve_remove_and_escalate_through_the_api(world: World) -> No
     world.clock.advance(timedelta(hours=2))
     late = world.client.get("/v1/notices?overdue=true", headers=auth("authority")).json()["items"]
     assert [n["id"] for n in late] == [iwf]
+    world.flush_audit()
     with make_session_factory(world.engine)() as session:
         actions = session.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert audit.verify(session).ok
@@ -105,6 +106,7 @@ def test_the_authority_reads_and_verifies_the_audit_chain_over_http(world: World
     first = world.client.get("/v1/audit?limit=1", headers=auth).json()
     assert first["records"][0]["action"] == "match"
     assert first["records"][0]["prev_digest"] == "0" * 64
+    world.flush_audit()
     rest = world.client.get(f"/v1/audit?after={first['next_after']}", headers=auth).json()
     assert rest["records"][0]["prev_digest"] == first["records"][0]["digest"]
     assert world.client.get("/v1/audit/verify", headers=auth).json()["ok"] is True
