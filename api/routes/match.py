@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
@@ -88,36 +87,32 @@ def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
 def _match_batch(
     found: Services, caller: Caller, raw_items: list[Any], raw_thresholds: object
 ) -> dict[str, Any]:
-    with found.sessions() as session:
-        thresholds = parse_thresholds(raw_thresholds)
-        items, errors = parse_items(raw_items)
-        if errors:
-            record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
-            raise InvalidItems(errors)
-        outcome = match(
-            session,
-            found.watcher.current,
-            caller.organisation_id,
-            caller.role,
-            items,
-            thresholds,
-            found.clock.now(),
-        )
-        _record_match(found, caller, "match", outcome, session)
-    _count(found, outcome)
+    thresholds = parse_thresholds(raw_thresholds)
+    items, errors = parse_items(raw_items)
+    if errors:
+        record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
+        raise InvalidItems(errors)
+    outcome = _run(found, caller, "match", items, thresholds)
     return {"results": [view(result, caller) for result in outcome.results], "counts": outcome.counts}
 
 
-def _record_match(
-    found: Services, caller: Caller, action: str, outcome: MatchOutcome, session: Session
-) -> None:
-    """Audit the call; a call that opened notices records it in their transaction and commits both."""
-    if outcome.notices_created:
-        record(found, caller, action, audit_detail(outcome), session)
-        session.commit()
-    else:
-        session.commit()  # nothing written but a key's last use, at most
+def _run(
+    found: Services, caller: Caller, action: str, items: Sequence[Item], thresholds: dict[str, int]
+) -> MatchOutcome:
+    """Match, commit the notices opened, audit the call (in the notices' transaction if there are
+    any, else through the audit writer) and count it."""
+    with found.sessions() as session:
+        now = found.clock.now()
+        outcome = match(
+            session, found.watcher.current, caller.organisation_id, caller.role, items, thresholds, now
+        )
+        if outcome.notices_created:
+            record(found, caller, action, audit_detail(outcome), session)
+        session.commit()  # the notices, or at most a key's last use
+    if not outcome.notices_created:
         record(found, caller, action, audit_detail(outcome))
+    _count(found, outcome)
+    return outcome
 
 
 def _count(found: Services, outcome: MatchOutcome) -> None:
@@ -260,18 +255,7 @@ def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError
 def _match_chunk(
     found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
 ) -> bytes:
-    with found.sessions() as session:
-        outcome = match(
-            session,
-            found.watcher.current,
-            caller.organisation_id,
-            caller.role,
-            items,
-            thresholds,
-            found.clock.now(),
-        )
-        _record_match(found, caller, "match.stream", outcome, session)
-    _count(found, outcome)
+    outcome = _run(found, caller, "match.stream", items, thresholds)
     for key, value in outcome.counts.items():
         counts[key] += value
     return b"".join(_ndjson(view(result, caller)) for result in outcome.results)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accounts import Caller
@@ -19,7 +20,7 @@ from api.schemas import (
     ResolveBody,
     error_responses,
 )
-from db.models import ROLES, Notice, Organisation
+from db.models import ROLES, Notice, NoticeEvent, Organisation
 from notices import lifecycle, views
 
 router = APIRouter(tags=["notices"])
@@ -94,112 +95,76 @@ def _transition(
     found: Services,
     caller: Caller,
     notice_id: str,
-    action: str,
-    change: Callable[[Session, Notice, Organisation], object],
+    change: Callable[[Session, Notice, Organisation], NoticeEvent],
 ) -> dict[str, Any]:
     """Find the notice (404 if the caller may not see it), apply ``change``, audit, commit, show it."""
     with found.sessions() as session:
         actor = _as_org(session, caller)
         notice = views.get_notice(session, notice_id, actor)
-        change(session, notice, actor)
-        record(
-            found, caller, f"notice.{action}", {"notice": notice.public_id, "status": notice.status}, session
-        )
+        event = change(session, notice, actor)
+        detail = {"notice": notice.public_id, "status": notice.status}
+        record(found, caller, f"notice.{event.action}", detail, session)
         session.commit()
         return views.notice_view(session, notice, actor)
 
 
-@router.post(
-    "/v1/notices/{notice_id}/removed",
-    response_model=NoticeOut,
-    response_model_exclude_unset=True,
-    summary="The hoster confirms it took the content down (closes the notice)",
-    responses=NOTICE_ERRORS,
+Step = Callable[[Session, Notice, Organisation, Any, datetime], NoticeEvent]
+
+
+def _step(name: str, roles: tuple[str, ...], summary: str, body_type: type[BaseModel], apply: Step) -> None:
+    """Register ``POST /v1/notices/{id}/<name>``: ``apply`` the lifecycle step with the request's body."""
+
+    def endpoint(
+        request: Request, caller: Annotated[Caller, Depends(allow(*roles))], notice_id: str, body: Any
+    ) -> dict[str, Any]:
+        found = services(request)
+        now = found.clock.now()
+        return _transition(
+            found, caller, notice_id, lambda s, notice, actor: apply(s, notice, actor, body, now)
+        )
+
+    endpoint.__annotations__["body"] = body_type  # the body FastAPI parses and documents
+    endpoint.__name__ = name
+    router.post(
+        f"/v1/notices/{{notice_id}}/{name}",
+        response_model=NoticeOut,
+        response_model_exclude_unset=True,
+        summary=summary,
+        responses=NOTICE_ERRORS,
+    )(endpoint)
+
+
+_step(
+    "removed",
+    ("hoster",),
+    "The hoster confirms it took the content down (closes the notice)",
+    RemovedBody,
+    lambda s, notice, actor, body, now: lifecycle.confirm_removed(
+        s, notice, actor, now=now, removed_at=body.removed_at, note=body.note
+    ),
 )
-def confirm_removed(
-    request: Request, caller: Annotated[Caller, Depends(allow("hoster"))], notice_id: str, body: RemovedBody
-) -> dict[str, Any]:
-    found = services(request)
-    now = found.clock.now()
-    return _transition(
-        found,
-        caller,
-        notice_id,
-        "removed",
-        lambda session, notice, actor: lifecycle.confirm_removed(
-            session, notice, actor, now=now, removed_at=body.removed_at, note=body.note
-        ),
-    )
-
-
-@router.post(
-    "/v1/notices/{notice_id}/dispute",
-    response_model=NoticeOut,
-    response_model_exclude_unset=True,
-    summary="The hoster says the match is a false positive, with a reason",
-    responses=NOTICE_ERRORS,
+_step(
+    "dispute",
+    ("hoster",),
+    "The hoster says the match is a false positive, with a reason",
+    DisputeBody,
+    lambda s, notice, actor, body, now: lifecycle.dispute(s, notice, actor, reason=body.reason, now=now),
 )
-def dispute(
-    request: Request, caller: Annotated[Caller, Depends(allow("hoster"))], notice_id: str, body: DisputeBody
-) -> dict[str, Any]:
-    found = services(request)
-    now = found.clock.now()
-    return _transition(
-        found,
-        caller,
-        notice_id,
-        "disputed",
-        lambda session, notice, actor: lifecycle.dispute(session, notice, actor, reason=body.reason, now=now),
-    )
-
-
-@router.post(
-    "/v1/notices/{notice_id}/resolve",
-    response_model=NoticeOut,
-    response_model_exclude_unset=True,
-    summary="The hotline (or an admin) upholds or withdraws a disputed notice",
-    responses=NOTICE_ERRORS,
+_step(
+    "resolve",
+    ("hotline", "admin"),
+    "The hotline (or an admin) upholds or withdraws a disputed notice",
+    ResolveBody,
+    lambda s, notice, actor, body, now: lifecycle.resolve_dispute(
+        s, notice, actor, outcome=body.outcome, reason=body.reason, now=now
+    ),
 )
-def resolve(
-    request: Request,
-    caller: Annotated[Caller, Depends(allow("hotline", "admin"))],
-    notice_id: str,
-    body: ResolveBody,
-) -> dict[str, Any]:
-    found = services(request)
-    now = found.clock.now()
-    return _transition(
-        found,
-        caller,
-        notice_id,
-        body.outcome,
-        lambda session, notice, actor: lifecycle.resolve_dispute(
-            session, notice, actor, outcome=body.outcome, reason=body.reason, now=now
-        ),
-    )
-
-
-@router.post(
-    "/v1/notices/{notice_id}/escalate",
-    response_model=NoticeOut,
-    response_model_exclude_unset=True,
-    summary="The authority turns a notice into a binding order with a deadline of at most 12 hours",
-    responses=NOTICE_ERRORS,
+_step(
+    "escalate",
+    ("authority",),
+    "The authority turns a notice into a binding order with a deadline of at most 12 hours",
+    EscalateBody,
+    lambda s, notice, actor, body, now: lifecycle.escalate(
+        s, notice, actor, hours=body.hours, reason=body.reason, now=now
+    ),
 )
-def escalate(
-    request: Request,
-    caller: Annotated[Caller, Depends(allow("authority"))],
-    notice_id: str,
-    body: EscalateBody,
-) -> dict[str, Any]:
-    found = services(request)
-    now = found.clock.now()
-    return _transition(
-        found,
-        caller,
-        notice_id,
-        "escalated",
-        lambda session, notice, actor: lifecycle.escalate(
-            session, notice, actor, hours=body.hours, reason=body.reason, now=now
-        ),
-    )
