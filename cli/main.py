@@ -8,13 +8,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import files
+from cli import files, notices
 from cli.common import CommandError
 from matcher import MatcherError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files,)
+COMMAND_MODULES = (files, notices)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
