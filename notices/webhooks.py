@@ -208,11 +208,12 @@ def deliver_due(
         if request is None:
             continue
         url, body, headers = request
+        status: int | None = None
         try:
-            status: int | None = http_client.post(url, body, headers, policy.timeout)
-            error = None if status is not None and 200 <= status < 300 else f"HTTP {status}"
+            status = http_client.post(url, body, headers, policy.timeout)
+            error = None if 200 <= status < 300 else f"HTTP {status}"
         except OSError as failure:
-            status, error = None, str(failure) or type(failure).__name__
+            error = str(failure) or type(failure).__name__
         with session_factory.begin() as session:
             outcome = _record_attempt(
                 session.get_one(WebhookDelivery, delivery_id), now, status, error, policy

@@ -233,22 +233,24 @@ def test_withdraw_for_removed_entries_needs_every_match_gone(world: World) -> No
         version = ListVersion(list_id=world.eokm_md5.list_id, number=2, mode="delta", state="complete")
         session.add(version)
         session.flush()
-        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # removed earlier
+        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # retracted earlier
         alone = world.notice(session, [world.eokm_pdq])
         with_removed = world.notice(session, [world.eokm_pdq, world.eokm_md5])
         with_listed = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
         closed = world.notice(session, [world.eokm_pdq])
         confirm_removed(session, closed, world.host_a, now=NOW)
         unrelated = world.notice(session, [world.iwf_pdq])
+        with_replaced = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
+        iwf_version = ListVersion(list_id=world.iwf_pdq.list_id, number=2, mode="full", state="complete")
+        session.add(iwf_version)
+        session.flush()
+        replaced = session.get_one(Entry, world.iwf_pdq.id)
+        replaced.removed_in, replaced.removal = iwf_version.id, "replaced"  # the hash is still listed
         withdrawn = withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW)
         assert {notice.id for notice in withdrawn} == {alone.id, with_removed.id}
-        assert [notice.status for notice in (alone, with_removed, with_listed, closed, unrelated)] == [
-            "withdrawn",
-            "withdrawn",
-            "open",
-            "removed",
-            "open",
-        ]
+        assert [
+            notice.status for notice in (alone, with_removed, with_listed, closed, unrelated, with_replaced)
+        ] == ["withdrawn", "withdrawn", "open", "removed", "open", "open"]
         assert alone.active_ref is None
         assert history(session, alone)[-1] == ("withdrawn", "withdrawn", None)
         assert withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW) == []
