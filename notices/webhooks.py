@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import HashList, Notice, NoticeEvent, NoticeMatch, Organisation, Webhook, WebhookDelivery
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
-from notices.views import render
+from notices.views import iso_or_none, render
 
 RECEIVERS = ("hoster", "hotline")
 """The roles notice events are delivered to."""
@@ -126,6 +126,32 @@ def list_deliveries(
             .limit(limit)
         )
     )
+
+
+def webhook_view(webhook: Webhook) -> dict[str, Any]:
+    """A webhook for its organisation, JSON-ready; never its secret (shown once, at registration)."""
+    return {
+        "id": webhook.id,
+        "url": webhook.url,
+        "created_at": webhook.created_at.isoformat(),
+        "disabled_at": iso_or_none(webhook.disabled_at),
+    }
+
+
+def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
+    """One delivery and its attempt log, JSON-ready."""
+    return {
+        "id": delivery.id,
+        "event": delivery.event,
+        "created_at": delivery.created_at.isoformat(),
+        "attempts": delivery.attempts,
+        "next_attempt_at": iso_or_none(delivery.next_attempt_at),
+        "delivered_at": iso_or_none(delivery.delivered_at),
+        "gave_up_at": iso_or_none(delivery.gave_up_at),
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "log": list(delivery.log),
+    }
 
 
 def event_type(action: str) -> str:

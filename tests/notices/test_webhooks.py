@@ -19,11 +19,13 @@ from notices.webhooks import (
     RetryPolicy,
     UrllibClient,
     deliver_due,
+    delivery_view,
     disable_webhook,
     fan_out,
     list_deliveries,
     list_webhooks,
     register_webhook,
+    webhook_view,
 )
 from tests.notices.conftest import T0, World
 from tests.notices.receiver import Received, Receiver, running_receiver
@@ -111,6 +113,14 @@ def test_failures_are_retried_with_backoff_and_logged(world: World, receiver: Re
         assert getattr(summary, outcome) == 1, minute
     with world.sessions() as session:
         (delivery,) = list_deliveries(session, world.host_a, hook.webhook.id)
+    view = delivery_view(delivery)
+    assert (view["event"], view["attempts"], view["last_status"], view["gave_up_at"]) == (
+        "notice.created",
+        5,
+        200,
+        None,
+    )
+    assert view["log"][0] == {"at": T0.isoformat(), "status": 500, "error": "HTTP 500"}
     assert (delivery.attempts, delivery.delivered_at, delivery.next_attempt_at) == (
         5,
         T0 + timedelta(minutes=9),
@@ -182,6 +192,14 @@ def test_register_list_and_disable(world: World, receiver: Receiver) -> None:
             (first.id, None),
             (second.id, T0),
         ]
+        views = [webhook_view(hook) for hook in list_webhooks(session, world.host_a)]
+        assert views[1] == {
+            "id": second.id,
+            "url": receiver.url + "/2",
+            "created_at": T0.isoformat(),
+            "disabled_at": T0.isoformat(),
+        }
+        assert second.secret not in json.dumps(views)
         given_up = list_deliveries(session, world.host_a, second.id)
         assert [(d.gave_up_at, d.last_error, d.attempts) for d in given_up] == [
             (T0, "webhook disabled", 0)
