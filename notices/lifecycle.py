@@ -220,9 +220,21 @@ def tick(session: Session, now: datetime, policy: ReminderPolicy = ReminderPolic
         notice.reminded_at = now
         _record(session, notice, SYSTEM, "overdue", now, "the deadline passed")
         overdue += 1
-    for notice in _locked(session, Notice.status == "open", Notice.reminded_at.is_(None)):
-        start = notice.escalated_at or notice.created_at
-        if now >= notice.deadline - (notice.deadline - start) * policy.before_fraction:
+    unreminded = session.execute(
+        select(Notice.id, Notice.created_at, Notice.escalated_at, Notice.deadline).where(
+            Notice.status == "open", Notice.reminded_at.is_(None)
+        )
+    )
+    due = [
+        row.id
+        for row in unreminded
+        if now
+        >= row.deadline - (row.deadline - (row.escalated_at or row.created_at)) * policy.before_fraction
+    ]
+    for chunk in _chunks(due):
+        for notice in _locked(
+            session, Notice.id.in_(chunk), Notice.status == "open", Notice.reminded_at.is_(None)
+        ):
             _remind(session, notice, now, f"deadline {notice.deadline.isoformat()}")
             reminded += 1
     return TickSummary(overdue=overdue, reminded=reminded)
