@@ -21,6 +21,7 @@ import hmac
 import http.client
 import json
 import secrets
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -155,6 +156,7 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
 
 
 def event_type(action: str) -> str:
+    """The ``X-Hashmatch-Event`` of a notice event's action."""
     if action == "created":
         return "notice.created"
     if action == "reminded":
@@ -215,10 +217,14 @@ def deliver_due(
     http_client: HttpClient,
     policy: RetryPolicy = RetryPolicy(),
     limit: int = 100,
+    budget: float = 60.0,
 ) -> DeliverySummary:
     """Fan out new events, then attempt up to ``limit`` deliveries due at ``now``, each claimed in its own
     transaction (so concurrent workers never send one twice) and recorded after the POST (no
-    transaction stays open across the network)."""
+    transaction stays open across the network). No new attempt starts after ``budget`` seconds of
+    real time: every request is signed with ``now``'s timestamp, which must stay fresh for receivers;
+    the rest wait for the next run."""
+    started = time.monotonic()
     with session_factory.begin() as session:
         fanned_out = fan_out(session, now)
     with session_factory.begin() as session:
@@ -230,6 +236,8 @@ def deliver_due(
         ).all()
     outcomes = {"delivered": 0, "failed": 0, "gave_up": 0}
     for delivery_id in due:
+        if time.monotonic() - started > budget:
+            break
         request = _claim(session_factory, delivery_id, now, policy)
         if request is None:
             continue
@@ -307,7 +315,7 @@ def _claim(
             return None
         delivery = session.get_one(WebhookDelivery, delivery_id)
         webhook = session.get_one(Webhook, delivery.webhook_id)
-        if webhook.disabled_at is not None:  # disabled while this delivery was in flight
+        if webhook.disabled_at is not None:  # disabled since this attempt was scheduled
             _give_up(delivery, now, "webhook disabled")
             return None
         body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
