@@ -107,6 +107,13 @@ def test_each_action_only_from_its_statuses(world: World, action: str) -> None:
             assert refused.value.asked == action
             assert set(refused.value.allowed_from) == ALLOWED_FROM[action]
             assert f"a notice that is {status}" in str(refused.value)
+            assert refused.value.detail() == {
+                "error": "invalid_transition",
+                "message": str(refused.value),
+                "status": status,
+                "asked": action,
+                "allowed_from": list(RULES[action].from_statuses),
+            }
             assert notice.status == status
             assert len(history(session, notice)) == 1
 
