@@ -286,3 +286,16 @@ def test_escalation_sets_a_binding_deadline_of_at_most_12_hours(world: World) ->
             ("disputed", "disputed", world.host_a.id),
             ("escalated", "open", world.atkm.id),
         ]
+
+
+def test_a_step_decides_on_the_committed_status_not_a_stale_copy(world: World) -> None:
+    with world.sessions.begin() as session:
+        public_id = world.notice(session, [world.eokm_pdq]).public_id
+    with world.sessions() as stale, world.sessions.begin() as fresh:
+        old_copy = stale.scalars(select(Notice).where(Notice.public_id == public_id)).one()
+        confirm_removed(fresh, fresh.merge(old_copy), world.host_a, now=NOW)
+    with world.sessions() as stale:
+        stale.add(old_copy)
+        assert old_copy.status == "open"  # what this session last read
+        with pytest.raises(InvalidTransition, match="a notice that is removed"):
+            dispute(stale, old_copy, world.host_a, reason="false positive", now=NOW)
