@@ -8,13 +8,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import accounts, audit, files, serve
+from cli import accounts, audit, files, notices, serve
 from cli.common import CommandError
 from matcher import MatcherError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files, accounts, audit, serve)
+COMMAND_MODULES = (files, accounts, audit, notices, serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -170,8 +170,9 @@ def escalate(
 
 def withdraw_for_removed_entries(session: Session, entry_ids: Sequence[int], now: datetime) -> list[Notice]:
     """Withdraw the active notices every match of which rests on an entry in ``entry_ids`` or on one
-    already removed from its list. The indexer calls it inside a publish, with the entries that left
-    their lists (not those replaced by an identical entry). Returns the withdrawn notices."""
+    already removed from its list (an entry ``replaced`` by an identical one in a later version still
+    counts as listed). The indexer calls it inside a publish, with the entries that left their lists.
+    Returns the withdrawn notices."""
     removed = set(entry_ids)
     candidates: set[int] = set()
     for chunk in _chunks(sorted(removed)):
@@ -181,12 +182,14 @@ def withdraw_for_removed_entries(session: Session, entry_ids: Sequence[int], now
     withdrawn: list[Notice] = []
     for chunk in _chunks(sorted(candidates)):
         resting = session.execute(
-            select(NoticeMatch.notice_id, NoticeMatch.entry_id, Entry.removed_in)
+            select(NoticeMatch.notice_id, NoticeMatch.entry_id, Entry.removed_in, Entry.removal)
             .join(Entry, Entry.id == NoticeMatch.entry_id)
             .where(NoticeMatch.notice_id.in_(chunk))
         ).all()
         still_listed = {
-            row.notice_id for row in resting if row.entry_id not in removed and row.removed_in is None
+            row.notice_id
+            for row in resting
+            if row.entry_id not in removed and (row.removed_in is None or row.removal == "replaced")
         }
         notices = session.scalars(
             select(Notice)
@@ -217,9 +220,21 @@ def tick(session: Session, now: datetime, policy: ReminderPolicy = ReminderPolic
         notice.reminded_at = now
         _record(session, notice, SYSTEM, "overdue", now, "the deadline passed")
         overdue += 1
-    for notice in _locked(session, Notice.status == "open", Notice.reminded_at.is_(None)):
-        start = notice.escalated_at or notice.created_at
-        if now >= notice.deadline - (notice.deadline - start) * policy.before_fraction:
+    unreminded = session.execute(
+        select(Notice.id, Notice.created_at, Notice.escalated_at, Notice.deadline).where(
+            Notice.status == "open", Notice.reminded_at.is_(None)
+        )
+    )
+    due = [
+        row.id
+        for row in unreminded
+        if now
+        >= row.deadline - (row.deadline - (row.escalated_at or row.created_at)) * policy.before_fraction
+    ]
+    for chunk in _chunks(due):
+        for notice in _locked(
+            session, Notice.id.in_(chunk), Notice.status == "open", Notice.reminded_at.is_(None)
+        ):
             _remind(session, notice, now, f"deadline {notice.deadline.isoformat()}")
             reminded += 1
     return TickSummary(overdue=overdue, reminded=reminded)

@@ -146,8 +146,8 @@ def _view(
         "created_at": notice.created_at.isoformat(),
         "deadline": notice.deadline.isoformat(),
         "binding_order": notice.binding_order,
-        "escalated_at": _iso(notice.escalated_at),
-        "closed_at": _iso(notice.closed_at),
+        "escalated_at": iso_or_none(notice.escalated_at),
+        "closed_at": iso_or_none(notice.closed_at),
         "history": [
             {
                 "at": event.at.isoformat(),
@@ -219,5 +219,6 @@ def _decode_cursor(cursor: str) -> int:
     return int(number)
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_or_none(value: datetime | None) -> str | None:
+    """A timestamp as ISO 8601 text, or None."""
     return None if value is None else value.isoformat()

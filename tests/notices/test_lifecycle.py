@@ -107,6 +107,13 @@ def test_each_action_only_from_its_statuses(world: World, action: str) -> None:
             assert refused.value.asked == action
             assert set(refused.value.allowed_from) == ALLOWED_FROM[action]
             assert f"a notice that is {status}" in str(refused.value)
+            assert refused.value.detail() == {
+                "error": "invalid_transition",
+                "message": str(refused.value),
+                "status": status,
+                "asked": action,
+                "allowed_from": list(RULES[action].from_statuses),
+            }
             assert notice.status == status
             assert len(history(session, notice)) == 1
 
@@ -233,22 +240,24 @@ def test_withdraw_for_removed_entries_needs_every_match_gone(world: World) -> No
         version = ListVersion(list_id=world.eokm_md5.list_id, number=2, mode="delta", state="complete")
         session.add(version)
         session.flush()
-        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # removed earlier
+        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # retracted earlier
         alone = world.notice(session, [world.eokm_pdq])
         with_removed = world.notice(session, [world.eokm_pdq, world.eokm_md5])
         with_listed = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
         closed = world.notice(session, [world.eokm_pdq])
         confirm_removed(session, closed, world.host_a, now=NOW)
         unrelated = world.notice(session, [world.iwf_pdq])
+        with_replaced = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
+        iwf_version = ListVersion(list_id=world.iwf_pdq.list_id, number=2, mode="full", state="complete")
+        session.add(iwf_version)
+        session.flush()
+        replaced = session.get_one(Entry, world.iwf_pdq.id)
+        replaced.removed_in, replaced.removal = iwf_version.id, "replaced"  # the hash is still listed
         withdrawn = withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW)
         assert {notice.id for notice in withdrawn} == {alone.id, with_removed.id}
-        assert [notice.status for notice in (alone, with_removed, with_listed, closed, unrelated)] == [
-            "withdrawn",
-            "withdrawn",
-            "open",
-            "removed",
-            "open",
-        ]
+        assert [
+            notice.status for notice in (alone, with_removed, with_listed, closed, unrelated, with_replaced)
+        ] == ["withdrawn", "withdrawn", "open", "removed", "open", "open"]
         assert alone.active_ref is None
         assert history(session, alone)[-1] == ("withdrawn", "withdrawn", None)
         assert withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW) == []
@@ -277,3 +286,16 @@ def test_escalation_sets_a_binding_deadline_of_at_most_12_hours(world: World) ->
             ("disputed", "disputed", world.host_a.id),
             ("escalated", "open", world.atkm.id),
         ]
+
+
+def test_a_step_decides_on_the_committed_status_not_a_stale_copy(world: World) -> None:
+    with world.sessions.begin() as session:
+        public_id = world.notice(session, [world.eokm_pdq]).public_id
+    with world.sessions() as stale, world.sessions.begin() as fresh:
+        old_copy = stale.scalars(select(Notice).where(Notice.public_id == public_id)).one()
+        confirm_removed(fresh, fresh.merge(old_copy), world.host_a, now=NOW)
+    with world.sessions() as stale:
+        stale.add(old_copy)
+        assert old_copy.status == "open"  # what this session last read
+        with pytest.raises(InvalidTransition, match="a notice that is removed"):
+            dispute(stale, old_copy, world.host_a, reason="false positive", now=NOW)
