@@ -11,7 +11,7 @@ from api.deps import Services
 from api.errors import UnsupportedMediaType
 from api.limits import RateLimiter, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, match, notices, system
+from api.routes import audit, match, notices, reports, system, webhooks
 from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
@@ -61,7 +61,14 @@ def create_app(
     app = FastAPI(title="hashmatch", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = found
     errors.install(app)
-    for router in (system.router, match.router, notices.router, audit.router):
+    for router in (
+        system.router,
+        match.router,
+        notices.router,
+        webhooks.router,
+        reports.router,
+        audit.router,
+    ):
         app.include_router(router)
     app.add_middleware(ImageRefusal)
     app.add_middleware(MetricsMiddleware, metrics=lambda: found.metrics)

@@ -307,3 +307,115 @@ class EscalateBody(BaseModel):
     )
     hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
     reason: str = Field(min_length=1, description="the order's reference")
+
+
+class ComplianceRowOut(BaseModel):
+    group: str
+    notices: int
+    open: int
+    overdue: int
+    disputed: int
+    removed: int
+    withdrawn: int
+    removed_within_deadline: int
+    removed_within_deadline_share: float | None
+    median_hours_to_removal: float | None
+    p90_hours_to_removal: float | None
+    overdue_now: int
+    binding_orders: int
+
+
+class ComplianceReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-11-01T00:00:00+00:00",
+                    "end": "2026-12-01T00:00:00+00:00",
+                    "group_by": "hoster",
+                    "rows": [
+                        {
+                            "group": "Example Hosting",
+                            "notices": 12,
+                            "open": 1,
+                            "overdue": 0,
+                            "disputed": 0,
+                            "removed": 11,
+                            "withdrawn": 0,
+                            "removed_within_deadline": 10,
+                            "removed_within_deadline_share": 0.9091,
+                            "median_hours_to_removal": 3.5,
+                            "p90_hours_to_removal": 20.0,
+                            "overdue_now": 0,
+                            "binding_orders": 0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    start: str
+    end: str
+    group_by: str
+    rows: list[ComplianceRowOut]
+
+
+WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "id": 4,
+    "url": "https://hooks.example-hosting.net/hashmatch",
+    "created_at": "2026-11-23T09:00:00+00:00",
+    "disabled_at": None,
+}
+
+
+class WebhookBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": WEBHOOK_EXAMPLE["url"]}]}
+    )
+    url: str = Field(description="an http(s) URL that receives notice events")
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [WEBHOOK_EXAMPLE]})
+    id: int
+    url: str
+    created_at: str
+    disabled_at: str | None
+
+
+class NewWebhook(WebhookOut):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**WEBHOOK_EXAMPLE, "secret": "whsec_9c1e..."}]}
+    )
+    secret: str = Field(description="verifies the HMAC-SHA256 signature header; shown only in this answer")
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "event": "notice.created",
+                    "created_at": "2026-11-23T09:00:01+00:00",
+                    "attempts": 1,
+                    "next_attempt_at": None,
+                    "delivered_at": "2026-11-23T09:00:02+00:00",
+                    "gave_up_at": None,
+                    "last_status": 200,
+                    "last_error": None,
+                    "log": [{"at": "2026-11-23T09:00:02+00:00", "status": 200, "error": None}],
+                }
+            ]
+        }
+    )
+    id: int
+    event: str
+    created_at: str
+    attempts: int
+    next_attempt_at: str | None
+    delivered_at: str | None
+    gave_up_at: str | None
+    last_status: int | None
+    last_error: str | None
+    log: list[dict[str, Any]]

@@ -29,6 +29,12 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/v1/notices/{notice_id}/dispute"): frozenset({"hoster"}),
     ("POST", "/v1/notices/{notice_id}/resolve"): frozenset({"hotline", "admin"}),
     ("POST", "/v1/notices/{notice_id}/escalate"): frozenset({"authority"}),
+    ("POST", "/v1/webhooks"): frozenset({"hoster", "hotline"}),
+    ("GET", "/v1/webhooks"): frozenset({"hoster", "hotline"}),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): frozenset({"hoster", "hotline"}),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): frozenset({"hoster", "hotline"}),
+    ("GET", "/v1/reports/compliance"): frozenset({"authority", "admin"}),
+    ("GET", "/v1/reports/compliance.csv"): frozenset({"authority", "admin"}),
 }
 BODIES: dict[str, dict[str, object]] = {
     "removed": {},
@@ -47,7 +53,11 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -
         line = b'{"type": "md5", "hash": "' + b"00" * 16 + b'", "ref": "r"}\n'
         headers = {**headers, "Content-Type": "application/x-ndjson"}
         return int(client.request(method, path, content=line, headers=headers).status_code)
-    path = path.replace("{notice_id}", "ntc_nosuchnotice")
+    path = path.replace("{notice_id}", "ntc_nosuchnotice").replace("{webhook_id}", "999999")
+    if path.startswith("/v1/reports/"):
+        path += "?start=2026-11-01T00:00:00Z&end=2026-12-01T00:00:00Z"
+    if path == "/v1/webhooks" and method == "POST":
+        return int(client.post(path, json={"url": "https://hooks.example/x"}, headers=headers).status_code)
     if method == "POST":
         body = BODIES[path.rsplit("/", 1)[1]]
         return int(client.request(method, path, json=body, headers=headers).status_code)

@@ -116,3 +116,46 @@ def test_the_authority_reads_and_verifies_the_audit_chain_over_http(world: World
         )
     broken = world.client.get("/v1/audit/verify", headers=auth).json()
     assert (broken["ok"], broken["broken_id"]) == (False, first["records"][0]["id"])
+
+
+def test_webhooks_are_registered_listed_and_disabled_by_their_owner_only(world: World) -> None:
+    post, get, auth = world.client.post, world.client.get, world.auth
+    created = post(
+        "/v1/webhooks", json={"url": "https://hooks.example-hosting.net/h"}, headers=auth("hoster")
+    )
+    assert created.status_code == 201
+    hook = created.json()
+    assert hook["secret"].startswith("whsec_")
+    listed = get("/v1/webhooks", headers=auth("hoster")).json()
+    assert listed == [{k: v for k, v in hook.items() if k != "secret"}]
+    assert get("/v1/webhooks", headers=auth("hoster2")).json() == []
+    assert world.client.delete(f"/v1/webhooks/{hook['id']}", headers=auth("hoster2")).status_code == 404
+    assert get(f"/v1/webhooks/{hook['id']}/deliveries", headers=auth("hoster")).json() == []
+    disabled = world.client.delete(f"/v1/webhooks/{hook['id']}", headers=auth("hoster")).json()
+    assert disabled["disabled_at"] == world.clock.now().isoformat()
+    bad = post("/v1/webhooks", json={"url": "ftp://x"}, headers=auth("hotline"))
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "url"
+
+
+def test_the_authority_reads_compliance_as_json_and_csv(world: World) -> None:
+    eokm, _ = _open_notices(world)
+    world.clock.advance(timedelta(hours=3))
+    world.client.post(f"/v1/notices/{eokm}/removed", json={}, headers=world.auth("hoster"))
+    period = "start=2026-11-01T00:00:00Z&end=2026-12-01T00:00:00Z"
+    report = world.client.get(f"/v1/reports/compliance?{period}", headers=world.auth("authority")).json()
+    (row,) = report["rows"]
+    assert (row["group"], row["notices"], row["removed"], row["open"]) == ("Example Hosting", 2, 1, 1)
+    assert row["removed_within_deadline_share"] == 1.0
+    assert row["median_hours_to_removal"] == 3.0
+    by_list = world.client.get(f"/v1/reports/compliance?{period}&group_by=list", headers=world.auth("admin"))
+    assert [r["group"] for r in by_list.json()["rows"]] == ["EOKM/eokm-main", "IWF/iwf-hashes"]
+    csv = world.client.get(f"/v1/reports/compliance.csv?{period}", headers=world.auth("authority"))
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("group,notices,open")
+    assert csv.text.splitlines()[1].startswith("Example Hosting,2,1,")
+    backwards = world.client.get(
+        "/v1/reports/compliance?start=2026-12-01T00:00:00Z&end=2026-11-01T00:00:00Z",
+        headers=world.auth("authority"),
+    )
+    assert backwards.status_code == 422
