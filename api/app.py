@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
+from api.background import NoticeTicker
 from api.deps import Services
 from api.errors import UnsupportedMediaType
 from api.limits import RateLimiter, refuse_image_type
@@ -50,9 +51,16 @@ def create_app(
         if own_watcher:
             watching.start()
         found.audit.start()
+        ticker = (
+            NoticeTicker(sessions, found.clock, settings.tick_seconds) if settings.tick_seconds > 0 else None
+        )
+        if ticker is not None:
+            ticker.start()
         try:
             yield
         finally:
+            if ticker is not None:
+                ticker.stop()
             found.audit.stop()
             if own_watcher:
                 watching.stop()

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     audit_interval_seconds: float = Field(
         0.05, gt=0, description="how often queued audit records (calls that change no notice) are committed"
     )
+    tick_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="how often the server marks overdue notices, sends reminders and delivers webhooks; "
+        "0: never (run 'hashmatch notices tick' from cron instead)",
+    )
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )

@@ -185,7 +185,12 @@ def sample_lists(rng: np.random.Generator) -> tuple[list[ListSpec], dict[str, st
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": database_url, "rate_burst": 10_000}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "rate_burst": 10_000,
+        "tick_seconds": 0,  # tests tick by hand, on their clock
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 

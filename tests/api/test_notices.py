@@ -1,13 +1,18 @@
 """Notices over HTTP: role-filtered views, the lifecycle routes, paging and filters, all audited."""
 
+import time
 from datetime import timedelta
+from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 import audit
+from api.app import create_app
+from api.deps import Services
 from db import make_session_factory
 from db.models import AuditRecord
-from tests.api.support import World, flip
+from tests.api.support import World, flip, make_settings
 
 
 def _open_notices(world: World) -> tuple[str, str]:
@@ -159,3 +164,22 @@ def test_the_authority_reads_compliance_as_json_and_csv(world: World) -> None:
         headers=world.auth("authority"),
     )
     assert backwards.status_code == 422
+
+
+def test_the_server_marks_notices_overdue_by_itself(world: World, database_url: str, tmp_path: Path) -> None:
+    eokm, _ = _open_notices(world)
+    world.clock.advance(timedelta(hours=25))
+    services: Services = world.client.app.state.services  # type: ignore[attr-defined]
+    app = create_app(
+        make_settings(database_url, tmp_path, tick_seconds=0.05), clock=world.clock, watcher=services.watcher
+    )
+    with TestClient(app) as client:
+        waited = 0.0
+        while waited < 20:
+            notice = client.get(f"/v1/notices/{eokm}", headers=world.auth("hoster")).json()
+            if notice["status"] == "overdue":
+                break
+            time.sleep(0.05)
+            waited += 0.05
+    assert notice["status"] == "overdue"
+    assert notice["history"][-1]["action"] == "overdue"
