@@ -190,6 +190,24 @@ class Health(BaseModel):
     index_version: str | None = None
 
 
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """An OpenAPI request body for a JSON model a route reads itself (to answer 413/415/422 its own way),
+    with the model's nested definitions written in place."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes a route can answer."""
     meaning = {

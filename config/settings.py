@@ -29,7 +29,11 @@ class Settings(BaseSettings):
     )
     rate_burst: int = Field(200, ge=1, description="API requests a key may make at once before being slowed")
     max_items: int = Field(10_000, ge=1, description="items per POST /v1/match request")
-    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest JSON request body, in bytes")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="largest JSON request body, in bytes (10,000 items with 2 KB refs fit)",
+    )
     audit_interval_seconds: float = Field(
         0.05, gt=0, description="how often queued audit records (calls that change no notice) are committed"
     )

@@ -12,7 +12,7 @@ from accounts import Caller
 from api.deps import Services, allow, record, services
 from api.errors import InvalidBody, PayloadTooLarge
 from api.limits import first_chunk, read_body, require_content_type, split_lines
-from api.schemas import MatchRequest, MatchResponse, error_responses
+from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
 from notices.matching import (
     IndexNotReady,
     InvalidItems,
@@ -32,23 +32,12 @@ router = APIRouter(tags=["match"])
 Matcher = Annotated[Caller, Depends(allow(*MATCH_ROLES))]
 
 
-def _schema(model: type[MatchRequest]) -> dict[str, Any]:
-    return {
-        "content": {
-            "application/json": {
-                "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")
-            }
-        },
-        "required": True,
-    }
-
-
 @router.post(
     "/v1/match",
     response_model=MatchResponse,
     response_model_exclude_none=False,
     summary="Match a batch of hashes; open a notice for every matched ref",
-    openapi_extra={"requestBody": _schema(MatchRequest)},
+    openapi_extra={"requestBody": request_body(MatchRequest)},
     responses=error_responses(401, 403, 413, 415, 422, 429, 503),
 )
 async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
@@ -180,7 +169,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                 }
             },
         },
-        **error_responses(401, 403, 415, 429, 503),
+        **error_responses(401, 403, 415, 422, 429, 503),
     },
 )
 async def match_stream(

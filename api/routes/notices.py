@@ -79,7 +79,7 @@ def list_notices(
     response_model=NoticeOut,
     response_model_exclude_unset=True,
     summary="One notice with its history (hotlines and the authority also see its matches)",
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def get_notice(request: Request, caller: Anyone, notice_id: str) -> dict[str, Any]:
     found = services(request)

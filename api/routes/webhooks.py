@@ -53,7 +53,7 @@ def list_all(request: Request, caller: Receiver) -> list[dict[str, Any]]:
     "/v1/webhooks/{webhook_id}",
     response_model=WebhookOut,
     summary="Disable a webhook: nothing more is sent to it, pending deliveries are given up",
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def disable(request: Request, caller: Receiver, webhook_id: int) -> dict[str, Any]:
     found = services(request)
@@ -70,7 +70,7 @@ def disable(request: Request, caller: Receiver, webhook_id: int) -> dict[str, An
     "/v1/webhooks/{webhook_id}/deliveries",
     response_model=list[Delivery],
     summary="The webhook's latest deliveries, newest first, each with its attempt log",
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
 )
 def deliveries(request: Request, caller: Receiver, webhook_id: int) -> list[dict[str, Any]]:
     found = services(request)

@@ -195,10 +195,11 @@ def test_malformed_oversized_and_image_requests_get_clear_4xx(world: World) -> N
     answer = post("/v1/match", json={"items": too_many}, headers=auth)
     assert answer.status_code == 413
     assert "10000" in answer.json()["detail"]
-    big = post(
-        "/v1/match", content=b" " * (17 * 1024 * 1024), headers={**auth, "Content-Type": "application/json"}
-    )
+    as_json = {**auth, "Content-Type": "application/json"}
+    big = post("/v1/match", content=b" " * (33 * 1024 * 1024), headers=as_json)
     assert big.status_code == 413
+    unannounced = post("/v1/match", content=(b" " * 1024 * 1024 for _ in range(33)), headers=as_json)
+    assert unannounced.status_code == 413  # no Content-Length: counted while read
     jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 100
     for content_type in ("image/jpeg", "application/json"):
         refused = post("/v1/match", content=jpeg, headers={**auth, "Content-Type": content_type})

@@ -157,6 +157,11 @@ def test_the_openapi_document_has_an_example_and_error_shapes_for_every_route(wo
             )
     assert '"429"' in json.dumps(document["paths"]["/v1/match"])
     assert "ErrorBody" in text
+    assert "HTTPValidationError" not in text  # every 422 is documented in our error shape
+    refs = {part.split('"')[0] for part in text.split("#/components/schemas/")[1:]}
+    assert refs <= set(document["components"]["schemas"])  # no dangling reference
+    request = document["paths"]["/v1/match"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert request["properties"]["items"]["items"]["required"] == ["type", "hash", "ref"]
 
 
 def _has_schema_example(document: dict[str, Any], operation: dict[str, Any]) -> bool:
