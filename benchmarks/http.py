@@ -84,6 +84,8 @@ def build(data_dir: Path, size: int, rng: np.random.Generator) -> tuple[str, np.
         "md5": HASH_TYPES["md5"].build_index(md5, ids + size),
     }
     publish(data_dir / "indexes", "bench", indexes, {"search_thresholds": {"pdq": PDQ_THRESHOLD, "md5": 0}})
+    with engine.connect() as connection:  # fold the import into the database file, as after any large import
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return key, pdq, indexes
 
