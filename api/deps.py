@@ -61,7 +61,6 @@ def allow(*roles: str) -> Callable[..., Caller]:
         wait = found.limiter.take(who.key_id)
         if wait is not None:
             raise RateLimited(wait)
-        request.state.caller = who
         return who
 
     caller.__name__ = f"caller_{'_'.join(roles)}"
@@ -78,7 +77,3 @@ def record(
         audit.append_many(session, [entry])
     else:
         found.audit.submit(entry)
-
-
-SessionDep = Annotated[Session, Depends(db_session)]
-ServicesDep = Annotated[Services, Depends(services)]

@@ -89,10 +89,7 @@ def error_body(detail: str, errors: Sequence[ItemError] | None = None) -> dict[s
     body: dict[str, Any] = {"detail": detail}
     if errors is not None:
         body["errors"] = [
-            {"index": e.index, "field": e.field, "reason": e.reason}
-            if e.index >= 0
-            else {"index": None, "field": e.field, "reason": e.reason}
-            for e in errors
+            {"index": e.index if e.index >= 0 else None, "field": e.field, "reason": e.reason} for e in errors
         ]
     return body
 
