@@ -1,10 +1,10 @@
 """What routes depend on: the app's services, a database session, the calling key and its role."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,11 +38,6 @@ def services(request: Request) -> Services:
     return found
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    with services(request).sessions() as session:
-        yield session
-
-
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -52,10 +47,11 @@ def _bearer(request: Request) -> str | None:
 def allow(*roles: str) -> Callable[..., Caller]:
     """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429)."""
 
-    def caller(request: Request, session: Annotated[Session, Depends(db_session)]) -> Caller:
+    def caller(request: Request) -> Caller:
         found = services(request)
-        who = authenticate(session, _bearer(request), found.clock.now())
-        session.commit()  # last_used_at
+        with found.sessions() as session:
+            who = authenticate(session, _bearer(request), found.clock.now())
+            session.commit()  # last_used_at
         if who.role not in roles:
             raise Forbidden(f"a {who.role} key may not do this: it needs a key of {' or '.join(roles)}")
         wait = found.limiter.take(who.key_id)
