@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from notices.compliance import ComplianceRow
+
 PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 
 
@@ -327,22 +329,6 @@ class EscalateBody(BaseModel):
     reason: str = Field(min_length=1, description="the order's reference")
 
 
-class ComplianceRowOut(BaseModel):
-    group: str
-    notices: int
-    open: int
-    overdue: int
-    disputed: int
-    removed: int
-    withdrawn: int
-    removed_within_deadline: int
-    removed_within_deadline_share: float | None
-    median_hours_to_removal: float | None
-    p90_hours_to_removal: float | None
-    overdue_now: int
-    binding_orders: int
-
-
 class ComplianceReport(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -375,7 +361,7 @@ class ComplianceReport(BaseModel):
     start: str
     end: str
     group_by: str
-    rows: list[ComplianceRowOut]
+    rows: list[ComplianceRow]
 
 
 WEBHOOK_EXAMPLE: dict[str, Any] = {
