@@ -18,6 +18,7 @@ from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
 from indexer.serving import IndexWatcher
+from notices.probing import ProbeDetector
 
 DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
 every matched file gets a takedown notice with a deadline. Authenticate with
@@ -44,6 +45,7 @@ def create_app(
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst, clock),
         metrics=Metrics(sessions, watching),
         audit=AuditWriter(sessions, settings.audit_interval_seconds),
+        probes=ProbeDetector(settings.probe_window, settings.probe_limit),
     )
 
     @asynccontextmanager

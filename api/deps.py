@@ -17,6 +17,7 @@ from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from indexer.serving import IndexWatcher
+from notices.probing import ProbeDetector
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Services:
     limiter: RateLimiter
     metrics: Metrics
     audit: AuditWriter
+    probes: ProbeDetector
 
 
 def services(request: Request) -> Services:

@@ -38,6 +38,9 @@ class Metrics:
             "hashmatch_matches", "refs matched, by confidence", ["confidence"], registry=self.registry
         )
         self.notices_created = Counter("hashmatch_notices_created", "notices opened", registry=self.registry)
+        self.probing = Counter(
+            "hashmatch_probing_flags", "keys flagged for many near-identical queries", registry=self.registry
+        )
         self.registry.register(_StateCollector(sessions, watcher))
 
 

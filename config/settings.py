@@ -43,6 +43,14 @@ class Settings(BaseSettings):
         description="how often the server marks overdue notices, sends reminders and delivers webhooks; "
         "0: never (run 'hashmatch notices tick' from cron instead)",
     )
+    probe_window: int = Field(
+        512, ge=8, description="recent perceptual query hashes kept (in memory) per key and type"
+    )
+    probe_limit: int = Field(
+        64,
+        ge=1,
+        description="near-identical queries within the window that flag a key as probing (audit, metric)",
+    )
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from db.models import Entry, HashList, Notice, NoticeMatch
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
-from matcher.codes import parse_hex_batch
+from matcher.codes import Codes, parse_hex_batch
 from notices.lifecycle import record_created
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
@@ -200,19 +200,23 @@ def search_threshold(served: ServedIndexes, hash_type: str, requested: Mapping[s
     return min(radius, requested.get(hash_type, radius))
 
 
+def by_type(items: Sequence[Item]) -> dict[str, tuple[list[Item], Codes]]:
+    """The items of each hash type, and their codes as one array."""
+    grouped: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        grouped[item.hash_type].append(item)
+    return {
+        name: (typed, np.frombuffer(b"".join(item.code for item in typed), np.uint8).reshape(len(typed), -1))
+        for name, typed in grouped.items()
+    }
+
+
 def find_hits(
     session: Session, served: ServedIndexes, items: Sequence[Item], requested: Mapping[str, int]
 ) -> dict[str, list[Hit]]:
     """For each ref, every active list entry its items match within both thresholds."""
     found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
-    by_type: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        by_type[item.hash_type].append(item)
-    for name, typed in by_type.items():
-        hash_type = HASH_TYPES[name]
-        codes = np.frombuffer(b"".join(item.code for item in typed), dtype=np.uint8).reshape(
-            len(typed), hash_type.nbytes
-        )
+    for name, (typed, codes) in by_type(items).items():
         matches = served.search(name, codes, search_threshold(served, name, requested))
         for query, entry, distance in zip(
             matches.query.tolist(), matches.entry.tolist(), matches.distance.tolist(), strict=True

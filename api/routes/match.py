@@ -21,6 +21,7 @@ from notices.matching import (
     MatchOutcome,
     RefResult,
     audit_detail,
+    by_type,
     match,
     parse_items,
     parse_thresholds,
@@ -90,6 +91,7 @@ def _run(
 ) -> MatchOutcome:
     """Match, commit the notices opened, audit the call (in the notices' transaction if there are
     any, else through the audit writer) and count it."""
+    _watch_for_probing(found, caller, items)
     with found.sessions() as session:
         now = found.clock.now()
         outcome = match(
@@ -102,6 +104,20 @@ def _run(
         record(found, caller, action, audit_detail(outcome))
     _count(found, outcome)
     return outcome
+
+
+def _watch_for_probing(found: Services, caller: Caller, items: Sequence[Item]) -> None:
+    """Flag (in the audit log and a metric) a key sending many near-identical perceptual hashes."""
+    for name, (_, codes) in by_type(items).items():
+        probes = found.probes.observe(caller.key_id, name, codes)
+        if probes is not None:
+            record(
+                found,
+                caller,
+                "probing.suspected",
+                {"type": name, "probes": probes, "window": found.probes.window},
+            )
+            found.metrics.probing.inc()
 
 
 def _count(found: Services, outcome: MatchOutcome) -> None:

@@ -168,3 +168,28 @@ def _has_schema_example(document: dict[str, Any], operation: dict[str, Any]) -> 
     schemas = document["components"]["schemas"]
     refs = [part.split('"')[0] for part in json.dumps(operation).split("#/components/schemas/")[1:]]
     return any("examples" in schemas[ref] for ref in refs)
+
+
+def test_a_key_walking_near_a_hash_bit_by_bit_is_flagged_once_per_window(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, probe_window=16, probe_limit=8)
+    watcher = world.client.app.state.services.watcher  # type: ignore[attr-defined]
+    app = create_app(settings, clock=world.clock, watcher=watcher)
+    base = "0" * 64
+    with TestClient(app) as client:
+        auth = world.auth("hoster")
+        for n in range(8):  # unrelated hashes: no flag
+            other = bytes([n * 29 % 256] * 32).hex()
+            client.post(
+                "/v1/match", json={"items": [{"type": "pdq", "hash": other, "ref": "r"}]}, headers=auth
+            )
+        walk = [{"type": "pdq", "hash": flip(base, bits), "ref": f"p{bits}"} for bits in range(1, 21)]
+        for item in walk:  # one bit more each time
+            client.post("/v1/match", json={"items": [item]}, headers=auth)
+        text = client.get("/metrics").text
+    assert "hashmatch_probing_flags_total 1.0" in text
+    with make_session_factory(world.engine)() as session:
+        flags = session.scalars(select(AuditRecord).where(AuditRecord.action == "probing.suspected")).all()
+    assert [(f.detail["type"], f.detail["window"]) for f in flags] == [("pdq", 16)]
+    assert base not in str([f.detail for f in flags])  # no query hash kept
