@@ -9,19 +9,19 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
-from matcher import HASH_TYPES
 from matcher.codes import Codes
 
+PER_CALL = 128
+"""At most this many codes of a call are looked at (its last): enough to see a walk, cheap for a batch."""
 NEAR_BITS = {"pdq": 24, "phash": 6, "dhash": 6, "ahash": 4, "whash": 4}
-_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint16)
 
 
 @dataclass
 class _Recent:
-    codes: Codes
-    probes: np.ndarray  # 1 where the query at that slot was a probe
-    next_slot: int = 0
+    codes: npt.NDArray[np.uint64]  # the remembered codes, as 64-bit words, oldest first
+    probes: npt.NDArray[np.bool_]  # whether each was a probe
     seen: int = 0
     flagged_at: int = -(10**9)
 
@@ -39,31 +39,22 @@ class ProbeDetector:
         near = NEAR_BITS.get(hash_type)
         if near is None or codes.shape[0] == 0:
             return None
+        new = np.ascontiguousarray(codes[-min(self.window, PER_CALL) :]).view(np.uint64)
         with self._lock:
             recent = self._recent.get((key_id, hash_type))
             if recent is None:
-                nbytes = HASH_TYPES[hash_type].nbytes
-                recent = _Recent(np.zeros((0, nbytes), np.uint8), np.zeros(self.window, np.uint8))
+                recent = _Recent(np.zeros((0, new.shape[1]), np.uint64), np.zeros(0, np.bool_))
                 self._recent[(key_id, hash_type)] = recent
-            for code in codes[-self.window :]:
-                if recent.codes.shape[0]:
-                    distances = _POPCOUNT[np.bitwise_xor(recent.codes, code)].sum(axis=1)
-                    probe = bool(((distances > 0) & (distances <= near)).any())
-                else:
-                    probe = False
-                self._remember(recent, code, probe)
-            probes = int(recent.probes.sum())
-            if probes >= self.limit and recent.seen - recent.flagged_at >= self.window:
+            before = recent.codes.shape[0]
+            pool = np.concatenate([recent.codes, new])
+            distances = np.bitwise_count(new[:, None, :] ^ pool[None, :, :]).sum(axis=2)
+            earlier = np.arange(pool.shape[0])[None, :] < (before + np.arange(new.shape[0]))[:, None]
+            probes = ((distances > 0) & (distances <= near) & earlier).any(axis=1)
+            recent.codes = pool[-self.window :]
+            recent.probes = np.concatenate([recent.probes, probes])[-self.window :]
+            recent.seen += new.shape[0]
+            count = int(recent.probes.sum())
+            if count >= self.limit and recent.seen - recent.flagged_at >= self.window:
                 recent.flagged_at = recent.seen
-                return probes
+                return count
             return None
-
-    def _remember(self, recent: _Recent, code: Codes, probe: bool) -> None:
-        slot = recent.next_slot
-        if recent.codes.shape[0] < self.window:
-            recent.codes = np.vstack([recent.codes, code[None, :]])
-        else:
-            recent.codes[slot] = code
-        recent.probes[slot] = probe
-        recent.next_slot = (slot + 1) % self.window
-        recent.seen += 1
