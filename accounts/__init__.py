@@ -1,1 +1,30 @@
-"""Organisations' API keys: issued once, stored only as digests, revocable."""
+"""Organisations and their API keys: keys issued once, stored only as digests, revocable."""
+
+from accounts.errors import (
+    AccountError,
+    DuplicateName,
+    InvalidKey,
+    InvalidRole,
+    UnknownKey,
+    UnknownOrganisation,
+)
+from accounts.keys import Caller, IssuedKey, authenticate, issue_key, list_keys, revoke_key
+from accounts.organisations import create_organisation, find_organisation, list_organisations
+
+__all__ = [
+    "AccountError",
+    "Caller",
+    "DuplicateName",
+    "InvalidKey",
+    "InvalidRole",
+    "IssuedKey",
+    "UnknownKey",
+    "UnknownOrganisation",
+    "authenticate",
+    "create_organisation",
+    "find_organisation",
+    "issue_key",
+    "list_keys",
+    "list_organisations",
+    "revoke_key",
+]

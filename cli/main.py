@@ -8,14 +8,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import files, hashing, lists
+from cli import accounts, audit, files, hashing, lists, notices, serve
 from cli.common import CommandError
 from indexer.errors import ListsError
 from matcher import MatcherError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files, lists, hashing)
+COMMAND_MODULES = (files, lists, hashing, accounts, audit, notices, serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

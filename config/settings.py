@@ -23,6 +23,39 @@ class Settings(BaseSettings):
 
     import_error_cap: int = Field(100, ge=1, description="bad lines an import reports one by one")
     index_versions_kept: int = Field(3, ge=1, description="published index versions kept on disk")
+    index_poll_seconds: float = Field(
+        2.0, gt=0, description="how often a server looks for a new index version"
+    )
+    rate_per_second: float = Field(
+        50.0, gt=0, description="API requests per second each key may make on average"
+    )
+    rate_burst: int = Field(200, ge=1, description="API requests a key may make at once before being slowed")
+    max_items: int = Field(10_000, ge=1, description="items per POST /v1/match request")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=1024,
+        description="largest JSON request body, in bytes (10,000 items with 2 KB refs fit)",
+    )
+    audit_interval_seconds: float = Field(
+        0.05, gt=0, description="how often queued audit records (calls that change no notice) are committed"
+    )
+    tick_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="how often the server marks overdue notices, sends reminders and delivers webhooks; "
+        "0: never (run 'hashmatch notices tick' from cron instead)",
+    )
+    probe_window: int = Field(
+        512, ge=8, description="recent perceptual query hashes kept (in memory) per key and type"
+    )
+    probe_limit: int = Field(
+        64,
+        ge=1,
+        description="near-identical queries within the window that flag a key as probing (audit, metric)",
+    )
+    stream_chunk_items: int = Field(
+        2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -1,0 +1,96 @@
+"""API keys: ``hm_<prefix>_<secret>``, shown once. Only the prefix (to find the key) and the SHA-256 of
+the whole key are stored; a presented key is compared to the digest in constant time."""
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.errors import InvalidKey, UnknownKey
+from db.models import ApiKey, Organisation
+
+KEY_PATTERN = re.compile(r"hm_([a-z2-7]{10})_([a-z2-7]{32})")
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per key: no database write on every request."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: ``secret`` is the full key text, shown to its owner once and never stored."""
+
+    key: ApiKey
+    secret: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: a valid key and its organisation."""
+
+    key_id: int
+    prefix: str
+    organisation_id: int
+    organisation: str
+    role: str
+
+
+def _token(nbytes: int) -> str:
+    return base64.b32encode(secrets.token_bytes(nbytes)).decode("ascii").rstrip("=").lower()
+
+
+def digest(key_text: str) -> str:
+    return hashlib.sha256(key_text.encode("utf-8")).hexdigest()
+
+
+def issue_key(session: Session, organisation: Organisation, name: str, now: datetime) -> IssuedKey:
+    """A new key for ``organisation``; the returned ``secret`` is the only copy of it."""
+    prefix = _token(6)
+    secret = f"hm_{prefix}_{_token(20)}"
+    key = ApiKey(
+        organisation_id=organisation.id, prefix=prefix, digest=digest(secret), name=name, created_at=now
+    )
+    session.add(key)
+    session.flush()
+    return IssuedKey(key, secret)
+
+
+def authenticate(session: Session, presented: str | None, now: datetime) -> Caller:
+    """The caller a presented key belongs to; :class:`InvalidKey` if it is malformed, unknown or revoked."""
+    found = KEY_PATTERN.fullmatch(presented or "")
+    if found is None:
+        raise InvalidKey("missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'")
+    row = session.execute(
+        select(ApiKey, Organisation).join(Organisation).where(ApiKey.prefix == found.group(1))
+    ).first()
+    expected = row[0].digest if row is not None else digest("hm_no_such_key")
+    matches = hmac.compare_digest(expected, digest(found.group(0)))
+    if row is None or not matches or row[0].revoked_at is not None:
+        raise InvalidKey("unknown or revoked API key")
+    key, organisation = row
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    return Caller(key.id, key.prefix, organisation.id, organisation.name, organisation.role)
+
+
+def revoke_key(session: Session, prefix: str, now: datetime) -> ApiKey:
+    """Revoke the key with ``prefix`` (revoking twice keeps the first time)."""
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None:
+        raise UnknownKey(prefix)
+    if key.revoked_at is None:
+        key.revoked_at = now
+    return key
+
+
+def list_keys(
+    session: Session, organisation: Organisation | None = None
+) -> list[tuple[ApiKey, Organisation]]:
+    query = select(ApiKey, Organisation).join(Organisation).order_by(ApiKey.id)
+    if organisation is not None:
+        query = query.where(ApiKey.organisation_id == organisation.id)
+    return [(key, org) for key, org in session.execute(query)]

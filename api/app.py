@@ -1,0 +1,102 @@
+"""The app factory: one FastAPI app over one database, one clock and one index watcher."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api import errors
+from api.background import NoticeTicker
+from api.deps import Services
+from api.errors import UnsupportedMediaType
+from api.limits import RateLimiter, refuse_image_type
+from api.metrics import Metrics, MetricsMiddleware
+from api.routes import audit, match, notices, reports, system, webhooks
+from audit import AuditWriter
+from config.settings import Settings
+from db import make_engine, make_session_factory
+from db.clock import Clock, SystemClock
+from indexer.serving import IndexWatcher
+from notices.probing import ProbeDetector
+
+DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
+every matched file gets a takedown notice with a deadline. Authenticate with
+`Authorization: Bearer hm_<prefix>_<secret>`. Errors are `{"detail": "...", "errors": [...]}`."""
+
+
+def create_app(
+    settings: Settings, clock: Clock | None = None, watcher: IndexWatcher | None = None
+) -> FastAPI:
+    """The API over ``settings``' database and index directory. Without ``watcher``, one is started on
+    ``settings.index_dir`` when the app starts and stopped when it stops."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    own_watcher = watcher is None
+    watching = watcher or IndexWatcher(settings.index_dir, settings.index_poll_seconds)
+    clock = clock or SystemClock()
+    sessions = make_session_factory(engine)
+    found = Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        watcher=watching,
+        limiter=RateLimiter(settings.rate_per_second, settings.rate_burst, clock),
+        metrics=Metrics(sessions, watching),
+        audit=AuditWriter(sessions, settings.audit_interval_seconds),
+        probes=ProbeDetector(settings.probe_window, settings.probe_limit),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if own_watcher:
+            watching.start()
+        found.audit.start()
+        ticker = (
+            NoticeTicker(sessions, found.clock, settings.tick_seconds) if settings.tick_seconds > 0 else None
+        )
+        if ticker is not None:
+            ticker.start()
+        try:
+            yield
+        finally:
+            if ticker is not None:
+                ticker.stop()
+            found.audit.stop()
+            if own_watcher:
+                watching.stop()
+            engine.dispose()
+
+    app = FastAPI(title="hashmatch", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = found
+    errors.install(app)
+    for router in (
+        system.router,
+        match.router,
+        notices.router,
+        webhooks.router,
+        reports.router,
+        audit.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(ImageRefusal)
+    app.add_middleware(MetricsMiddleware, metrics=lambda: found.metrics)
+    return app
+
+
+class ImageRefusal:
+    """Refuses every request with an image (or other binary upload) content type, whatever the route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            try:
+                refuse_image_type(content_type)
+            except UnsupportedMediaType as refused:
+                await errors.respond(refused)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,77 @@
+"""What routes depend on: the app's services, a database session, the calling key and its role."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import audit
+from accounts import Caller, authenticate
+from api.errors import Forbidden, RateLimited
+from api.limits import RateLimiter
+from api.metrics import Metrics
+from audit import AuditEntry, AuditWriter
+from config.settings import Settings
+from db.clock import Clock
+from indexer.serving import IndexWatcher
+from notices.probing import ProbeDetector
+
+
+@dataclass
+class Services:
+    """Everything one app instance holds, on ``app.state.services``."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    watcher: IndexWatcher
+    limiter: RateLimiter
+    metrics: Metrics
+    audit: AuditWriter
+    probes: ProbeDetector
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def allow(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429)."""
+
+    def caller(request: Request) -> Caller:
+        found = services(request)
+        with found.sessions() as session:
+            who = authenticate(session, _bearer(request), found.clock.now())
+            session.commit()  # last_used_at
+        if who.role not in roles:
+            raise Forbidden(f"a {who.role} key may not do this: it needs a key of {' or '.join(roles)}")
+        wait = found.limiter.take(who.key_id)
+        if wait is not None:
+            raise RateLimited(wait)
+        return who
+
+    caller.__name__ = f"caller_{'_'.join(roles)}"
+    return caller
+
+
+def record(
+    found: Services, who: Caller, action: str, detail: dict[str, Any], session: Session | None = None
+) -> None:
+    """Audit one use of a key: in ``session``'s transaction when given (a call that changes a notice:
+    commit after), otherwise through the group-committing writer."""
+    entry = AuditEntry(action, detail, found.clock.now(), who.organisation_id, who.key_id)
+    if session is not None:
+        audit.append_many(session, [entry])
+    else:
+        found.audit.submit(entry)

@@ -1,0 +1,157 @@
+"""Every error the API answers with, mapped to HTTP in this one place.
+
+The body is always ``{"detail": "<one sentence>"}``, plus ``"errors": [{"index", "field", "reason"}]`` on
+422. Nothing reaches the client as a traceback: an unexpected exception is logged and answered 500.
+"""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+
+from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
+from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
+from notices.errors import NotFound as NoticeNotFound
+from notices.matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An answer other than 2xx decided by the API layer itself."""
+
+    status = 400
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+class InvalidBody(ApiError):
+    """A body that is not the JSON the route expects (422, one error naming the field)."""
+
+    status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid request body: {field}: {reason}")
+        self.errors = (ItemError(-1, field, reason),)
+
+
+class RateLimited(ApiError):
+    status = 429
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, int(retry_after + 0.999))
+        super().__init__(
+            f"rate limit exceeded for this key: retry in {seconds} s", {"Retry-After": str(seconds)}
+        )
+
+
+STATUS: dict[type[Exception], int] = {
+    InvalidKey: 401,
+    InvalidRole: 422,
+    DuplicateName: 409,
+    UnknownKey: 404,
+    UnknownOrganisation: 404,
+    InvalidItems: 422,
+    InvalidThresholds: 422,
+    IndexNotReady: 503,
+    NoticeNotFound: 404,
+    NotAllowed: 403,
+    InvalidTransition: 409,
+    InvalidRequest: 422,
+}
+
+
+def error_body(detail: str, errors: Sequence[ItemError] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": detail}
+    if errors is not None:
+        body["errors"] = [
+            {"index": e.index if e.index >= 0 else None, "field": e.field, "reason": e.reason} for e in errors
+        ]
+    return body
+
+
+def respond(error: Exception) -> JSONResponse:
+    """The HTTP answer for one of our named errors."""
+    if isinstance(error, ApiError):
+        errors = getattr(error, "errors", None)
+        return JSONResponse(error_body(error.detail, errors), error.status, headers=error.headers)
+    status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    errors = getattr(error, "errors", None)
+    if isinstance(error, InvalidRequest):
+        errors = (ItemError(-1, error.field, error.reason),)
+    if isinstance(error, InvalidItems):
+        detail = (
+            f"{len(error.errors)} invalid item(s): nothing was matched; fix them and send the batch again"
+        )
+    elif isinstance(error, InvalidThresholds):
+        detail = "invalid thresholds: expected an object of hash type -> integer within the type's range"
+    else:
+        detail = str(error)
+    return JSONResponse(error_body(detail, errors), status, headers=headers)
+
+
+def _validation_errors(error: RequestValidationError) -> list[ItemError]:
+    found = []
+    for problem in error.errors():
+        location = [part for part in problem.get("loc", ()) if part not in ("body", "query", "path")]
+        index = next((part for part in location if isinstance(part, int)), -1)
+        field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
+        found.append(ItemError(index, field, str(problem.get("msg", "invalid"))))
+    return found
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into our error shape."""
+
+    async def named(_: Request, error: Exception) -> JSONResponse:
+        return respond(error)
+
+    async def validation(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = _validation_errors(error)
+        return JSONResponse(error_body("invalid request: see errors", errors), 422)
+
+    async def http(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        detail = error.detail if isinstance(error.detail, str) else "request refused"
+        return JSONResponse(error_body(detail), error.status_code, headers=error.headers)
+
+    async def database(_: Request, error: Exception) -> JSONResponse:
+        log.error("database unavailable: %s", error)
+        return JSONResponse(error_body("the database is unavailable: try again shortly"), 503)
+
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return JSONResponse(error_body("internal error: it has been logged"), 500)
+
+    for kind in (ApiError, AccountError, NoticeError, InvalidItems, InvalidThresholds, IndexNotReady):
+        app.add_exception_handler(kind, named)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http)
+    app.add_exception_handler(OperationalError, database)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,136 @@
+"""Per-key rate limits (an in-process token bucket) and reading request bodies within limits, refusing
+anything that looks like an image."""
+
+import threading
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+
+from api.errors import PayloadTooLarge, UnsupportedMediaType
+from db.clock import Clock
+
+# Leading bytes of image formats: a body starting so is an image, whatever its content type says.
+IMAGE_MAGIC: tuple[tuple[int, bytes], ...] = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n"),
+    (0, b"GIF87a"),
+    (0, b"GIF89a"),
+    (0, b"BM"),  # BMP
+    (0, b"II*\x00"),  # TIFF
+    (0, b"MM\x00*"),
+    (0, b"\x00\x00\x01\x00"),  # ICO
+    (8, b"WEBP"),
+    (4, b"ftypheic"),
+    (4, b"ftypheix"),
+    (4, b"ftypmif1"),
+    (4, b"ftypavif"),
+    (0, b"\xff\x0a"),  # JPEG XL codestream
+    (4, b"jP  "),  # JPEG 2000
+)
+IMAGE_REFUSAL = (
+    "hashmatch accepts hashes only, never images: hash files locally (e.g. with the hashmatch scanner) "
+    "and send {type, hash, ref} items"
+)
+
+
+class RateLimiter:
+    """A token bucket per key: ``burst`` requests at once, refilled at ``rate`` per second."""
+
+    def __init__(self, rate: float, burst: int, clock: Clock) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.clock = clock
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key_id: int) -> float | None:
+        """Spend one token: None if allowed, else the seconds until one is available."""
+        now = self.clock.now().timestamp()
+        with self._lock:
+            tokens, at = self._buckets.get(key_id, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - at) * self.rate)
+            if tokens < 1.0:
+                self._buckets[key_id] = (tokens, now)
+                return (1.0 - tokens) / self.rate
+            self._buckets[key_id] = (tokens - 1.0, now)
+            return None
+
+
+def refuse_image_type(content_type: str) -> None:
+    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+    if kind.startswith("image/") or kind in ("multipart/form-data", "application/octet-stream"):
+        raise UnsupportedMediaType(f"content type {kind!r} refused: {IMAGE_REFUSAL}")
+
+
+def refuse_image_bytes(head: bytes) -> None:
+    for offset, magic in IMAGE_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            raise UnsupportedMediaType(f"the body is image data: {IMAGE_REFUSAL}")
+
+
+def require_content_type(request: Request, *expected: str) -> None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    refuse_image_type(kind)
+    if kind not in expected:
+        raise UnsupportedMediaType(f"content type {kind or 'missing'!r}: send {' or '.join(expected)}")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes ``limit`` bytes, 415 if it is an image."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body of {declared} bytes is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    refuse_image_bytes(body[:16])
+    return body
+
+
+async def first_chunk(request: Request) -> tuple[bytes, AsyncIterator[bytes]]:
+    """The body's first non-empty chunk (checked for image data) and the rest of the body's chunks."""
+    chunks = request.stream()
+    async for chunk in chunks:
+        if chunk:
+            refuse_image_bytes(chunk[:16])
+            return chunk, chunks
+    return b"", chunks
+
+
+async def split_lines(first: bytes, rest: AsyncIterator[bytes], max_line: int) -> AsyncIterator[bytes | None]:
+    """The lines of a body as they arrive (without the newline); None for a line longer than
+    ``max_line``, which is skipped rather than buffered."""
+    pending = bytearray()
+    oversized = False
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in rest:
+            yield chunk
+
+    async for chunk in chunks():
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                if not oversized:
+                    pending += chunk[start:]
+                    if len(pending) > max_line:
+                        oversized, pending = True, bytearray()
+                break
+            if oversized:
+                yield None
+            else:
+                pending += chunk[start:end]
+                yield None if len(pending) > max_line else bytes(pending)
+            pending, oversized = bytearray(), False
+            start = end + 1
+    if oversized:
+        yield None
+    elif pending:
+        yield bytes(pending)

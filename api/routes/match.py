@@ -1,0 +1,270 @@
+"""``POST /v1/match`` (a JSON batch) and ``POST /v1/match/stream`` (NDJSON in, NDJSON out)."""
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from accounts import Caller
+from api.deps import Services, allow, record, services
+from api.errors import InvalidBody, PayloadTooLarge
+from api.limits import first_chunk, read_body, require_content_type, split_lines
+from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
+from notices.matching import (
+    IndexNotReady,
+    InvalidItems,
+    Item,
+    ItemError,
+    MatchOutcome,
+    RefResult,
+    audit_detail,
+    by_type,
+    match,
+    parse_items,
+    parse_thresholds,
+)
+
+MATCH_ROLES = ("hoster", "hotline", "authority", "admin")
+MAX_LINE_BYTES = 16 * 1024
+router = APIRouter(tags=["match"])
+Matcher = Annotated[Caller, Depends(allow(*MATCH_ROLES))]
+
+
+@router.post(
+    "/v1/match",
+    response_model=MatchResponse,
+    response_model_exclude_none=False,
+    summary="Match a batch of hashes; open a notice for every matched ref",
+    openapi_extra={"requestBody": request_body(MatchRequest)},
+    responses=error_responses(401, 403, 413, 415, 422, 429, 503),
+)
+async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
+    """Items of one ``ref`` (several hash types of one file) are combined into one result with the
+    signals that matched and a confidence. Hosters get a notice id per matched ref (created and
+    committed before this answer); hotlines, the authority and admins get full match detail instead."""
+    found = services(request)
+    require_content_type(request, "application/json")
+    body = await read_body(request, found.settings.max_body_bytes)
+    raw_items, thresholds = _shape(body, found.settings.max_items)
+    answer = await run_in_threadpool(_match_batch, found, caller, raw_items, thresholds)
+    return JSONResponse(answer)
+
+
+def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidBody("body", f"not valid JSON ({error})") from None
+    if not isinstance(payload, dict):
+        raise InvalidBody("body", 'expected an object {"items": [...], "thresholds": {...}}')
+    unknown = sorted(set(payload) - {"items", "thresholds"})
+    if unknown:
+        raise InvalidBody(unknown[0], "unknown field: expected only 'items' and 'thresholds'")
+    items = payload.get("items")
+    if not isinstance(items, list) or not items:
+        raise InvalidBody("items", "expected a non-empty list of {type, hash, ref} items")
+    if len(items) > max_items:
+        raise PayloadTooLarge(
+            f"{len(items)} items is more than the limit of {max_items} per request: split the batch, "
+            "or use POST /v1/match/stream"
+        )
+    return items, payload.get("thresholds")
+
+
+def _match_batch(
+    found: Services, caller: Caller, raw_items: list[Any], raw_thresholds: object
+) -> dict[str, Any]:
+    thresholds = parse_thresholds(raw_thresholds)
+    items, errors = parse_items(raw_items)
+    if errors:
+        record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
+        raise InvalidItems(errors)
+    outcome = _run(found, caller, "match", items, thresholds)
+    return {"results": [view(result, caller) for result in outcome.results], "counts": outcome.counts}
+
+
+def _run(
+    found: Services, caller: Caller, action: str, items: Sequence[Item], thresholds: dict[str, int]
+) -> MatchOutcome:
+    """Match, commit the notices opened, audit the call (in the notices' transaction if there are
+    any, else through the audit writer) and count it."""
+    _watch_for_probing(found, caller, items)
+    with found.sessions() as session:
+        now = found.clock.now()
+        outcome = match(
+            session, found.watcher.current, caller.organisation_id, caller.role, items, thresholds, now
+        )
+        if outcome.notices_created:
+            record(found, caller, action, audit_detail(outcome), session)
+        session.commit()  # the notices, or at most a key's last use
+    if not outcome.notices_created:
+        record(found, caller, action, audit_detail(outcome))
+    _count(found, outcome)
+    return outcome
+
+
+def _watch_for_probing(found: Services, caller: Caller, items: Sequence[Item]) -> None:
+    """Flag (in the audit log and a metric) a key sending many near-identical perceptual hashes."""
+    for name, (_, codes) in by_type(items).items():
+        probes = found.probes.observe(caller.key_id, name, codes)
+        if probes is not None:
+            record(
+                found,
+                caller,
+                "probing.suspected",
+                {"type": name, "probes": probes, "window": found.probes.window},
+            )
+            found.metrics.probing.inc()
+
+
+def _count(found: Services, outcome: MatchOutcome) -> None:
+    found.metrics.items.inc(outcome.items)
+    found.metrics.notices_created.inc(outcome.notices_created)
+    for result in outcome.results:
+        if result.confidence is not None:
+            found.metrics.matches.labels(result.confidence).inc()
+
+
+def view(result: RefResult, caller: Caller) -> dict[str, Any]:
+    """A ref's result as the caller may see it: hosters never get entries or distances."""
+    shown: dict[str, Any] = {
+        "ref": result.ref,
+        "matched": result.matched,
+        "confidence": result.confidence,
+        "signals": result.signals,
+        "notice_id": result.notice_id,
+        "reupload_of": result.reupload_of,
+    }
+    if caller.role != "hoster":
+        shown["matches"] = [
+            {
+                "list_id": hit.list_id,
+                "list": hit.list_name,
+                "hotline_id": hit.hotline_id,
+                "entry": hit.entry_id,
+                "item": hit.item,
+                "type": hit.hash_type,
+                "distance": hit.distance,
+                "category": hit.category,
+            }
+            for hit in result.hits
+            if caller.role != "hotline" or hit.hotline_id == caller.organisation_id
+        ]
+    return shown
+
+
+@router.post(
+    "/v1/match/stream",
+    summary="Match any number of hashes as NDJSON, in bounded memory",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"type": "string"},
+                    "example": '{"type": "md5", "hash": "d41d8cd98f00b204e9800998ecf8427e", "ref": "a.jpg"}\n'
+                    '{"type": "pdq", "hash": "f8f8f0cee0f4a84f06370a22038f63f0'
+                    'b36e2ed596621e1d33e6b39c4e9c9b22", "ref": "a.jpg"}\n',
+                }
+            },
+        }
+    },
+    responses={
+        200: {
+            "description": "one line per ref (as in /v1/match), bad lines inline, a final counts line",
+            "content": {
+                "application/x-ndjson": {
+                    "example": '{"ref": "a.jpg", "matched": true, "confidence": "high", "signals": ["md5"], '
+                    '"notice_id": "ntc_x3k2m9q7p4w6r8t2y5u7", "reupload_of": null}\n'
+                    '{"line": 7, "field": "hash", "reason": "invalid pdq hash: '
+                    'expected 64 hexadecimal digits, got 12 characters"}\n'
+                    '{"counts": {"items": 2, "refs": 1, "matched": 1, "refused": 1}}\n'
+                }
+            },
+        },
+        **error_responses(401, 403, 415, 422, 429, 503),
+    },
+)
+async def match_stream(
+    request: Request,
+    caller: Matcher,
+    thresholds: Annotated[
+        str | None,
+        Query(description="lower thresholds, as type:threshold pairs: pdq:31,phash:6", examples=["pdq:31"]),
+    ] = None,
+) -> StreamingResponse:
+    """One ``{type, hash, ref}`` item per line (items of one ref on consecutive lines). Items are
+    matched in chunks as they arrive; each chunk's notices are committed before its results are sent.
+    A bad line is answered inline with its line number (from 1) and does not stop the stream."""
+    found = services(request)
+    require_content_type(request, "application/x-ndjson", "application/jsonl")
+    lowered = parse_thresholds(_pairs(thresholds))
+    if found.watcher.current is None:
+        raise IndexNotReady("no index has been published yet: import a list first")
+    first, rest = await first_chunk(request)
+    lines = split_lines(first, rest, MAX_LINE_BYTES)
+    return StreamingResponse(_stream(found, caller, lines, lowered), media_type="application/x-ndjson")
+
+
+def _pairs(text: str | None) -> dict[str, object] | None:
+    """``pdq:31,phash:6`` as {"pdq": 31, "phash": 6} (a value that is no integer is left for the check)."""
+    if not text:
+        return None
+    pairs: dict[str, object] = {}
+    for pair in text.split(","):
+        name, _, value = pair.partition(":")
+        pairs[name.strip()] = int(value) if value.strip().isdigit() else value
+    return pairs
+
+
+async def _stream(
+    found: Services, caller: Caller, lines: AsyncIterator[bytes | None], thresholds: dict[str, int]
+) -> AsyncIterator[bytes]:
+    counts = {"items": 0, "refs": 0, "matched": 0, "refused": 0}
+    chunk: list[Item] = []
+    number = 0
+    async for line in lines:
+        number += 1
+        item, error = _parse_line(line, number)
+        if error is not None:
+            counts["refused"] += 1
+            yield _ndjson({"line": error.index, "field": error.field, "reason": error.reason})
+            continue
+        if item is None:
+            continue
+        if len(chunk) >= found.settings.stream_chunk_items and chunk[-1].ref != item.ref:
+            yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
+    yield _ndjson({"counts": counts})
+
+
+def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError | None]:
+    if line is None:
+        return None, ItemError(number, "line", f"longer than {MAX_LINE_BYTES} bytes")
+    if not line.strip():
+        return None, None
+    try:
+        value = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, ItemError(number, "line", f"not valid JSON ({error})")
+    items, errors = parse_items([value], offset=number)
+    return (items[0], None) if items else (None, errors[0])
+
+
+def _match_chunk(
+    found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
+) -> bytes:
+    outcome = _run(found, caller, "match.stream", items, thresholds)
+    for key, value in outcome.counts.items():
+        counts[key] += value
+    return b"".join(_ndjson(view(result, caller)) for result in outcome.results)
+
+
+def _ndjson(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode("utf-8") + b"\n"

@@ -1,0 +1,425 @@
+"""The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from notices.compliance import ComplianceRow
+
+PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+class ErrorItem(BaseModel):
+    index: int | None = Field(description="position of the item (or line) at fault; null for the request")
+    field: str = Field(description="the field at fault")
+    reason: str = Field(description="what was expected")
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "1 invalid item(s): nothing was matched; fix them and send the batch again",
+                    "errors": [
+                        {
+                            "index": 3,
+                            "field": "hash",
+                            "reason": "invalid pdq hash: expected 64 hexadecimal digits, got 63 characters",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    detail: str
+    errors: list[ErrorItem] | None = Field(None, description="every bad item (422 only)")
+
+
+class MatchItem(BaseModel):
+    type: Literal["pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256"]
+    hash: str = Field(description="the hash in lowercase or uppercase hex", examples=[PDQ_EXAMPLE])
+    ref: str = Field(max_length=2048, description="your location of the file: URL, object key or path")
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"type": "pdq", "hash": PDQ_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
+                        {
+                            "type": "md5",
+                            "hash": "d41d8cd98f00b204e9800998ecf8427e",
+                            "ref": "s3://uploads/2026/11/a.jpg",
+                        },
+                    ],
+                    "thresholds": {"pdq": 31},
+                }
+            ]
+        }
+    )
+    items: list[MatchItem] = Field(description="up to HASHMATCH_MAX_ITEMS (default 10,000) items")
+    thresholds: dict[str, int] | None = Field(
+        None, description="per hash type, a lower threshold than the lists'; never raises them"
+    )
+
+
+class MatchDetail(BaseModel):
+    """One list entry a ref matched: shown to hotlines (their own lists), the authority and admins."""
+
+    list_id: int
+    list: str
+    hotline_id: int
+    entry: int
+    item: str | None
+    type: str
+    distance: int
+    category: str | None
+
+
+class RefResult(BaseModel):
+    ref: str
+    matched: bool
+    confidence: Literal["high", "medium"] | None
+    signals: list[str] = Field(description="hash types that matched")
+    notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
+    reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")
+    matches: list[MatchDetail] | None = Field(None, description="full detail: not for hosters")
+
+
+class Counts(BaseModel):
+    items: int
+    refs: int
+    matched: int
+
+
+class MatchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "ref": "s3://uploads/2026/11/a.jpg",
+                            "matched": True,
+                            "confidence": "high",
+                            "signals": ["md5", "pdq"],
+                            "notice_id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+                            "reupload_of": None,
+                        }
+                    ],
+                    "counts": {"items": 2, "refs": 1, "matched": 1},
+                }
+            ]
+        }
+    )
+    results: list[RefResult]
+    counts: Counts
+
+
+class Me(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"organisation": "Example Hosting", "role": "hoster", "key_prefix": "k3j5m2x7q9"}]
+        }
+    )
+    organisation: str
+    role: str
+    key_prefix: str
+
+
+class AuditVerification(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ok": True, "records": 1523, "broken_id": None, "reason": ""}]}
+    )
+    ok: bool
+    records: int = Field(description="records verified before the first broken one (all if ok)")
+    broken_id: int | None
+    reason: str
+
+
+class AuditRecordOut(BaseModel):
+    id: int
+    at: str
+    organisation_id: int | None
+    key_id: int | None
+    action: str
+    detail: dict[str, Any] = Field(description="counts and ids only: never a query hash")
+    prev_digest: str
+    digest: str = Field(description="SHA-256 of prev_digest + the record's canonical JSON")
+
+
+class AuditPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        {
+                            "id": 1,
+                            "at": "2026-11-23T09:00:00.000000+00:00",
+                            "organisation_id": 3,
+                            "key_id": 5,
+                            "action": "match",
+                            "detail": {
+                                "items": 2,
+                                "refs": 1,
+                                "matched": 1,
+                                "refused": 0,
+                                "notices_created": 1,
+                            },
+                            "prev_digest": "0" * 64,
+                            "digest": "9f2c" + "0" * 60,
+                        }
+                    ],
+                    "next_after": None,
+                }
+            ]
+        }
+    )
+    records: list[AuditRecordOut]
+    next_after: int | None = Field(description="pass as ?after= for the next page; null on the last")
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "ok", "index_version": "v20261123-1"}]}
+    )
+    status: str
+    index_version: str | None = None
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    """An OpenAPI request body for a JSON model a route reads itself (to answer 413/415/422 its own way),
+    with the model's nested definitions written in place."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        return node
+
+    return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error codes a route can answer."""
+    meaning = {
+        401: "missing, malformed, unknown or revoked API key",
+        403: "the key's organisation has a role that may not call this route",
+        404: "not found, or not visible to the caller (never told apart)",
+        409: "the notice's status does not admit this step",
+        413: "too many items, or the body is larger than the limit",
+        415: "an image content type or image bytes: only hashes are accepted",
+        422: "invalid items or fields: every one is listed with its index, field and reason",
+        429: "rate limit exceeded: retry after the Retry-After header's seconds",
+        503: "no index has been published yet, or the database is unavailable",
+    }
+    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
+
+
+NOTICE_EXAMPLE: dict[str, Any] = {
+    "id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+    "hoster": "Example Hosting",
+    "ref": "s3://uploads/2026/11/a.jpg",
+    "status": "open",
+    "confidence": "high",
+    "signals": ["md5", "pdq"],
+    "lists": ["eokm-main"],
+    "category": "A",
+    "legal_basis": "Art. 240b Wetboek van Strafrecht",
+    "created_at": "2026-11-23T09:00:00+00:00",
+    "deadline": "2026-11-24T09:00:00+00:00",
+    "binding_order": False,
+    "escalated_at": None,
+    "closed_at": None,
+    "history": [
+        {
+            "at": "2026-11-23T09:00:00+00:00",
+            "action": "created",
+            "status": "open",
+            "actor": None,
+            "reason": "matched eokm-main",
+        }
+    ],
+}
+
+
+class NoticeEventOut(BaseModel):
+    at: str
+    action: str
+    status: str
+    actor: str | None = Field(description="the organisation, or null for the service itself")
+    reason: str
+
+
+class NoticeOut(BaseModel):
+    """A notice after DSA Art. 16. ``matches`` (entries, distances) only for hotlines on their own
+    lists, the authority and admins."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [NOTICE_EXAMPLE]})
+    id: str
+    hoster: str
+    ref: str
+    status: str
+    confidence: str
+    signals: list[str]
+    lists: list[str]
+    category: str | None
+    legal_basis: str
+    created_at: str
+    deadline: str
+    binding_order: bool
+    escalated_at: str | None
+    closed_at: str | None
+    history: list[NoticeEventOut]
+    matches: list[dict[str, Any]] | None = None
+
+
+class NoticePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [NOTICE_EXAMPLE], "next_cursor": None}]}
+    )
+    items: list[NoticeOut]
+    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
+
+
+class RemovedBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"removed_at": "2026-11-23T10:12:00+00:00", "note": "deleted from bucket"}]
+        },
+    )
+    removed_at: datetime | None = Field(
+        None, description="when it was taken down (default: now), with a UTC offset"
+    )
+    note: str = ""
+
+
+class DisputeBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "a stock photo of a beach"}]}
+    )
+    reason: str = Field(min_length=1)
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"outcome": "withdrawn", "reason": "confirmed false positive"}]},
+    )
+    outcome: Literal["upheld", "withdrawn"]
+    reason: str = Field(min_length=1)
+
+
+class EscalateBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"hours": 1, "reason": "ATKM order 2026-1142"}]}
+    )
+    hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
+    reason: str = Field(min_length=1, description="the order's reference")
+
+
+class ComplianceReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-11-01T00:00:00+00:00",
+                    "end": "2026-12-01T00:00:00+00:00",
+                    "group_by": "hoster",
+                    "rows": [
+                        {
+                            "group": "Example Hosting",
+                            "notices": 12,
+                            "open": 1,
+                            "overdue": 0,
+                            "disputed": 0,
+                            "removed": 11,
+                            "withdrawn": 0,
+                            "removed_within_deadline": 10,
+                            "removed_within_deadline_share": 0.9091,
+                            "median_hours_to_removal": 3.5,
+                            "p90_hours_to_removal": 20.0,
+                            "overdue_now": 0,
+                            "binding_orders": 0,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    start: str
+    end: str
+    group_by: str
+    rows: list[ComplianceRow]
+
+
+WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "id": 4,
+    "url": "https://hooks.example-hosting.net/hashmatch",
+    "created_at": "2026-11-23T09:00:00+00:00",
+    "disabled_at": None,
+}
+
+
+class WebhookBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": WEBHOOK_EXAMPLE["url"]}]}
+    )
+    url: str = Field(description="an http(s) URL that receives notice events")
+
+
+class WebhookOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [WEBHOOK_EXAMPLE]})
+    id: int
+    url: str
+    created_at: str
+    disabled_at: str | None
+
+
+class NewWebhook(WebhookOut):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**WEBHOOK_EXAMPLE, "secret": "whsec_9c1e..."}]}
+    )
+    secret: str = Field(description="verifies the HMAC-SHA256 signature header; shown only in this answer")
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "event": "notice.created",
+                    "created_at": "2026-11-23T09:00:01+00:00",
+                    "attempts": 1,
+                    "next_attempt_at": None,
+                    "delivered_at": "2026-11-23T09:00:02+00:00",
+                    "gave_up_at": None,
+                    "last_status": 200,
+                    "last_error": None,
+                    "log": [{"at": "2026-11-23T09:00:02+00:00", "status": 200, "error": None}],
+                }
+            ]
+        }
+    )
+    id: int
+    event: str
+    created_at: str
+    attempts: int
+    next_attempt_at: str | None
+    delivered_at: str | None
+    gave_up_at: str | None
+    last_status: int | None
+    last_error: str | None
+    log: list[dict[str, Any]]

@@ -1,0 +1,88 @@
+"""Commands over the notices database: the periodic tick (for cron) and the compliance report."""
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from cli.common import CommandError, Commands
+from config import get_settings
+from db import make_engine, make_session_factory, upgrade
+from db.clock import SystemClock
+from notices.compliance import GROUPINGS, compliance_report, to_csv
+from notices.errors import NoticeError
+from notices.lifecycle import tick
+from notices.webhooks import UrllibClient, deliver_due
+
+
+def register(commands: Commands) -> None:
+    notices = commands.add_parser("notices", help="notice deadlines, reminders and webhook deliveries")
+    notices_commands = notices.add_subparsers(required=True, metavar="ACTION")
+    tick_command = notices_commands.add_parser(
+        "tick", help="one pass: mark overdue notices, send reminders, deliver webhooks (run it from cron)"
+    )
+    tick_command.set_defaults(handler=_tick)
+
+    report = commands.add_parser("report", help="reports for the authority")
+    reports = report.add_subparsers(required=True, metavar="REPORT")
+    compliance = reports.add_parser(
+        "compliance", help="per hoster or list: notices by status, share removed in time, time to removal"
+    )
+    compliance.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day (UTC)")
+    compliance.add_argument("--to", dest="end", required=True, metavar="DATE", help="end, exclusive (UTC)")
+    compliance.add_argument("--by", choices=GROUPINGS, default="hoster", help="one row per (default: hoster)")
+    compliance.add_argument("--csv", action="store_true", help="CSV instead of tab-separated columns")
+    compliance.set_defaults(handler=_compliance)
+
+
+def _tick(_: argparse.Namespace) -> None:
+    now = SystemClock().now()
+    with _database() as sessions:
+        with sessions.begin() as session:
+            ticked = tick(session, now)
+        sent = deliver_due(sessions, now, UrllibClient())
+    print(
+        f"{ticked.overdue} notices became overdue, {ticked.reminded} reminders; webhooks: {sent.fanned_out} "
+        f"queued, {sent.delivered} delivered, {sent.failed} to retry, {sent.gave_up} given up"
+    )
+
+
+def _compliance(args: argparse.Namespace) -> None:
+    start, end = _moment("--from", args.start), _moment("--to", args.end)
+    with _database() as sessions, sessions() as session:
+        rows = compliance_report(session, start, end, args.by, SystemClock().now())
+    sys.stdout.write(to_csv(rows, delimiter="," if args.csv else "\t"))
+
+
+@contextmanager
+def _database() -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database, brought to the newest schema; errors as one line."""
+    settings = get_settings()
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = make_engine(settings.effective_database_url)
+    except SQLAlchemyError as error:
+        raise CommandError(f"database URL: {error}") from None
+    try:
+        upgrade(engine)
+        yield make_session_factory(engine)
+    except NoticeError as error:
+        raise CommandError(str(error)) from None
+    except SQLAlchemyError as error:
+        raise CommandError(f"database: {str(error).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+
+
+def _moment(option: str, text: str) -> datetime:
+    """A date or an ISO 8601 time; without an offset it is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{option} {text!r}: expected a date (2026-11-23) or an ISO 8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

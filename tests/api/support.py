@@ -1,0 +1,212 @@
+"""One place that builds what the API tests serve: hotlines' lists written as ``Entry`` rows, indexed
+with the matcher and published with ``indexer.serving.publish``; organisations of every role with
+keys; an app over them on a clock the tests move. (The indexer's import and publish will replace
+``publish_lists``.)"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from accounts import create_organisation, issue_key
+from api.deps import Services
+from config.settings import Settings
+from db import make_session_factory
+from db.clock import ManualClock
+from db.models import Entry, HashList, ListVersion, Organisation
+from indexer.serving import publish
+from matcher import HASH_TYPES
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ListedHash:
+    hash_type: str
+    value: str
+    item: str | None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    hotline: str
+    name: str
+    hashes: Sequence[ListedHash]
+    thresholds: Mapping[str, int] = field(default_factory=dict)
+    deadline_hours: int = 24
+    legal_basis: str = "Art. 240b Wetboek van Strafrecht"
+    default_category: str | None = "A"
+
+
+def publish_lists(
+    engine: Engine, index_dir: Path, specs: Sequence[ListSpec], version: str = "v1"
+) -> dict[str, int]:
+    """Write the lists and their entries, index every hash type and publish the index; returns the
+    entry id of each listed value."""
+    sessions = make_session_factory(engine)
+    ids: dict[str, int] = {}
+    with sessions.begin() as session:
+        hotlines: dict[str, Organisation] = {}
+        for spec in specs:
+            org = (
+                hotlines.get(spec.hotline)
+                or session.query(Organisation).filter_by(name=spec.hotline).one_or_none()
+            )
+            if org is None:
+                org = create_organisation(session, spec.hotline, "hotline", START)
+            hotlines[spec.hotline] = org
+            hash_list = HashList(
+                organisation_id=org.id,
+                name=spec.name,
+                thresholds=dict(spec.thresholds),
+                notice_deadline_hours=spec.deadline_hours,
+                legal_basis=spec.legal_basis,
+                default_category=spec.default_category,
+                created_at=START,
+            )
+            session.add(hash_list)
+            session.flush()
+            list_version = ListVersion(
+                list_id=hash_list.id, number=1, mode="full", state="complete", created_at=START
+            )
+            session.add(list_version)
+            session.flush()
+            for listed in spec.hashes:
+                entry = Entry(
+                    list_id=hash_list.id,
+                    hash_type=listed.hash_type,
+                    value=HASH_TYPES[listed.hash_type].parse(listed.value),
+                    item=listed.item,
+                    category=listed.category,
+                    added_in=list_version.id,
+                )
+                session.add(entry)
+                session.flush()
+                ids[listed.value] = entry.id
+    by_type: dict[str, list[tuple[bytes, int]]] = {}
+    thresholds: dict[str, int] = {}
+    for spec in specs:
+        for listed in spec.hashes:
+            hash_type = HASH_TYPES[listed.hash_type]
+            by_type.setdefault(hash_type.name, []).append((hash_type.parse(listed.value), ids[listed.value]))
+            limit = spec.thresholds.get(hash_type.name, hash_type.default_threshold)
+            thresholds[hash_type.name] = max(limit, thresholds.get(hash_type.name, 0))
+    indexes = {}
+    for name, rows in by_type.items():
+        hash_type = HASH_TYPES[name]
+        codes = np.frombuffer(b"".join(code for code, _ in rows), dtype=np.uint8).reshape(
+            len(rows), hash_type.nbytes
+        )
+        indexes[name] = hash_type.build_index(codes, np.array([entry for _, entry in rows], dtype=np.int64))
+    publish(index_dir, version, indexes, {"search_thresholds": thresholds})
+    return ids
+
+
+def random_hex(rng: np.random.Generator, hash_type: str) -> str:
+    return bytes(rng.integers(0, 256, HASH_TYPES[hash_type].nbytes, dtype=np.uint8)).hex()
+
+
+def flip(value: str, bits: int) -> str:
+    """``value`` with its first ``bits`` bits inverted: a hash exactly ``bits`` away."""
+    number = int(value, 16) ^ (((1 << bits) - 1) << (len(value) * 4 - bits))
+    return f"{number:0{len(value)}x}"
+
+
+@dataclass
+class World:
+    """The app, its clock, the published entries and one key per organisation."""
+
+    client: TestClient
+    clock: ManualClock
+    engine: Engine
+    index_dir: Path
+    entries: dict[str, int]
+    keys: dict[str, str]
+    hashes: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def flush_audit(self) -> None:
+        """Write the audit records queued by calls that changed no notice."""
+        services: Services = self.client.app.state.services  # type: ignore[attr-defined]
+        services.audit.flush()
+
+    def match(self, who: str, items: list[Any], **extra: object) -> httpx.Response:
+        answer: httpx.Response = self.client.post(
+            "/v1/match", json={"items": items, **extra}, headers=self.auth(who)
+        )
+        return answer
+
+
+def sample_lists(rng: np.random.Generator) -> tuple[list[ListSpec], dict[str, str]]:
+    """Two hotlines' lists: items hashed several ways, one hash per kind of confidence rule."""
+    h = {
+        "img1.pdq": random_hex(rng, "pdq"),
+        "img1.phash": random_hex(rng, "phash"),
+        "img1.md5": random_hex(rng, "md5"),
+        "img2.pdq": random_hex(rng, "pdq"),
+        "img3.phash": random_hex(rng, "phash"),
+        "img3.ahash": random_hex(rng, "ahash"),
+        "img4.whash": random_hex(rng, "whash"),
+        "iwf.sha1": random_hex(rng, "sha1"),
+        "iwf.pdq": random_hex(rng, "pdq"),
+    }
+    eokm = ListSpec(
+        "EOKM",
+        "eokm-main",
+        [
+            ListedHash("pdq", h["img1.pdq"], "img1"),
+            ListedHash("phash", h["img1.phash"], "img1"),
+            ListedHash("md5", h["img1.md5"], "img1", "B"),
+            ListedHash("pdq", h["img2.pdq"], "img2"),
+            ListedHash("phash", h["img3.phash"], "img3"),
+            ListedHash("ahash", h["img3.ahash"], "img3"),
+            ListedHash("whash", h["img4.whash"], "img4"),
+        ],
+        thresholds={"pdq": 31},
+    )
+    iwf = ListSpec(
+        "IWF",
+        "iwf-hashes",
+        [ListedHash("sha1", h["iwf.sha1"], "x1"), ListedHash("pdq", h["iwf.pdq"], "x2")],
+        deadline_hours=12,
+        legal_basis="Protection of Children Act 1978",
+        default_category="C",
+    )
+    return [eokm, iwf], h
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "rate_burst": 10_000,
+        "tick_seconds": 0,  # tests tick by hand, on their clock
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def issue_keys(engine: Engine, clock: ManualClock) -> dict[str, str]:
+    """A key for each of: hoster, hoster2, hotline (EOKM), hotline2 (IWF), authority, admin."""
+    sessions = make_session_factory(engine)
+    keys = {}
+    with sessions.begin() as session:
+        named = {"hoster": ("Example Hosting", "hoster"), "hoster2": ("Other Hosting", "hoster"),
+                 "authority": ("ATKM", "authority"), "admin": ("Operator", "admin")}  # fmt: skip
+        for who, (name, role) in named.items():
+            keys[who] = issue_key(
+                session, create_organisation(session, name, role, clock.now()), who, clock.now()
+            ).secret
+        for who, name in (("hotline", "EOKM"), ("hotline2", "IWF")):
+            org = session.query(Organisation).filter_by(name=name).one()
+            keys[who] = issue_key(session, org, who, clock.now()).secret
+    return keys

@@ -1,0 +1,88 @@
+"""The API through a real uvicorn process on 127.0.0.1: ``hashmatch serve`` end to end."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from db import make_engine, upgrade
+from db.clock import ManualClock
+from tests.api.support import START, flip, issue_keys, publish_lists, sample_lists
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_matches_over_http_and_streams(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hashmatch.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    specs, hashes = sample_lists(np.random.default_rng(7))
+    publish_lists(engine, tmp_path / "indexes", specs)
+    keys = issue_keys(engine, ManualClock(START))
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "HASHMATCH_DATA_DIR": str(tmp_path), "HASHMATCH_DATABASE_URL": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {keys['hoster']}"}
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            _wait_ready(client, server)
+            items = [
+                {"type": "pdq", "hash": flip(hashes["img1.pdq"], 9), "ref": "https://cdn.example/a.jpg"},
+                {"type": "md5", "hash": hashes["img1.md5"], "ref": "https://cdn.example/a.jpg"},
+                {"type": "md5", "hash": "11" * 16, "ref": "https://cdn.example/b.jpg"},
+            ]
+            answer = client.post("/v1/match", json={"items": items}, headers=auth)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["counts"] == {"items": 3, "refs": 2, "matched": 1}
+            assert body["results"][0]["confidence"] == "high"
+
+            def lines() -> Iterator[bytes]:
+                for item in items:
+                    yield json.dumps(item).encode() + b"\n"
+
+            headers = {**auth, "Content-Type": "application/x-ndjson"}
+            with client.stream("POST", "/v1/match/stream", content=lines(), headers=headers) as streamed:
+                got = [json.loads(line) for line in streamed.iter_lines() if line]
+            assert got[0]["notice_id"] == body["results"][0]["notice_id"]  # the same open notice
+            assert got[-1] == {"counts": {"items": 3, "refs": 2, "matched": 1, "refused": 0}}
+            assert client.post("/v1/match", content=b"\xff\xd8\xff\xe0", headers=auth).status_code == 415
+            assert client.get("/v1/me").status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal once shut down
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+
+
+def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.communicate()[0].decode()
+        try:
+            if client.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not become ready within 60 s")

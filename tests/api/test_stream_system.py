@@ -1,0 +1,195 @@
+"""NDJSON streaming, health, readiness, metrics and the OpenAPI document."""
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from db import make_session_factory
+from db.clock import ManualClock
+from db.models import AuditRecord, Notice
+from indexer.serving import IndexWatcher
+from tests.api.support import START, World, flip, make_settings
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def _lines(items: Sequence[object]) -> bytes:
+    return b"".join(
+        (item if isinstance(item, bytes) else json.dumps(item).encode()) + b"\n" for item in items
+    )
+
+
+def _stream(world: World, body: bytes | Iterator[bytes], who: str = "hoster") -> list[dict[str, object]]:
+    answer = world.client.post("/v1/match/stream", content=body, headers={**world.auth(who), **NDJSON})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(line) for line in answer.text.splitlines()]
+
+
+def test_a_stream_answers_one_line_per_ref_bad_lines_inline_and_counts_last(world: World) -> None:
+    h = world.hashes
+    body = _lines(
+        [
+            {"type": "md5", "hash": h["img1.md5"], "ref": "a"},
+            {"type": "pdq", "hash": flip(h["img1.pdq"], 3), "ref": "a"},
+            b"{not json",
+            {"type": "pdq", "hash": "12", "ref": "b"},
+            b"",
+            {"type": "phash", "hash": flip(h["img3.phash"], 1), "ref": "c"},
+            {"type": "sha256", "hash": "00" * 32, "ref": "d"},
+            b"x" * 20_000,
+        ]
+    )
+    lines = _stream(world, body)
+    assert lines[-1] == {"counts": {"items": 4, "refs": 3, "matched": 2, "refused": 3}}
+    errors = [line for line in lines if "line" in line]
+    assert [(e["line"], e["field"]) for e in errors] == [(3, "line"), (4, "hash"), (8, "line")]
+    results = {line["ref"]: line for line in lines if "ref" in line}
+    assert results["a"]["confidence"] == "high"
+    assert results["a"]["signals"] == ["md5", "pdq"]
+    assert str(results["a"]["notice_id"]).startswith("ntc_")
+    assert results["c"]["confidence"] == "medium"
+    assert results["d"]["matched"] is False
+
+
+def test_a_large_stream_is_matched_in_chunks_that_keep_each_ref_whole(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    h = world.hashes
+    settings = make_settings(database_url, tmp_path, stream_chunk_items=3)
+    watcher = world.client.app.state.services.watcher  # type: ignore[attr-defined]
+    app = create_app(settings, clock=world.clock, watcher=watcher)
+
+    def body() -> Iterator[bytes]:  # sent in pieces that cut lines in two
+        data = _lines(
+            [{"type": "md5", "hash": f"{n:032x}", "ref": f"r{n // 2}"} for n in range(40)]
+            + [
+                {"type": "md5", "hash": h["img1.md5"], "ref": "hit"},
+                {"type": "sha1", "hash": h["iwf.sha1"], "ref": "hit"},
+            ]
+        )
+        for start in range(0, len(data), 37):
+            yield data[start : start + 37]
+
+    with TestClient(app) as client:
+        answer = client.post("/v1/match/stream", content=body(), headers={**world.auth("hoster"), **NDJSON})
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert lines[-1] == {"counts": {"items": 42, "refs": 21, "matched": 1, "refused": 0}}
+    assert [line["ref"] for line in lines[:-1]] == [f"r{n}" for n in range(20)] + ["hit"]
+    assert lines[-2]["signals"] == ["md5", "sha1"]
+    with make_session_factory(world.engine)() as session:
+        chunks = session.scalar(select(func.count()).where(AuditRecord.action == "match.stream"))
+        assert chunks == 11  # 20 refs of 2 items in chunks of at least 3 items, then the last
+        assert session.scalar(select(func.count()).select_from(Notice)) == 1
+
+
+def test_a_stream_takes_lower_thresholds_and_refuses_bad_ones_before_streaming(world: World) -> None:
+    item = {"type": "pdq", "hash": flip(world.hashes["img2.pdq"], 20), "ref": "a"}
+    headers = {**world.auth("hoster"), **NDJSON}
+    post = world.client.post
+    first = post("/v1/match/stream", content=_lines([item]), headers=headers).text.splitlines()[0]
+    assert json.loads(first)["confidence"] == "medium"
+    lowered = post("/v1/match/stream?thresholds=pdq:19,phash:6", content=_lines([item]), headers=headers)
+    assert (
+        lowered.text.splitlines()[0]
+        == '{"ref":"a","matched":false,"confidence":null,"signals":[],"notice_id":null,"reupload_of":null}'
+    )
+    for bad in ("pdq:99", "nope:3", "pdq:x"):
+        refused = post(f"/v1/match/stream?thresholds={bad}", content=_lines([item]), headers=headers)
+        assert refused.status_code == 422, bad
+        assert refused.json()["errors"][0]["field"].startswith("thresholds.")
+
+
+def test_a_stream_refuses_images_and_other_content_types(world: World) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    refused = world.client.post("/v1/match/stream", content=png, headers={**world.auth("hoster"), **NDJSON})
+    assert refused.status_code == 415
+    as_json = world.client.post("/v1/match/stream", content=b"{}", headers=world.auth("hoster"))
+    assert as_json.status_code == 415
+
+
+def test_health_readiness_and_503_before_any_index(world: World, database_url: str, tmp_path: Path) -> None:
+    assert world.client.get("/healthz").json() == {"status": "ok", "index_version": None}
+    assert world.client.get("/readyz").json() == {"status": "ok", "index_version": "v1"}
+    empty = IndexWatcher(tmp_path / "no-index")
+    app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=empty)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 503
+        item = {"type": "md5", "hash": "00" * 16, "ref": "r"}
+        answer = client.post("/v1/match", json={"items": [item]}, headers=world.auth("hoster"))
+        assert answer.status_code == 503
+        assert "no index" in answer.json()["detail"]
+        stream = client.post(
+            "/v1/match/stream", content=_lines([item]), headers={**world.auth("hoster"), **NDJSON}
+        )
+        assert stream.status_code == 503
+
+
+def test_metrics_count_requests_matches_notices_and_describe_the_index(world: World) -> None:
+    world.match("hoster", [{"type": "md5", "hash": world.hashes["img1.md5"], "ref": "a"}])
+    world.match("hoster", [{"type": "md5", "hash": "zz", "ref": "a"}])
+    text = world.client.get("/metrics").text
+    assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="200"} 1.0' in text
+    assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="422"} 1.0' in text
+    assert (
+        'hashmatch_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/match"}' in text
+    )
+    assert 'hashmatch_matches_total{confidence="high"} 1.0' in text
+    assert 'hashmatch_notices{status="open"} 1.0' in text
+    assert 'hashmatch_index_info{version="v1"} 1.0' in text
+    assert 'hashmatch_index_entries{type="pdq"} 3.0' in text
+
+
+def test_the_openapi_document_has_an_example_and_error_shapes_for_every_route(world: World) -> None:
+    document = world.client.get("/openapi.json").json()
+    text = json.dumps(document)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), (method, path)
+            assert "example" in json.dumps(operation) or _has_schema_example(document, operation), (
+                method,
+                path,
+            )
+    assert '"429"' in json.dumps(document["paths"]["/v1/match"])
+    assert "ErrorBody" in text
+    assert "HTTPValidationError" not in text  # every 422 is documented in our error shape
+    refs = {part.split('"')[0] for part in text.split("#/components/schemas/")[1:]}
+    assert refs <= set(document["components"]["schemas"])  # no dangling reference
+    request = document["paths"]["/v1/match"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert request["properties"]["items"]["items"]["required"] == ["type", "hash", "ref"]
+
+
+def _has_schema_example(document: dict[str, Any], operation: dict[str, Any]) -> bool:
+    schemas = document["components"]["schemas"]
+    refs = [part.split('"')[0] for part in json.dumps(operation).split("#/components/schemas/")[1:]]
+    return any("examples" in schemas[ref] for ref in refs)
+
+
+def test_a_key_walking_near_a_hash_bit_by_bit_is_flagged_once_per_window(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, probe_window=16, probe_limit=8)
+    watcher = world.client.app.state.services.watcher  # type: ignore[attr-defined]
+    app = create_app(settings, clock=world.clock, watcher=watcher)
+    base = "0" * 64
+    with TestClient(app) as client:
+        auth = world.auth("hoster")
+        for n in range(8):  # unrelated hashes: no flag
+            other = bytes([n * 29 % 256] * 32).hex()
+            client.post(
+                "/v1/match", json={"items": [{"type": "pdq", "hash": other, "ref": "r"}]}, headers=auth
+            )
+        walk = [{"type": "pdq", "hash": flip(base, bits), "ref": f"p{bits}"} for bits in range(1, 21)]
+        for item in walk:  # one bit more each time
+            client.post("/v1/match", json={"items": [item]}, headers=auth)
+        text = client.get("/metrics").text
+    assert "hashmatch_probing_flags_total 1.0" in text
+    with make_session_factory(world.engine)() as session:
+        flags = session.scalars(select(AuditRecord).where(AuditRecord.action == "probing.suspected")).all()
+    assert [(f.detail["type"], f.detail["window"]) for f in flags] == [("pdq", 16)]
+    assert base not in str([f.detail for f in flags])  # no query hash kept

@@ -1,0 +1,147 @@
+"""The notices tests' world: organisations of every role, two hotlines' lists with entries, and notices
+made the way the match service makes them (this fixture stands in for it)."""
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import make_session_factory
+from db.models import Entry, HashList, ListVersion, Notice, NoticeEvent, NoticeMatch, Organisation
+from notices.lifecycle import record_created
+
+T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class World:
+    sessions: sessionmaker[Session]
+    eokm: Organisation  # hotline owning eokm-main (entries eokm_pdq, eokm_md5)
+    iwf: Organisation  # hotline owning iwf-csam (entry iwf_pdq)
+    host_a: Organisation
+    host_b: Organisation
+    atkm: Organisation  # the authority
+    operator: Organisation  # admin
+    eokm_pdq: Entry
+    eokm_md5: Entry
+    iwf_pdq: Entry
+
+    def notice(
+        self,
+        session: Session,
+        entries: Sequence[Entry],
+        *,
+        hoster: Organisation | None = None,
+        ref: str | None = None,
+        created_at: datetime = T0,
+    ) -> Notice:
+        """A new open notice at ``hoster`` (default host_a) resting on ``entries``, with its
+        ``created`` event; the deadline is the shortest of the lists' deadlines."""
+        hoster = hoster or self.host_a
+        ref = ref or f"s3://bucket/{uuid.uuid4().hex}.jpg"
+        lists = {
+            hash_list.id: hash_list
+            for hash_list in session.scalars(
+                select(HashList).where(HashList.id.in_({entry.list_id for entry in entries}))
+            )
+        }
+        first = lists[entries[0].list_id]
+        notice = Notice(
+            public_id=uuid.uuid4().hex,
+            hoster_id=hoster.id,
+            ref=ref,
+            active_ref=hashlib.sha256(ref.encode()).hexdigest(),
+            confidence="high" if len({entry.hash_type for entry in entries}) > 1 else "medium",
+            signals=sorted({entry.hash_type for entry in entries}),
+            category=entries[0].category or first.default_category,
+            legal_basis=first.legal_basis,
+            created_at=created_at,
+            deadline=created_at + timedelta(hours=min(h.notice_deadline_hours for h in lists.values())),
+        )
+        session.add(notice)
+        session.flush()
+        for distance, entry in enumerate(entries, start=3):
+            session.add(
+                NoticeMatch(
+                    notice_id=notice.id,
+                    entry_id=entry.id,
+                    list_id=entry.list_id,
+                    hash_type=entry.hash_type,
+                    distance=distance,
+                )
+            )
+        record_created(session, notice, hoster, created_at)
+        session.flush()
+        return notice
+
+
+def history(session: Session, notice: Notice) -> list[tuple[str, str, int | None]]:
+    """(action, resulting status, actor id) of each step, oldest first."""
+    events = session.scalars(
+        select(NoticeEvent).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.id)
+    )
+    return [(event.action, event.status, event.actor_id) for event in events]
+
+
+@pytest.fixture
+def world(engine: Engine) -> World:
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        orgs = {
+            name: Organisation(name=name, role=role, created_at=T0)
+            for name, role in (
+                ("EOKM", "hotline"),
+                ("IWF", "hotline"),
+                ("hoster-a", "hoster"),
+                ("hoster-b", "hoster"),
+                ("ATKM", "authority"),
+                ("operator", "admin"),
+            )
+        }
+        session.add_all(orgs.values())
+        session.flush()
+        entries = []
+        for owner, name, specs in (
+            (
+                "EOKM",
+                "eokm-main",
+                (("pdq", bytes(range(32)), "item-17"), ("md5", bytes(range(16)), "item-18")),
+            ),
+            ("IWF", "iwf-csam", (("pdq", bytes(range(100, 132)), "iwf-0042"),)),
+        ):
+            hash_list = HashList(
+                organisation_id=orgs[owner].id,
+                name=name,
+                default_category="A",
+                legal_basis="Art. 240b Wetboek van Strafrecht",
+                created_at=T0,
+            )
+            session.add(hash_list)
+            session.flush()
+            version = ListVersion(
+                list_id=hash_list.id, number=1, mode="full", state="complete", created_at=T0
+            )
+            session.add(version)
+            session.flush()
+            for hash_type, value, item in specs:
+                entry = Entry(
+                    list_id=hash_list.id, hash_type=hash_type, value=value, item=item, added_in=version.id
+                )
+                session.add(entry)
+                entries.append(entry)
+        session.flush()
+    return World(
+        sessions,
+        orgs["EOKM"],
+        orgs["IWF"],
+        orgs["hoster-a"],
+        orgs["hoster-b"],
+        orgs["ATKM"],
+        orgs["operator"],
+        *entries,
+    )

@@ -1,0 +1,301 @@
+"""Every transition against every role, and what each step records."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import STATUSES, Entry, ListVersion, Notice, NoticeEvent, Organisation
+from notices.errors import InvalidRequest, InvalidTransition, NotAllowed
+from notices.lifecycle import (
+    RULES,
+    confirm_removed,
+    dispute,
+    escalate,
+    resolve_dispute,
+    withdraw_for_removed_entries,
+)
+from tests.notices.conftest import T0, World, history
+
+NOW = T0 + timedelta(hours=2)
+# Written out rather than read from RULES, so that a change to the rules shows up here.
+ALLOWED_ACTORS = {
+    "confirm removal": {"hoster-a"},
+    "dispute": {"hoster-a"},
+    "resolve a dispute": {"EOKM", "operator"},
+    "escalate": {"ATKM"},
+}
+ALLOWED_FROM = {
+    "confirm removal": {"open", "overdue", "disputed"},
+    "dispute": {"open", "overdue"},
+    "resolve a dispute": {"disputed"},
+    "escalate": {"open", "overdue", "disputed"},
+}
+
+
+def ask(session: Session, notice: Notice, actor: Organisation, action: str) -> NoticeEvent:
+    """``action`` with valid arguments."""
+    if action == "confirm removal":
+        return confirm_removed(session, notice, actor, now=NOW)
+    if action == "dispute":
+        return dispute(session, notice, actor, reason="a stock photo of a beach", now=NOW)
+    if action == "resolve a dispute":
+        return resolve_dispute(session, notice, actor, outcome="upheld", reason="it matches", now=NOW)
+    return escalate(session, notice, actor, hours=4, reason="ATKM order 2026-17", now=NOW)
+
+
+def put(notice: Notice, status: str) -> None:
+    notice.status = status
+    if status in ("removed", "withdrawn"):
+        notice.closed_at = T0 + timedelta(hours=1)
+        notice.active_ref = None
+
+
+def organisations(world: World) -> list[Organisation]:
+    return [world.eokm, world.iwf, world.host_a, world.host_b, world.atkm, world.operator]
+
+
+def test_the_rules_are_the_documented_table() -> None:
+    assert {action: set(rule.roles) for action, rule in RULES.items()} == {
+        "confirm removal": {"hoster"},
+        "dispute": {"hoster"},
+        "resolve a dispute": {"hotline", "admin"},
+        "escalate": {"authority"},
+    }
+    assert {action: set(rule.from_statuses) for action, rule in RULES.items()} == ALLOWED_FROM
+
+
+@pytest.mark.parametrize("action", sorted(ALLOWED_ACTORS))
+def test_only_the_right_role_and_relation_may_act(world: World, action: str) -> None:
+    """Refused: other roles, the other hoster, a hotline whose lists the notice does not rest on."""
+    with world.sessions.begin() as session:
+        for actor in organisations(world):
+            notice = world.notice(session, [world.eokm_pdq, world.eokm_md5])
+            put(notice, min(ALLOWED_FROM[action]))
+            session.flush()
+            status = notice.status
+            if actor.name in ALLOWED_ACTORS[action]:
+                event = ask(session, notice, actor, action)
+                assert event.actor_id == actor.id
+                assert history(session, notice)[-1] == (event.action, notice.status, actor.id)
+            else:
+                with pytest.raises(NotAllowed, match=action) as refused:
+                    ask(session, notice, actor, action)
+                assert refused.value.detail()["error"] == "not_allowed"
+                assert notice.status == status
+                assert [step[0] for step in history(session, notice)] == ["created"]
+
+
+@pytest.mark.parametrize("action", sorted(ALLOWED_ACTORS))
+def test_each_action_only_from_its_statuses(world: World, action: str) -> None:
+    by_name = {org.name: org for org in organisations(world)}
+    actor = by_name[min(ALLOWED_ACTORS[action])]
+    with world.sessions.begin() as session:
+        for status in STATUSES:
+            notice = world.notice(session, [world.eokm_pdq])
+            put(notice, status)
+            session.flush()
+            if status in ALLOWED_FROM[action]:
+                ask(session, notice, actor, action)
+                continue
+            with pytest.raises(InvalidTransition) as refused:
+                ask(session, notice, actor, action)
+            assert refused.value.status == status
+            assert refused.value.asked == action
+            assert set(refused.value.allowed_from) == ALLOWED_FROM[action]
+            assert f"a notice that is {status}" in str(refused.value)
+            assert refused.value.detail() == {
+                "error": "invalid_transition",
+                "message": str(refused.value),
+                "status": status,
+                "asked": action,
+                "allowed_from": list(RULES[action].from_statuses),
+            }
+            assert notice.status == status
+            assert len(history(session, notice)) == 1
+
+
+def test_confirm_removed_closes_with_the_reported_time(world: World) -> None:
+    with world.sessions.begin() as session:
+        notice = world.notice(session, [world.eokm_pdq], ref="https://cdn.example/a.jpg")
+        for removed_at, field_problem in (
+            (NOW + timedelta(seconds=1), "in the future"),
+            (T0 - timedelta(seconds=1), "before the notice"),
+            (NOW.replace(tzinfo=None), "time zone"),
+        ):
+            with pytest.raises(InvalidRequest, match=field_problem) as refused:
+                confirm_removed(session, notice, world.host_a, now=NOW, removed_at=removed_at)
+            assert refused.value.field == "removed_at"
+        assert notice.status == "open"
+        confirm_removed(
+            session, notice, world.host_a, now=NOW, removed_at=T0 + timedelta(minutes=40), note="gone"
+        )
+        assert (notice.status, notice.closed_at, notice.active_ref) == (
+            "removed",
+            T0 + timedelta(minutes=40),
+            None,
+        )
+        event = session.scalars(select(NoticeEvent).order_by(NoticeEvent.id.desc())).first()
+        assert event is not None
+        assert (event.at, event.action, event.status, event.reason) == (NOW, "removed", "removed", "gone")
+        # the location is free again: a re-upload gets a new notice
+        world.notice(session, [world.eokm_pdq], ref="https://cdn.example/a.jpg")
+
+
+def test_one_active_notice_per_location_is_a_database_rule(world: World) -> None:
+    with world.sessions.begin() as session:
+        world.notice(session, [world.eokm_pdq], ref="path/x.png")
+    with pytest.raises(IntegrityError), world.sessions.begin() as session:
+        world.notice(session, [world.eokm_pdq], ref="path/x.png")
+
+
+def test_dispute_needs_a_reason_and_happens_once(world: World) -> None:
+    with world.sessions.begin() as session:
+        notice = world.notice(session, [world.eokm_pdq])
+        with pytest.raises(InvalidRequest, match="reason: required") as refused:
+            dispute(session, notice, world.host_a, reason="  ", now=NOW)
+        assert refused.value.detail() == {
+            "error": "invalid_request",
+            "message": "reason: required: say why it is a false positive",
+            "field": "reason",
+        }
+        dispute(session, notice, world.host_a, reason=" a holiday photo ", now=NOW)
+        assert session.scalars(select(NoticeEvent.reason).order_by(NoticeEvent.id.desc())).first() == (
+            "a holiday photo"
+        )
+        resolve_dispute(session, notice, world.eokm, outcome="upheld", reason="it matches", now=NOW)
+        with pytest.raises(InvalidTransition, match="a dispute was already upheld"):
+            dispute(session, notice, world.host_a, reason="still a holiday photo", now=NOW)
+        bound = world.notice(session, [world.eokm_pdq])
+        escalate(session, bound, world.atkm, hours=6, reason="ATKM order 1", now=NOW)
+        with pytest.raises(InvalidTransition, match="it is a binding order"):
+            dispute(session, bound, world.host_a, reason="a holiday photo", now=NOW)
+
+
+def test_upheld_returns_to_open_or_overdue_by_the_unchanged_deadline(world: World) -> None:
+    with world.sessions.begin() as session:
+        early, late = world.notice(session, [world.eokm_pdq]), world.notice(session, [world.eokm_pdq])
+        for notice in (early, late):
+            dispute(session, notice, world.host_a, reason="false positive", now=NOW)
+        with pytest.raises(InvalidRequest, match="outcome"):
+            resolve_dispute(session, early, world.eokm, outcome="maybe", reason="x", now=NOW)  # type: ignore[arg-type]
+        resolve_dispute(session, early, world.eokm, outcome="upheld", reason="it matches", now=NOW)
+        after_deadline = T0 + timedelta(hours=30)
+        resolve_dispute(session, late, world.operator, outcome="upheld", reason="matches", now=after_deadline)
+        assert (early.status, early.deadline) == ("open", T0 + timedelta(hours=24))
+        assert (late.status, late.deadline) == ("overdue", T0 + timedelta(hours=24))
+        assert history(session, late)[-1] == ("upheld", "overdue", world.operator.id)
+
+
+def test_withdrawn_with_retraction_retracts_only_the_hotlines_own_entries(world: World) -> None:
+    calls: list[tuple[int, list[int], str]] = []
+
+    def retract(session: Session, list_id: int, entry_ids: Sequence[int], reason: str) -> None:
+        """What the indexer does: a version removing the entries, then withdrawing notices on them."""
+        calls.append((list_id, list(entry_ids), reason))
+        version = ListVersion(list_id=list_id, number=2, mode="delta", state="complete")
+        session.add(version)
+        session.flush()
+        for entry in session.scalars(select(Entry).where(Entry.id.in_(entry_ids))):
+            entry.removed_in, entry.removal = version.id, "retracted"
+        withdraw_for_removed_entries(session, entry_ids, NOW)
+
+    with world.sessions.begin() as session:
+        disputed = world.notice(session, [world.eokm_pdq, world.eokm_md5, world.iwf_pdq])
+        only_on_pdq = world.notice(session, [world.eokm_pdq], hoster=world.host_b)
+        also_iwf = world.notice(session, [world.eokm_pdq, world.iwf_pdq], hoster=world.host_b)
+        dispute(session, disputed, world.host_a, reason="our own logo", now=NOW)
+        with pytest.raises(InvalidRequest, match="retract"):
+            resolve_dispute(
+                session, disputed, world.eokm, outcome="upheld", reason="x", now=NOW, retract=retract
+            )
+        with pytest.raises(NotAllowed, match="only the hotline that owns a list"):
+            resolve_dispute(
+                session, disputed, world.operator, outcome="withdrawn", reason="x", now=NOW, retract=retract
+            )
+        assert calls == []
+        resolve_dispute(
+            session,
+            disputed,
+            world.eokm,
+            outcome="withdrawn",
+            reason="a logo, not CSAM",
+            now=NOW,
+            retract=retract,
+        )
+        assert calls == [
+            (world.eokm_pdq.list_id, sorted([world.eokm_pdq.id, world.eokm_md5.id]), "a logo, not CSAM")
+        ]
+        assert (disputed.status, disputed.closed_at, disputed.active_ref) == ("withdrawn", NOW, None)
+        assert history(session, disputed)[-1] == ("withdrawn", "withdrawn", world.eokm.id)
+        assert history(session, only_on_pdq)[-1] == ("withdrawn", "withdrawn", None)
+        assert also_iwf.status == "open"  # the IWF entry is still listed
+
+
+def test_withdraw_for_removed_entries_needs_every_match_gone(world: World) -> None:
+    with world.sessions.begin() as session:
+        version = ListVersion(list_id=world.eokm_md5.list_id, number=2, mode="delta", state="complete")
+        session.add(version)
+        session.flush()
+        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # retracted earlier
+        alone = world.notice(session, [world.eokm_pdq])
+        with_removed = world.notice(session, [world.eokm_pdq, world.eokm_md5])
+        with_listed = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
+        closed = world.notice(session, [world.eokm_pdq])
+        confirm_removed(session, closed, world.host_a, now=NOW)
+        unrelated = world.notice(session, [world.iwf_pdq])
+        with_replaced = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
+        iwf_version = ListVersion(list_id=world.iwf_pdq.list_id, number=2, mode="full", state="complete")
+        session.add(iwf_version)
+        session.flush()
+        replaced = session.get_one(Entry, world.iwf_pdq.id)
+        replaced.removed_in, replaced.removal = iwf_version.id, "replaced"  # the hash is still listed
+        withdrawn = withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW)
+        assert {notice.id for notice in withdrawn} == {alone.id, with_removed.id}
+        assert [
+            notice.status for notice in (alone, with_removed, with_listed, closed, unrelated, with_replaced)
+        ] == ["withdrawn", "withdrawn", "open", "removed", "open", "open"]
+        assert alone.active_ref is None
+        assert history(session, alone)[-1] == ("withdrawn", "withdrawn", None)
+        assert withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW) == []
+
+
+def test_escalation_sets_a_binding_deadline_of_at_most_12_hours(world: World) -> None:
+    with world.sessions.begin() as session:
+        notice = world.notice(session, [world.eokm_pdq])
+        dispute(session, notice, world.host_a, reason="not ours", now=NOW)
+        for hours in (0, 13):
+            with pytest.raises(InvalidRequest, match="1 to 12 hours") as refused:
+                escalate(session, notice, world.atkm, hours=hours, reason="order 5", now=NOW)
+            assert refused.value.field == "hours"
+        with pytest.raises(InvalidRequest, match="reference"):
+            escalate(session, notice, world.atkm, hours=1, reason="", now=NOW)
+        assert (notice.status, notice.binding_order) == ("disputed", False)
+        escalate(session, notice, world.atkm, hours=1, reason="ATKM order 2026-5", now=NOW)
+        assert (notice.status, notice.binding_order, notice.escalated_at, notice.deadline) == (
+            "open",
+            True,
+            NOW,
+            NOW + timedelta(hours=1),
+        )
+        assert history(session, notice) == [
+            ("created", "open", world.host_a.id),
+            ("disputed", "disputed", world.host_a.id),
+            ("escalated", "open", world.atkm.id),
+        ]
+
+
+def test_a_step_decides_on_the_committed_status_not_a_stale_copy(world: World) -> None:
+    with world.sessions.begin() as session:
+        public_id = world.notice(session, [world.eokm_pdq]).public_id
+    with world.sessions() as stale, world.sessions.begin() as fresh:
+        old_copy = stale.scalars(select(Notice).where(Notice.public_id == public_id)).one()
+        confirm_removed(fresh, fresh.merge(old_copy), world.host_a, now=NOW)
+    with world.sessions() as stale:
+        stale.add(old_copy)
+        assert old_copy.status == "open"  # what this session last read
+        with pytest.raises(InvalidTransition, match="a notice that is removed"):
+            dispute(stale, old_copy, world.host_a, reason="false positive", now=NOW)
