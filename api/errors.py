@@ -15,6 +15,8 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
+from indexer.errors import ListsError
+from indexer.errors import NotFound as ListNotFound
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
 from notices.errors import NotFound as NoticeNotFound
 from notices.matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
@@ -82,6 +84,8 @@ STATUS: dict[type[Exception], int] = {
     NotAllowed: 403,
     InvalidTransition: 409,
     InvalidRequest: 422,
+    ListNotFound: 404,
+    ListsError: 409,
 }
 
 
@@ -149,7 +153,15 @@ def install(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         return JSONResponse(error_body("internal error: it has been logged"), 500)
 
-    for kind in (ApiError, AccountError, NoticeError, InvalidItems, InvalidThresholds, IndexNotReady):
+    for kind in (
+        ApiError,
+        AccountError,
+        NoticeError,
+        ListsError,
+        InvalidItems,
+        InvalidThresholds,
+        IndexNotReady,
+    ):
         app.add_exception_handler(kind, named)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http)

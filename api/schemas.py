@@ -315,10 +315,17 @@ class DisputeBody(BaseModel):
 class ResolveBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"outcome": "withdrawn", "reason": "confirmed false positive"}]},
+        json_schema_extra={
+            "examples": [{"outcome": "withdrawn", "reason": "confirmed false positive", "retract": True}]
+        },
     )
     outcome: Literal["upheld", "withdrawn"]
     reason: str = Field(min_length=1)
+    retract: bool = Field(
+        False,
+        description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
+        "they stop matching at the next publish, which withdraws other notices resting only on them",
+    )
 
 
 class EscalateBody(BaseModel):

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from cli.common import CommandError, Commands, open_database, open_text, parse_thresholds
 from config import get_settings
+from db.base import utcnow
 from db.models import HashList, ListVersion, Organisation
 from indexer import serving
 from indexer.errors import ImportRejected
@@ -30,16 +31,19 @@ from indexer.lists import (
     versions_of,
 )
 from indexer.publishing import (
-    EntriesRemoved,
     PublishResult,
     publish,
     served_list_versions,
     unserved_publication,
 )
 from matcher import get_hash_type
+from notices.lifecycle import withdraw_for_removed_entries
 
-ON_ENTRIES_REMOVED: EntriesRemoved | None = None
-"""Called by every publish with the entries it stops serving (notices resting only on them are withdrawn)."""
+
+def withdraw_notices(session: Session, entry_ids: Sequence[int]) -> None:
+    """Called by every publish with the entries it stops serving: notices resting only on retracted
+    entries are withdrawn in the publish's transaction."""
+    withdraw_for_removed_entries(session, entry_ids, utcnow())
 
 
 def register(commands: Commands) -> None:
@@ -286,7 +290,7 @@ def _run_publish(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> 
         sessions,
         settings.index_dir,
         lists=ids,
-        on_entries_removed=ON_ENTRIES_REMOVED,
+        on_entries_removed=withdraw_notices,
         keep=settings.index_versions_kept,
     )
     print(_publish_summary(result, time.perf_counter() - started))

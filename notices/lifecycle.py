@@ -142,10 +142,16 @@ def resolve_dispute(
         for list_id in sorted(owned_list_ids(session, [notice.id], actor)):
             entry_ids = session.scalars(
                 select(NoticeMatch.entry_id)
-                .where(NoticeMatch.notice_id == notice.id, NoticeMatch.list_id == list_id)
+                .join(Entry, Entry.id == NoticeMatch.entry_id)
+                .where(
+                    NoticeMatch.notice_id == notice.id,
+                    NoticeMatch.list_id == list_id,
+                    Entry.removed_in.is_(None),  # retracted already, by an earlier decision or import
+                )
                 .order_by(NoticeMatch.entry_id)
             ).all()
-            retract(session, list_id, entry_ids, reason)
+            if entry_ids:
+                retract(session, list_id, entry_ids, reason)
     return event
 
 

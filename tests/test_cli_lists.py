@@ -1,18 +1,19 @@
 """``hashmatch lists`` end to end on SQLite and PostgreSQL: readable output, one-line errors, exit codes."""
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-import cli.lists
 from cli.common import open_database
 from cli.main import main
 from config import get_settings
-from db.models import Publication
+from db.base import utcnow
+from db.models import Entry, Notice, Organisation, Publication
 from indexer.serving import ServedIndexes, serve
+from notices.matching import match, parse_items
 from tests.listdata import codes, hotline, plain
 
 
@@ -78,17 +79,22 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     assert "default category  A" in out
     assert "thresholds        pdq 40" in out
 
-    removed: list[Sequence[int]] = []
-    cli.lists.ON_ENTRIES_REMOVED = lambda session, ids: removed.append(list(ids))
-    try:
-        code, out, _ = run(
-            capsys, "lists", "retract", "main", "--entry", "2", "--reason", "stock photo", "--publish"
-        )
-        assert code == 0
-        assert out.startswith("EOKM/main version 2 (retract): 1 entries retracted, 3 active")
-        assert removed == [[2]]
-    finally:
-        cli.lists.ON_ENTRIES_REMOVED = None
+    # a hoster's notice resting only on entry 2 is withdrawn by the publish that retracts it
+    with open_database(get_settings()) as sessions, sessions.begin() as session:
+        hoster = session.scalars(select(Organisation).where(Organisation.name == "Hoster BV")).one()
+        item = {"type": "pdq", "hash": session.get_one(Entry, 2).value.hex(), "ref": "s3://b/x.jpg"}
+        served = ServedIndexes.open(get_settings().index_dir)
+        outcome = match(session, served, hoster.id, "hoster", parse_items([item])[0], {}, utcnow())
+        notice_id = outcome.results[0].notice_id
+    code, out, _ = run(
+        capsys, "lists", "retract", "main", "--entry", "2", "--reason", "stock photo", "--publish"
+    )
+    assert code == 0
+    assert out.startswith("EOKM/main version 2 (retract): 1 entries retracted, 3 active")
+    assert "1 entries no longer served" in out
+    with open_database(get_settings()) as sessions, sessions() as session:
+        notice = session.scalars(select(Notice).where(Notice.public_id == notice_id)).one()
+        assert notice.status == "withdrawn"
 
     delta = tmp_path / "delta.ndjson"
     delta.write_text(

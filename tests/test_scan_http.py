@@ -1,11 +1,5 @@
-"""``hashmatch scan`` against the real match API under a real uvicorn process on 127.0.0.1.
-
-Skipped until the API lands (``api.app``). What this module assumes of the server beyond the match
-contract is in two places below, ``Server.start`` and ``provision``: the app is built by
-``api.app:create_app`` from environment settings (``HASHMATCH_DATA_DIR``: where it keeps its database
-and indexes), and the ``hashmatch`` command line imports a list from ``hashmatch hash``'s CSV and
-creates a hoster's API key. Adjust those two helpers if the server's own commands differ.
-"""
+"""``hashmatch scan`` against the real match API: ``hashmatch serve`` (uvicorn) on 127.0.0.1, with a
+list made by ``hashmatch hash`` and imported, published and keyed through the command line."""
 
 import csv
 import os
@@ -22,8 +16,6 @@ import pytest
 
 from cli.main import main
 from tests.fixtures.images import mirrored, photo, save_jpeg, with_border
-
-pytest.importorskip("api.app", reason="the match API (api.app) is not merged yet")
 
 HOTLINE_SEEDS = (11, 12, 13)
 
@@ -45,8 +37,8 @@ class Server:
     def start(self) -> None:
         environment = {**os.environ, "HASHMATCH_DATA_DIR": str(self.data)}
         port = self.url.rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app", "--port", port]
-        self.process = subprocess.Popen([*command, "--host", "127.0.0.1"], env=environment)
+        command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", port]
+        self.process = subprocess.Popen(command, env=environment)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -65,18 +57,25 @@ class Server:
 
 
 def provision(data: Path, list_csv: Path) -> str:
-    """Import the hotline's list and create a hoster's key; returns the key."""
+    """Import and publish the hotline's list and create a hoster's key; returns the key."""
     environment = {**os.environ, "HASHMATCH_DATA_DIR": str(data)}
-    hashmatch = [sys.executable, "-m", "cli.main"]
-    subprocess.run([*hashmatch, "lists", "import", str(list_csv)], env=environment, check=True)
-    created = subprocess.run(
-        [*hashmatch, "keys", "create", "--role", "hoster", "--org", "test-hoster"],
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return created.stdout.split()[-1]
+    environment.pop("HASHMATCH_DATABASE_URL", None)
+
+    def hashmatch(*argv: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", *argv],
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout
+
+    hashmatch("orgs", "create", "EOKM", "--role", "hotline")
+    hashmatch("lists", "create", "main", "--org", "EOKM")
+    hashmatch("lists", "import", "EOKM/main", str(list_csv), "--full", "--publish")
+    hashmatch("orgs", "create", "Hoster BV", "--role", "hoster")
+    return hashmatch("keys", "create", "Hoster BV").splitlines()[0].strip()
 
 
 @pytest.fixture

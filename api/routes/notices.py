@@ -21,6 +21,7 @@ from api.schemas import (
     error_responses,
 )
 from db.models import ROLES, Notice, NoticeEvent, Organisation
+from indexer.lists import retract_entries
 from notices import lifecycle, views
 
 router = APIRouter(tags=["notices"])
@@ -156,7 +157,13 @@ _step(
     "The hotline (or an admin) upholds or withdraws a disputed notice",
     ResolveBody,
     lambda s, notice, actor, body, now: lifecycle.resolve_dispute(
-        s, notice, actor, outcome=body.outcome, reason=body.reason, now=now
+        s,
+        notice,
+        actor,
+        outcome=body.outcome,
+        reason=body.reason,
+        now=now,
+        retract=retract_entries if body.retract else None,
     ),
 )
 _step(

@@ -1,7 +1,5 @@
-"""One place that builds what the API tests serve: hotlines' lists written as ``Entry`` rows, indexed
-with the matcher and published with ``indexer.serving.publish``; organisations of every role with
-keys; an app over them on a clock the tests move. (The indexer's import and publish will replace
-``publish_lists``.)"""
+"""One place that builds what the API tests serve: hotlines' lists imported and published by the
+indexer; organisations of every role with keys; an app over them on a clock the tests move."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,15 +10,18 @@ from typing import Any
 import httpx
 import numpy as np
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from accounts import create_organisation, issue_key
 from api.deps import Services
 from config.settings import Settings
 from db import make_session_factory
 from db.clock import ManualClock
-from db.models import Entry, HashList, ListVersion, Organisation
-from indexer.serving import publish
+from db.models import Entry, Organisation
+from indexer.formats import read_list
+from indexer.lists import create_list, import_list
+from indexer.publishing import publish
+from indexer.serving import served_version
 from matcher import HASH_TYPES
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -45,67 +46,34 @@ class ListSpec:
     default_category: str | None = "A"
 
 
-def publish_lists(
-    engine: Engine, index_dir: Path, specs: Sequence[ListSpec], version: str = "v1"
-) -> dict[str, int]:
-    """Write the lists and their entries, index every hash type and publish the index; returns the
-    entry id of each listed value."""
+def publish_lists(engine: Engine, index_dir: Path, specs: Sequence[ListSpec]) -> dict[str, int]:
+    """Create the hotlines and their lists, import each list's hashes as a CSV file through the
+    indexer and publish; returns the entry id of each listed value."""
     sessions = make_session_factory(engine)
     ids: dict[str, int] = {}
     with sessions.begin() as session:
-        hotlines: dict[str, Organisation] = {}
         for spec in specs:
-            org = (
-                hotlines.get(spec.hotline)
-                or session.query(Organisation).filter_by(name=spec.hotline).one_or_none()
-            )
-            if org is None:
-                org = create_organisation(session, spec.hotline, "hotline", START)
-            hotlines[spec.hotline] = org
-            hash_list = HashList(
-                organisation_id=org.id,
-                name=spec.name,
-                thresholds=dict(spec.thresholds),
-                notice_deadline_hours=spec.deadline_hours,
-                legal_basis=spec.legal_basis,
+            if session.query(Organisation).filter_by(name=spec.hotline).one_or_none() is None:
+                create_organisation(session, spec.hotline, "hotline", START)
+            hash_list = create_list(
+                session,
+                spec.hotline,
+                spec.name,
                 default_category=spec.default_category,
-                created_at=START,
+                legal_basis=spec.legal_basis,
+                thresholds=spec.thresholds,
+                notice_deadline_hours=spec.deadline_hours,
             )
-            session.add(hash_list)
-            session.flush()
-            list_version = ListVersion(
-                list_id=hash_list.id, number=1, mode="full", state="complete", created_at=START
-            )
-            session.add(list_version)
-            session.flush()
+            rows = ["type,hash,item,category"] + [
+                f"{h.hash_type},{h.value},{h.item or ''},{h.category or ''}" for h in spec.hashes
+            ]
+            import_list(session, hash_list, read_list(rows, "csv"), mode="full", source=f"{spec.name}.csv")
             for listed in spec.hashes:
-                entry = Entry(
-                    list_id=hash_list.id,
-                    hash_type=listed.hash_type,
-                    value=HASH_TYPES[listed.hash_type].parse(listed.value),
-                    item=listed.item,
-                    category=listed.category,
-                    added_in=list_version.id,
-                )
-                session.add(entry)
-                session.flush()
-                ids[listed.value] = entry.id
-    by_type: dict[str, list[tuple[bytes, int]]] = {}
-    thresholds: dict[str, int] = {}
-    for spec in specs:
-        for listed in spec.hashes:
-            hash_type = HASH_TYPES[listed.hash_type]
-            by_type.setdefault(hash_type.name, []).append((hash_type.parse(listed.value), ids[listed.value]))
-            limit = spec.thresholds.get(hash_type.name, hash_type.default_threshold)
-            thresholds[hash_type.name] = max(limit, thresholds.get(hash_type.name, 0))
-    indexes = {}
-    for name, rows in by_type.items():
-        hash_type = HASH_TYPES[name]
-        codes = np.frombuffer(b"".join(code for code, _ in rows), dtype=np.uint8).reshape(
-            len(rows), hash_type.nbytes
-        )
-        indexes[name] = hash_type.build_index(codes, np.array([entry for _, entry in rows], dtype=np.int64))
-    publish(index_dir, version, indexes, {"search_thresholds": thresholds})
+                value = HASH_TYPES[listed.hash_type].parse(listed.value)
+                ids[listed.value] = session.scalars(
+                    select(Entry.id).where(Entry.list_id == hash_list.id, Entry.value == value)
+                ).one()
+    publish(sessions, index_dir)
     return ids
 
 
@@ -130,6 +98,10 @@ class World:
     entries: dict[str, int]
     keys: dict[str, str]
     hashes: dict[str, str]
+
+    @property
+    def index_version(self) -> str | None:
+        return served_version(self.index_dir)
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}

@@ -227,7 +227,7 @@ def test_the_audit_record_of_a_match_call_holds_counts_never_hashes(world: World
             "matched": 1,
             "refused": 0,
             "notices_created": 1,
-            "index": "v1",
+            "index": world.index_version,
         }
         assert records[0].key_id is not None
         everything = str([(r.detail, r.action) for r in session.scalars(select(AuditRecord))])

@@ -115,7 +115,7 @@ def test_a_stream_refuses_images_and_other_content_types(world: World) -> None:
 
 def test_health_readiness_and_503_before_any_index(world: World, database_url: str, tmp_path: Path) -> None:
     assert world.client.get("/healthz").json() == {"status": "ok", "index_version": None}
-    assert world.client.get("/readyz").json() == {"status": "ok", "index_version": "v1"}
+    assert world.client.get("/readyz").json() == {"status": "ok", "index_version": world.index_version}
     empty = IndexWatcher(tmp_path / "no-index")
     app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=empty)
     with TestClient(app) as client:
@@ -141,7 +141,7 @@ def test_metrics_count_requests_matches_notices_and_describe_the_index(world: Wo
     )
     assert 'hashmatch_matches_total{confidence="high"} 1.0' in text
     assert 'hashmatch_notices{status="open"} 1.0' in text
-    assert 'hashmatch_index_info{version="v1"} 1.0' in text
+    assert f'hashmatch_index_info{{version="{world.index_version}"}} 1.0' in text
     assert 'hashmatch_index_entries{type="pdq"} 3.0' in text
 
 

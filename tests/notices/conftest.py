@@ -12,7 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
-from db.models import Entry, HashList, ListVersion, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
+from indexer.formats import read_list
+from indexer.lists import create_list, import_list
 from notices.lifecycle import record_created
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
@@ -114,26 +116,19 @@ def world(engine: Engine) -> World:
             ),
             ("IWF", "iwf-csam", (("pdq", bytes(range(100, 132)), "iwf-0042"),)),
         ):
-            hash_list = HashList(
-                organisation_id=orgs[owner].id,
-                name=name,
-                default_category="A",
-                legal_basis="Art. 240b Wetboek van Strafrecht",
-                created_at=T0,
+            hash_list = create_list(
+                session, owner, name, default_category="A", legal_basis="Art. 240b Wetboek van Strafrecht"
             )
-            session.add(hash_list)
-            session.flush()
-            version = ListVersion(
-                list_id=hash_list.id, number=1, mode="full", state="complete", created_at=T0
-            )
-            session.add(version)
-            session.flush()
-            for hash_type, value, item in specs:
-                entry = Entry(
-                    list_id=hash_list.id, hash_type=hash_type, value=value, item=item, added_in=version.id
+            rows = ["type,hash,item", *(f"{kind},{value.hex()},{item}" for kind, value, item in specs)]
+            import_list(session, hash_list, read_list(rows, "csv"), mode="full", source=f"{name}.csv")
+            for hash_type, value, _ in specs:
+                entries.append(
+                    session.scalars(
+                        select(Entry).where(
+                            Entry.list_id == hash_list.id, Entry.hash_type == hash_type, Entry.value == value
+                        )
+                    ).one()
                 )
-                session.add(entry)
-                entries.append(entry)
         session.flush()
     return World(
         sessions,

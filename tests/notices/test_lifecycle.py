@@ -2,13 +2,17 @@
 
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import STATUSES, Entry, ListVersion, Notice, NoticeEvent, Organisation
+from db.models import STATUSES, Entry, HashList, Notice, NoticeEvent, Organisation
+from indexer.formats import read_list
+from indexer.lists import import_list, retract_entries
+from indexer.publishing import publish
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed
 from notices.lifecycle import (
     RULES,
@@ -190,18 +194,18 @@ def test_upheld_returns_to_open_or_overdue_by_the_unchanged_deadline(world: Worl
         assert history(session, late)[-1] == ("upheld", "overdue", world.operator.id)
 
 
-def test_withdrawn_with_retraction_retracts_only_the_hotlines_own_entries(world: World) -> None:
+def test_withdrawn_with_retraction_retracts_only_the_hotlines_own_entries(
+    world: World, tmp_path: Path
+) -> None:
+    def withdraw(session: Session, entry_ids: Sequence[int]) -> None:
+        withdraw_for_removed_entries(session, entry_ids, NOW)
+
+    publish(world.sessions, tmp_path)  # the lists are served: notices rest on served entries
     calls: list[tuple[int, list[int], str]] = []
 
     def retract(session: Session, list_id: int, entry_ids: Sequence[int], reason: str) -> None:
-        """What the indexer does: a version removing the entries, then withdrawing notices on them."""
         calls.append((list_id, list(entry_ids), reason))
-        version = ListVersion(list_id=list_id, number=2, mode="delta", state="complete")
-        session.add(version)
-        session.flush()
-        for entry in session.scalars(select(Entry).where(Entry.id.in_(entry_ids))):
-            entry.removed_in, entry.removal = version.id, "retracted"
-        withdraw_for_removed_entries(session, entry_ids, NOW)
+        retract_entries(session, list_id, entry_ids, reason)
 
     with world.sessions.begin() as session:
         disputed = world.notice(session, [world.eokm_pdq, world.eokm_md5, world.iwf_pdq])
@@ -231,16 +235,17 @@ def test_withdrawn_with_retraction_retracts_only_the_hotlines_own_entries(world:
         ]
         assert (disputed.status, disputed.closed_at, disputed.active_ref) == ("withdrawn", NOW, None)
         assert history(session, disputed)[-1] == ("withdrawn", "withdrawn", world.eokm.id)
-        assert history(session, only_on_pdq)[-1] == ("withdrawn", "withdrawn", None)
-        assert also_iwf.status == "open"  # the IWF entry is still listed
+        assert only_on_pdq.status == "open"  # the retraction takes effect when it is published
+    publish(world.sessions, tmp_path, on_entries_removed=withdraw)
+    with world.sessions() as session:
+        after_publish = session.get_one(Notice, only_on_pdq.id)
+        assert history(session, after_publish)[-1] == ("withdrawn", "withdrawn", None)
+        assert session.get_one(Notice, also_iwf.id).status == "open"  # the IWF entry is still listed
 
 
 def test_withdraw_for_removed_entries_needs_every_match_gone(world: World) -> None:
     with world.sessions.begin() as session:
-        version = ListVersion(list_id=world.eokm_md5.list_id, number=2, mode="delta", state="complete")
-        session.add(version)
-        session.flush()
-        session.get_one(Entry, world.eokm_md5.id).removed_in = version.id  # retracted earlier
+        retract_entries(session, world.eokm_md5.list_id, [world.eokm_md5.id], "retracted earlier")
         alone = world.notice(session, [world.eokm_pdq])
         with_removed = world.notice(session, [world.eokm_pdq, world.eokm_md5])
         with_listed = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
@@ -248,11 +253,11 @@ def test_withdraw_for_removed_entries_needs_every_match_gone(world: World) -> No
         confirm_removed(session, closed, world.host_a, now=NOW)
         unrelated = world.notice(session, [world.iwf_pdq])
         with_replaced = world.notice(session, [world.eokm_pdq, world.iwf_pdq])
-        iwf_version = ListVersion(list_id=world.iwf_pdq.list_id, number=2, mode="full", state="complete")
-        session.add(iwf_version)
-        session.flush()
-        replaced = session.get_one(Entry, world.iwf_pdq.id)
-        replaced.removed_in, replaced.removal = iwf_version.id, "replaced"  # the hash is still listed
+        # a full replace listing the same hash under another category replaces the entry: still listed
+        iwf = session.get_one(HashList, world.iwf_pdq.list_id)
+        again = read_list(["type,hash,item,category", f"pdq,{world.iwf_pdq.value.hex()},iwf-0042,B"], "csv")
+        import_list(session, iwf, again, mode="full", source="iwf-2.csv")
+        assert session.get_one(Entry, world.iwf_pdq.id).removal == "replaced"
         withdrawn = withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW)
         assert {notice.id for notice in withdrawn} == {alone.id, with_removed.id}
         assert [

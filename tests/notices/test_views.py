@@ -53,7 +53,7 @@ def test_a_hotline_sees_its_own_entries_in_full_and_others_by_list_name(world: W
             "hash_type": "pdq",
             "value": bytes(range(32)).hex(),
             "item": "item-17",
-            "category": None,
+            "category": "A",  # the list's default category
             "distance": 3,
         }
     ]
