@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DATA ?= var
+PORT ?= 8000
 
 .PHONY: run test check bench bench-quick bench-scanner bench-lists bench-lists-quick clean
 
@@ -16,11 +17,11 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-## run: match the sample queries against the sample list, through an index saved under $(DATA)/
+## run: the service on the embedded default (SQLite + index files under $(DATA)/), with demo organisations,
+## their keys in $(DATA)/demo-keys/ and the sample list published; http://127.0.0.1:$(PORT)/docs
 run: $(STAMP)
-	rm -rf $(DATA)/index
-	$(BIN)/hashmatch index build tests/fixtures/sample_list.txt --out $(DATA)/index
-	$(BIN)/hashmatch match --index $(DATA)/index tests/fixtures/sample_queries.txt
+	HASHMATCH_DATA_DIR=$(DATA) $(BIN)/hashmatch demo tests/fixtures/sample_list.txt
+	HASHMATCH_DATA_DIR=$(DATA) $(BIN)/hashmatch serve --port $(PORT)
 
 ## test: the whole test suite
 test: $(STAMP)

@@ -7,8 +7,8 @@ from datetime import datetime
 import audit
 from accounts import AccountError, create_organisation, find_organisation, issue_key, list_keys, revoke_key
 from accounts import list_organisations as all_organisations
-from cli.common import CommandError, Commands
-from cli.database import open_database
+from cli.common import CommandError, Commands, open_database
+from config import get_settings
 from db.clock import SystemClock
 from db.models import ROLES
 
@@ -43,7 +43,7 @@ def _when(value: datetime | None) -> str:
 def _orgs_create(args: argparse.Namespace) -> None:
     now = SystemClock().now()
     try:
-        with open_database().begin() as session:
+        with open_database(get_settings()) as sessions, sessions.begin() as session:
             org = create_organisation(session, args.name, args.role, now)
             audit.append(session, "organisation.created", {"organisation": org.id, "role": org.role}, now)
             print(f"organisation {org.id}\t{org.name}\t{org.role}")
@@ -52,7 +52,7 @@ def _orgs_create(args: argparse.Namespace) -> None:
 
 
 def _orgs_list(_: argparse.Namespace) -> None:
-    with open_database()() as session:
+    with open_database(get_settings()) as sessions, sessions() as session:
         print("id\tname\trole\tcreated")
         for org in all_organisations(session):
             print(f"{org.id}\t{org.name}\t{org.role}\t{_when(org.created_at)}")
@@ -61,7 +61,7 @@ def _orgs_list(_: argparse.Namespace) -> None:
 def _keys_create(args: argparse.Namespace) -> None:
     now = SystemClock().now()
     try:
-        with open_database().begin() as session:
+        with open_database(get_settings()) as sessions, sessions.begin() as session:
             org = find_organisation(session, args.organisation)
             issued = issue_key(session, org, args.name, now)
             audit.append(session, "key.created", {"prefix": issued.key.prefix}, now, org.id, issued.key.id)
@@ -76,7 +76,7 @@ def _keys_create(args: argparse.Namespace) -> None:
 
 def _keys_list(args: argparse.Namespace) -> None:
     try:
-        with open_database()() as session:
+        with open_database(get_settings()) as sessions, sessions() as session:
             org = find_organisation(session, args.org) if args.org else None
             print("prefix\torganisation\trole\tname\tcreated\tlast used\trevoked")
             for key, owner in list_keys(session, org):
@@ -91,7 +91,7 @@ def _keys_list(args: argparse.Namespace) -> None:
 def _keys_revoke(args: argparse.Namespace) -> None:
     now = SystemClock().now()
     try:
-        with open_database().begin() as session:
+        with open_database(get_settings()) as sessions, sessions.begin() as session:
             key = revoke_key(session, args.prefix, now)
             audit.append(session, "key.revoked", {"prefix": key.prefix}, now, key.organisation_id, key.id)
             print(f"key {key.prefix} revoked at {_when(key.revoked_at)}")

@@ -3,8 +3,8 @@
 import argparse
 
 import audit
-from cli.common import CommandError, Commands
-from cli.database import open_database
+from cli.common import CommandError, Commands, open_database
+from config import get_settings
 
 
 def register(commands: Commands) -> None:
@@ -15,7 +15,7 @@ def register(commands: Commands) -> None:
 
 
 def _verify(_: argparse.Namespace) -> None:
-    with open_database()() as session:
+    with open_database(get_settings()) as sessions, sessions() as session:
         result = audit.verify(session)
     if not result.ok:
         raise CommandError(

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TextIO, TypeAlias
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
@@ -36,12 +37,19 @@ def describe_errors(source: str, errors: Sequence[LineError]) -> str:
 
 @contextmanager
 def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
-    """Sessions on the configured database, brought to the newest schema first; closed at the end."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
+    """Sessions on the configured database, brought to the newest schema first; closed at the end.
+    A database that cannot be reached or used ends the command with one line."""
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = make_engine(settings.effective_database_url)
+    except SQLAlchemyError as error:
+        raise CommandError(f"database URL: {error}") from None
     try:
         upgrade(engine)
         yield make_session_factory(engine)
+    except SQLAlchemyError as error:
+        raise CommandError(f"database: {str(error).splitlines()[0]}") from None
     finally:
         engine.dispose()
 

@@ -8,14 +8,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import accounts, audit, files, hashing, lists, notices, serve
+from cli import accounts, audit, demo, files, hashing, lists, notices, serve
 from cli.common import CommandError
 from indexer.errors import ListsError
 from matcher import MatcherError
+from notices.errors import NoticeError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files, lists, hashing, accounts, audit, notices, serve)
+COMMAND_MODULES = (files, lists, hashing, accounts, audit, notices, serve, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.handler(args)
-    except (CommandError, ListsError, MatcherError, OSError) as error:
+    except (CommandError, ListsError, MatcherError, NoticeError, OSError) as error:
         print(f"hashmatch: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

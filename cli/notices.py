@@ -2,19 +2,12 @@
 
 import argparse
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-
-from cli.common import CommandError, Commands
+from cli.common import CommandError, Commands, open_database
 from config import get_settings
-from db import make_engine, make_session_factory, upgrade
 from db.clock import SystemClock
 from notices.compliance import GROUPINGS, compliance_report, to_csv
-from notices.errors import NoticeError
 from notices.lifecycle import tick
 from notices.webhooks import UrllibClient, deliver_due
 
@@ -41,7 +34,7 @@ def register(commands: Commands) -> None:
 
 def _tick(_: argparse.Namespace) -> None:
     now = SystemClock().now()
-    with _database() as sessions:
+    with open_database(get_settings()) as sessions:
         with sessions.begin() as session:
             ticked = tick(session, now)
         sent = deliver_due(sessions, now, UrllibClient())
@@ -53,30 +46,9 @@ def _tick(_: argparse.Namespace) -> None:
 
 def _compliance(args: argparse.Namespace) -> None:
     start, end = _moment("--from", args.start), _moment("--to", args.end)
-    with _database() as sessions, sessions() as session:
+    with open_database(get_settings()) as sessions, sessions() as session:
         rows = compliance_report(session, start, end, args.by, SystemClock().now())
     sys.stdout.write(to_csv(rows, delimiter="," if args.csv else "\t"))
-
-
-@contextmanager
-def _database() -> Iterator[sessionmaker[Session]]:
-    """Sessions on the configured database, brought to the newest schema; errors as one line."""
-    settings = get_settings()
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = make_engine(settings.effective_database_url)
-    except SQLAlchemyError as error:
-        raise CommandError(f"database URL: {error}") from None
-    try:
-        upgrade(engine)
-        yield make_session_factory(engine)
-    except NoticeError as error:
-        raise CommandError(str(error)) from None
-    except SQLAlchemyError as error:
-        raise CommandError(f"database: {str(error).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
 
 
 def _moment(option: str, text: str) -> datetime:

@@ -5,8 +5,7 @@ import argparse
 import uvicorn
 
 from api.app import create_app
-from cli.common import Commands
-from cli.database import open_database
+from cli.common import Commands, open_database
 from config.settings import get_settings
 
 
@@ -18,7 +17,7 @@ def register(commands: Commands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    open_database()  # migrate before the first request
-    uvicorn.run(
-        create_app(get_settings()), host=args.host, port=args.port, log_level="info", access_log=False
-    )
+    settings = get_settings()
+    with open_database(settings):  # migrate before the first request
+        pass
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)

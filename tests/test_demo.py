@@ -1,0 +1,51 @@
+"""``hashmatch demo`` (what ``make run`` serves): idempotent, and the service it sets up answers."""
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from cli.main import main
+from config import Settings, get_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_the_demo_sets_up_a_service_that_matches_and_opens_notices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HASHMATCH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("HASHMATCH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert main(["demo", str(FIXTURES / "sample_list.txt")]) == 0
+        first = capsys.readouterr().out
+        keys = {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()}
+        assert sorted(keys) == ["authority", "hoster", "hotline"]
+        assert (tmp_path / "demo-keys" / "hoster.key").stat().st_mode & 0o777 == 0o600
+        assert main(["demo", str(FIXTURES / "sample_list.txt")]) == 0  # again: nothing changes
+        assert capsys.readouterr().out == first
+        assert {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()} == keys
+    finally:
+        get_settings.cache_clear()
+
+    query = "18dd5b48d44fc88a8029ab9afb0cb3c06111363cde1ce1831cc900a1acdf6df7"  # sample_queries.txt line 2
+    app = create_app(Settings(data_dir=tmp_path, tick_seconds=0))
+    with TestClient(app) as client:
+        answer = client.post(
+            "/v1/match",
+            json={"items": [{"type": "pdq", "hash": query, "ref": "s3://demo/a.jpg"}]},
+            headers={"Authorization": f"Bearer {keys['hoster']}"},
+        )
+        assert answer.status_code == 200
+        result = answer.json()["results"][0]
+        assert (result["matched"], result["confidence"]) == (True, "medium")
+        assert result["notice_id"]
+        report = client.get(
+            "/v1/reports/compliance",
+            params={"start": "2020-01-01T00:00:00+00:00", "end": "2100-01-01T00:00:00+00:00"},
+            headers={"Authorization": f"Bearer {keys['authority']}"},
+        )
+        assert report.status_code == 200
+        assert [(row["group"], row["open"]) for row in report.json()["rows"]] == [("Demo Hoster", 1)]
