@@ -2,16 +2,12 @@
 overdue notices and send reminders (``notices.lifecycle.tick``), then fan out and deliver webhooks
 (``notices.webhooks.deliver_due``). Safe with several server processes: both lock what they touch."""
 
-import logging
-import threading
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.clock import Clock
+from db.periodic import Periodic
 from notices.lifecycle import tick
 from notices.webhooks import HttpClient, UrllibClient, deliver_due
-
-log = logging.getLogger(__name__)
 
 
 class NoticeTicker:
@@ -22,8 +18,7 @@ class NoticeTicker:
         self.clock = clock
         self.interval = interval
         self.client = client or UrllibClient()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("notice-ticker", interval, self.run_once)
 
     def run_once(self) -> None:
         now = self.clock.now()
@@ -32,19 +27,7 @@ class NoticeTicker:
         deliver_due(self.sessions, now, self.client, budget=self.interval)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="notice-ticker", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:  # the database is down, a receiver misbehaves: try again next time
-                log.exception("notice tick failed")
+        self._periodic.stop()

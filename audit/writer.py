@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.log import AuditEntry, append_many
+from db.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +22,7 @@ class AuditWriter:
         self.batch = batch
         self._pending: list[AuditEntry] = []
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("audit-writer", interval, self._flush_or_keep)
 
     def submit(self, entry: AuditEntry) -> None:
         with self._lock:
@@ -51,20 +50,15 @@ class AuditWriter:
             append_many(session, entries)
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        """Stop the thread, then write everything still queued."""
+        self._periodic.stop()
         self.flush()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.flush()
-            except Exception as error:  # the database is down: keep the records, try again
-                log.error("audit records not written yet (%d queued): %s", len(self._pending), error)
+    def _flush_or_keep(self) -> None:
+        try:
+            self.flush()
+        except Exception as error:  # the database is down: keep the records, try again
+            log.error("audit records not written yet (%d queued): %s", len(self._pending), error)

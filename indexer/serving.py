@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.periodic import Periodic
 from matcher import Index, Matches, load_index
 from matcher.codes import Codes
 from matcher.storage import fsync_path
@@ -154,13 +155,20 @@ class IndexWatcher:
         self.on_swap = on_swap
         self.last_error: str | None = None
         self._current: ServedIndexes | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("index-watcher", interval, self.check)
         self._lock = threading.Lock()
 
     @property
     def current(self) -> ServedIndexes | None:
         return self._current
+
+    def start(self) -> None:
+        """Load the served version now, then look for new ones every ``interval`` seconds."""
+        self.check()
+        self._periodic.start()
+
+    def stop(self) -> None:
+        self._periodic.stop()
 
     def check(self) -> bool:
         """Load the served version if it is not the one loaded; True if it swapped."""
@@ -182,22 +190,6 @@ class IndexWatcher:
             self.on_swap(loaded)
         log.info("serving index version %s", version)
         return True
-
-    def start(self) -> None:
-        self.check()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="index-watcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.check()
 
 
 def _write_pointer(index_dir: Path, version: str) -> None:

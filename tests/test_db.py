@@ -1,5 +1,6 @@
 """The schema: migrations apply on SQLite and PostgreSQL, are idempotent and match the models."""
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ import db.models
 from db import Base, make_session_factory, upgrade
 from db.clock import ManualClock, SystemClock
 from db.models import Organisation
+from db.periodic import Periodic
 
 
 def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> None:
@@ -57,3 +59,23 @@ def test_the_manual_clock_stands_still_until_moved() -> None:
     with pytest.raises(ValueError, match="aware"):
         ManualClock(datetime(2026, 1, 1))
     assert SystemClock().now().tzinfo is UTC
+
+
+def test_a_periodic_step_survives_a_failure_and_stops_when_asked() -> None:
+    calls: list[int] = []
+    third = threading.Event()
+
+    def step() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise RuntimeError("the database is down")
+        if len(calls) == 3:
+            third.set()
+
+    periodic = Periodic("test-step", 0.001, step)
+    periodic.start()
+    assert third.wait(10)
+    periodic.stop()
+    stopped_at = len(calls)
+    assert not any(thread.name == "test-step" for thread in threading.enumerate())
+    assert len(calls) == stopped_at >= 3

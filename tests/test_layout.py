@@ -10,7 +10,7 @@ ROOT = Path(__file__).parent.parent
 ALLOWED: dict[str, set[str]] = {
     "matcher": set(),
     "config": set(),
-    "db": set(),
+    "db": set(),  # the foundation: models, migrations, clock, periodic steps
     "indexer": {"matcher", "db", "config"},
     "accounts": {"db", "config"},
     "audit": {"db", "config"},
