@@ -1,11 +1,12 @@
 """Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
+from config import get_settings
 from db import make_engine, upgrade
 from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
 
@@ -38,3 +39,22 @@ def engine(database_url: str) -> Iterator[Engine]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+Configure = Callable[..., None]
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """Set settings through the environment, as a user does: ``configure(data_dir=..., database_url=...)``
+    sets ``HASHMATCH_DATA_DIR`` and ``HASHMATCH_DATABASE_URL``; the settings are read again after each call
+    and after the test."""
+
+    def apply(**variables: object) -> None:
+        for name, value in variables.items():
+            monkeypatch.setenv(f"HASHMATCH_{name.upper()}", str(value))
+        get_settings.cache_clear()
+
+    monkeypatch.delenv("HASHMATCH_DATABASE_URL", raising=False)
+    yield apply
+    get_settings.cache_clear()

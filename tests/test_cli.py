@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
+from tests.commands import run
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_types_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:

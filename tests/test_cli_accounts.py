@@ -1,30 +1,20 @@
 """``hashmatch orgs``, ``keys`` and ``audit verify`` on the configured database."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import update
 
-from cli.main import main
-from config.settings import get_settings
 from db import make_engine, make_session_factory
 from db.models import AuditRecord
+from tests.commands import run
+from tests.conftest import Configure
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HASHMATCH_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HASHMATCH_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def data_dir(tmp_path: Path, configure: Configure) -> Path:
+    configure(data_dir=tmp_path)
+    return tmp_path
 
 
 def test_orgs_and_keys_from_creation_to_revocation(

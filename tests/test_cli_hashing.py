@@ -8,16 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
 from matcher import get_hash_type
+from tests.commands import run
 from tests.fixtures.images import photo, save_jpeg, write_bad_files
 from tests.test_scan_state import closed_port
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """``hashmatch lists`` end to end on SQLite and PostgreSQL: readable output, one-line errors, exit codes."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,26 +13,18 @@ from db.base import utcnow
 from db.models import Entry, Notice, Organisation, Publication
 from indexer.serving import ServedIndexes, serve
 from notices.matching import match, parse_items
+from tests.commands import run
+from tests.conftest import Configure
 from tests.listdata import codes, hotline, plain
 
 
 @pytest.fixture
-def settings_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("HASHMATCH_DATABASE_URL", database_url)
-    monkeypatch.setenv("HASHMATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("HASHMATCH_IMPORT_ERROR_CAP", "2")
-    get_settings.cache_clear()
+def settings_env(database_url: str, tmp_path: Path, configure: Configure) -> Path:
+    configure(database_url=database_url, data_dir=tmp_path / "data", import_error_cap=2)
     with open_database(get_settings()) as sessions, sessions.begin() as session:
         hotline(session, "EOKM")
         hotline(session, "Hoster BV", role="hoster")
-    yield tmp_path
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    return tmp_path
 
 
 def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,29 +6,24 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from cli.main import main
-from config import Settings, get_settings
+from config import Settings
+from tests.commands import run
+from tests.conftest import Configure
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def test_the_demo_sets_up_a_service_that_matches_and_opens_notices(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, configure: Configure, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("HASHMATCH_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("HASHMATCH_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    try:
-        assert main(["demo", str(FIXTURES / "sample_list.txt")]) == 0
-        first = capsys.readouterr().out
-        keys = {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()}
-        assert sorted(keys) == ["authority", "hoster", "hotline"]
-        assert (tmp_path / "demo-keys" / "hoster.key").stat().st_mode & 0o777 == 0o600
-        assert main(["demo", str(FIXTURES / "sample_list.txt")]) == 0  # again: nothing changes
-        assert capsys.readouterr().out == first
-        assert {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()} == keys
-    finally:
-        get_settings.cache_clear()
+    configure(data_dir=tmp_path)
+    code, first, _ = run(capsys, "demo", str(FIXTURES / "sample_list.txt"))
+    assert code == 0
+    keys = {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()}
+    assert sorted(keys) == ["authority", "hoster", "hotline"]
+    assert (tmp_path / "demo-keys" / "hoster.key").stat().st_mode & 0o777 == 0o600
+    assert run(capsys, "demo", str(FIXTURES / "sample_list.txt"))[:2] == (0, first)  # again: nothing changes
+    assert {path.stem: path.read_text().strip() for path in (tmp_path / "demo-keys").iterdir()} == keys
 
     query = "18dd5b48d44fc88a8029ab9afb0cb3c06111363cde1ce1831cc900a1acdf6df7"  # sample_queries.txt line 2
     app = create_app(Settings(data_dir=tmp_path, tick_seconds=0))

@@ -1,33 +1,24 @@
 """``hashmatch notices tick`` and ``hashmatch report compliance`` on a configured database."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from cli.main import main
-from config import get_settings
 from db.clock import SystemClock
 from notices.lifecycle import confirm_removed
 from notices.webhooks import register_webhook
+from tests.commands import run
+from tests.conftest import Configure
 from tests.notices.conftest import T0, World
 from tests.notices.receiver import running_receiver
 
 
 @pytest.fixture
-def configured(world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def configured(world: World, engine: Engine, configure: Configure) -> World:
     """The command line pointed at the test database through the environment."""
-    monkeypatch.setenv("HASHMATCH_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    get_settings.cache_clear()
-    yield world
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    configure(database_url=engine.url.render_as_string(hide_password=False))
+    return world
 
 
 def test_tick_marks_overdue_and_delivers(configured: World, capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,14 +85,10 @@ def test_report_errors_are_one_line(
 
 
 def test_an_unreachable_database_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    configure: Configure, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("HASHMATCH_DATABASE_URL", "postgresql+psycopg://nobody@/none?host=/nonexistent")
-    get_settings.cache_clear()
-    try:
-        code, _, err = run(capsys, "notices", "tick")
-    finally:
-        get_settings.cache_clear()
+    configure(database_url="postgresql+psycopg://nobody@/none?host=/nonexistent")
+    code, _, err = run(capsys, "notices", "tick")
     assert code == 1
     assert err.startswith("hashmatch: error: database: ")
     assert err.count("\n") == 1
