@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Entry, HashList, Notice, NoticeMatch
+from db.models import Entry, HashList, Notice, NoticeMatch, Organisation
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
 from matcher.codes import Codes, parse_hex_batch
@@ -377,7 +377,7 @@ def open_notice(session: Session, hoster_id: int, result: RefResult, now: dateti
         )
         for hit in result.hits
     )
-    record_created(session, notice, None, now)
+    record_created(session, notice, session.get(Organisation, hoster_id), now)  # by the hoster's call
     return notice, True
 
 

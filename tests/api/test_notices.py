@@ -76,7 +76,7 @@ def test_dispute_resolve_remove_and_escalate_through_the_api(world: World) -> No
     removed = post(f"/v1/notices/{eokm}/removed", json={}, headers=auth("hoster")).json()
     assert removed["status"] == "removed"
     assert [(e["action"], e["actor"]) for e in removed["history"]] == [
-        ("created", None),
+        ("created", "Example Hosting"),  # by its match call
         ("disputed", "Example Hosting"),
         ("upheld", "EOKM"),
         ("removed", "Example Hosting"),

@@ -1,21 +1,20 @@
 """The notices tests' world: organisations of every role, two hotlines' lists with entries, and notices
 made the way the match service makes them (this fixture stands in for it)."""
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
-from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import Entry, HashList, Notice, NoticeEvent, Organisation
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
-from notices.lifecycle import record_created
+from notices.matching import Hit, RefResult, confidence, open_notice
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
@@ -42,42 +41,28 @@ class World:
         ref: str | None = None,
         created_at: datetime = T0,
     ) -> Notice:
-        """A new open notice at ``hoster`` (default host_a) resting on ``entries``, with its
-        ``created`` event; the deadline is the shortest of the lists' deadlines."""
+        """A new open notice at ``hoster`` (default host_a) resting on ``entries`` (at distances 3, 4, ...),
+        opened by the match service as a match on them would open it."""
         hoster = hoster or self.host_a
-        ref = ref or f"s3://bucket/{uuid.uuid4().hex}.jpg"
-        lists = {
-            hash_list.id: hash_list
-            for hash_list in session.scalars(
-                select(HashList).where(HashList.id.in_({entry.list_id for entry in entries}))
-            )
-        }
-        first = lists[entries[0].list_id]
-        notice = Notice(
-            public_id=uuid.uuid4().hex,
-            hoster_id=hoster.id,
-            ref=ref,
-            active_ref=hashlib.sha256(ref.encode()).hexdigest(),
-            confidence="high" if len({entry.hash_type for entry in entries}) > 1 else "medium",
-            signals=sorted({entry.hash_type for entry in entries}),
-            category=entries[0].category or first.default_category,
-            legal_basis=first.legal_basis,
-            created_at=created_at,
-            deadline=created_at + timedelta(hours=min(h.notice_deadline_hours for h in lists.values())),
-        )
-        session.add(notice)
-        session.flush()
+        hits = []
         for distance, entry in enumerate(entries, start=3):
-            session.add(
-                NoticeMatch(
-                    notice_id=notice.id,
-                    entry_id=entry.id,
-                    list_id=entry.list_id,
-                    hash_type=entry.hash_type,
-                    distance=distance,
+            hash_list = session.get_one(HashList, entry.list_id)
+            hits.append(
+                Hit(
+                    entry.hash_type,
+                    entry.id,
+                    distance,
+                    hash_list.id,
+                    hash_list.name,
+                    hash_list.organisation_id,
+                    entry.item,
+                    entry.category,
                 )
             )
-        record_created(session, notice, hoster, created_at)
+        result = RefResult(ref or f"s3://bucket/{uuid.uuid4().hex}.jpg", matched=True, hits=hits)
+        result.confidence = confidence(hits)
+        result.signals = sorted({hit.hash_type for hit in hits})
+        notice, _ = open_notice(session, hoster.id, result, created_at)
         session.flush()
         return notice
 

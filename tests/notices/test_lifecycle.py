@@ -151,9 +151,15 @@ def test_confirm_removed_closes_with_the_reported_time(world: World) -> None:
 
 def test_one_active_notice_per_location_is_a_database_rule(world: World) -> None:
     with world.sessions.begin() as session:
-        world.notice(session, [world.eokm_pdq], ref="path/x.png")
-    with pytest.raises(IntegrityError), world.sessions.begin() as session:
-        world.notice(session, [world.eokm_pdq], ref="path/x.png")
+        first = world.notice(session, [world.eokm_pdq], ref="path/x.png")
+        copy = {column: getattr(first, column) for column in ("hoster_id", "ref", "active_ref", "deadline")}
+    with world.sessions.begin() as session:  # the match service returns the active notice
+        assert world.notice(session, [world.eokm_pdq], ref="path/x.png").id == first.id
+    with (
+        pytest.raises(IntegrityError),
+        world.sessions.begin() as session,
+    ):  # and the database refuses a second
+        session.add(Notice(public_id="ntc_second", confidence="medium", **copy))
 
 
 def test_dispute_needs_a_reason_and_happens_once(world: World) -> None:
