@@ -78,7 +78,8 @@ def require_content_type(request: Request, *expected: str) -> None:
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, refused with 413 as soon as it passes ``limit`` bytes, 415 if it is an image."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
+    if len(digits) > 18 or (digits and int(digits) > limit):  # more digits than any limit has
         raise PayloadTooLarge(f"request body of {declared} bytes is larger than the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0

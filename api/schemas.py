@@ -1,13 +1,28 @@
 """The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from notices.compliance import ComplianceRow
 
 PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def _within_utc(value: datetime) -> datetime:
+    """A moment that exists in UTC: with an offset, years 1 to 9999 once converted (the database stores
+    UTC). A naive time is left for the domain, which asks for a time zone."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range: expected a time between years 1 and 9999 in UTC") from None
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_within_utc)]
+"""A time in a request: ISO 8601 with a UTC offset."""
 
 
 class ErrorItem(BaseModel):
@@ -299,7 +314,7 @@ class RemovedBody(BaseModel):
             "examples": [{"removed_at": "2026-11-23T10:12:00+00:00", "note": "deleted from bucket"}]
         },
     )
-    removed_at: datetime | None = Field(
+    removed_at: Moment | None = Field(
         None, description="when it was taken down (default: now), with a UTC offset"
     )
     note: str = ""
