@@ -23,6 +23,8 @@ def _within_utc(value: datetime) -> datetime:
 
 Moment = Annotated[datetime, AfterValidator(_within_utc)]
 """A time in a request: ISO 8601 with a UTC offset."""
+MAX_TEXT = 2000
+"""The longest reason or note a notice step takes (it is kept in the notice's history)."""
 
 
 class ErrorItem(BaseModel):
@@ -317,14 +319,14 @@ class RemovedBody(BaseModel):
     removed_at: Moment | None = Field(
         None, description="when it was taken down (default: now), with a UTC offset"
     )
-    note: str = ""
+    note: str = Field("", max_length=MAX_TEXT)
 
 
 class DisputeBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "a stock photo of a beach"}]}
     )
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class ResolveBody(BaseModel):
@@ -335,7 +337,7 @@ class ResolveBody(BaseModel):
         },
     )
     outcome: Literal["upheld", "withdrawn"]
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
     retract: bool = Field(
         False,
         description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
@@ -348,7 +350,7 @@ class EscalateBody(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"hours": 1, "reason": "ATKM order 2026-1142"}]}
     )
     hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
-    reason: str = Field(min_length=1, description="the order's reference")
+    reason: str = Field(min_length=1, max_length=MAX_TEXT, description="the order's reference")
 
 
 class ComplianceReport(BaseModel):

@@ -31,6 +31,7 @@ from starlette.requests import Request
 
 from api.errors import PayloadTooLarge
 from api.limits import read_body
+from api.schemas import MAX_TEXT
 from db import make_engine, make_session_factory, upgrade
 from db.models import AuditRecord, Notice, NoticeEvent, Webhook
 from tests.api.support import World, flip, open_world
@@ -706,3 +707,21 @@ def test_a_declared_length_of_other_digits_is_left_to_the_count_and_a_huge_one_r
         assert asyncio.run(read_body(declaring(length), 10)) == b"{}"
     with pytest.raises(PayloadTooLarge):
         asyncio.run(read_body(declaring(b"9" * 5000), 10))
+
+
+def test_a_reason_or_note_longer_than_the_history_keeps_is_refused(fuzzed: Fuzzed) -> None:
+    notice = new_notice(fuzzed, "long.jpg")
+    before = fuzzed.counts()
+    for step, body in (
+        ("dispute", {"reason": "x" * (MAX_TEXT + 1)}),
+        ("removed", {"note": "é" * (MAX_TEXT + 1)}),
+    ):
+        answer = fuzzed.world.client.post(
+            f"/v1/notices/{notice}/{step}", json=body, headers=fuzzed.world.auth("hoster")
+        )
+        assert refused(answer, next(iter(body)))
+        fuzzed.nothing_written_since(before, answer)
+    long_enough = fuzzed.world.client.post(
+        f"/v1/notices/{notice}/dispute", json={"reason": "x" * MAX_TEXT}, headers=fuzzed.world.auth("hoster")
+    )
+    assert long_enough.json()["history"][-1]["reason"] == "x" * MAX_TEXT
