@@ -29,6 +29,8 @@ from notices.matching import (
 
 MATCH_ROLES = ("hoster", "hotline", "authority", "admin")
 MAX_LINE_BYTES = 16 * 1024
+STREAM_PATH = "/v1/match/stream"
+"""The one route without a body limit: it matches any number of lines in bounded memory."""
 router = APIRouter(tags=["match"])
 Matcher = Annotated[Caller, Depends(allow(*MATCH_ROLES))]
 
@@ -47,7 +49,7 @@ async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
     committed before this answer); hotlines, the authority and admins get full match detail instead."""
     found = services(request)
     require_content_type(request, "application/json")
-    body = await read_body(request, found.settings.max_body_bytes)
+    body = await read_body(request)
     raw_items, thresholds = _shape(body, found.settings.max_items)
     answer = await run_in_threadpool(_match_batch, found, caller, raw_items, thresholds)
     return JSONResponse(answer)
@@ -167,7 +169,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
 
 
 @router.post(
-    "/v1/match/stream",
+    STREAM_PATH,
     summary="Match any number of hashes as NDJSON, in bounded memory",
     openapi_extra={
         "requestBody": {

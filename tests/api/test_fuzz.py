@@ -27,10 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from sqlalchemy import func, select
-from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge
-from api.limits import read_body
+from api.limits import BodyLimit
 from api.schemas import MAX_TEXT
 from db import make_engine, make_session_factory, upgrade
 from db.models import AuditRecord, Notice, NoticeEvent, Webhook
@@ -532,6 +531,7 @@ def test_notice_steps_refused_write_nothing_and_audit_no_success(fuzzed: Fuzzed,
                 b"null",
                 b'{"reason": "\\ud800", "note": "\\udfff", "outcome": "upheld", "hours": 2}',
                 b'{"reason": "x", "\\ud800": 1}',
+                b'{"reason": "' + b"x" * MAX_BODY + b'"}',
             ]
         ),
     )
@@ -697,16 +697,28 @@ def test_json_nested_too_deeply_and_huge_threshold_digits_are_refused(fuzzed: Fu
 
 
 def test_a_declared_length_of_other_digits_is_left_to_the_count_and_a_huge_one_refused() -> None:
-    async def receive() -> dict[str, object]:
+    sent: list[Message] = []
+
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        body = (await receive())["body"]
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"{}", "more_body": False}
 
-    def declaring(length: bytes) -> Request:
-        return Request({"type": "http", "method": "POST", "headers": [(b"content-length", length)]}, receive)
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    def status(length: bytes) -> int:
+        sent.clear()
+        scope = {"type": "http", "method": "POST", "path": "/v1/x", "headers": [(b"content-length", length)]}
+        asyncio.run(BodyLimit(echo, 10, ())(scope, receive, send))
+        return int(sent[0]["status"])
 
     for length in (b"\xb2", b"\xd9\xa3", b"2", b"0" * 40 + b"2"):  # "²", Arabic-Indic 3 in latin-1 bytes
-        assert asyncio.run(read_body(declaring(length), 10)) == b"{}"
-    with pytest.raises(PayloadTooLarge):
-        asyncio.run(read_body(declaring(b"9" * 5000), 10))
+        assert status(length) == 200
+    assert status(b"9" * 5000) == 413
 
 
 def test_a_reason_or_note_longer_than_the_history_keeps_is_refused(fuzzed: Fuzzed) -> None:
@@ -725,3 +737,23 @@ def test_a_reason_or_note_longer_than_the_history_keeps_is_refused(fuzzed: Fuzze
         f"/v1/notices/{notice}/dispute", json={"reason": "x" * MAX_TEXT}, headers=fuzzed.world.auth("hoster")
     )
     assert long_enough.json()["history"][-1]["reason"] == "x" * MAX_TEXT
+
+
+def test_every_body_but_the_streams_is_held_to_the_body_limit(fuzzed: Fuzzed) -> None:
+    notice = new_notice(fuzzed, "big.jpg")
+    before = fuzzed.counts()
+    body = b'{"reason": "' + b"x" * MAX_BODY + b'"}'
+    headers = {**fuzzed.world.auth("hoster"), "Content-Type": "application/json"}
+    for path in (f"/v1/notices/{notice}/dispute", "/v1/webhooks"):
+        for content in (body, iter([body[:1000], body[1000:]])):  # declared, then only counted
+            answer = fuzzed.world.client.post(path, content=content, headers=headers)
+            assert answer.status_code == 413, answer.text
+            assert answer.json() == {"detail": answer.json()["detail"]}
+            assert f"larger than the limit of {MAX_BODY} bytes" in answer.json()["detail"]
+    fuzzed.nothing_written_since(before, answer)
+    line = json.dumps({"type": "md5", "hash": "00" * 16, "ref": "r"}).encode() + b"\n"
+    ndjson = {**fuzzed.world.auth("hoster"), "Content-Type": "application/x-ndjson"}
+    streamed = fuzzed.world.client.post(
+        "/v1/match/stream", content=line * (MAX_BODY // len(line) + 10), headers=ndjson
+    )
+    assert streamed.status_code == 200  # a stream is not held to it
