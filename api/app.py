@@ -10,7 +10,7 @@ from api import errors
 from api.background import NoticeTicker
 from api.deps import Services
 from api.errors import UnsupportedMediaType
-from api.limits import RateLimiter, refuse_image_type
+from api.limits import BodyLimit, RateLimiter, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audit, match, notices, reports, system, webhooks
 from audit import AuditWriter
@@ -80,6 +80,7 @@ def create_app(
         audit.router,
     ):
         app.include_router(router)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, unlimited=(match.STREAM_PATH,))
     app.add_middleware(ImageRefusal)
     app.add_middleware(MetricsMiddleware, metrics=lambda: found.metrics)
     return app

@@ -90,12 +90,19 @@ STATUS: dict[type[Exception], int] = {
 
 
 def error_body(detail: str, errors: Sequence[ItemError] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"detail": detail}
+    body: dict[str, Any] = {"detail": _text(detail)}
     if errors is not None:
         body["errors"] = [
-            {"index": e.index if e.index >= 0 else None, "field": e.field, "reason": e.reason} for e in errors
+            {"index": e.index if e.index >= 0 else None, "field": _text(e.field), "reason": _text(e.reason)}
+            for e in errors
         ]
     return body
+
+
+def _text(echoed: str) -> str:
+    """Text that may echo the request, made encodable: a lone surrogate (sent as a JSON ``\\ud800``
+    escape, in a field name, say) is written as its escape."""
+    return echoed.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def respond(error: Exception) -> JSONResponse:

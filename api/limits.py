@@ -2,11 +2,13 @@
 anything that looks like an image."""
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, UnsupportedMediaType
+from api.errors import PayloadTooLarge, UnsupportedMediaType, respond
 from db.clock import Clock
 
 # Leading bytes of image formats: a body starting so is an image, whatever its content type says.
@@ -75,19 +77,42 @@ def require_content_type(request: Request, *expected: str) -> None:
         raise UnsupportedMediaType(f"content type {kind or 'missing'!r}: send {' or '.join(expected)}")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refused with 413 as soon as it passes ``limit`` bytes, 415 if it is an image."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"request body of {declared} bytes is larger than the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+class BodyLimit:
+    """Refuses (413) a request body over ``limit`` bytes on every route but the ``unlimited`` paths (the
+    NDJSON stream, read line by line in bounded memory): at once when its Content-Length says so,
+    otherwise as soon as the bytes read pass the limit, before a route parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int, unlimited: Collection[str]) -> None:
+        self.app = app
+        self.limit = limit
+        self.unlimited = frozenset(unlimited)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.unlimited:
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+        digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
+        if len(digits) > 18 or (digits and int(digits) > self.limit):  # more digits than any limit has
+            refused = f"request body of {declared} bytes is larger than the limit of {self.limit} bytes"
+            await respond(PayloadTooLarge(refused))(scope, receive, send)
+            return
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > self.limit:  # FastAPI and Starlette pass an HTTPException on to its handler
+                raise HTTPException(413, f"request body is larger than the limit of {self.limit} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def read_body(request: Request) -> bytes:
+    """The whole body (within the app's :class:`BodyLimit`), refused with 415 if it is image data."""
+    body = await request.body()
     refuse_image_bytes(body[:16])
     return body
 

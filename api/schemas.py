@@ -1,13 +1,30 @@
 """The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from notices.compliance import ComplianceRow
 
 PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+
+
+def _within_utc(value: datetime) -> datetime:
+    """A moment that exists in UTC: with an offset, years 1 to 9999 once converted (the database stores
+    UTC). A naive time is left for the domain, which asks for a time zone."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range: expected a time between years 1 and 9999 in UTC") from None
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_within_utc)]
+"""A time in a request: ISO 8601 with a UTC offset."""
+MAX_TEXT = 2000
+"""The longest reason or note a notice step takes (it is kept in the notice's history)."""
 
 
 class ErrorItem(BaseModel):
@@ -299,17 +316,17 @@ class RemovedBody(BaseModel):
             "examples": [{"removed_at": "2026-11-23T10:12:00+00:00", "note": "deleted from bucket"}]
         },
     )
-    removed_at: datetime | None = Field(
+    removed_at: Moment | None = Field(
         None, description="when it was taken down (default: now), with a UTC offset"
     )
-    note: str = ""
+    note: str = Field("", max_length=MAX_TEXT)
 
 
 class DisputeBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"reason": "a stock photo of a beach"}]}
     )
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class ResolveBody(BaseModel):
@@ -320,7 +337,7 @@ class ResolveBody(BaseModel):
         },
     )
     outcome: Literal["upheld", "withdrawn"]
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=MAX_TEXT)
     retract: bool = Field(
         False,
         description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
@@ -333,7 +350,7 @@ class EscalateBody(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"hours": 1, "reason": "ATKM order 2026-1142"}]}
     )
     hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
-    reason: str = Field(min_length=1, description="the order's reference")
+    reason: str = Field(min_length=1, max_length=MAX_TEXT, description="the order's reference")
 
 
 class ComplianceReport(BaseModel):

@@ -7,6 +7,24 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+MAX_ID = 2**31 - 1
+"""The largest id of an organisation, list, notice or webhook (a 32-bit integer column)."""
+MAX_BIG_ID = 2**63 - 1
+"""The largest id of a table with 64-bit ids (entries, notice events, audit records, deliveries)."""
+
+
+def text_problem(text: str) -> str | None:
+    """Why the database cannot keep ``text`` (PostgreSQL stores no NUL character, and no database
+    half of a surrogate pair, which is no character), or None if it can."""
+    if "\x00" in text:
+        return "must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be Unicode text: a lone surrogate (\\ud800-\\udfff) is no character"
+    return None
+
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

@@ -20,7 +20,7 @@ from typing import Literal, TypeAlias
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from db.models import ACTIVE, Entry, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import ACTIVE, Entry, Notice, NoticeEvent, NoticeMatch, Organisation, text_problem
 from notices.access import owned_list_ids
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed
 
@@ -91,8 +91,9 @@ def confirm_removed(
         raise InvalidRequest(
             "removed_at", f"{removed_at.isoformat()} is before the notice ({notice.created_at.isoformat()})"
         )
+    note = _text("note", note)
     _close(notice, "removed", removed_at)
-    return _record(session, notice, actor, "removed", now, note.strip())
+    return _record(session, notice, actor, "removed", now, note)
 
 
 def dispute(
@@ -304,8 +305,17 @@ def _has_event(session: Session, notice: Notice, action: str) -> bool:
 
 
 def _required(text: str, what: str) -> str:
-    if not text.strip():
+    reason = _text("reason", text)
+    if not reason:
         raise InvalidRequest("reason", f"required: {what}")
+    return reason
+
+
+def _text(field: str, text: str) -> str:
+    """``text`` stripped; refused if the database cannot keep it."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise InvalidRequest(field, problem)
     return text.strip()
 
 

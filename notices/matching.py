@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Entry, HashList, Notice, NoticeMatch, Organisation
+from db.models import Entry, HashList, Notice, NoticeMatch, Organisation, text_problem
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
 from matcher.codes import Codes, parse_hex_batch
@@ -137,10 +137,9 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
             errors.append(ItemError(index, unknown[0], "unknown field: expected only 'type', 'hash', 'ref'"))
             continue
         ref = value.get("ref")
-        if not isinstance(ref, str) or not ref.strip():
-            errors.append(ItemError(index, "ref", "expected a non-empty string: your location of the file"))
-        elif len(ref) > MAX_REF_LENGTH:
-            errors.append(ItemError(index, "ref", f"longer than {MAX_REF_LENGTH} characters"))
+        ref_error = _ref_error(ref)
+        if ref_error is not None:
+            errors.append(ItemError(index, "ref", ref_error))
         try:
             hash_type = get_hash_type(value.get("type"))
         except UnknownHashType as error:
@@ -149,7 +148,7 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
         if "hash" not in value:
             errors.append(ItemError(index, "hash", "missing"))
             continue
-        if isinstance(ref, str) and ref.strip() and len(ref) <= MAX_REF_LENGTH:
+        if isinstance(ref, str) and ref_error is None:
             pending[hash_type.name].append((index, value["hash"], ref))
         else:
             try:
@@ -169,6 +168,15 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
     items.sort(key=lambda item: item.index)
     errors.sort(key=lambda error: (error.index, error.field))
     return items, errors
+
+
+def _ref_error(ref: object) -> str | None:
+    """What is wrong with an item's ``ref``, if anything (it is stored on a notice when it matches)."""
+    if not isinstance(ref, str) or not ref.strip():
+        return "expected a non-empty string: your location of the file"
+    if len(ref) > MAX_REF_LENGTH:
+        return f"longer than {MAX_REF_LENGTH} characters"
+    return text_problem(ref)
 
 
 def parse_thresholds(raw: object) -> dict[str, int]:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, not_, select
 from sqlalchemy.orm import Session
 
-from db.models import STATUSES, Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import MAX_ID, STATUSES, Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
 from notices.access import SEE_ALL, can_see, owned_list_ids, visible_to
 from notices.errors import InvalidRequest, NotAllowed, NoticeNotFound
 
@@ -214,7 +214,7 @@ def _decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError):
         raw = b""
     number = raw.removeprefix(_CURSOR_PREFIX)
-    if raw == number or not number.isdigit():
+    if raw == number or not number.isdigit() or len(number) > len(str(MAX_ID)) or int(number) > MAX_ID:
         raise InvalidRequest("cursor", "not a cursor from a previous page")
     return int(number)
 

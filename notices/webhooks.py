@@ -80,14 +80,28 @@ def register_webhook(session: Session, organisation: Organisation, url: str, now
     """A new webhook for ``organisation`` with a fresh secret."""
     if organisation.role not in RECEIVERS:
         raise NotAllowed("register a webhook", f"notice events go to {' and '.join(RECEIVERS)}s only")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > MAX_URL_LENGTH:
-        raise InvalidRequest("url", f"expected an http(s) URL of at most {MAX_URL_LENGTH} characters")
+    if not _deliverable(url):
+        raise InvalidRequest(
+            "url", f"expected an http(s) URL with a host, at most {MAX_URL_LENGTH} characters, no spaces"
+        )
     secret = "whsec_" + secrets.token_hex(32)
     webhook = Webhook(organisation_id=organisation.id, url=url, secret=secret, created_at=now)
     session.add(webhook)
     session.flush()
     return NewWebhook(webhook, secret)
+
+
+def _deliverable(url: str) -> bool:
+    """An absolute http(s) URL with a host (and a valid port, if any), without spaces or control
+    characters (RFC 3986 has none): one the HTTP client can send to."""
+    if len(url) > MAX_URL_LENGTH or any(char.isspace() or not char.isprintable() for char in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def list_webhooks(session: Session, organisation: Organisation) -> list[Webhook]:

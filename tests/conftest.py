@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from config import get_settings
 from db import make_engine, upgrade
-from tests.postgres import PostgresServer, PostgresUnavailable, postgres_server
+from tests.postgres import PostgresServer, PostgresUnavailable, new_database, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -25,11 +25,7 @@ def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresServer | PostgresUnavailable
 ) -> str:
     """The URL of a new, empty database: a SQLite file, then a PostgreSQL database."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'hashmatch.db'}"
-    if isinstance(postgres, PostgresUnavailable):
-        pytest.skip(f"PostgreSQL run skipped: {postgres}")
-    return postgres.fresh_database()
+    return new_database(request.param, tmp_path, postgres)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from itertools import count
 from pathlib import Path
 
 import psycopg
+import pytest
 
 USER = "hashmatch"
 
@@ -97,3 +98,13 @@ def _run(command: list[str]) -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise PostgresUnavailable(f"{' '.join(command[:4])}... failed: {done.stderr.strip()[-300:]}")
+
+
+def new_database(kind: str, directory: Path, postgres: PostgresServer | PostgresUnavailable) -> str:
+    """The URL of a new, empty ``kind`` database (a SQLite file in ``directory``, or on ``postgres``);
+    skips the test when PostgreSQL is unavailable."""
+    if kind == "sqlite":
+        return f"sqlite:///{directory / 'hashmatch.db'}"
+    if isinstance(postgres, PostgresUnavailable):
+        pytest.skip(f"PostgreSQL run skipped: {postgres}")
+    return postgres.fresh_database()

@@ -8,6 +8,7 @@ import audit
 from accounts import Caller
 from api.deps import allow, record, services
 from api.schemas import AuditPage, AuditVerification, error_responses
+from db.models import MAX_BIG_ID
 
 router = APIRouter(tags=["audit"])
 AUDIT_ROLES = ("authority", "admin")
@@ -39,10 +40,14 @@ def read(
     request: Request,
     caller: Annotated[Caller, Depends(allow(*AUDIT_ROLES))],
     after: Annotated[
-        int, Query(ge=0, description="records with an id above this (next_after of the last page)")
+        int,
+        Query(ge=0, le=MAX_BIG_ID, description="records with an id above this (next_after of the last page)"),
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    action: Annotated[str | None, Query(description="only records of this action, e.g. match")] = None,
+    action: Annotated[
+        str | None,
+        Query(pattern=r"^[a-z_.]{1,64}$", description="only records of this action, e.g. match"),
+    ] = None,
 ) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:

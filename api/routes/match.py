@@ -29,6 +29,8 @@ from notices.matching import (
 
 MATCH_ROLES = ("hoster", "hotline", "authority", "admin")
 MAX_LINE_BYTES = 16 * 1024
+STREAM_PATH = "/v1/match/stream"
+"""The one route without a body limit: it matches any number of lines in bounded memory."""
 router = APIRouter(tags=["match"])
 Matcher = Annotated[Caller, Depends(allow(*MATCH_ROLES))]
 
@@ -47,17 +49,27 @@ async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
     committed before this answer); hotlines, the authority and admins get full match detail instead."""
     found = services(request)
     require_content_type(request, "application/json")
-    body = await read_body(request, found.settings.max_body_bytes)
+    body = await read_body(request)
     raw_items, thresholds = _shape(body, found.settings.max_items)
     answer = await run_in_threadpool(_match_batch, found, caller, raw_items, thresholds)
     return JSONResponse(answer)
 
 
+def _json(raw: bytes) -> object:
+    """The JSON value of ``raw``; ``ValueError`` saying why it is none."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise ValueError("not valid JSON (nested too deeply)") from None
+
+
 def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidBody("body", f"not valid JSON ({error})") from None
+        payload = _json(body)
+    except ValueError as error:
+        raise InvalidBody("body", str(error)) from None
     if not isinstance(payload, dict):
         raise InvalidBody("body", 'expected an object {"items": [...], "thresholds": {...}}')
     unknown = sorted(set(payload) - {"items", "thresholds"})
@@ -157,7 +169,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
 
 
 @router.post(
-    "/v1/match/stream",
+    STREAM_PATH,
     summary="Match any number of hashes as NDJSON, in bounded memory",
     openapi_extra={
         "requestBody": {
@@ -216,7 +228,10 @@ def _pairs(text: str | None) -> dict[str, object] | None:
     pairs: dict[str, object] = {}
     for pair in text.split(","):
         name, _, value = pair.partition(":")
-        pairs[name.strip()] = int(value) if value.strip().isdigit() else value
+        try:
+            pairs[name.strip()] = int(value)
+        except ValueError:  # not an integer, or too many digits to be one
+            pairs[name.strip()] = value
     return pairs
 
 
@@ -250,9 +265,9 @@ def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError
     if not line.strip():
         return None, None
     try:
-        value = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return None, ItemError(number, "line", f"not valid JSON ({error})")
+        value = _json(line)
+    except ValueError as error:
+        return None, ItemError(number, "line", str(error))
     items, errors = parse_items([value], offset=number)
     return (items[0], None) if items else (None, errors[0])
 

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -14,18 +14,23 @@ from api.deps import Services, allow, record, services
 from api.schemas import (
     DisputeBody,
     EscalateBody,
+    Moment,
     NoticeOut,
     NoticePage,
     RemovedBody,
     ResolveBody,
     error_responses,
 )
-from db.models import ROLES, Notice, NoticeEvent, Organisation
+from db.models import MAX_ID, ROLES, Notice, NoticeEvent, Organisation
 from indexer.lists import retract_entries
 from notices import lifecycle, views
 
 router = APIRouter(tags=["notices"])
 Anyone = Annotated[Caller, Depends(allow(*ROLES))]
+NoticeId = Annotated[
+    str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the notice's id, e.g. ntc_x3k2m9q7p4w6r8t2y5u7")
+]
+Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 NOTICE_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 
@@ -48,10 +53,10 @@ def list_notices(
     status: Annotated[
         list[str], Query(description="repeatable: open, overdue, disputed, removed, withdrawn")
     ] = [],  # noqa: B006
-    hoster_id: int | None = None,
-    list_id: int | None = None,
-    created_from: Annotated[datetime | None, Query(description="inclusive, with a UTC offset")] = None,
-    created_to: Annotated[datetime | None, Query(description="exclusive, with a UTC offset")] = None,
+    hoster_id: Id = None,
+    list_id: Id = None,
+    created_from: Annotated[Moment | None, Query(description="inclusive, with a UTC offset")] = None,
+    created_to: Annotated[Moment | None, Query(description="exclusive, with a UTC offset")] = None,
     overdue: bool | None = None,
     binding_order: bool | None = None,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
@@ -82,7 +87,7 @@ def list_notices(
     summary="One notice with its history (hotlines and the authority also see its matches)",
     responses=error_responses(401, 403, 404, 422, 429),
 )
-def get_notice(request: Request, caller: Anyone, notice_id: str) -> dict[str, Any]:
+def get_notice(request: Request, caller: Anyone, notice_id: NoticeId) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:
         viewer = _as_org(session, caller)
@@ -116,7 +121,7 @@ def _step(name: str, roles: tuple[str, ...], summary: str, body_type: type[BaseM
     """Register ``POST /v1/notices/{id}/<name>``: ``apply`` the lifecycle step with the request's body."""
 
     def endpoint(
-        request: Request, caller: Annotated[Caller, Depends(allow(*roles))], notice_id: str, body: Any
+        request: Request, caller: Annotated[Caller, Depends(allow(*roles))], notice_id: NoticeId, body: Any
     ) -> dict[str, Any]:
         found = services(request)
         now = found.clock.now()

@@ -3,16 +3,17 @@ and read each webhook's delivery log (thin routes over ``notices.webhooks``)."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from accounts import Caller
 from api.deps import allow, record, services
 from api.schemas import Delivery, NewWebhook, WebhookBody, WebhookOut, error_responses
-from db.models import Organisation
+from db.models import MAX_ID, Organisation
 from notices import webhooks
 
 router = APIRouter(tags=["webhooks"])
 Receiver = Annotated[Caller, Depends(allow(*webhooks.RECEIVERS))]
+WebhookId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post(
@@ -55,7 +56,7 @@ def list_all(request: Request, caller: Receiver) -> list[dict[str, Any]]:
     summary="Disable a webhook: nothing more is sent to it, pending deliveries are given up",
     responses=error_responses(401, 403, 404, 422, 429),
 )
-def disable(request: Request, caller: Receiver, webhook_id: int) -> dict[str, Any]:
+def disable(request: Request, caller: Receiver, webhook_id: WebhookId) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:
         org = session.get(Organisation, caller.organisation_id)
@@ -72,7 +73,7 @@ def disable(request: Request, caller: Receiver, webhook_id: int) -> dict[str, An
     summary="The webhook's latest deliveries, newest first, each with its attempt log",
     responses=error_responses(401, 403, 404, 422, 429),
 )
-def deliveries(request: Request, caller: Receiver, webhook_id: int) -> list[dict[str, Any]]:
+def deliveries(request: Request, caller: Receiver, webhook_id: WebhookId) -> list[dict[str, Any]]:
     found = services(request)
     with found.sessions() as session:
         org = session.get(Organisation, caller.organisation_id)

@@ -1,11 +1,14 @@
 """Every table of the service, in one metadata: lists, access (keys, audit) and notices."""
 
+from db.base import MAX_BIG_ID, MAX_ID, text_problem
 from db.models.access import ApiKey, AuditRecord
 from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
 from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
 
 __all__ = [
     "ACTIVE",
+    "MAX_BIG_ID",
+    "MAX_ID",
     "ROLES",
     "STATUSES",
     "ApiKey",
@@ -20,4 +23,5 @@ __all__ = [
     "Publication",
     "Webhook",
     "WebhookDelivery",
+    "text_problem",
 ]

@@ -1,7 +1,8 @@
 """One place that builds what the API tests serve: hotlines' lists imported and published by the
 indexer; organisations of every role with keys; an app over them on a clock the tests move."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from accounts import create_organisation, issue_key
+from api.app import create_app
 from api.deps import Services
 from config.settings import Settings
 from db import make_session_factory
@@ -21,7 +23,7 @@ from db.models import Entry, Organisation
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
 from indexer.publishing import publish
-from indexer.serving import served_version
+from indexer.serving import IndexWatcher, served_version
 from matcher import HASH_TYPES
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -182,3 +184,19 @@ def issue_keys(engine: Engine, clock: ManualClock) -> dict[str, str]:
             org = session.query(Organisation).filter_by(name=name).one()
             keys[who] = issue_key(session, org, who, clock.now()).secret
     return keys
+
+
+@contextmanager
+def open_world(engine: Engine, database_url: str, data_dir: Path, **settings: object) -> Iterator[World]:
+    """The sample lists published under ``data_dir``, a key of every role, and a client of an app over
+    them (its settings overridden by ``settings``) on a manual clock at :data:`START`."""
+    clock = ManualClock(START)
+    specs, hashes = sample_lists(np.random.default_rng(7))
+    index_dir = data_dir / "indexes"
+    entries = publish_lists(engine, index_dir, specs)
+    keys = issue_keys(engine, clock)
+    watcher = IndexWatcher(index_dir)
+    watcher.check()
+    app = create_app(make_settings(database_url, data_dir, **settings), clock=clock, watcher=watcher)
+    with TestClient(app) as client:
+        yield World(client, clock, engine, index_dir, entries, keys, hashes)
