@@ -493,6 +493,34 @@ def table_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
     return rows
 
 
+SUMMARY_HEADERS = (
+    "hash", "t", "entries", "codes", "p50 ms", "p99 ms", "batch/s 1 core", "FAISS flat p50 ms",
+    "peer p50 ms", "vs flat (p50)", "vs peer (p50)", "recall",
+)  # fmt: skip
+
+
+def summary_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
+    """hashmatch against both baselines, one row per case and threshold: its latency and batch rate,
+    the baselines' median latencies and how many times hashmatch's that is (above 1: hashmatch faster)."""
+    rows: list[list[Cell]] = []
+    for record in records:
+        case = Case(**record["case"])
+        for threshold in THRESHOLDS[case.hash_name]:
+            ours = record.get("hashmatch", {}).get(str(threshold))
+            if ours is None:
+                continue
+            flat = record.get("faiss-flat", {}).get(str(threshold), {}).get("p50_ms")
+            peer = record.get("pytx-PDQIndex", {}).get(str(threshold), {}).get("p50_ms")
+            rows.append(
+                [
+                    case.hash_name, threshold, f"{case.size:,}", case.shape, ours["p50_ms"], ours["p99_ms"],
+                    ours["batch_1"], flat, peer, ratio(flat, ours["p50_ms"]), ratio(peer, ours["p50_ms"]),
+                    _recall_cell(ours),
+                ]
+            )  # fmt: skip
+    return rows
+
+
 def _recall_cell(figures: dict[str, Any]) -> str:
     text = f"{figures['recall']:.4f}".rstrip("0").rstrip(".")
     if figures["extra"]:
@@ -585,6 +613,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     markdown = (
         f"Load average (1 min) before/after each case: {min(loads):.1f} to {max(loads):.1f}. "
         f"Plot: `{png.relative_to(RESULTS_DIR.parent.parent)}`.\n\n"
+        + markdown_table(SUMMARY_HEADERS, summary_rows(records))
+        + "\n\nEvery figure, every engine:\n\n"
         + markdown_table(HEADERS, table_rows(records))
     )
     record = {"queries_per_case": QUERIES, "plot": str(png), "cases": records}

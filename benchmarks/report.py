@@ -120,10 +120,14 @@ def latency_ms(times: Sequence[float]) -> dict[str, float]:
 
 
 def ratio(value: float | None, baseline: float | None) -> str | None:
-    """``value / baseline`` as "2.5x", or None when either is missing or the baseline is zero."""
+    """``value / baseline`` as "2.50x" (three significant digits at most, two below 0.1), or None when
+    either is missing or the baseline is zero."""
     if value is None or not baseline:
         return None
-    return f"{value / baseline:.2f}x" if value / baseline < 10 else f"{value / baseline:.0f}x"
+    times = value / baseline
+    if times >= 10:
+        return f"{times:.0f}x"
+    return f"{times:.2f}x" if times >= 0.1 else f"{times:.2g}x"
 
 
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:

@@ -97,8 +97,8 @@ def test_latency_ms_gives_median_and_p99_in_milliseconds() -> None:
 
 @pytest.mark.parametrize(
     ("value", "baseline", "text"),
-    [(3.0, 1.5, "2.00x"), (1.0, 4.0, "0.25x"), (46.0, 1.15, "40x"), (None, 1.0, None), (1.0, None, None),
-     (1.0, 0.0, None)],
+    [(3.0, 1.5, "2.00x"), (1.0, 4.0, "0.25x"), (46.0, 1.15, "40x"), (0.0016, 1.5, "0.0011x"),
+     (None, 1.0, None), (1.0, None, None), (1.0, 0.0, None)],
 )  # fmt: skip
 def test_ratio_is_value_over_baseline(value: float | None, baseline: float | None, text: str | None) -> None:
     assert ratio(value, baseline) == text
