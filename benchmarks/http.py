@@ -282,8 +282,8 @@ def main(argv: list[str] | None = None) -> None:
     markdown = (
         "Server: `hashmatch serve` (uvicorn, 1 process), SQLite, over loopback; client: keep-alive HTTP/1.1, "
         f"one connection, then a load generator of {args.connections} threads with a connection each, on the "
-        f"same {len(os.sched_getaffinity(0))} cores as the server. Last column: the in-process rate (or time) over the HTTP one (the "
-        "HTTP overhead).\n\n" + "\n\n".join(sections)
+        f"same {len(os.sched_getaffinity(0))} cores as the server. Last column: the in-process rate (or "
+        "time) over the HTTP one (the HTTP overhead).\n\n" + "\n\n".join(sections)
     )
     finish_part(
         PartResult(
