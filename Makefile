@@ -39,8 +39,8 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-installed-*
 	touch $(BENCH_STAMP)
 
-## bench: every part (matcher, lists, http, scanner) at full size, about an hour; bench-quick: small sizes
-## (10-15 minutes). ONLY=http,scanner runs some parts: make bench-quick ONLY=matcher
+## bench: every part (matcher, lists, http, scanner) at full size, about 45 minutes; bench-quick: small sizes
+## (about 5 minutes). ONLY=http,scanner runs some parts: make bench-quick ONLY=matcher
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
