@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut
 DATA ?= var
 PORT ?= 8000
 
-.PHONY: run test check bench bench-quick bench-scanner bench-lists bench-lists-quick clean
+.PHONY: run test check bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
@@ -40,23 +40,13 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-installed-*
 	touch $(BENCH_STAMP)
 
-## bench: the matcher benchmark at 1M and 10M entries (20-30 minutes); bench-quick: 100K and 1M
+## bench: every part (matcher, lists, http, scanner) at full size, 30-45 minutes; bench-quick: small sizes
+## (about 5 minutes). ONLY=http,scanner runs some parts: make bench-quick ONLY=matcher
 bench: $(BENCH_STAMP)
-	$(BIN)/python -m benchmarks.matcher
+	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
 bench-quick: $(BENCH_STAMP)
-	$(BIN)/python -m benchmarks.matcher --quick
-
-## bench-scanner: photo-like JPEGs hashed per second, one core and every core (about a minute)
-bench-scanner: $(STAMP)
-	$(BIN)/python -m benchmarks.scanner
-
-## bench-lists: a 10M-entry PDQ list from CSV file to served index (import, publish, reload); -quick: 1M
-bench-lists: $(STAMP)
-	$(BIN)/python -m benchmarks.lists
-
-bench-lists-quick: $(STAMP)
-	$(BIN)/python -m benchmarks.lists --quick
+	$(BIN)/python -m benchmarks --quick $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache .hypothesis

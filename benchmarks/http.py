@@ -1,93 +1,96 @@
-"""HTTP match benchmark: a real ``hashmatch serve`` (uvicorn) over loopback against a 1M-entry list
-(``--full``: 10M as well).
+"""HTTP match benchmark: a real ``hashmatch serve`` (uvicorn) over loopback against a 1M- and a 10M-entry
+list (``--quick``: 1M only).
 
 For each size it writes a list of random PDQ entries (and as many MD5s) into a fresh SQLite database,
-indexes and publishes them, starts the server and measures, with a keep-alive HTTP/1.1 client:
+indexes and publishes them, starts the server and measures:
 
-- single-hash latency (p50, p99) of ``POST /v1/match`` with one PDQ item, one MD5 item, and a matching
-  PDQ item (which opens a notice: a write and a commit);
-- batch throughput: batches of 1,000 PDQ items, hashes per second;
+- with one keep-alive HTTP/1.1 connection, requests one after another: single-hash latency (p50, p99) of
+  ``POST /v1/match`` with one PDQ item, one MD5 item, and a matching PDQ item (which opens a notice: a
+  write and a commit); batches of 1,000 PDQ items, hashes per second;
+- with the load generator (``--connections`` threads, a keep-alive connection each): requests per second
+  and latency under concurrency, single hashes and batches;
 - baselines from the same run: ``GET /healthz`` over the same connection (the HTTP floor) and the
-  in-process index search for the same queries (no HTTP, no database).
+  in-process index search of the same queries (no HTTP, no database): the HTTP overhead.
 
-Run: ``python -m benchmarks.http`` (about 2 minutes) or ``python -m benchmarks.http --full``.
+    python -m benchmarks --only http [--quick]
+    python -m benchmarks.http --size 100000     # alone, one small list
 """
 
 import argparse
 import http.client
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
 
 from accounts import create_organisation, issue_key
+from benchmarks.lists import write_csv
+from benchmarks.report import (
+    Cell,
+    PartResult,
+    add_part_arguments,
+    finish_part,
+    latencies,
+    latency_ms,
+    markdown_table,
+    progress,
+    ratio,
+)
 from db import make_engine, make_session_factory, upgrade
-from db.models import Entry, HashList, ListVersion
-from indexer.serving import publish
-from matcher import HASH_TYPES, Index
+from db.models import HashList
+from indexer.formats import read_list
+from indexer.lists import create_list, import_list
+from indexer.publishing import publish
+from indexer.serving import ServedIndexes
+from matcher import Index
 
 PDQ_THRESHOLD = 31
-CHUNK = 100_000
+LOAD_ROUNDS = 2
+"""The load generator sends each single-hash body this many times."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def build(data_dir: Path, size: int, rng: np.random.Generator) -> tuple[str, np.ndarray, dict[str, Index]]:
-    """A database with a hotline list of ``size`` PDQ and ``size`` MD5 entries, published; a hoster's key."""
+def build(data_dir: Path, size: int, rng: np.random.Generator) -> tuple[str, np.ndarray, Index]:
+    """A hotline list of ``size`` PDQ and ``size`` MD5 entries through the real import and publish (a CSV
+    file, one list version, the served index); a hoster's key, the PDQ codes and the served PDQ index."""
     engine = make_engine(f"sqlite:///{data_dir / 'hashmatch.db'}")
     upgrade(engine)
     sessions = make_session_factory(engine)
     with sessions.begin() as session:
-        hotline = create_organisation(session, "Bench Hotline", "hotline", _now())
+        create_organisation(session, "Bench Hotline", "hotline", _now())
         hoster = create_organisation(session, "Bench Hosting", "hoster", _now())
         key = issue_key(session, hoster, "bench", _now()).secret
-        hash_list = HashList(organisation_id=hotline.id, name="bench", thresholds={"pdq": PDQ_THRESHOLD})
-        session.add(hash_list)
-        session.flush()
-        version = ListVersion(list_id=hash_list.id, number=1, mode="full", state="complete")
-        session.add(version)
-        session.flush()
-        list_id, version_id = hash_list.id, version.id
+        list_id = create_list(session, "Bench Hotline", "bench", thresholds={"pdq": PDQ_THRESHOLD}).id
     pdq = rng.integers(0, 256, (size, 32), dtype=np.uint8)
-    md5 = rng.integers(0, 256, (size, 16), dtype=np.uint8)
-    with engine.begin() as connection:
-        for offset, (codes, name) in enumerate(((pdq, "pdq"), (md5, "md5"))):
-            for start in range(0, size, CHUNK):
-                rows = [
-                    {
-                        "id": offset * size + start + i + 1,
-                        "list_id": list_id,
-                        "hash_type": name,
-                        "value": codes[start + i].tobytes(),
-                        "item": f"item{start + i}",
-                        "added_in": version_id,
-                    }
-                    for i in range(min(CHUNK, size - start))
-                ]
-                connection.execute(insert(Entry), rows)
-    ids = np.arange(1, size + 1, dtype=np.int64)
-    indexes = {
-        "pdq": HASH_TYPES["pdq"].build_index(pdq, ids, design_threshold=PDQ_THRESHOLD),
-        "md5": HASH_TYPES["md5"].build_index(md5, ids + size),
-    }
-    publish(data_dir / "indexes", "bench", indexes, {"search_thresholds": {"pdq": PDQ_THRESHOLD, "md5": 0}})
+    csv_file = data_dir / "list.csv"
+    write_csv(csv_file, {"pdq": pdq, "md5": rng.integers(0, 256, (size, 16), dtype=np.uint8)})
+    with csv_file.open() as stream:
+        found = read_list(stream, "csv")
+    with sessions.begin() as session:
+        hash_list = session.get(HashList, list_id)
+        assert hash_list is not None
+        import_list(session, hash_list, found, mode="full", source=csv_file.name)
+    del found
+    csv_file.unlink()
+    publish(sessions, data_dir / "indexes")
     with engine.connect() as connection:  # fold the import into the database file, as after any large import
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return key, pdq, indexes
+    served = ServedIndexes.open(data_dir / "indexes")
+    assert served is not None
+    return key, pdq, served.indexes["pdq"]
 
 
 class Client:
@@ -108,15 +111,6 @@ class Client:
     def get(self, path: str) -> bytes:
         self.connection.request("GET", path)
         return self.connection.getresponse().read()
-
-
-def _timed(call: Callable[[int], object], count: int) -> np.ndarray:
-    times = np.empty(count)
-    for n in range(count):
-        started = time.perf_counter()
-        call(n)
-        times[n] = time.perf_counter() - started
-    return times * 1000
 
 
 def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -160,78 +154,151 @@ def _items(kind: str, codes: np.ndarray, refs: str) -> bytes:
     ).encode()
 
 
-def run(size: int, singles: int, batches: int) -> list[tuple[str, str]]:
-    rng = np.random.default_rng(size)
-    rows: list[tuple[str, str]] = []
+def load(port: int, key: str, bodies: list[bytes], connections: int) -> tuple[float, list[float]]:
+    """The load generator: ``connections`` threads, each with its own keep-alive connection, send
+    ``bodies`` between them as fast as the server answers; requests per second and every latency."""
+    clients = [Client(port, key) for _ in range(connections)]
+    times: list[list[float]] = [[] for _ in clients]
+
+    def send(worker: int) -> None:
+        client = clients[worker]
+        for body in bodies[worker::connections]:
+            started = time.perf_counter()
+            client.post("/v1/match", body)
+            times[worker].append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for client in clients:
+        client.connection.close()
+    return len(bodies) / elapsed, [t for worker in times for t in worker]
+
+
+def run(size: int, singles: int, batches: int, connections: int, seed: int) -> tuple[list[list[Cell]], str]:
+    """The table rows for one list size (measurement, p50, p99, rate, ratio to in-process) and a note."""
+    rng = np.random.default_rng([seed, size])
     with tempfile.TemporaryDirectory(prefix="hashmatch-http-") as directory:
         data_dir = Path(directory)
         started = time.perf_counter()
-        key, listed, indexes = build(data_dir, size, rng)
-        rows.append(("list build (DB rows + index + publish)", f"{time.perf_counter() - started:.1f} s"))
+        key, listed, index = build(data_dir, size, rng)
+        build_s = time.perf_counter() - started
+        progress(f"http {size:,}: list built in {build_s:.0f} s")
         server, port = _start(data_dir)
         try:
             client = Client(port, key)
-            for _ in range(50):  # warm up
+            for _ in range(50):  # warm up, the PDQ search too (its first call compiles)
                 client.get("/healthz")
                 client.post("/v1/match", _items("md5", rng.integers(0, 256, (1, 16), dtype=np.uint8), "w"))
-            floor = _timed(lambda n: client.get("/healthz"), singles)
+                client.post("/v1/match", _items("pdq", rng.integers(0, 256, (1, 32), dtype=np.uint8), "w"))
+            index.search(rng.integers(0, 256, (10, 32), dtype=np.uint8), PDQ_THRESHOLD)
+            floor = latencies(lambda n: client.get("/healthz"), singles)
             queries = rng.integers(0, 256, (singles, 32), dtype=np.uint8)
             bodies = [_items("pdq", queries[n : n + 1], "q") for n in range(singles)]
-            pdq = _timed(lambda n: client.post("/v1/match", bodies[n]), singles)
+            pdq = latencies(lambda n: client.post("/v1/match", bodies[n]), singles)
             md5_bodies = [
                 _items("md5", rng.integers(0, 256, (1, 16), dtype=np.uint8), "m") for _ in range(singles)
             ]
-            md5 = _timed(lambda n: client.post("/v1/match", md5_bodies[n]), singles)
+            md5 = latencies(lambda n: client.post("/v1/match", md5_bodies[n]), singles)
             near = listed[:singles].copy()
             near[:, 0] ^= 0x0F  # 4 bits away: a match, and a notice per ref
             hit_bodies = [_items("pdq", near[n : n + 1], f"hit{n}-") for n in range(singles)]
-            hits = _timed(lambda n: client.post("/v1/match", hit_bodies[n]), singles)
-            search = _timed(lambda n: indexes["pdq"].search(queries[n : n + 1], PDQ_THRESHOLD), singles)
+            hits = latencies(lambda n: client.post("/v1/match", hit_bodies[n]), singles)
+            search = latencies(lambda n: index.search(queries[n : n + 1], PDQ_THRESHOLD), singles)
             batch_codes = rng.integers(0, 256, (batches, 1000, 32), dtype=np.uint8)
             batch_bodies = [_items("pdq", batch_codes[n], "b") for n in range(batches)]
-            batch = _timed(lambda n: client.post("/v1/match", batch_bodies[n]), batches)
-            batch_search = _timed(lambda n: indexes["pdq"].search(batch_codes[n], PDQ_THRESHOLD), batches)
+            batch = latencies(lambda n: client.post("/v1/match", batch_bodies[n]), batches)
+            batch_search = latencies(lambda n: index.search(batch_codes[n], PDQ_THRESHOLD), batches)
+            client.connection.close()
+            loaded_rate, loaded = load(port, key, bodies * LOAD_ROUNDS, connections)
+            batch_loaded_rate, batch_loaded = load(port, key, batch_bodies, connections)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
 
-    def pct(times: np.ndarray) -> str:
-        return f"{np.percentile(times, 50):.2f} / {np.percentile(times, 99):.2f} ms"
+    search_rate = len(search) / sum(search)
+    batch_search_rate = 1000 * batches / sum(batch_search)
+    search_p50 = latency_ms(search)["p50_ms"]
 
-    rows += [
-        ("GET /healthz (HTTP floor), p50 / p99", pct(floor)),
-        ("match 1 PDQ, no match, p50 / p99", pct(pdq)),
-        ("match 1 MD5, no match, p50 / p99", pct(md5)),
-        ("match 1 PDQ, matched (notice written), p50 / p99", pct(hits)),
-        ("in-process PDQ search only, p50 / p99", pct(search)),
-        ("batch of 1,000 PDQ, hashes/s", f"{1000 * batches / (batch.sum() / 1000):,.0f}"),
-        (
-            "in-process search of the same batches, hashes/s",
-            f"{1000 * batches / (batch_search.sum() / 1000):,.0f}",
+    def row(
+        name: str, times: list[float], rate: float | None = None, baseline: float | None = None
+    ) -> list[Cell]:
+        figures = latency_ms(times)
+        rate = rate if rate is not None else len(times) / sum(times)
+        return [name, figures["p50_ms"], figures["p99_ms"], rate, ratio(baseline, rate)]
+
+    pdq_p50 = latency_ms(pdq)["p50_ms"]
+    return [
+        row("`GET /healthz` (the HTTP floor), 1 connection", floor),
+        row("match 1 PDQ, no match, 1 connection", pdq, baseline=search_rate),
+        row("match 1 MD5, no match, 1 connection", md5),
+        row("match 1 PDQ, matched (notice committed), 1 connection", hits, baseline=search_rate),
+        row(
+            f"match 1 PDQ, no match, {connections} connections (load generator)",
+            loaded,
+            loaded_rate,
+            search_rate,
         ),
-        (
-            "HTTP single PDQ p50 / in-process search p50",
-            f"{np.percentile(pdq, 50) / np.percentile(search, 50):.1f}x",
+        row("in-process PDQ search alone (baseline, 1 core)", search),
+        row("batch of 1,000 PDQ, 1 connection", batch, 1000 * batches / sum(batch), batch_search_rate),
+        row(
+            f"batch of 1,000 PDQ, {connections} connections",
+            batch_loaded,
+            1000 * batch_loaded_rate,
+            batch_search_rate,
         ),
-    ]
-    return rows
+        row("in-process search of the same batches (baseline)", batch_search, batch_search_rate),
+    ], (
+        f"List build (DB rows, index, publish) {build_s:.0f} s. HTTP overhead at p50: a single PDQ match "
+        f"{pdq_p50:.2f} ms against {search_p50:.2f} ms for the search alone, {ratio(pdq_p50, search_p50)}."
+    )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--full", action="store_true", help="also run with a 10M-entry list")
+HEADERS = ("measurement", "p50 ms", "p99 ms", "requests or hashes/s", "in-process / HTTP")
+"""The last column: the in-process search's rate over the HTTP one (or HTTP time over search time): how
+many times the HTTP path costs what the search alone does."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.http", description=__doc__.split("\n\n")[0] if __doc__ else None
+    )
+    add_part_arguments(parser, "a 1M-entry list only (default: 1M and 10M)")
     parser.add_argument("--singles", type=int, default=2000, help="single-hash requests per measurement")
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 hashes")
+    parser.add_argument("--connections", type=int, default=8, help="the load generator's connections")
     parser.add_argument("--size", type=int, help="one list of this many entries instead (a quick check)")
-    args = parser.parse_args()
-    sizes = [args.size] if args.size else [1_000_000, 10_000_000] if args.full else [1_000_000]
-    machine = platform.processor() or platform.machine()
-    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print("server: hashmatch serve (uvicorn, 1 worker), SQLite; client: keep-alive HTTP/1.1, loopback")
+    args = parser.parse_args(argv)
+    sizes = [args.size] if args.size else [1_000_000] if args.quick else [1_000_000, 10_000_000]
+    sections, record = [], {}
     for size in sizes:
-        print(f"\n| {size:,} PDQ + {size:,} MD5 entries | value |\n|---|---|")
-        for name, value in run(size, args.singles, args.batches):
-            print(f"| {name} | {value} |", flush=True)
+        rows, note = run(size, args.singles, args.batches, args.connections, args.seed)
+        record[str(size)] = {"headers": HEADERS, "rows": rows, "note": note}
+        sections.append(f"{size:,} PDQ + {size:,} MD5 entries. {note}\n\n" + markdown_table(HEADERS, rows))
+    markdown = (
+        "Server: `hashmatch serve` (uvicorn, 1 process), SQLite, over loopback; client: keep-alive HTTP/1.1, "
+        f"one connection, then a load generator of {args.connections} threads with a connection each, on the "
+        f"same {len(os.sched_getaffinity(0))} cores as the server. Last column: the in-process rate (or "
+        "time) over the HTTP one (the HTTP overhead).\n\n" + "\n\n".join(sections)
+    )
+    finish_part(
+        PartResult(
+            "http",
+            "HTTP match over loopback",
+            markdown,
+            {
+                "sizes": record,
+                "singles": args.singles,
+                "batches": args.batches,
+                "connections": args.connections,
+            },
+        ),
+        args,
+    )
 
 
 if __name__ == "__main__":

@@ -7,17 +7,17 @@ served index by a watcher (the API's background swap). The baseline, measured in
 matcher alone: reading the same file and building the index, without a database. Wall and CPU time
 are both shown: on a shared machine the wall time includes waiting for a core.
 
-    python -m benchmarks.lists [--quick] [--entries N] [--database-url URL]
+    python -m benchmarks --only lists [--quick]
+    python -m benchmarks.lists [--quick] [--entries N] [--database-url URL]   # alone
 """
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,15 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from benchmarks.report import (
+    Cell,
+    PartResult,
+    add_part_arguments,
+    finish_part,
+    markdown_table,
+    progress,
+    ratio,
+)
 from db import make_engine, make_session_factory, upgrade
 from db.models import HashList, Organisation
 from indexer.formats import ListFile, read_list
@@ -66,29 +75,17 @@ class PeakMemory:
             self._peak = max(self._peak, self._process.memory_info().rss)
 
 
-def write_csv(path: Path, codes: np.ndarray) -> None:
-    """``type,hash`` rows, written a block at a time."""
+def write_csv(path: Path, lists: Mapping[str, np.ndarray]) -> None:
+    """``type,hash`` rows of every hash type's codes, written a block at a time."""
     with path.open("w") as stream:
         stream.write("type,hash\n")
-        for start in range(0, codes.shape[0], 500_000):
-            block = codes[start : start + 500_000]
-            stream.write("".join(f"pdq,{row.hex()}\n" for row in (bytes(r) for r in block)))
+        for name, codes in lists.items():
+            for start in range(0, codes.shape[0], 500_000):
+                block = codes[start : start + 500_000]
+                stream.write("".join(f"{name},{row.hex()}\n" for row in (bytes(r) for r in block)))
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = psutil.virtual_memory().total / 2**30
-    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
-
-
-def run(entries: int, workdir: Path, database_url: str) -> list[Step]:
+def run(entries: int, workdir: Path, database_url: str, seed: int) -> list[Step]:
     steps: list[Step] = []
     memory = PeakMemory()
 
@@ -100,17 +97,17 @@ def run(entries: int, workdir: Path, database_url: str) -> list[Step]:
         steps.append(
             Step(name, time.perf_counter() - started, time.process_time() - cpu, memory.peak_mb, note)
         )
-        print(f"  {name}: {steps[-1].seconds:.1f} s", flush=True)
+        progress(f"lists {name}: {steps[-1].seconds:.1f} s")
 
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     codes = rng.integers(0, 256, (entries, 32), dtype=np.uint8)
     csv_file = workdir / "list.csv"
-    write_csv(csv_file, codes)
+    write_csv(csv_file, {"pdq": codes})
     changed = codes.copy()
     replaced = rng.choice(entries, entries // 100, replace=False)
     changed[replaced] = rng.integers(0, 256, (replaced.size, 32), dtype=np.uint8)
     update_file = workdir / "update.csv"
-    write_csv(update_file, changed)
+    write_csv(update_file, {"pdq": changed})
     del codes, changed
     size_mb = csv_file.stat().st_size / 2**20
 
@@ -171,45 +168,49 @@ def run(entries: int, workdir: Path, database_url: str) -> list[Step]:
     return steps
 
 
-def main() -> None:
+HEADERS = ("step", "wall s", "CPU s", "peak RSS MB", "vs matcher only (wall)", "note")
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.lists",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="1M entries instead of 10M")
+    add_part_arguments(parser, "1M entries instead of 10M")
     parser.add_argument("--entries", type=int, help="number of PDQ entries")
     parser.add_argument("--database-url", default="", help="an empty database (default: a new SQLite file)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     entries = args.entries or (10**6 if args.quick else 10**7)
     workdir = Path(tempfile.mkdtemp(prefix="hashmatch-bench-lists-"))
-    print(f"benchmark: {entries:,} PDQ entries in {workdir}", flush=True)
+    progress(f"lists: {entries:,} PDQ entries in {workdir}")
     try:
-        steps = run(entries, workdir, args.database_url)
+        steps = run(entries, workdir, args.database_url, args.seed)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    print()
     database = args.database_url.split(":", 1)[0] if args.database_url else "SQLite"
-    print(f"Machine: {machine()}. List: {entries:,} random PDQ hashes, CSV `type,hash`; {database}.")
-    print()
-    print("| step | wall time | CPU time | peak memory (RSS) | note |")
-    print("|---|---:|---:|---:|---|")
-    for found in steps:
-        print(
-            f"| {found.name} | {_duration(found.seconds)} | {_duration(found.cpu_seconds)} "
-            f"| {found.peak_mb:,.0f} MB | {found.note} |"
-        )
     baseline = steps[-1]
     end_to_end = next(s for s in steps if "end to end" in s.name)
-    print()
-    print(
-        f"End to end {end_to_end.seconds / entries * 1e6:.2f} µs per entry, "
-        f"{end_to_end.seconds / baseline.seconds:.1f}x the matcher alone ({baseline.seconds:.1f} s). "
-        f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-        "(wall time above CPU time: the process waited for a core or the disk)."
+    rows: list[list[Cell]] = [
+        [
+            step.name,
+            step.seconds,
+            step.cpu_seconds,
+            step.peak_mb,
+            ratio(step.seconds, baseline.seconds),
+            step.note,
+        ]
+        for step in steps
+    ]
+    markdown = (
+        f"{entries:,} random PDQ hashes, CSV `type,hash`; {database}. Baseline: the matcher alone "
+        "(CSV read + index build, no database), same run.\n\n"
+        + markdown_table(HEADERS, rows)
+        + f"\n\nEnd to end {end_to_end.seconds / entries * 1e6:.2f} µs per entry. Load average at the end: "
+        f"{os.getloadavg()[0]:.1f} (wall time above CPU time: the process waited for a core or the disk)."
     )
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    record = {"entries": entries, "database": database, "steps": [step.__dict__ for step in steps]}
+    finish_part(PartResult("lists", "Lists: import, publish, reload", markdown, record), args)
 
 
 if __name__ == "__main__":

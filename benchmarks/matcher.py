@@ -1,7 +1,8 @@
 """The matcher benchmark: hashmatch against FAISS brute force and python-threatexchange's PDQ index.
 
-    python -m benchmarks.matcher            # PDQ and pHash, 1M and 10M entries, uniform and skewed codes
-    python -m benchmarks.matcher --quick    # 100K and 1M entries, for small machines
+    python -m benchmarks --only matcher            # PDQ and pHash, 1M and 10M entries, uniform and skewed
+    python -m benchmarks --only matcher --quick    # 100K and 1M entries, for small machines
+    python -m benchmarks.matcher --help            # this part alone, with its own options
 
 Every case (hash type, list size, code distribution) runs in three fresh processes, so that each
 memory figure is the growth of a process that did nothing else:
@@ -13,8 +14,8 @@ memory figure is the growth of a process that did nothing else:
 3. peer (PDQ only): python-threatexchange's ``PDQIndex`` (FAISS ``IndexBinaryMultiHash`` behind
    Python lists and dicts, what Meta's HMA serves) built from the same hashes as hex strings.
 
-Prints one markdown table and writes the JSON record and ``latency.png`` under
-``benchmarks/results/``.
+Prints one markdown table, writes the JSON record and draws ``latency.png`` under
+``benchmarks/results/`` (a full run also copies it to ``docs/``).
 """
 
 import argparse
@@ -39,15 +40,19 @@ import numpy.typing as npt
 from benchmarks.report import (
     RESULTS_DIR,
     Cell,
+    PartResult,
+    add_part_arguments,
     anonymous_rss_bytes,
+    finish_part,
+    latencies,
+    latency_ms,
     load_average,
-    machine_info,
     markdown_table,
     package_version,
     peak_rss_bytes,
-    percentile,
+    progress,
+    ratio,
     rss_bytes,
-    write_json,
 )
 from matcher import HashType, get_hash_type, load_index
 from matcher.hamming import HammingIndex
@@ -164,20 +169,6 @@ def make_case_data(case: Case, seed: int) -> tuple[Codes, Codes]:
 
 
 # --- timing ------------------------------------------------------------------------------------------
-
-
-def latencies(call: Callable[[int], object], count: int) -> list[float]:
-    """Seconds of ``call(i)`` for i in range(count), one call at a time."""
-    times = []
-    for i in range(count):
-        start = time.perf_counter()
-        call(i)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def latency_figures(times: Sequence[float]) -> dict[str, float]:
-    return {"p50_ms": 1e3 * percentile(times, 0.5), "p99_ms": 1e3 * percentile(times, 0.99)}
 
 
 def throughput(call: Callable[[], object], count: int) -> float:
@@ -347,7 +338,7 @@ def speed(
     threads: int,
 ) -> dict[str, Any]:
     """Single-hash p50/p99 over ``singles`` calls; batch hashes/s with one thread and with ``threads``."""
-    figures: dict[str, Any] = latency_figures(latencies(single, singles))
+    figures: dict[str, Any] = latency_ms(latencies(single, singles))
     figures["batch_1"] = throughput(lambda: batch(1), batch_size)
     figures["batch_2"] = throughput(lambda: batch(threads), batch_size)
     return figures
@@ -483,7 +474,7 @@ def table_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
                 figures = result.get(str(threshold))
                 if figures is None:
                     continue
-                speedup = figures["p50_ms"] / ours["p50_ms"] if ours and engine != "hashmatch" else None
+                speedup = ratio(figures["p50_ms"], ours.get("p50_ms")) if engine != "hashmatch" else None
                 rows.append(
                     [
                         *head,
@@ -496,9 +487,37 @@ def table_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
                         figures["batch_1"],
                         figures["batch_2"],
                         _recall_cell(figures),
-                        f"{speedup:.1f}x" if speedup is not None else None,
+                        speedup,
                     ]
                 )
+    return rows
+
+
+SUMMARY_HEADERS = (
+    "hash", "t", "entries", "codes", "p50 ms", "p99 ms", "batch/s 1 core", "FAISS flat p50 ms",
+    "peer p50 ms", "vs flat (p50)", "vs peer (p50)", "recall",
+)  # fmt: skip
+
+
+def summary_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
+    """hashmatch against both baselines, one row per case and threshold: its latency and batch rate,
+    the baselines' median latencies and how many times hashmatch's that is (above 1: hashmatch faster)."""
+    rows: list[list[Cell]] = []
+    for record in records:
+        case = Case(**record["case"])
+        for threshold in THRESHOLDS[case.hash_name]:
+            ours = record.get("hashmatch", {}).get(str(threshold))
+            if ours is None:
+                continue
+            flat = record.get("faiss-flat", {}).get(str(threshold), {}).get("p50_ms")
+            peer = record.get("pytx-PDQIndex", {}).get(str(threshold), {}).get("p50_ms")
+            rows.append(
+                [
+                    case.hash_name, threshold, f"{case.size:,}", case.shape, ours["p50_ms"], ours["p99_ms"],
+                    ours["batch_1"], flat, peer, ratio(flat, ours["p50_ms"]), ratio(peer, ours["p50_ms"]),
+                    _recall_cell(ours),
+                ]
+            )  # fmt: skip
     return rows
 
 
@@ -554,18 +573,16 @@ def cases_for(args: argparse.Namespace) -> list[Case]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.matcher", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="100K and 1M entries instead of 1M and 10M")
+    add_part_arguments(parser, "100K and 1M entries instead of 1M and 10M")
     parser.add_argument(
         "--sizes", type=lambda s: tuple(int(x) for x in s.split(",")), help="e.g. 1000000,3000000"
     )
     parser.add_argument("--types", type=lambda s: tuple(s.split(",")), default=tuple(THRESHOLDS))
     parser.add_argument("--shapes", type=lambda s: tuple(s.split(",")), default=SHAPES)
-    parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument(
         "--threads", type=int, default=len(os.sched_getaffinity(0)), help="for the batch column"
     )
     parser.add_argument("--no-peer", action="store_true", help="skip python-threatexchange")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     parser.add_argument("--stage", choices=("build", "query", "peer"), help=argparse.SUPPRESS)
     parser.add_argument("--case", type=Case.parse, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
@@ -582,32 +599,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown or set(args.shapes) - set(SHAPES):
         parser.error(f"types are {', '.join(THRESHOLDS)}; shapes are {', '.join(SHAPES)}")
 
-    machine = machine_info(("numpy", "faiss-cpu", "numba", "threatexchange", "matplotlib"))
-    print(f"machine: {machine.describe()}", file=sys.stderr)
     records = []
     with tempfile.TemporaryDirectory(prefix="hashmatch-bench.") as scratch:
         for case in cases_for(args):
-            print(f"{case.label} ...", end=" ", file=sys.stderr, flush=True)
             records.append(run_case(case, args.seed, args.threads, not args.no_peer, Path(scratch)))
-            print(f"{records[-1]['seconds']:.0f} s", file=sys.stderr, flush=True)
-    table = markdown_table(HEADERS, table_rows(records))
-    path = write_json(
-        "matcher",
-        {"queries_per_case": QUERIES, "cases": records},
-        seed=args.seed,
-        machine=machine,
-        directory=args.out,
-    )
-    png = args.out / PNG_NAME
+            progress(f"matcher {case.label}: {records[-1]['seconds']:.0f} s")
+    png = RESULTS_DIR / PNG_NAME
     plot(records, png)
     if not (args.quick or args.sizes):  # the README shows the full run's plot
         DOCS_PNG.parent.mkdir(exist_ok=True)
         shutil.copyfile(png, DOCS_PNG)
     loads = [r[key] for r in records for key in ("load_average_before", "load_average_after")]
-    print(f"Machine: {machine.describe()}")
-    print(f"Load average (1 min) before/after each case: {min(loads):.1f} to {max(loads):.1f}\n")
-    print(table)
-    print(f"\nJSON: {path}\nplot: {png}", file=sys.stderr)
+    markdown = (
+        f"Load average (1 min) before/after each case: {min(loads):.1f} to {max(loads):.1f}. "
+        f"Plot: `{png.relative_to(RESULTS_DIR.parent.parent)}`.\n\n"
+        + markdown_table(SUMMARY_HEADERS, summary_rows(records))
+        + "\n\nEvery figure, every engine:\n\n"
+        + markdown_table(HEADERS, table_rows(records))
+    )
+    record = {"queries_per_case": QUERIES, "plot": str(png), "cases": records}
+    finish_part(
+        PartResult("matcher", "Matcher: hashmatch vs FAISS flat and the peer", markdown, record), args
+    )
     return 0
 
 

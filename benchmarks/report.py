@@ -1,23 +1,30 @@
-"""What every benchmark shares: the machine it ran on, resident memory, a markdown table, a JSON record.
+"""What every benchmark shares: the machine it ran on, resident memory, timings, a markdown table, a JSON
+record, and how a part hands its result to ``python -m benchmarks``.
 
-Nothing here knows what is being measured: the matcher, HTTP, scanner and import benchmarks all print
-their table and write their record through these helpers.
+Nothing here knows what is being measured: the matcher, lists, HTTP and scanner parts all print their
+tables and write their record through these helpers.
 """
 
+import argparse
 import json
 import os
 import platform
 import statistics
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).parent / "results"
-DEFAULT_PACKAGES = ("numpy", "faiss-cpu", "numba")
+DEFAULT_PACKAGES = (
+    "numpy", "faiss-cpu", "numba", "threatexchange", "matplotlib", "fastapi", "uvicorn", "sqlalchemy",
+    "pillow", "pdqhash", "imagehash",
+)  # fmt: skip
+SEED = 20261123
 
 Cell = str | int | float | None
 
@@ -97,6 +104,32 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return float(statistics.quantiles(values, n=1000, method="inclusive")[round(fraction * 1000) - 1])
 
 
+def latencies(call: Callable[[int], object], count: int) -> list[float]:
+    """Seconds of ``call(i)`` for i in range(count), one call at a time."""
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        call(i)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def latency_ms(times: Sequence[float]) -> dict[str, float]:
+    """The median and 99th percentile of ``times`` (seconds), in milliseconds."""
+    return {"p50_ms": 1e3 * percentile(times, 0.5), "p99_ms": 1e3 * percentile(times, 0.99)}
+
+
+def ratio(value: float | None, baseline: float | None) -> str | None:
+    """``value / baseline`` as "2.50x" (three significant digits at most, two below 0.1), or None when
+    either is missing or the baseline is zero."""
+    if value is None or not baseline:
+        return None
+    times = value / baseline
+    if times >= 10:
+        return f"{times:.0f}x"
+    return f"{times:.2f}x" if times >= 0.1 else f"{times:.2g}x"
+
+
 def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> str:
     """A GitHub markdown table; numbers are right-aligned, None prints as an empty cell."""
     text_rows = [[format_cell(cell) for cell in row] for row in rows]
@@ -150,6 +183,41 @@ def write_json(
     path = directory / f"{name}-{now.strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(document, indent=2, default=_jsonable) + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class PartResult:
+    """What one part of the suite hands back: its section of the printed report and its JSON record."""
+
+    name: str
+    title: str
+    markdown: str
+    record: dict[str, Any]
+
+
+def add_part_arguments(parser: argparse.ArgumentParser, quick: str) -> None:
+    """The options every part takes: ``--quick`` (described by ``quick``), ``--seed``, and the hidden
+    ``--record`` through which ``python -m benchmarks`` collects the result."""
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--seed", type=int, default=SEED, help=f"for every generated code (default {SEED})")
+    parser.add_argument("--record", type=Path, help=argparse.SUPPRESS)
+
+
+def finish_part(part: PartResult, args: argparse.Namespace) -> None:
+    """Under the suite (``--record``): write the result there. Alone: print the machine and the part's
+    section, and write its JSON record under ``benchmarks/results/``."""
+    if args.record is not None:
+        args.record.write_text(json.dumps(asdict(part), default=_jsonable) + "\n")
+        return
+    machine = machine_info()
+    print(f"Machine: {machine.describe()}. Seed {args.seed}.\n\n{part.markdown}")
+    path = write_json(part.name, part.record, seed=args.seed, machine=machine)
+    print(f"\nJSON: {path}", file=sys.stderr)
+
+
+def progress(text: str) -> None:
+    """A progress line on stderr: stdout carries only the report."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def _status_bytes(field: str) -> int:

@@ -6,27 +6,24 @@ change; the ratio to the baseline uses them (wall-clock rates for several proces
 Each configuration hashes the same generated photos (noise, gradients and shapes, about 2 MP, JPEG
 quality 85) with the default hash types (pdq, phash, dhash, md5, sha256). The baseline is the hotline
 tool's setting: full-size decoding, no query variants, one process. Worker pools are started and warmed
-before timing. Run ``python -m benchmarks.scanner`` (``--quick``: fewer, smaller photos).
+before timing.
+
+    python -m benchmarks --only scanner [--quick]     # --quick: fewer, smaller photos
 """
 
 import argparse
-import json
 import multiprocessing
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-import PIL
-
+from benchmarks.report import Cell, PartResult, add_part_arguments, finish_part, markdown_table, ratio
 from scanner.hashfile import HashOptions, hash_file
 from scanner.loading import DRAFT_SIZE
 from tests.fixtures.images import photo, save_jpeg
-
-RESULTS = Path(__file__).parent / "results" / "scanner.json"
 
 
 @dataclass(frozen=True)
@@ -79,58 +76,41 @@ def measure(case: Case, paths: list[Path]) -> Rate:
         return Rate(len(paths) / (time.perf_counter() - started), None)
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+HEADERS = ("configuration", "processes", "images/s (wall)", "images/s per core (CPU time)", "vs baseline")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="20 photos of 1 MP instead of 60 of 2 MP")
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scanner", description=__doc__)
+    add_part_arguments(parser, "20 photos of 1 MP instead of 60 of 2 MP")
+    args = parser.parse_args(argv)
     count, size = (20, (1200, 900)) if args.quick else (60, (1600, 1200))
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as directory:
-        paths = [save_jpeg(photo(seed, size), Path(directory) / f"{seed}.jpg", 85) for seed in range(count)]
+        paths = [
+            save_jpeg(photo(args.seed + n, size), Path(directory) / f"{n}.jpg", 85) for n in range(count)
+        ]
         megabytes = sum(path.stat().st_size for path in paths) / count / 1e6
         rates = [(case, measure(case, paths)) for case in cases(cores)]
     baseline = rates[0][1]
-    load = os.getloadavg()[0]
-    print(
-        f"Machine: {cpu_model()}, {cores} cores; Python {platform.python_version()}, Pillow {PIL.__version__}"
-    )
-    print(f"Load average at the end: {load:.1f} (other work on the machine lowers the wall-clock rates)")
-    print(
-        f"{count} photo-like JPEGs of {size[0]}x{size[1]} ({megabytes:.2f} MB each), types pdq, phash, "
-        "dhash, md5, sha256\n"
-    )
-    print("| configuration | processes | images/s (wall) | images/s per core (CPU time) | vs baseline |")
-    print("|---|---|---|---|---|")
+    rows: list[list[Cell]] = []
     for case, rate in rates:
-        if rate.cpu is None:  # several processes: wall-clock rates compared
-            cpu, ratio = "-", rate.wall / baseline.wall
-        else:
-            cpu, ratio = f"{rate.cpu:.0f}", rate.cpu / (baseline.cpu or rate.cpu)
-        print(f"| {case.name} | {case.workers} | {rate.wall:.0f} | {cpu} | {ratio:.2f}x |")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "machine": {"cpu": cpu_model(), "cores": cores, "load": load},
-                "photos": {"count": count, "width": size[0], "height": size[1]},
-                "results": [
-                    {"case": case.name, "workers": case.workers, "wall": rate.wall, "cpu": rate.cpu}
-                    for case, rate in rates
-                ],
-            },
-            indent=2,
-        )
+        # several processes: wall-clock rates compared; one: rates per second of CPU time
+        compared = ratio(rate.wall, baseline.wall) if rate.cpu is None else ratio(rate.cpu, baseline.cpu)
+        rows.append([case.name, case.workers, rate.wall, rate.cpu, compared])
+    markdown = (
+        f"{count} photo-like JPEGs of {size[0]}x{size[1]} ({megabytes:.2f} MB each), types pdq, phash, "
+        f"dhash, md5, sha256. Baseline: the first row. Load average at the end: {os.getloadavg()[0]:.1f} "
+        "(other work on the machine lowers the wall-clock rates, not the CPU-time ones).\n\n"
+        + markdown_table(HEADERS, rows)
     )
+    record = {
+        "photos": {"count": count, "width": size[0], "height": size[1], "megabytes": megabytes},
+        "results": [
+            {"case": case.name, "workers": case.workers, "wall": rate.wall, "cpu": rate.cpu}
+            for case, rate in rates
+        ],
+    }
+    finish_part(PartResult("scanner", "Scanner: images hashed per second", markdown, record), args)
 
 
 if __name__ == "__main__":

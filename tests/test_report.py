@@ -1,5 +1,6 @@
 """The helpers every benchmark prints and records its figures with."""
 
+import argparse
 import json
 from pathlib import Path
 
@@ -7,11 +8,18 @@ import numpy as np
 import pytest
 
 from benchmarks.report import (
+    SEED,
+    PartResult,
+    add_part_arguments,
+    finish_part,
     format_cell,
+    latencies,
+    latency_ms,
     machine_info,
     markdown_table,
     peak_rss_bytes,
     percentile,
+    ratio,
     rss_bytes,
     write_json,
 )
@@ -71,3 +79,53 @@ def test_json_record_carries_machine_seed_and_time(tmp_path: Path) -> None:
     assert document["machine"]["cpu"] == machine.cpu
     assert document["timestamp"].endswith("+00:00")
     assert machine.describe().startswith(machine.cpu)
+
+
+def test_latencies_time_each_call_once_in_order() -> None:
+    calls: list[int] = []
+    times = latencies(calls.append, 5)
+    assert calls == [0, 1, 2, 3, 4]
+    assert len(times) == 5
+    assert all(t >= 0 for t in times)
+
+
+def test_latency_ms_gives_median_and_p99_in_milliseconds() -> None:
+    figures = latency_ms([0.001 * n for n in range(1, 101)])  # 1..100 ms
+    assert figures["p50_ms"] == pytest.approx(50.5)
+    assert figures["p99_ms"] == pytest.approx(99.01, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("value", "baseline", "text"),
+    [(3.0, 1.5, "2.00x"), (1.0, 4.0, "0.25x"), (46.0, 1.15, "40x"), (0.0016, 1.5, "0.0011x"),
+     (None, 1.0, None), (1.0, None, None), (1.0, 0.0, None)],
+)  # fmt: skip
+def test_ratio_is_value_over_baseline(value: float | None, baseline: float | None, text: str | None) -> None:
+    assert ratio(value, baseline) == text
+
+
+def _part_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_part_arguments(parser, "small sizes")
+    return parser.parse_args(argv)
+
+
+def test_part_arguments_default_to_the_suite_seed() -> None:
+    args = _part_args([])
+    assert (args.quick, args.seed, args.record) == (False, SEED, None)
+    assert _part_args(["--quick", "--seed", "3"]).seed == 3
+
+
+def test_a_part_under_the_suite_hands_back_its_section_and_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = tmp_path / "part.json"
+    part = PartResult("demo", "Demo part", "| a |\n|---|", {"rate": np.float64(2.5)})
+    finish_part(part, _part_args(["--record", str(record)]))
+    assert json.loads(record.read_text()) == {
+        "name": "demo",
+        "title": "Demo part",
+        "markdown": "| a |\n|---|",
+        "record": {"rate": 2.5},
+    }
+    assert capsys.readouterr().out == ""  # the suite prints the sections, once
