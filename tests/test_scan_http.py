@@ -122,6 +122,16 @@ def sent_files(tmp_path: Path) -> int:
         return 0
 
 
+def scan_until_first_answer(argv: list[str], tmp_path: Path) -> "subprocess.Popen[bytes]":
+    """A scan in its own process, once the server has answered its first batch."""
+    scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
+    deadline = time.monotonic() + 60
+    while sent_files(tmp_path) == 0:
+        assert time.monotonic() < deadline, "no batch was answered within 60 s"
+        time.sleep(0.05)
+    return scanning
+
+
 MATCHED = {"s3://bucket/copy.jpg", "s3://bucket/users/1/mirrored.jpg", "s3://bucket/users/2/framed.jpg"}
 
 
@@ -154,11 +164,7 @@ def test_a_server_that_goes_away_mid_scan_loses_nothing(server: tuple[Server, st
     root = tmp_path / "storage"
     storage(root, unrelated=60)
     argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--retries", "0")
-    scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
-    deadline = time.monotonic() + 60
-    while sent_files(tmp_path) == 0:
-        assert time.monotonic() < deadline, "no batch was answered within 60 s"
-        time.sleep(0.05)
+    scanning = scan_until_first_answer(argv, tmp_path)
     running.stop()
     assert scanning.wait(timeout=60) == 1  # no retries left: it stops, saying how to resume
     recorded = sent_files(tmp_path)
@@ -176,11 +182,7 @@ def test_retries_ride_out_a_restart(server: tuple[Server, str], tmp_path: Path) 
     root = tmp_path / "storage"
     storage(root, unrelated=30)
     argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--retries", "6")
-    scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
-    deadline = time.monotonic() + 60
-    while sent_files(tmp_path) == 0:
-        assert time.monotonic() < deadline, "no batch was answered within 60 s"
-        time.sleep(0.05)
+    scanning = scan_until_first_answer(argv, tmp_path)
     running.stop()
     time.sleep(1)
     running.start()
