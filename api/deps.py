@@ -16,6 +16,7 @@ from api.metrics import Metrics
 from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
+from db.models import Organisation
 from indexer.serving import IndexWatcher
 from notices.probing import ProbeDetector
 
@@ -38,6 +39,11 @@ class Services:
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
+
+
+def organisation_of(session: Session, caller: Caller) -> Organisation:
+    """The caller's organisation, as a row of ``session`` (the key was just authenticated against it)."""
+    return session.get_one(Organisation, caller.organisation_id)
 
 
 def _bearer(request: Request) -> str | None:

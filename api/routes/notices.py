@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accounts import Caller
-from api.deps import Services, allow, record, services
+from api.deps import Services, allow, organisation_of, record, services
 from api.schemas import (
     DisputeBody,
     EscalateBody,
@@ -32,12 +32,6 @@ NoticeId = Annotated[
 ]
 Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 NOTICE_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
-
-
-def _as_org(session: Session, caller: Caller) -> Organisation:
-    org = session.get(Organisation, caller.organisation_id)
-    assert org is not None  # the key was just authenticated against it
-    return org
 
 
 @router.get(
@@ -73,9 +67,8 @@ def list_notices(
         binding_order=binding_order,
     )
     with found.sessions() as session:
-        page = views.list_notices(
-            session, _as_org(session, caller), filters, now=found.clock.now(), cursor=cursor, limit=limit
-        )
+        viewer = organisation_of(session, caller)
+        page = views.list_notices(session, viewer, filters, now=found.clock.now(), cursor=cursor, limit=limit)
     record(found, caller, "notices.list", {"returned": len(page.items)})
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -90,7 +83,7 @@ def list_notices(
 def get_notice(request: Request, caller: Anyone, notice_id: NoticeId) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:
-        viewer = _as_org(session, caller)
+        viewer = organisation_of(session, caller)
         notice = views.get_notice(session, notice_id, viewer)
         shown = views.notice_view(session, notice, viewer)
     record(found, caller, "notices.read", {"notice": notice.public_id})
@@ -105,7 +98,7 @@ def _transition(
 ) -> dict[str, Any]:
     """Find the notice (404 if the caller may not see it), apply ``change``, audit, commit, show it."""
     with found.sessions() as session:
-        actor = _as_org(session, caller)
+        actor = organisation_of(session, caller)
         notice = views.get_notice(session, notice_id, actor)
         event = change(session, notice, actor)
         detail = {"notice": notice.public_id, "status": notice.status}

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 
 from accounts import Caller
-from api.deps import allow, record, services
+from api.deps import allow, organisation_of, record, services
 from api.schemas import Delivery, NewWebhook, WebhookBody, WebhookOut, error_responses
-from db.models import MAX_ID, Organisation
+from db.models import MAX_ID
 from notices import webhooks
 
 router = APIRouter(tags=["webhooks"])
@@ -26,8 +26,7 @@ WebhookId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def register(request: Request, caller: Receiver, body: WebhookBody) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:
-        org = session.get(Organisation, caller.organisation_id)
-        assert org is not None
+        org = organisation_of(session, caller)
         new = webhooks.register_webhook(session, org, body.url, found.clock.now())
         record(found, caller, "webhook.registered", {"webhook": new.webhook.id}, session)
         session.commit()
@@ -43,8 +42,7 @@ def register(request: Request, caller: Receiver, body: WebhookBody) -> dict[str,
 def list_all(request: Request, caller: Receiver) -> list[dict[str, Any]]:
     found = services(request)
     with found.sessions() as session:
-        org = session.get(Organisation, caller.organisation_id)
-        assert org is not None
+        org = organisation_of(session, caller)
         shown = [webhooks.webhook_view(hook) for hook in webhooks.list_webhooks(session, org)]
     record(found, caller, "webhooks.list", {"returned": len(shown)})
     return shown
@@ -59,8 +57,7 @@ def list_all(request: Request, caller: Receiver) -> list[dict[str, Any]]:
 def disable(request: Request, caller: Receiver, webhook_id: WebhookId) -> dict[str, Any]:
     found = services(request)
     with found.sessions() as session:
-        org = session.get(Organisation, caller.organisation_id)
-        assert org is not None
+        org = organisation_of(session, caller)
         hook = webhooks.disable_webhook(session, org, webhook_id, found.clock.now())
         record(found, caller, "webhook.disabled", {"webhook": hook.id}, session)
         session.commit()
@@ -76,8 +73,7 @@ def disable(request: Request, caller: Receiver, webhook_id: WebhookId) -> dict[s
 def deliveries(request: Request, caller: Receiver, webhook_id: WebhookId) -> list[dict[str, Any]]:
     found = services(request)
     with found.sessions() as session:
-        org = session.get(Organisation, caller.organisation_id)
-        assert org is not None
+        org = organisation_of(session, caller)
         shown = [webhooks.delivery_view(d) for d in webhooks.list_deliveries(session, org, webhook_id)]
     record(found, caller, "webhook.deliveries", {"webhook": webhook_id, "returned": len(shown)})
     return shown
