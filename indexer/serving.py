@@ -33,17 +33,6 @@ MANIFEST = "manifest.json"
 log = logging.getLogger(__name__)
 
 
-def publish(index_dir: Path, version: str, indexes: Mapping[str, Index], meta: Mapping[str, Any]) -> Path:
-    """Write ``indexes`` (hash type name -> index) as ``version`` and make it the served one.
-
-    Publishing a version that is already on disk only moves the pointer (a content-named version is
-    never written twice). Returns the version's directory.
-    """
-    target = write_version(index_dir, version, indexes, meta)
-    serve(index_dir, version)
-    return target
-
-
 def write_version(
     index_dir: Path, version: str, indexes: Mapping[str, Index], meta: Mapping[str, Any]
 ) -> Path:

@@ -1,7 +1,9 @@
 """Shared by the list tests: hotlines, list files, and the consistency every database state must have."""
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select, text
@@ -11,7 +13,8 @@ from db.models import Entry, HashList, ListVersion, Organisation
 from indexer.formats import ListFile, read_list
 from indexer.lists import Mode, create_list, import_list
 from indexer.publishing import served_list_versions
-from indexer.serving import ServedIndexes
+from indexer.serving import ServedIndexes, serve, write_version
+from matcher import Index
 
 
 def hotline(session: Session, name: str = "EOKM", role: str = "hotline") -> Organisation:
@@ -106,3 +109,9 @@ def assert_consistent(sessions: sessionmaker[Session], index_dir: Path) -> None:
         for index in served.indexes.values():
             indexed |= set(index.entries.ids.tolist())  # type: ignore[attr-defined]
         assert indexed == expected
+
+
+def publish(index_dir: Path, version: str, built: Mapping[str, Index], meta: Mapping[str, Any]) -> None:
+    """Write a version and serve it: what ``indexer.publishing.publish`` does after its bookkeeping."""
+    write_version(index_dir, version, built, meta)
+    serve(index_dir, version)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from indexer.serving import IndexWatcher, publish, serve
+from indexer.serving import IndexWatcher, serve
 from matcher import HASH_TYPES
-from tests.listdata import codes
+from tests.listdata import codes, publish
 
 ENTRIES = 200_000
 

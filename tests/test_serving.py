@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.serving import IndexWatcher, ServedIndexes, prune, publish, served_version
+from indexer.serving import IndexWatcher, ServedIndexes, prune, served_version
 from matcher import HASH_TYPES, Index
+from tests.listdata import publish
 
 
 def indexes(seed: int, n: int = 50) -> tuple[dict[str, Index], np.ndarray]:
