@@ -255,7 +255,7 @@ def warm_up(case: Case, queries: Codes) -> None:
         case.hash_name, hash_type.bits, hash_type.max_threshold, queries, np.arange(len(queries)),
         hash_type.default_threshold, threads=1, layout=(4, 12),
     )  # fmt: skip
-    index.search(queries[:10], hash_type.default_threshold, method="tables")
+    index.search(queries[:10], hash_type.default_threshold)
     del index
     gc.collect()
 

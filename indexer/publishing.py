@@ -36,7 +36,7 @@ from db.base import utcnow
 from db.models import HashList, ListVersion, Publication
 from indexer import serving
 from indexer.lists import iter_active
-from matcher import Index, get_hash_type
+from matcher import INDEX_FORMAT_VERSION, Index, get_hash_type
 
 EntriesRemoved = Callable[[Session, Sequence[int]], None]
 """Called inside the publish transaction with the ids of entries that stop being served."""
@@ -122,7 +122,8 @@ def publish(
 def content_version(session: Session, target: Mapping[int, int]) -> str:
     """The name of the index version serving ``target`` (list id -> list version id).
 
-    A digest of what decides the content: each list version (id and creation time, which no other
+    A digest of what decides the content: the index file format (a program that writes another
+    format publishes afresh), each list version (id and creation time, which no other
     database shares, so a stale directory of a former database is never taken for this one) and the
     lists' thresholds. The same state always gets the same name: publishing it again is a no-op."""
     thresholds: dict[int, dict[str, Any]] = {
@@ -139,6 +140,7 @@ def content_version(session: Session, target: Mapping[int, int]) -> str:
     }
     content = {
         "format": FORMAT,
+        "index_format": INDEX_FORMAT_VERSION,
         "lists": [
             [list_id, version_id, created[version_id].isoformat(), thresholds[list_id]]
             for list_id, version_id in sorted(target.items())

@@ -15,12 +15,14 @@ from matcher.codes import Codes
 from matcher.entries import EntryMap, deduplicate
 from matcher.errors import IndexFileError
 from matcher.matches import Matches
-from matcher.mih import OVERFLOW_SHARE, MihTables, choose_layout, scan_cost
+from matcher.mih import OVERFLOW_SHARE, MihTables, bit_shares, choose_layout, scan_cost
 from matcher.storage import read_array, write_index_dir
 from matcher.validation import check_queries, check_threshold, default_threads
 
 FLAT_FILE = "codes.faiss"
-Method = Literal["auto", "tables", "scan"]
+LAYOUT_SAMPLE = 256
+"""List codes that stand for the queries when the table layout is costed."""
+Method = Literal["auto", "scan"]
 METHODS: tuple[str, ...] = get_args(Method)
 
 
@@ -80,11 +82,13 @@ class HammingIndex:
         if unique.shape[0]:
             flat.add(unique)
         index = cls(name, bits, max_threshold, flat, entries, None)
-        if layout is None:
-            layout = choose_layout(bits, unique.shape[0], design_threshold)
+        ones = bit_shares(index._words)
+        if layout is None and unique.shape[0]:
+            sample = index._words[np.linspace(0, unique.shape[0] - 1, LAYOUT_SAMPLE).astype(np.int64)]
+            layout = choose_layout(sample, ones, unique.shape[0], design_threshold)
         if layout is not None:
             count, width = layout
-            index.tables = MihTables.build(index._words, width, count, default_threads(threads))
+            index.tables = MihTables.build(index._words, ones, width, count, default_threads(threads))
         return index
 
     @property
@@ -100,9 +104,9 @@ class HammingIndex:
     ) -> Matches:
         """Every entry within ``threshold`` bits of each query row.
 
-        ``method`` "auto" uses the tables where they are expected to be cheaper than a scan;
-        "tables" uses them whenever the index has them, "scan" never (both for measurements). Queries
-        whose candidates explode are scanned in every case: the answer is always exact.
+        ``method`` "auto" searches through the tables where the index has them, scanning each
+        query whose expected or actual candidates cost more than a scan; "scan" always scans (for
+        measurements). The answer is always exact.
         """
         check_queries(self.name, queries, self.nbytes)
         check_threshold(self.name, threshold, self.max_threshold)
@@ -111,8 +115,7 @@ class HammingIndex:
         if queries.shape[0] == 0 or self.unique_count == 0:
             return Matches.empty()
         workers = default_threads(threads)
-        scan = scan_cost(self.unique_count, self.nbytes)
-        tables = self._tables_for(method, threshold, scan)
+        tables = None if method == "scan" else self.tables
         if tables is None:
             query, unique, distance = self._scan(queries, np.arange(queries.shape[0]), threshold, workers)
         else:
@@ -120,7 +123,7 @@ class HammingIndex:
                 self._words,
                 np.ascontiguousarray(queries).view(np.uint64),
                 threshold,
-                candidate_limit=int(scan * OVERFLOW_SHARE),
+                candidate_limit=int(scan_cost(self.unique_count, self.nbytes) * OVERFLOW_SHARE),
                 threads=workers,
             )
             if overflow.any():
@@ -129,14 +132,6 @@ class HammingIndex:
                     np.concatenate(p) for p in zip((query, unique, distance), extra, strict=True)
                 )
         return self.entries.expand(query, unique, distance)
-
-    def _tables_for(self, method: Method, threshold: int, scan: float) -> MihTables | None:
-        """The tables, if this search should use them rather than scan."""
-        if self.tables is None or method == "scan":
-            return None
-        if method == "auto" and self.tables.expected_cost(threshold, self.unique_count) >= scan:
-            return None
-        return self.tables
 
     def _scan(
         self, queries: Codes, rows: npt.NDArray[np.int64], threshold: int, threads: int
@@ -154,7 +149,12 @@ class HammingIndex:
         }
         tables = None
         if self.tables is not None:
-            arrays |= {"table_offsets": self.tables.offsets, "table_ids": self.tables.ids}
+            arrays |= {
+                "table_positions": self.tables.positions,
+                "table_offsets": self.tables.offsets,
+                "table_ids": self.tables.ids,
+                "bit_shares": self.tables.ones,
+            }
             tables = {"width": self.tables.width, "count": self.tables.count}
         meta = {
             "kind": self.kind,
@@ -181,8 +181,10 @@ class HammingIndex:
         entries = EntryMap(read_array(directory, "entry_offsets"), read_array(directory, "entry_ids"))
         tables = None
         if meta["tables"] is not None:
-            width = int(meta["tables"]["width"])
             tables = MihTables(
-                width, read_array(directory, "table_offsets"), read_array(directory, "table_ids")
+                positions=read_array(directory, "table_positions"),
+                offsets=read_array(directory, "table_offsets"),
+                ids=read_array(directory, "table_ids"),
+                ones=read_array(directory, "bit_shares"),
             )
         return cls(meta["hash_type"], int(meta["bits"]), int(meta["max_threshold"]), flat, entries, tables)

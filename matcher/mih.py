@@ -1,21 +1,23 @@
 """Multi-index hashing: exact Hamming range search through substring tables.
 
-A code of ``B`` bits is cut into ``m`` substrings of ``b`` bits (``m * b <= B``). If two codes are
-within ``r`` bits, then, writing ``r = m * q + a`` with ``a < m``, one of the first ``a + 1``
-substrings differs in at most ``q`` bits or one of the others in at most ``q - 1`` bits (otherwise
-the substrings alone would differ in ``(a + 1)(q + 1) + (m - a - 1) q = r + 1`` bits). Probing every
-table with every key within that radius therefore finds every code within ``r``: the search is
-exact. Each table is a compact sorted array (bucket offsets + code ids, built by counting sort).
+Each of ``m`` tables keys every code by a substring: its bits at ``b`` chosen positions (disjoint
+across tables; bits of little information, set in almost every code or almost none, are left out).
+If no table's substring of a code differs from the query's in more bits than the table's probe
+radius, with ``sum(radius + 1) >= r + 1``, the codes differ in more than ``r`` bits: so probing every
+table with every key within its radius finds every code within ``r``. The search is exact for any
+radii meeting that sum; each query picks its own (per table, -1 for "not probed") where its
+neighbourhood is sparsest, from a model of the list's bits. Each table is a compact sorted array
+(bucket offsets + code ids, built by counting sort).
 
-Cost: a query probes ``P = sum_k C(b, <= radius_k)`` buckets and verifies about ``P * n / 2^b``
-candidates, each a random memory access. Where that costs more than scanning all codes (large
-thresholds, skewed data with crowded buckets), the caller scans instead.
+Cost: a query probes ``P = sum_k C(b, <= radius_k)`` buckets and verifies the codes in them, each a
+random memory access: about ``P * n / 2^b`` on uniform codes, many more in the crowded buckets of
+skewed ones. Where that costs more than scanning all codes (large thresholds, strongly skewed
+data), the caller scans instead.
 """
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import combinations
 from math import comb
 
 import numpy as np
@@ -40,56 +42,62 @@ OVERFLOW_SHARE = 0.5
 cost: in the crowded buckets of skewed data a candidate costs ~75 ns (its id, then its code), about
 twice the uniform average, so a query at the full scan cost took twice as long as the scan."""
 
+FALLBACK_SHARE = 2 / 3
+"""Tables laid out for a lower threshold than asked serve searches down to this share of it (PDQ:
+from our default 48 down to Meta's 31); below that they are not built."""
+
+SPARE_RADIUS = 2
+"""How far above an even split of the threshold a query may raise one table's probe radius."""
+
 Words = npt.NDArray[np.uint64]
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class MihTables:
     """The substring tables of one set of codes."""
 
-    width: int
-    offsets: npt.NDArray[np.uint32]  # (m, 2^width + 1)
+    positions: npt.NDArray[np.int64]  # (m, b): the code bits of each table's key, lowest first
+    offsets: npt.NDArray[np.uint32]  # (m, 2^b + 1)
     ids: npt.NDArray[np.uint32]  # (m, n)
+    ones: Floats  # (bits,): the share of codes with each bit set
 
     @classmethod
-    def build(cls, words: Words, width: int, count: int, threads: int = 2) -> "MihTables":
+    def build(cls, words: Words, ones: Floats, width: int, count: int, threads: int = 2) -> "MihTables":
+        """Tables over ``words`` (a share ``ones`` of them having each bit set: :func:`bit_shares`)."""
         n = words.shape[0]
         if n >= 2**32:
             raise ValueError(f"too many codes for one index: {n}")
-        starts = table_starts(count, width)
+        positions = table_positions(ones, count, width)
         offsets = np.empty((count, (1 << width) + 1), dtype=np.uint32)
         ids = np.empty((count, n), dtype=np.uint32)
 
         def fill(k: int) -> None:
-            offsets[k], ids[k] = kernels.build_table(words, int(starts[k]), width)
+            offsets[k], ids[k] = kernels.build_table(words, positions[k])
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             list(pool.map(fill, range(count)))
-        return cls(width, offsets, ids)
+        return cls(positions, offsets, ids, ones)
 
     @property
     def count(self) -> int:
-        return int(self.offsets.shape[0])
+        return int(self.positions.shape[0])
 
     @property
-    def starts(self) -> npt.NDArray[np.int64]:
-        return table_starts(self.count, self.width)
-
-    def expected_cost(self, threshold: int, n: int) -> float:
-        return search_cost(self.width, self.count, threshold, n)
+    def width(self) -> int:
+        return int(self.positions.shape[1])
 
     def search(
         self, words: Words, queries: Words, threshold: int, candidate_limit: int, threads: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         """(query, code id, distance, overflow flags) for every code within ``threshold``."""
-        radii = np.asarray(table_radii(self.count, threshold), dtype=np.int64)
-        masks, counts = flip_masks(self.width, int(radii.max()))
+        masks, counts = flip_masks(self.width, radius_cap(self.count, self.width, threshold))
         chunks = np.array_split(np.arange(queries.shape[0]), max(1, min(threads, queries.shape[0])))
 
         def run(chunk: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
             q, code, dist, overflow = kernels.search_tables(
-                words, self.offsets, self.ids, self.starts, self.width, radii, masks, counts,
-                queries[chunk], threshold, candidate_limit,
+                words, self.offsets, self.ids, self.positions, self.ones, masks, counts,
+                queries[chunk], threshold, candidate_limit, PROBE_COST, CANDIDATE_COST,
             )  # fmt: skip
             return chunk[q], code, dist, overflow
 
@@ -106,15 +114,31 @@ class MihTables:
         )
 
 
-def choose_layout(bits: int, n: int, threshold: int) -> tuple[int, int] | None:
-    """(substring count, width) that makes a search at ``threshold`` cheapest, or None when a
-    plain scan of ``n`` codes is cheaper than any table layout."""
+def choose_layout(sample: Words, ones: Floats, n: int, threshold: int) -> tuple[int, int] | None:
+    """(substring count, width) of the cheapest tables for searches at ``threshold`` over ``n``
+    codes whose bits are set as often as ``ones`` says, costed on queries like ``sample``.
+
+    Where a scan beats every layout at ``threshold`` (strongly skewed codes), the tables are laid
+    out for the largest lower threshold, down to :data:`FALLBACK_SHARE` of it, at which they pay;
+    None if there is none.
+    """
+    for target in range(threshold, int(threshold * FALLBACK_SHARE) - 1, -1):
+        layout = cheapest_layout(sample, ones, n, target)
+        if layout is not None:
+            return layout
+    return None
+
+
+def cheapest_layout(sample: Words, ones: Floats, n: int, threshold: int) -> tuple[int, int] | None:
+    """(substring count, width) that makes a search at ``threshold`` cheapest, or None when a plain
+    scan is cheaper than any table layout."""
+    bits = ones.shape[0]
     best: tuple[float, int, int] | None = None
-    for count in range(-(-bits // MAX_WIDTH), bits // 8 + 1):
+    for count in range(1, bits // 8 + 1):
         width = min(bits // count, MAX_WIDTH)
         if 2**width > 8 * max(n, 1):  # tables mostly empty: memory without benefit
             continue
-        cost = search_cost(width, count, threshold, n)
+        cost = search_cost(table_positions(ones, count, width), ones, sample, threshold, n)
         if best is None or cost < best[0]:
             best = (cost, count, width)
     if best is None or best[0] >= scan_cost(n, bits // 8):
@@ -122,44 +146,46 @@ def choose_layout(bits: int, n: int, threshold: int) -> tuple[int, int] | None:
     return best[1], best[2]
 
 
-def table_starts(count: int, width: int) -> npt.NDArray[np.int64]:
-    """First bit of each substring: consecutive, from bit 0."""
-    return np.arange(count, dtype=np.int64) * width
+def bit_shares(words: Words) -> Floats:
+    """The share of codes with each bit set."""
+    counts = kernels.count_ones(np.ascontiguousarray(words))
+    return np.asarray(counts / max(words.shape[0], 1), dtype=np.float64)
 
 
-def table_radii(count: int, threshold: int) -> list[int]:
-    """Probe radius per table for an exact search at ``threshold`` (negative: table not probed)."""
-    q, a = divmod(threshold, count)
-    return [q] * (a + 1) + [q - 1] * (count - a - 1)
+def table_positions(ones: Floats, count: int, width: int) -> npt.NDArray[np.int64]:
+    """The bits of each table's key: the most informative bits first (those whose values two codes
+    share least often), in code order among equally informative ones, ``width`` to a table."""
+    agree = np.round(ones**2 + (1 - ones) ** 2, 3)
+    order = np.argsort(agree, kind="stable")[: count * width]
+    return np.ascontiguousarray(order.reshape(count, width).astype(np.int64))
 
 
-def search_cost(width: int, count: int, threshold: int, n: int) -> float:
-    """Expected cost of one query: bucket probes plus candidates to verify."""
-    probes = sum(comb_upto(width, radius) for radius in table_radii(count, threshold))
-    return float(probes * (PROBE_COST + CANDIDATE_COST * n / 2**width))
+def radius_cap(count: int, width: int, threshold: int) -> int:
+    """The largest probe radius a search at ``threshold`` may give one table."""
+    even = -(-(threshold + 1) // count) - 1
+    return min(width, max(even, 0) + SPARE_RADIUS)
+
+
+def search_cost(
+    positions: npt.NDArray[np.int64], ones: Floats, sample: Words, threshold: int, n: int
+) -> float:
+    """Expected cost of a query like those of ``sample``: bucket probes plus candidates to verify."""
+    count, width = positions.shape
+    counts = np.cumsum([comb(width, r) for r in range(radius_cap(count, width, threshold) + 1)])
+    return float(
+        kernels.mean_query_cost(positions, ones, sample, counts, n, threshold, PROBE_COST, CANDIDATE_COST)
+    )
 
 
 def scan_cost(n: int, nbytes: int) -> float:
     return n * nbytes * SCAN_COST_PER_BYTE
 
 
-def comb_upto(width: int, radius: int) -> int:
-    """Number of keys within ``radius`` bits of a ``width``-bit key."""
-    return sum(comb(width, i) for i in range(radius + 1))
-
-
 @lru_cache(maxsize=64)
 def flip_masks(width: int, radius: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """All ``width``-bit masks of at most ``radius`` set bits, by popcount, and the number of masks
-    with popcount <= r for each r (index ``radius + 1`` onwards unused)."""
-    masks = [0]
-    counts = [1]
-    for bits_set in range(1, max(radius, 0) + 1):
-        for positions in combinations(range(width), bits_set):
-            masks.append(sum(1 << p for p in positions))
-        counts.append(len(masks))
-    mask_array = np.asarray(masks, dtype=np.uint32)
-    mask_array.flags.writeable = False
-    count_array = np.asarray(counts, dtype=np.int64)
-    count_array.flags.writeable = False
-    return mask_array, count_array
+    with popcount <= r for each r from 0 to ``radius``."""
+    masks, counts = kernels.flip_masks(width, radius)
+    masks.flags.writeable = False
+    counts.flags.writeable = False
+    return masks, counts

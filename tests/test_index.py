@@ -12,6 +12,7 @@ from matcher import HASH_TYPES, IndexFileError, InvalidThreshold, load_index
 from matcher.exact import ExactIndex
 from matcher.hamming import HammingIndex
 from matcher.mih import MihTables, flip_masks
+from matcher.storage import FORMAT_VERSION
 from tests.oracle import as_set, brute_force, flip_bits
 
 Codes = npt.NDArray[np.uint8]
@@ -84,7 +85,7 @@ def test_every_method_equals_brute_force(
     name, codes, ids, queries, threshold, layout = case
     index = build(name, codes, ids, layout)
     expected = brute_force(codes, ids, queries, threshold)
-    for method in ("tables", "scan", "auto"):
+    for method in ("scan", "auto"):
         for threads in (1, 2):
             assert as_set(index.search(queries, threshold, threads=threads, method=method)) == expected
 
@@ -134,7 +135,7 @@ def test_candidate_overflow_falls_back_to_a_scan() -> None:
     queries = codes[:5]
     _, _, _, overflow = index.tables.search(index.codes.view(np.uint64), queries.view(np.uint64), 8, 10, 1)
     assert overflow.all()
-    assert as_set(index.search(queries, 8, method="tables")) == brute_force(codes, ids, queries, 8)
+    assert as_set(index.search(queries, 8)) == brute_force(codes, ids, queries, 8)
     assert phash.max_threshold == 12
 
 
@@ -258,8 +259,9 @@ def test_loaded_arrays_are_memory_mapped_and_read_only(tmp_path: Path) -> None:
     assert isinstance(loaded.tables.ids, np.memmap)
     assert isinstance(loaded.entries.ids, np.memmap)
     assert not loaded.codes.flags.writeable
-    files = ["codes.faiss", "entry_ids.npy", "entry_offsets.npy", "index.json", "table_ids.npy"]
-    assert sorted(p.name for p in (tmp_path / "i").iterdir()) == [*files, "table_offsets.npy"]
+    files = ["bit_shares.npy", "codes.faiss", "entry_ids.npy", "entry_offsets.npy", "index.json"]
+    tables = ["table_ids.npy", "table_offsets.npy", "table_positions.npy"]
+    assert sorted(p.name for p in (tmp_path / "i").iterdir()) == [*files, *tables]
 
 
 def test_an_index_directory_is_written_once(tmp_path: Path) -> None:
@@ -279,7 +281,9 @@ def test_unreadable_index_directories_raise_a_named_error(tmp_path: Path) -> Non
     (tmp_path / "index.json").write_text('{"format": "hashmatch-index", "format_version": 99}')
     with pytest.raises(IndexFileError, match="format version 99"):
         load_index(tmp_path)
-    (tmp_path / "index.json").write_text('{"format": "hashmatch-index", "format_version": 1, "kind": "ivf"}')
+    (tmp_path / "index.json").write_text(
+        f'{{"format": "hashmatch-index", "format_version": {FORMAT_VERSION}, "kind": "ivf"}}'
+    )
     with pytest.raises(IndexFileError, match="unknown kind 'ivf'"):
         load_index(tmp_path)
     index = HASH_TYPES["phash"].build_index(np.zeros((1, 8), np.uint8), [1])
@@ -300,4 +304,4 @@ def test_flip_masks_cover_every_key_within_the_radius() -> None:
 def test_tables_refuse_more_codes_than_32_bit_ids_can_name() -> None:
     huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint64), shape=(2**32, 1), strides=(0, 8))
     with pytest.raises(ValueError, match="too many codes"):
-        MihTables.build(huge, 16, 4)
+        MihTables.build(huge, np.full(64, 0.5), 16, 4)
