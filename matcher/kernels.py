@@ -37,7 +37,8 @@ def _prefetch(typingctx, array, row):  # type: ignore[no-untyped-def]
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         array_type = sig.args[0]
         view = context.make_array(array_type)(context, builder, args[0])
-        indices = [args[1]] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
+        row_index = context.cast(builder, args[1], sig.args[1], types.intp)
+        indices = [row_index] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
         pointer = cgutils.get_item_pointer2(
             context, builder, view.data, cgutils.unpack_tuple(builder, view.shape),
             cgutils.unpack_tuple(builder, view.strides), array_type.layout, indices, wraparound=False,
@@ -279,8 +280,8 @@ def search_tables(
     bucket_table = np.empty(1024, dtype=np.int64)
     bucket_lo = np.empty(1024, dtype=np.int64)
     bucket_hi = np.empty(1024, dtype=np.int64)
-    candidate_table = np.empty(1024, dtype=np.int64)
-    candidate_id = np.empty(1024, dtype=np.int64)
+    candidate_table = np.empty(1024, dtype=np.uint8)
+    candidate_id = np.empty(1024, dtype=np.uint32)
     out_query = np.empty(1024, dtype=np.int64)
     out_code = np.empty(1024, dtype=np.int64)
     out_distance = np.empty(1024, dtype=np.int64)
@@ -328,8 +329,8 @@ def search_tables(
         # pass 2: the code ids in those buckets
         if candidates > candidate_id.shape[0]:
             size = max(candidates, 2 * candidate_id.shape[0])
-            candidate_table = np.empty(size, dtype=np.int64)
-            candidate_id = np.empty(size, dtype=np.int64)
+            candidate_table = np.empty(size, dtype=np.uint8)
+            candidate_id = np.empty(size, dtype=np.uint32)
         c = 0
         for i in range(b):
             if i + PREFETCH_AHEAD < b:
@@ -341,11 +342,6 @@ def search_tables(
                 candidate_id[c] = ids[j]
                 c += 1
         # pass 3: verify, keeping each code only from the first table that reaches it
-        if found + c > out_query.shape[0]:
-            size = max(found + c, 2 * out_query.shape[0])
-            out_query = _grow(out_query, size)
-            out_code = _grow(out_code, size)
-            out_distance = _grow(out_distance, size)
         for i in range(c):
             if i + PREFETCH_AHEAD < c:
                 _prefetch(words, candidate_id[i + PREFETCH_AHEAD])
@@ -366,6 +362,10 @@ def search_tables(
                     break
             if seen:
                 continue
+            if found == out_query.shape[0]:
+                out_query = _grow(out_query, 2 * found)
+                out_code = _grow(out_code, 2 * found)
+                out_distance = _grow(out_distance, 2 * found)
             out_query[found] = q
             out_code[found] = code_id
             out_distance[found] = distance

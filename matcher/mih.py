@@ -28,6 +28,11 @@ from matcher import kernels
 MAX_WIDTH = 24
 """Widest substring: a table's offsets take ``4 * 2^b`` bytes (64 MiB at 24 bits)."""
 
+TABLE_BYTES_PER_CODE = 64
+TABLE_BYTES_FIXED = 64 * 2**20
+"""Tables take at most 64 bytes per code plus 64 MiB: at 10M PDQ codes 0.7 GB, so the whole index
+(the codes take 32 bytes each, their entry ids about 12) stays under 1.2 GB."""
+
 PROBE_COST = 1.0
 CANDIDATE_COST = 1.0
 SCAN_COST_PER_BYTE = 1 / 768
@@ -138,12 +143,19 @@ def cheapest_layout(sample: Words, ones: Floats, n: int, threshold: int) -> tupl
         width = min(bits // count, MAX_WIDTH)
         if 2**width > 8 * max(n, 1):  # tables mostly empty: memory without benefit
             continue
+        if table_bytes(count, width, n) > TABLE_BYTES_PER_CODE * n + TABLE_BYTES_FIXED:
+            continue
         cost = search_cost(table_positions(ones, count, width), ones, sample, threshold, n)
         if best is None or cost < best[0]:
             best = (cost, count, width)
     if best is None or best[0] >= scan_cost(n, bits // 8):
         return None
     return best[1], best[2]
+
+
+def table_bytes(count: int, width: int, n: int) -> int:
+    """Memory of ``count`` tables of ``width``-bit keys over ``n`` codes: offsets and ids."""
+    return count * 4 * ((1 << width) + 1 + n)
 
 
 def bit_shares(words: Words) -> Floats:

@@ -25,13 +25,20 @@ def healthz() -> Health:
     "/readyz",
     response_model=Health,
     summary="Ready to match: an index is loaded and the database answers",
-    responses={503: {"model": Health, "description": "not ready: no index loaded, or no database"}},
+    responses={
+        503: {
+            "model": Health,
+            "description": "not ready: no index loaded (none published, or the served one failed to load: "
+            "the status says why), or no database",
+        }
+    },
 )
 def readyz(request: Request) -> JSONResponse:
     found = services(request)
     served = found.watcher.current
     if served is None:
-        return JSONResponse({"status": "no index published yet", "index_version": None}, 503)
+        status = found.watcher.last_error or "no index published yet"
+        return JSONResponse({"status": status, "index_version": None}, 503)
     try:
         with found.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

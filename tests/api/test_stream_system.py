@@ -1,6 +1,7 @@
 """NDJSON streaming, health, readiness, metrics and the OpenAPI document."""
 
 import json
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,24 @@ def test_health_readiness_and_503_before_any_index(world: World, database_url: s
             "/v1/match/stream", content=_lines([item]), headers={**world.auth("hoster"), **NDJSON}
         )
         assert stream.status_code == 503
+
+
+def test_readiness_says_why_the_served_index_cannot_be_loaded(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    """An index written in a format this program does not read (an upgrade): 503 with the reason."""
+    copy = tmp_path / "upgraded-indexes"
+    shutil.copytree(world.index_dir, copy)
+    assert world.index_version is not None
+    description = copy / world.index_version / "pdq" / "index.json"
+    description.write_text(description.read_text().replace('"format_version": 2', '"format_version": 1'))
+    watcher = IndexWatcher(copy)
+    assert not watcher.check()
+    app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=watcher)
+    with TestClient(app) as client:
+        answer = client.get("/readyz")
+    assert answer.status_code == 503
+    assert "has format version 1; this program reads version 2" in answer.json()["status"]
 
 
 def test_metrics_count_requests_matches_notices_and_describe_the_index(world: World) -> None:
