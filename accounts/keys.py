@@ -1,11 +1,9 @@
 """API keys: ``hm_<prefix>_<secret>``, shown once. Only the prefix (to find the key) and the SHA-256 of
 the whole key are stored; a presented key is compared to the digest in constant time."""
 
-import base64
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from accounts.errors import InvalidKey, UnknownKey
 from db.models import ApiKey, Organisation
+from db.tokens import random_token
 
 KEY_PATTERN = re.compile(r"hm_([a-z2-7]{10})_([a-z2-7]{32})")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -39,18 +38,14 @@ class Caller:
     role: str
 
 
-def _token(nbytes: int) -> str:
-    return base64.b32encode(secrets.token_bytes(nbytes)).decode("ascii").rstrip("=").lower()
-
-
 def digest(key_text: str) -> str:
     return hashlib.sha256(key_text.encode("utf-8")).hexdigest()
 
 
 def issue_key(session: Session, organisation: Organisation, name: str, now: datetime) -> IssuedKey:
     """A new key for ``organisation``; the returned ``secret`` is the only copy of it."""
-    prefix = _token(6)
-    secret = f"hm_{prefix}_{_token(20)}"
+    prefix = random_token(6)
+    secret = f"hm_{prefix}_{random_token(20)}"
     key = ApiKey(
         organisation_id=organisation.id, prefix=prefix, digest=digest(secret), name=name, created_at=now
     )

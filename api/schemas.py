@@ -124,7 +124,7 @@ class MatchResponse(BaseModel):
                             "matched": True,
                             "confidence": "high",
                             "signals": ["md5", "pdq"],
-                            "notice_id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+                            "notice_id": "ntc_zakqllfo4w4yag3u2bea2k74",
                             "reupload_of": None,
                         }
                     ],
@@ -244,7 +244,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 NOTICE_EXAMPLE: dict[str, Any] = {
-    "id": "ntc_x3k2m9q7p4w6r8t2y5u7",
+    "id": "ntc_zakqllfo4w4yag3u2bea2k74",
     "hoster": "Example Hosting",
     "ref": "s3://uploads/2026/11/a.jpg",
     "status": "open",

@@ -48,8 +48,9 @@ cost: in the crowded buckets of skewed data a candidate costs ~75 ns (its id, th
 twice the uniform average, so a query at the full scan cost took twice as long as the scan."""
 
 FALLBACK_SHARE = 2 / 3
-"""Tables laid out for a lower threshold than asked serve searches down to this share of it (PDQ:
-from our default 48 down to Meta's 31); below that they are not built."""
+"""Where no table layout beats a scan at the design threshold, the layout is made for the largest
+threshold down to this share of it where one does (PDQ: 48 down to 32); below that no tables are
+built. Searches stay exact at every threshold whatever the layout."""
 
 SPARE_RADIUS = 2
 """How far above an even split of the threshold a query may raise one table's probe radius."""

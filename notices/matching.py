@@ -14,9 +14,7 @@ idempotent: one active notice per (hoster, ref), enforced by a unique key on the
 Query hashes that match nothing are never stored; only counts are.
 """
 
-import base64
 import hashlib
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, Notice, NoticeMatch, Organisation, text_problem
+from db.tokens import random_token
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
 from matcher.codes import Codes, parse_hex_batch
@@ -312,8 +311,8 @@ def combine(refs: Sequence[str], hits: Mapping[str, list[Hit]]) -> list[RefResul
 
 
 def new_public_id() -> str:
-    """``ntc_`` and 20 random base32 characters (100 bits): unguessable."""
-    return "ntc_" + base64.b32encode(secrets.token_bytes(15)).decode("ascii").lower()
+    """``ntc_`` and 24 random base32 characters (120 bits): unguessable."""
+    return "ntc_" + random_token(15)
 
 
 def ref_digest(ref: str) -> str:

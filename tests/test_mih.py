@@ -8,7 +8,7 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import HASH_TYPES, kernels
+from matcher import kernels
 from matcher.hamming import HammingIndex
 from matcher.mih import bit_shares, radius_cap, table_positions
 from tests.oracle import as_set, brute_force, flip_bits
@@ -87,4 +87,3 @@ def test_queries_move_their_radius_to_the_informative_tables_and_stay_exact() ->
     queries = np.concatenate([queries, skewed_codes(rng, 4)])
     for threshold in (0, 8, 31, 48, 63):
         assert as_set(index.search(queries, threshold)) == brute_force(codes, ids, queries, threshold)
-    assert HASH_TYPES["pdq"].max_threshold == 63

@@ -190,7 +190,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
             "content": {
                 "application/x-ndjson": {
                     "example": '{"ref": "a.jpg", "matched": true, "confidence": "high", "signals": ["md5"], '
-                    '"notice_id": "ntc_x3k2m9q7p4w6r8t2y5u7", "reupload_of": null}\n'
+                    '"notice_id": "ntc_zakqllfo4w4yag3u2bea2k74", "reupload_of": null}\n'
                     '{"line": 7, "field": "hash", "reason": "invalid pdq hash: '
                     'expected 64 hexadecimal digits, got 12 characters"}\n'
                     '{"counts": {"items": 2, "refs": 1, "matched": 1, "refused": 1}}\n'

@@ -28,7 +28,8 @@ from notices import lifecycle, views
 router = APIRouter(tags=["notices"])
 Anyone = Annotated[Caller, Depends(allow(*ROLES))]
 NoticeId = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the notice's id, e.g. ntc_x3k2m9q7p4w6r8t2y5u7")
+    str,
+    Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the notice's id, e.g. ntc_zakqllfo4w4yag3u2bea2k74"),
 ]
 Id = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 NOTICE_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
