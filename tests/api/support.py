@@ -187,13 +187,20 @@ def issue_keys(engine: Engine, clock: ManualClock) -> dict[str, str]:
 
 
 @contextmanager
-def open_world(engine: Engine, database_url: str, data_dir: Path, **settings: object) -> Iterator[World]:
-    """The sample lists published under ``data_dir``, a key of every role, and a client of an app over
-    them (its settings overridden by ``settings``) on a manual clock at :data:`START`."""
+def open_world(
+    engine: Engine,
+    database_url: str,
+    data_dir: Path,
+    extra: Sequence[ListSpec] = (),
+    **settings: object,
+) -> Iterator[World]:
+    """The sample lists (and ``extra`` ones) published under ``data_dir``, a key of every role, and a
+    client of an app over them (its settings overridden by ``settings``) on a manual clock at
+    :data:`START`."""
     clock = ManualClock(START)
     specs, hashes = sample_lists(np.random.default_rng(7))
     index_dir = data_dir / "indexes"
-    entries = publish_lists(engine, index_dir, specs)
+    entries = publish_lists(engine, index_dir, [*specs, *extra])
     keys = issue_keys(engine, clock)
     watcher = IndexWatcher(index_dir)
     watcher.check()

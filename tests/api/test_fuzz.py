@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -33,7 +34,7 @@ from api.limits import BodyLimit
 from api.schemas import MAX_TEXT
 from db import make_engine, make_session_factory, upgrade
 from db.models import AuditRecord, Notice, NoticeEvent, Webhook
-from tests.api.support import World, flip, open_world
+from tests.api.support import ListedHash, ListSpec, World, flip, open_world, random_hex
 from tests.api.test_access import EXPECTED, PUBLIC
 from tests.postgres import PostgresServer, PostgresUnavailable, new_database
 
@@ -106,18 +107,25 @@ def fuzzed(
         "max_items": MAX_ITEMS,
         "audit_interval_seconds": 3600,  # only Fuzzed.counts() writes queued records: none in flight
     }
+    # The notices the fuzzer may step through rest on entries of a list of their own: a fuzzed withdraw
+    # with "retract": true retracts them, and the sample lists' entries must keep matching.
+    rng = np.random.default_rng(11)
+    pool = {f"pool.{name}": random_hex(rng, name) for name in ("md5", "sha1", "pdq")}
+    pool_list = ListSpec(
+        "EOKM", "fuzz-pool", [ListedHash(name.split(".")[1], value, name) for name, value in pool.items()]
+    )
     try:
-        with open_world(engine, url, directory, **limits) as world:
+        with open_world(engine, url, directory, [pool_list], **limits) as world:
             h = world.hashes
             mine = world.match(
                 "hoster",
                 [
-                    {"type": "md5", "hash": h["img1.md5"], "ref": "a.jpg"},
-                    {"type": "sha1", "hash": h["iwf.sha1"], "ref": "b.jpg"},
-                    {"type": "pdq", "hash": flip(h["img2.pdq"], 2), "ref": "c.jpg"},
+                    {"type": "md5", "hash": pool["pool.md5"], "ref": "a.jpg"},
+                    {"type": "sha1", "hash": pool["pool.sha1"], "ref": "b.jpg"},
+                    {"type": "pdq", "hash": flip(pool["pool.pdq"], 2), "ref": "c.jpg"},
                 ],
             ).json()["results"]
-            theirs = world.match("hoster2", [{"type": "md5", "hash": h["img1.md5"], "ref": "a.jpg"}])
+            theirs = world.match("hoster2", [{"type": "md5", "hash": pool["pool.md5"], "ref": "a.jpg"}])
             notices = [r["notice_id"] for r in mine + theirs.json()["results"]]
             hooks = [
                 world.client.post(
@@ -126,7 +134,8 @@ def fuzzed(
                 for who in ("hoster", "hotline")
             ]
             schema = schemathesis.openapi.from_dict(world.client.get("/openapi.json").json())
-            yield Fuzzed(world, schema, notices, hooks, frozenset(v.lower() for v in h.values()))
+            listed = {**h, **pool}.values()
+            yield Fuzzed(world, schema, notices, hooks, frozenset(v.lower() for v in listed))
     finally:
         engine.dispose()
 
