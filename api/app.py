@@ -17,8 +17,8 @@ from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
+from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
-from notices.probing import ProbeDetector
 
 DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
 every matched file gets a takedown notice with a deadline. Authenticate with
@@ -45,7 +45,7 @@ def create_app(
         limiter=RateLimiter(settings.rate_per_second, settings.rate_burst, clock),
         metrics=Metrics(sessions, watching),
         audit=AuditWriter(sessions, settings.audit_interval_seconds),
-        probes=ProbeDetector(settings.probe_window, settings.probe_limit),
+        probes=ProbeGuard(settings.probe_limit),
     )
 
     @asynccontextmanager

@@ -17,8 +17,8 @@ from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from db.models import Organisation
+from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
-from notices.probing import ProbeDetector
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Services:
     limiter: RateLimiter
     metrics: Metrics
     audit: AuditWriter
-    probes: ProbeDetector
+    probes: ProbeGuard
 
 
 def services(request: Request) -> Services:

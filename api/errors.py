@@ -39,6 +39,22 @@ class Forbidden(ApiError):
     status = 403
 
 
+class ForbiddenField(ApiError):
+    """A field the caller's role may not send (403, one error naming it)."""
+
+    status = 403
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.errors = (ItemError(-1, field, reason),)
+
+
+class Suspended(ApiError):
+    """The caller's organisation may not match until the operator lifts its suspension."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     status = 404
 

@@ -39,7 +39,10 @@ class Metrics:
         )
         self.notices_created = Counter("hashmatch_notices_created", "notices opened", registry=self.registry)
         self.probing = Counter(
-            "hashmatch_probing_flags", "keys flagged for many near-identical queries", registry=self.registry
+            "hashmatch_probing_escalations",
+            "organisations throttled or suspended for walking along listed entries' thresholds",
+            ["level"],
+            registry=self.registry,
         )
         self.registry.register(_StateCollector(sessions, watcher))
 

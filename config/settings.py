@@ -45,13 +45,15 @@ class Settings(BaseSettings):
         description="how often the server marks overdue notices, sends reminders and delivers webhooks; "
         "0: never (run 'hashmatch notices tick' from cron instead)",
     )
-    probe_window: int = Field(
-        512, ge=8, description="recent perceptual query hashes kept (in memory) per key and type"
-    )
     probe_limit: int = Field(
-        64,
+        4,
         ge=1,
-        description="near-identical queries within the window that flag a key as probing (audit, metric)",
+        description="probes (distinct queries at the edge of a listed entry's threshold, close to each "
+        "other) on one entry, per 64 bits of its hash, that suspend a hoster's matching (pdq: 16, "
+        "phash: 4); half of that throttles it",
+    )
+    probe_throttled_rate: float = Field(
+        2.0, gt=0, description="hashes per second a throttled organisation may match"
     )
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"

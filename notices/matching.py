@@ -219,9 +219,14 @@ def by_type(items: Sequence[Item]) -> dict[str, tuple[list[Item], Codes]]:
 
 
 def find_hits(
-    session: Session, served: ServedIndexes, items: Sequence[Item], requested: Mapping[str, int]
+    session: Session,
+    served: ServedIndexes,
+    items: Sequence[Item],
+    requested: Mapping[str, int],
+    owner: int | None = None,
 ) -> dict[str, list[Hit]]:
-    """For each ref, every active list entry its items match within both thresholds."""
+    """For each ref, every active list entry its items match within both thresholds (only entries of
+    lists of ``owner``, when given: a hotline learns about its own lists only)."""
     found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
     for name, (typed, codes) in by_type(items).items():
         matches = served.search(name, codes, search_threshold(served, name, requested))
@@ -239,6 +244,8 @@ def find_hits(
         if known is None or (ref, entry_id) in seen:
             continue
         entry, hash_list = known
+        if owner is not None and hash_list.organisation_id != owner:
+            continue
         limit = hash_list.thresholds.get(name, HASH_TYPES[name].default_threshold)
         if distance > min(int(limit), requested.get(name, distance)):
             continue
@@ -388,6 +395,51 @@ def open_notice(session: Session, hoster_id: int, result: RefResult, now: dateti
     return notice, True
 
 
+@dataclass(frozen=True)
+class Search:
+    """What a call's items matched: one result per ref, and every hit behind them (weak ones that
+    corroborate nothing included: the probing guard watches every entry a caller came near)."""
+
+    results: list[RefResult]
+    hits: list[Hit]
+    index_version: str
+
+
+def search(
+    session: Session,
+    served: ServedIndexes | None,
+    items: Sequence[Item],
+    thresholds: Mapping[str, int],
+    owner: int | None = None,
+) -> Search:
+    """Match ``items``; with ``owner``, against that organisation's lists only. Writes nothing."""
+    if served is None:
+        raise IndexNotReady("no index has been published yet: import a list first")
+    hits = find_hits(session, served, items, thresholds, owner)
+    results = combine([item.ref for item in items], hits)
+    return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)
+
+
+def open_notices(session: Session, hoster_id: int, found: Search, now: datetime) -> int:
+    """Open (or find) the notice of every matched ref of ``found`` for the hoster and put its id on
+    the result; the number of notices created. Writes only notices (with their matches and events):
+    the caller commits."""
+    created = 0
+    reupload_ids: dict[int, str] = {}
+    for result in found.results:
+        if not result.matched:
+            continue
+        notice, new = open_notice(session, hoster_id, result, now)
+        created += new
+        result.notice_id = notice.public_id
+        if notice.reupload_of is not None:
+            if notice.reupload_of not in reupload_ids:
+                earlier = session.get(Notice, notice.reupload_of)
+                reupload_ids[notice.reupload_of] = earlier.public_id if earlier is not None else ""
+            result.reupload_of = reupload_ids[notice.reupload_of] or None
+    return created
+
+
 def match(
     session: Session,
     served: ServedIndexes | None,
@@ -397,27 +449,11 @@ def match(
     thresholds: Mapping[str, int],
     now: datetime,
 ) -> MatchOutcome:
-    """Match ``items`` and, when the caller is a hoster, open a notice for every matched ref.
-
-    Writes nothing but notices (with their matches and events): the caller commits."""
-    if served is None:
-        raise IndexNotReady("no index has been published yet: import a list first")
-    results = combine([item.ref for item in items], find_hits(session, served, items, thresholds))
-    created = 0
-    if role == "hoster":
-        reupload_ids: dict[int, str] = {}
-        for result in results:
-            if not result.matched:
-                continue
-            notice, new = open_notice(session, organisation_id, result, now)
-            created += new
-            result.notice_id = notice.public_id
-            if notice.reupload_of is not None:
-                if notice.reupload_of not in reupload_ids:
-                    earlier = session.get(Notice, notice.reupload_of)
-                    reupload_ids[notice.reupload_of] = earlier.public_id if earlier is not None else ""
-                result.reupload_of = reupload_ids[notice.reupload_of] or None
-    return MatchOutcome(results, len(items), created, served.version)
+    """Match ``items`` as ``role`` may see them (a hotline: its own lists only) and, when the caller
+    is a hoster, open a notice for every matched ref. The caller commits."""
+    found = search(session, served, items, thresholds, organisation_id if role == "hotline" else None)
+    created = open_notices(session, organisation_id, found, now) if role == "hoster" else 0
+    return MatchOutcome(found.results, len(items), created, found.index_version)
 
 
 def audit_detail(outcome: MatchOutcome, refused: int = 0) -> dict[str, Any]:

@@ -367,3 +367,29 @@ def _give_up(delivery: WebhookDelivery, now: datetime, error: str) -> None:
     delivery.gave_up_at = now
     delivery.next_attempt_at = None
     delivery.last_error = error
+
+
+def notify_organisations(session: Session, payloads: Mapping[int, dict[str, Any]], now: datetime) -> int:
+    """Queue one delivery of ``payloads[organisation id]`` (an event that is no notice's, e.g.
+    ``probing.suspended`` for a list's owner) to every active webhook of each organisation; the
+    number queued. Delivered, retried and logged like notice events."""
+    if not payloads:
+        return 0
+    hooks = session.scalars(
+        select(Webhook)
+        .where(Webhook.organisation_id.in_(sorted(payloads)), Webhook.disabled_at.is_(None))
+        .order_by(Webhook.id)
+    ).all()
+    session.add_all(
+        WebhookDelivery(
+            webhook_id=hook.id,
+            event_id=None,
+            event=payloads[hook.organisation_id]["type"],
+            payload=payloads[hook.organisation_id],
+            created_at=now,
+            next_attempt_at=now,
+            log=[],
+        )
+        for hook in hooks
+    )
+    return len(hooks)

@@ -2,15 +2,18 @@
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
 from api.deps import Services, allow, record, services
-from api.errors import InvalidBody, PayloadTooLarge
+from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
+from api.guarding import SUSPENDED, escalate, refuse_if_suspended
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
 from notices.matching import (
@@ -20,14 +23,17 @@ from notices.matching import (
     ItemError,
     MatchOutcome,
     RefResult,
+    Search,
     audit_detail,
     by_type,
-    match,
+    open_notices,
     parse_items,
     parse_thresholds,
+    search,
 )
 
-MATCH_ROLES = ("hoster", "hotline", "authority", "admin")
+MATCH_ROLES = ("hoster", "hotline", "admin")
+"""The authority reads figures, not lists: it has no match access."""
 MAX_LINE_BYTES = 16 * 1024
 STREAM_PATH = "/v1/match/stream"
 """The one route without a body limit: it matches any number of lines in bounded memory."""
@@ -89,7 +95,7 @@ def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
 def _match_batch(
     found: Services, caller: Caller, raw_items: list[Any], raw_thresholds: object
 ) -> dict[str, Any]:
-    thresholds = parse_thresholds(raw_thresholds)
+    thresholds = _thresholds(caller, raw_thresholds)
     items, errors = parse_items(raw_items)
     if errors:
         record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
@@ -98,38 +104,57 @@ def _match_batch(
     return {"results": [view(result, caller) for result in outcome.results], "counts": outcome.counts}
 
 
+def _thresholds(caller: Caller, raw: object) -> dict[str, int]:
+    """The request's lowered thresholds: a hoster may send none (with them, answers near an entry
+    tell its distance: an oracle); a hotline lowers those of its own lists, the only ones it sees."""
+    if raw is not None and caller.role == "hoster":
+        raise ForbiddenField(
+            "thresholds", "hoster keys match at the lists' own thresholds: send no thresholds"
+        )
+    return parse_thresholds(raw)
+
+
 def _run(
     found: Services, caller: Caller, action: str, items: Sequence[Item], thresholds: dict[str, int]
 ) -> MatchOutcome:
-    """Match, commit the notices opened, audit the call (in the notices' transaction if there are
-    any, else through the audit writer) and count it."""
-    _watch_for_probing(found, caller, items)
+    """Match as the caller may (a hotline against its own lists only); for a hoster, let the probing
+    guard see the call, then open the notices; commit, audit the call (in the notices' transaction if
+    there are any, else through the audit writer) and count it."""
     with found.sessions() as session:
         now = found.clock.now()
-        outcome = match(
-            session, found.watcher.current, caller.organisation_id, caller.role, items, thresholds, now
-        )
+        if caller.role == "hoster":
+            refuse_if_suspended(found, session, caller)
+        owner = caller.organisation_id if caller.role == "hotline" else None
+        result = search(session, found.watcher.current, items, thresholds, owner)
+        created = 0
+        if caller.role == "hoster":
+            _guard(found, session, caller, items, result, now)
+            created = open_notices(session, caller.organisation_id, result, now)
+        outcome = MatchOutcome(result.results, len(items), created, result.index_version)
         if outcome.notices_created:
             record(found, caller, action, audit_detail(outcome), session)
-        session.commit()  # the notices, or at most a key's last use
+        session.commit()  # the notices and the guard's state, or at most a key's last use
     if not outcome.notices_created:
         record(found, caller, action, audit_detail(outcome))
     _count(found, outcome)
     return outcome
 
 
-def _watch_for_probing(found: Services, caller: Caller, items: Sequence[Item]) -> None:
-    """Flag (in the audit log and a metric) a key sending many near-identical perceptual hashes."""
-    for name, (_, codes) in by_type(items).items():
-        probes = found.probes.observe(caller.key_id, name, codes)
-        if probes is not None:
-            record(
-                found,
-                caller,
-                "probing.suspected",
-                {"type": name, "probes": probes, "window": found.probes.window},
-            )
-            found.metrics.probing.inc()
+def _guard(
+    found: Services, session: Session, caller: Caller, items: Sequence[Item], result: Search, now: datetime
+) -> None:
+    """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
+    owners of the lists concerned; refuse the call that reaches the suspension (committing only the
+    guard's state and its audit record)."""
+    queries = {name: codes for name, (_, codes) in by_type(items).items()}
+    matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
+    verdict = found.probes.watch(session, caller.organisation_id, queries, matched, now)
+    if verdict.escalated is None:
+        return
+    escalate(found, session, caller, verdict, now)
+    if verdict.refuse:
+        session.commit()
+        raise Suspended(SUSPENDED)
 
 
 def _count(found: Services, outcome: MatchOutcome) -> None:
@@ -141,7 +166,8 @@ def _count(found: Services, outcome: MatchOutcome) -> None:
 
 
 def view(result: RefResult, caller: Caller) -> dict[str, Any]:
-    """A ref's result as the caller may see it: hosters never get entries or distances."""
+    """A ref's result as the caller may see it: hosters never get entries or distances (a hotline's
+    results already cover its own lists only)."""
     shown: dict[str, Any] = {
         "ref": result.ref,
         "matched": result.matched,
@@ -163,7 +189,6 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                 "category": hit.category,
             }
             for hit in result.hits
-            if caller.role != "hotline" or hit.hotline_id == caller.organisation_id
         ]
     return shown
 
@@ -213,7 +238,7 @@ async def match_stream(
     A bad line is answered inline with its line number (from 1) and does not stop the stream."""
     found = services(request)
     require_content_type(request, "application/x-ndjson", "application/jsonl")
-    lowered = parse_thresholds(_pairs(thresholds))
+    lowered = _thresholds(caller, _pairs(thresholds))
     if found.watcher.current is None:
         raise IndexNotReady("no index has been published yet: import a list first")
     first, rest = await first_chunk(request)

@@ -2,6 +2,7 @@
 
 from db.base import MAX_BIG_ID, MAX_ID, text_problem
 from db.models.access import ApiKey, AuditRecord
+from db.models.guard import STANDINGS, ProbeWatch, Standing
 from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
 from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
 
@@ -10,6 +11,7 @@ __all__ = [
     "MAX_BIG_ID",
     "MAX_ID",
     "ROLES",
+    "STANDINGS",
     "STATUSES",
     "ApiKey",
     "AuditRecord",
@@ -20,7 +22,9 @@ __all__ = [
     "NoticeEvent",
     "NoticeMatch",
     "Organisation",
+    "ProbeWatch",
     "Publication",
+    "Standing",
     "Webhook",
     "WebhookDelivery",
     "text_problem",

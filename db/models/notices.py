@@ -103,9 +103,9 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
-    event_id: Mapped[int] = mapped_column(
+    event_id: Mapped[int | None] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("notice_events.id")
-    )
+    )  # NULL for an event that is no notice's (probing.throttled, probing.suspended)
     event: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,6 @@
 """POST /v1/match through the real ASGI app, on SQLite and PostgreSQL, against a published index."""
 
+import json
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -78,14 +79,36 @@ def test_list_and_request_thresholds_bound_every_match(world: World) -> None:
         world.match("hoster", [{"type": "pdq", "hash": beyond_list, "ref": "y"}]).json()["counts"]["matched"]
         == 0
     )
-    lowered = world.match("hoster", [{"type": "pdq", "hash": near, "ref": "z"}], thresholds={"pdq": 30})
-    assert lowered.json()["counts"]["matched"] == 0
     iwf_far = flip(h["iwf.pdq"], 45)  # IWF's list keeps the default 48
     assert (
         world.match("hoster", [{"type": "pdq", "hash": iwf_far, "ref": "w"}]).json()["counts"]["matched"] == 1
     )
-    raised = world.match("hoster", [{"type": "pdq", "hash": beyond_list, "ref": "v"}], thresholds={"pdq": 60})
+    lowered = world.match("hotline", [{"type": "pdq", "hash": near, "ref": "z"}], thresholds={"pdq": 30})
+    assert lowered.json()["counts"]["matched"] == 0  # EOKM lowers its own list's threshold
+    raised = world.match(
+        "hotline", [{"type": "pdq", "hash": beyond_list, "ref": "v"}], thresholds={"pdq": 60}
+    )
     assert raised.json()["counts"]["matched"] == 0  # a request can only lower
+
+
+def test_a_hoster_may_not_send_thresholds_an_exact_distance_would_follow(world: World) -> None:
+    """With thresholds of its choice a hoster reads an entry's distance off the answers (7 calls) and
+    rebuilds it bit by bit: refused, naming the field, before anything is matched or written."""
+    item = {"type": "pdq", "hash": flip(world.hashes["img2.pdq"], 5), "ref": "x"}
+    for thresholds in ({"pdq": 30}, {"pdq": 48}, {}):
+        answer = world.match("hoster", [item], thresholds=thresholds)
+        assert answer.status_code == 403, answer.text
+        assert [(e["field"], e["index"]) for e in answer.json()["errors"]] == [("thresholds", None)]
+    streamed = world.client.post(
+        "/v1/match/stream",
+        params={"thresholds": "pdq:30"},
+        content=json.dumps(item),
+        headers={**world.auth("hoster"), "Content-Type": "application/x-ndjson"},
+    )
+    assert streamed.status_code == 403
+    assert streamed.json()["errors"][0]["field"] == "thresholds"
+    with make_session_factory(world.engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Notice)) == 0
 
 
 def test_notices_are_committed_idempotent_and_carry_list_metadata(world: World) -> None:
@@ -137,22 +160,27 @@ def test_a_match_on_content_removed_before_links_the_reupload(world: World) -> N
     assert same_ref["notice_id"] != first
 
 
-def test_hotlines_see_detail_on_their_own_lists_authority_sees_all_and_no_notices_are_opened(
-    world: World,
-) -> None:
+def test_a_hotline_learns_about_its_own_lists_only_and_no_notices_are_opened(world: World) -> None:
     h = world.hashes
     items = [
         {"type": "pdq", "hash": flip(h["img2.pdq"], 5), "ref": A},
         {"type": "sha1", "hash": h["iwf.sha1"], "ref": A},
+        {"type": "sha1", "hash": h["iwf.sha1"], "ref": B},
     ]
-    mine = world.match("hotline", items).json()["results"][0]
+    mine, other = world.match("hotline", items).json()["results"]
     assert mine["notice_id"] is None
+    assert (mine["matched"], mine["confidence"], mine["signals"]) == (True, "medium", ["pdq"])
     assert [(m["list"], m["type"], m["distance"]) for m in mine["matches"]] == [("eokm-main", "pdq", 5)]
-    everything = world.match("authority", items).json()["results"][0]
+    assert other == {**other, "matched": False, "confidence": None, "signals": [], "matches": []}
+    theirs = world.match("hotline2", items).json()["results"]
+    assert [(r["matched"], r["signals"]) for r in theirs] == [(True, ["sha1"]), (True, ["sha1"])]
+    assert {m["list"] for r in theirs for m in r["matches"]} == {"iwf-hashes"}
+    everything = world.match("admin", items).json()["results"][0]
     assert sorted((m["list"], m["distance"]) for m in everything["matches"]) == [
         ("eokm-main", 5),
         ("iwf-hashes", 0),
     ]
+    assert world.match("authority", items).status_code == 403  # it reads figures, not lists
     with make_session_factory(world.engine)() as session:
         assert session.scalar(select(func.count()).select_from(Notice)) == 0
 
@@ -179,7 +207,7 @@ def test_every_bad_item_is_reported_with_index_field_and_reason_and_nothing_is_w
     assert "not hexadecimal" in body["errors"][5]["reason"]
     with make_session_factory(world.engine)() as session:
         assert session.scalar(select(func.count()).select_from(Notice)) == 0
-    bad_threshold = world.match("hoster", items[:1], thresholds={"pdq": 99})
+    bad_threshold = world.match("hotline", items[:1], thresholds={"pdq": 99})
     assert bad_threshold.status_code == 422
     assert bad_threshold.json()["errors"][0]["field"] == "thresholds.pdq"
 

@@ -91,14 +91,15 @@ def test_a_large_stream_is_matched_in_chunks_that_keep_each_ref_whole(
 
 def test_a_stream_takes_lower_thresholds_and_refuses_bad_ones_before_streaming(world: World) -> None:
     item = {"type": "pdq", "hash": flip(world.hashes["img2.pdq"], 20), "ref": "a"}
-    headers = {**world.auth("hoster"), **NDJSON}
+    headers = {**world.auth("hotline"), **NDJSON}
     post = world.client.post
     first = post("/v1/match/stream", content=_lines([item]), headers=headers).text.splitlines()[0]
     assert json.loads(first)["confidence"] == "medium"
     lowered = post("/v1/match/stream?thresholds=pdq:19,phash:6", content=_lines([item]), headers=headers)
     assert (
         lowered.text.splitlines()[0]
-        == '{"ref":"a","matched":false,"confidence":null,"signals":[],"notice_id":null,"reupload_of":null}'
+        == '{"ref":"a","matched":false,"confidence":null,"signals":[],"notice_id":null,"reupload_of":null,'
+        '"matches":[]}'
     )
     for bad in ("pdq:99", "nope:3", "pdq:x"):
         refused = post(f"/v1/match/stream?thresholds={bad}", content=_lines([item]), headers=headers)
@@ -187,28 +188,3 @@ def _has_schema_example(document: dict[str, Any], operation: dict[str, Any]) -> 
     schemas = document["components"]["schemas"]
     refs = [part.split('"')[0] for part in json.dumps(operation).split("#/components/schemas/")[1:]]
     return any("examples" in schemas[ref] for ref in refs)
-
-
-def test_a_key_walking_near_a_hash_bit_by_bit_is_flagged_once_per_window(
-    world: World, database_url: str, tmp_path: Path
-) -> None:
-    settings = make_settings(database_url, tmp_path, probe_window=16, probe_limit=8)
-    watcher = world.client.app.state.services.watcher  # type: ignore[attr-defined]
-    app = create_app(settings, clock=world.clock, watcher=watcher)
-    base = "0" * 64
-    with TestClient(app) as client:
-        auth = world.auth("hoster")
-        for n in range(8):  # unrelated hashes: no flag
-            other = bytes([n * 29 % 256] * 32).hex()
-            client.post(
-                "/v1/match", json={"items": [{"type": "pdq", "hash": other, "ref": "r"}]}, headers=auth
-            )
-        walk = [{"type": "pdq", "hash": flip(base, bits), "ref": f"p{bits}"} for bits in range(1, 21)]
-        for item in walk:  # one bit more each time
-            client.post("/v1/match", json={"items": [item]}, headers=auth)
-        text = client.get("/metrics").text
-    assert "hashmatch_probing_flags_total 1.0" in text
-    with make_session_factory(world.engine)() as session:
-        flags = session.scalars(select(AuditRecord).where(AuditRecord.action == "probing.suspected")).all()
-    assert [(f.detail["type"], f.detail["window"]) for f in flags] == [("pdq", 16)]
-    assert base not in str([f.detail for f in flags])  # no query hash kept

@@ -1,0 +1,49 @@
+"""Probing state: per organisation, the listed entries its queries came near, and its standing."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+STANDINGS = ("watched", "throttled", "suspended")
+"""An organisation's standing, from the least to the most restricted."""
+
+
+class ProbeWatch(Base):
+    """A listed entry an organisation matched, watched for a walk along its threshold's edge.
+
+    ``code`` is the entry's value (a copy of list data: server-side only, never shown to the
+    organisation), ``edge`` the organisation's latest distinct query codes that fell in the entry's
+    edge band, concatenated; ``probes`` how many of those came close to an earlier one.
+    """
+
+    __tablename__ = "probe_watches"
+    __table_args__ = (UniqueConstraint("organisation_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("entries.id")
+    )
+    hash_type: Mapped[str] = mapped_column(String(16))
+    code: Mapped[bytes] = mapped_column(LargeBinary)
+    threshold: Mapped[int]
+    probes: Mapped[int] = mapped_column(default=0)
+    edge: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Standing(Base):
+    """An organisation under watch: one row per organisation whose queries have come near listed
+    entries; its ``level`` (watched, throttled, suspended) decides what its keys may do. The row is
+    also the lock that serialises the organisation's probe bookkeeping across workers and replicas."""
+
+    __tablename__ = "standings"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(12), default="watched")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

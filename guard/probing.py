@@ -1,0 +1,119 @@
+"""Seeing a walk along a listed hash's threshold: the pure rule.
+
+Whoever gets match / no match answers at a fixed threshold can rebuild a listed hash: walk a matching
+hash to the edge of the entry's threshold, then flip one bit at a time and read each bit off the answer
+(REFERENCE, "Oracles": about 290 calls for PDQ). Every such walk needs many *distinct* queries that
+sit *at the edge* of one listed entry (their distance to it within ``band`` of its threshold) and lie
+*close to each other* (one or two bits apart). Honest storage rarely does that: unrelated pictures sit
+far from every entry (PDQ: 90-128 bits), and copies of a listed picture (resized, re-encoded, flipped,
+padded) mostly sit well inside the threshold, exact duplicates repeat one code, and transformed copies
+that happen to fall near the edge differ from each other by many bits.
+
+So, per organisation and per listed entry it has matched (a *watch*): a query whose distance to the
+entry is within ``band`` of the entry's threshold is an *edge query*; an edge query within ``cluster``
+bits of one of the watch's earlier (distinct) edge queries *whose answer was the other one* (one
+matched, the other did not: the answers flip across the threshold) is a *probe*. Each probe can teach at most
+one bit, so the organisation is throttled at ``throttle_at`` probes on one entry and suspended at
+``suspend_at``, both scaled to the hash's width; the call that reaches the suspension is refused
+whole, so its answers teach nothing.
+
+This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher import HASH_TYPES
+from matcher.codes import Codes
+
+EDGE_KEPT = 64
+"""Distinct edge queries kept per watch (the newest): enough to see any walk's neighbours."""
+CHUNK_BYTES = 8 << 20
+"""Working memory of one distance block (queries x watched entries x bytes)."""
+
+
+@dataclass(frozen=True)
+class ProbeRule:
+    """The edge band, the cluster radius and the limits for one hash width."""
+
+    band: int
+    cluster: int
+    throttle_at: int
+    suspend_at: int
+
+
+def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
+    """The rule for a hash of ``bits`` bits: a band of 1/64 of the width (at least 2 bits), a cluster
+    radius of twice the band, suspension at ``probes_per_64_bits`` for each 64 bits of width (PDQ:
+    4 x 4 = 16 probes) and throttling at half of that."""
+    band = max(2, bits // 64)
+    suspend_at = max(2, probes_per_64_bits * bits // 64)
+    return ProbeRule(band=band, cluster=band, throttle_at=max(1, suspend_at // 2), suspend_at=suspend_at)
+
+
+def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
+    """The rule of every perceptual hash type (cryptographic ones are matched by equality: no walk)."""
+    return {
+        name: rule_for(hash_type.bits, probes_per_64_bits)
+        for name, hash_type in HASH_TYPES.items()
+        if not hash_type.is_exact
+    }
+
+
+@dataclass
+class Watch:
+    """One watched entry of one organisation, as the rule sees it."""
+
+    entry_id: int
+    code: npt.NDArray[np.uint8]
+    threshold: int
+    probes: int = 0
+    edge: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    changed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.edge.size == 0:
+            self.edge = np.zeros((0, self.code.size), np.uint8)
+
+    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule) -> bool:
+        """Record an edge query; True if it is a probe: within the cluster radius of an earlier,
+        different edge query on the other side of the threshold (the answers flip between them)."""
+        if self.edge.shape[0]:
+            apart = np.bitwise_count(self.edge ^ code[None, :]).sum(axis=1)
+            if (apart == 0).any():
+                return False  # the same code again teaches nothing new
+            inside = np.bitwise_count(self.edge ^ self.code[None, :]).sum(axis=1) <= self.threshold
+            matches = int(np.bitwise_count(code ^ self.code).sum()) <= self.threshold
+            probe = bool(((apart <= rule.cluster) & (inside != matches)).any())
+        else:
+            probe = False
+        self.edge = np.concatenate([self.edge, code[None, :]])[-EDGE_KEPT:]
+        self.probes += probe
+        self.changed = True
+        return probe
+
+
+def distances(queries: Codes, codes: Codes) -> npt.NDArray[np.int32]:
+    """Hamming distances between every query (rows) and every code (columns), in bounded memory."""
+    found = np.empty((queries.shape[0], codes.shape[0]), np.int32)
+    step = max(1, CHUNK_BYTES // max(1, codes.size))
+    for start in range(0, queries.shape[0], step):
+        block = queries[start : start + step]
+        found[start : start + step] = np.bitwise_count(block[:, None, :] ^ codes[None, :, :]).sum(axis=2)
+    return found
+
+
+def observe(watches: list[Watch], queries: Codes, rule: ProbeRule) -> int:
+    """Let ``watches`` (entries of one hash type) see a call's ``queries`` of that type, in order;
+    returns the number of probes found."""
+    if not watches or queries.shape[0] == 0:
+        return 0
+    codes = np.stack([watch.code for watch in watches])
+    thresholds = np.array([watch.threshold for watch in watches], np.int32)
+    edge = np.abs(distances(queries, codes) - thresholds[None, :]) <= rule.band
+    probes = 0
+    for query, column in zip(*np.nonzero(edge), strict=True):  # row-major: in the call's order
+        probes += watches[int(column)].see(queries[int(query)], rule)
+    return probes

@@ -1,0 +1,113 @@
+"""The probing rule on its own (guard.probing): every walk is stopped before it learns its share of a
+listed hash's bits, and honest copies around a listed entry are not probes."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from guard.probing import ProbeRule, Watch, distances, observe, rule_for
+from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
+
+LIMIT = 4  # the default HASHMATCH_PROBE_LIMIT
+CASES = [(256, 48, 32), (256, 31, 32), (64, 8, 8), (64, 6, 8)]
+"""(bits, threshold, most bits an attack may learn): PDQ at the default and Meta's threshold, pHash
+and dHash at theirs and aHash's."""
+
+
+def guarded(listed: bytes, threshold: int, rule: ProbeRule) -> Ask:
+    """The answers of one organisation's calls under the rule: the entry is watched from its first
+    match on, and the call that reaches the suspension is refused whole."""
+    watch: list[Watch] = []
+
+    def ask(codes: Sequence[bytes]) -> list[bool]:
+        answers = [distance(code, listed) <= threshold for code in codes]
+        if not watch and any(answers):
+            watch.append(Watch(1, np.frombuffer(listed, np.uint8), threshold))
+        queries = np.frombuffer(b"".join(codes), np.uint8).reshape(len(codes), -1)
+        observe(watch, queries, rule)
+        if watch and watch[0].probes >= rule.suspend_at:
+            raise Stopped
+        return answers
+
+    return ask
+
+
+def listed_and_copy(bits: int, near: int, seed: int = 3) -> tuple[bytes, bytes]:
+    rng = np.random.default_rng(seed)
+    listed = bytes(rng.integers(0, 256, bits // 8, dtype=np.uint8))
+    copy = listed
+    for bit in rng.choice(bits, near, replace=False):
+        copy = flip_bit(copy, int(bit))
+    return listed, copy
+
+
+def test_the_rule_scales_with_the_hash_width() -> None:
+    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=8, suspend_at=16)
+    assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=2, suspend_at=4)
+
+
+@pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
+def test_unguarded_answers_give_the_whole_hash_away(bits: int, threshold: int, allowed: int) -> None:
+    listed, copy = listed_and_copy(bits, 3)
+    attack = Attack(threshold_oracle(listed, threshold), bits)
+    assert attack.run(copy) == bits
+
+
+@pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {},
+        {"outside": True},
+        {"fillers": 127},
+        {"batch": 256},
+        {"batch": 16, "fillers": 31, "outside": True},
+    ],
+    ids=["walk", "outside-edge", "fillers", "one-batch", "batches-fillers-outside"],
+)
+def test_every_walk_is_stopped_before_it_learns_its_share(
+    bits: int, threshold: int, allowed: int, shape: dict[str, object]
+) -> None:
+    listed, copy = listed_and_copy(bits, 2)
+    rule = rule_for(bits, LIMIT)
+    attack = Attack(guarded(listed, threshold, rule), bits, **shape)  # type: ignore[arg-type]
+    learned = attack.run(copy)
+    assert learned <= allowed, f"{learned} of {bits} bits learned in {attack.calls} calls"
+
+
+@pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
+def test_scattered_copies_around_an_entry_are_no_probes(bits: int, threshold: int, allowed: int) -> None:
+    """Thousands of copies of a listed picture, each its own transform (its own bits flipped, most
+    copies close to the entry and a long tail out past its threshold: hundreds at the edge), a third
+    of them stored twice: no two edge copies are within the cluster radius often enough to count."""
+    rng = np.random.default_rng(5)
+    listed = rng.integers(0, 256, bits // 8, dtype=np.uint8)
+    rule = rule_for(bits, LIMIT)
+    drifts = np.minimum(rng.geometric(2 / threshold, 3000) - 1, bits // 2)
+    copies = []
+    for drift in drifts:
+        mask = np.zeros(bits, np.uint8)
+        mask[rng.choice(bits, int(drift), replace=False)] = 1
+        copies.append(listed ^ np.packbits(mask))
+    copies += copies[:1000]
+    assert (np.abs(drifts - threshold) <= rule.band).sum() >= 100
+    watch = Watch(1, listed, threshold)
+    assert observe([watch], np.stack(copies), rule) < rule.throttle_at
+
+
+def test_distances_agree_with_a_plain_count_in_every_block() -> None:
+    rng = np.random.default_rng(9)
+    queries = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    codes = rng.integers(0, 256, (70, 32), dtype=np.uint8)
+    expected = [[distance(bytes(q), bytes(c)) for c in codes] for q in queries]
+    assert distances(queries, codes).tolist() == expected
+
+
+def test_the_same_edge_code_again_is_no_probe() -> None:
+    listed = np.zeros(8, np.uint8)
+    rule = rule_for(64, LIMIT)
+    at_edge = np.frombuffer(flip_bit(bytes(8), 0), np.uint8) | np.array([0x7F, 0, 0, 0, 0, 0, 0, 0], np.uint8)
+    watch = Watch(1, listed, 8)
+    assert observe([watch], np.stack([at_edge] * 20), rule) == 0
+    assert watch.edge.shape[0] == 1
