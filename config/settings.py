@@ -46,11 +46,11 @@ class Settings(BaseSettings):
         "0: never (run 'hashmatch notices tick' from cron instead)",
     )
     probe_limit: int = Field(
-        4,
+        6,
         ge=1,
-        description="probes (distinct queries at the edge of a listed entry's threshold, close to each "
-        "other) on one entry, per 64 bits of its hash, that suspend a hoster's matching (pdq: 16, "
-        "phash: 4); half of that throttles it",
+        description="probes (distinct queries at the edge of a listed entry's threshold, close to an "
+        "earlier one on the other side of it) on one entry, per 64 bits of its hash, that suspend a "
+        "hoster's matching (pdq: 24, phash: 6); a quarter fewer throttle it",
     )
     probe_throttled_rate: float = Field(
         2.0, gt=0, description="hashes per second a throttled organisation may match"

@@ -45,12 +45,13 @@ class ProbeRule:
 
 
 def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
-    """The rule for a hash of ``bits`` bits: a band of 1/64 of the width (at least 2 bits), a cluster
-    radius of twice the band, suspension at ``probes_per_64_bits`` for each 64 bits of width (PDQ:
-    4 x 4 = 16 probes) and throttling at half of that."""
+    """The rule for a hash of ``bits`` bits: a band of 1/64 of the width (at least 2 bits) and a
+    cluster radius of the same, suspension at ``probes_per_64_bits`` for each 64 bits of width (PDQ at
+    the default 6: 24 probes) and throttling a quarter before it (at least one probe before)."""
     band = max(2, bits // 64)
     suspend_at = max(2, probes_per_64_bits * bits // 64)
-    return ProbeRule(band=band, cluster=band, throttle_at=max(1, suspend_at // 2), suspend_at=suspend_at)
+    throttle_at = suspend_at - max(1, suspend_at // 4)
+    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at)
 
 
 def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:

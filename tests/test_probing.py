@@ -9,7 +9,7 @@ import pytest
 from guard.probing import ProbeRule, Watch, distances, observe, rule_for
 from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
 
-LIMIT = 4  # the default HASHMATCH_PROBE_LIMIT
+LIMIT = 6  # the default HASHMATCH_PROBE_LIMIT
 CASES = [(256, 48, 32), (256, 31, 32), (64, 8, 8), (64, 6, 8)]
 """(bits, threshold, most bits an attack may learn): PDQ at the default and Meta's threshold, pHash
 and dHash at theirs and aHash's."""
@@ -43,8 +43,8 @@ def listed_and_copy(bits: int, near: int, seed: int = 3) -> tuple[bytes, bytes]:
 
 
 def test_the_rule_scales_with_the_hash_width() -> None:
-    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=8, suspend_at=16)
-    assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=2, suspend_at=4)
+    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24)
+    assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=5, suspend_at=6)
 
 
 @pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
