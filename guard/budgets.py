@@ -16,7 +16,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import BigInteger, Engine, Insert, bindparam, case, select
+from sqlalchemy import BigInteger, Engine, Executable, bindparam, case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.clock import Clock
@@ -98,17 +98,26 @@ class RateBudgets:
         return interval
 
 
-def _conditional_upsert(dialect: str) -> Insert:
+def _conditional_upsert(dialect: str) -> Executable:
     """``INSERT ... ON CONFLICT (bucket) DO UPDATE SET tat = max(tat, now) + step WHERE that is within
     the tolerance RETURNING tat``: a row comes back if and only if the take passed."""
-    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    if dialect not in dialects:
+    insert: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(RateBudget)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(RateBudget)
+    else:
         raise ValueError(f"rate budgets are kept in SQLite or PostgreSQL, not {dialect}")
     now, step = bindparam("now", type_=BigInteger), bindparam("step", type_=BigInteger)
     tolerance = bindparam("tolerance", type_=BigInteger)
     tat = RateBudget.__table__.c.tat_ns
     start = case((tat > now, tat), else_=now)
-    insert = dialects[dialect](RateBudget).values(bucket=bindparam("bucket"), tat_ns=now + step)
-    return insert.on_conflict_do_update(
-        index_elements=[RateBudget.bucket], set_={"tat_ns": start + step}, where=start + step - now <= tolerance
-    ).returning(tat)
+    return (
+        insert.values(bucket=bindparam("bucket"), tat_ns=now + step)
+        .on_conflict_do_update(
+            index_elements=[RateBudget.bucket],
+            set_={"tat_ns": start + step},
+            where=start + step - now <= tolerance,
+        )
+        .returning(tat)
+    )

@@ -152,7 +152,7 @@ def test_readiness_says_why_the_served_index_cannot_be_loaded(
 def test_metrics_count_requests_matches_notices_and_describe_the_index(world: World) -> None:
     world.match("hoster", [{"type": "md5", "hash": world.hashes["img1.md5"], "ref": "a"}])
     world.match("hoster", [{"type": "md5", "hash": "zz", "ref": "a"}])
-    text = world.client.get("/metrics").text
+    text = world.client.get("/metrics", headers=world.auth("admin")).text
     assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="200"} 1.0' in text
     assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="422"} 1.0' in text
     assert (
@@ -206,7 +206,7 @@ def test_a_key_walking_near_a_hash_bit_by_bit_is_flagged_once_per_window(
         walk = [{"type": "pdq", "hash": flip(base, bits), "ref": f"p{bits}"} for bits in range(1, 21)]
         for item in walk:  # one bit more each time
             client.post("/v1/match", json={"items": [item]}, headers=auth)
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers=world.auth("admin")).text
     assert "hashmatch_probing_flags_total 1.0" in text
     with make_session_factory(world.engine)() as session:
         flags = session.scalars(select(AuditRecord).where(AuditRecord.action == "probing.suspected")).all()
