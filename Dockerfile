@@ -16,6 +16,7 @@ COPY db ./db
 COPY accounts ./accounts
 COPY audit ./audit
 COPY notices ./notices
+COPY guard ./guard
 COPY api ./api
 COPY cli ./cli
 COPY scanner ./scanner

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.errors import InvalidKey, UnknownKey
-from db.models import ApiKey, Organisation
+from db.models import ApiKey, Organisation, Standing
 from db.tokens import random_token
 
 KEY_PATTERN = re.compile(r"hm_([a-z2-7]{10})_([a-z2-7]{32})")
@@ -36,6 +36,8 @@ class Caller:
     organisation_id: int
     organisation: str
     role: str
+    standing: str | None = None
+    """What the probing guard made of the organisation (None: never watched; see guard.watching)."""
 
 
 def digest(key_text: str) -> str:
@@ -60,16 +62,19 @@ def authenticate(session: Session, presented: str | None, now: datetime) -> Call
     if found is None:
         raise InvalidKey("missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'")
     row = session.execute(
-        select(ApiKey, Organisation).join(Organisation).where(ApiKey.prefix == found.group(1))
+        select(ApiKey, Organisation, Standing.level)
+        .join(Organisation)
+        .outerjoin(Standing, Standing.organisation_id == Organisation.id)
+        .where(ApiKey.prefix == found.group(1))
     ).first()
     expected = row[0].digest if row is not None else digest("hm_no_such_key")
     matches = hmac.compare_digest(expected, digest(found.group(0)))
     if row is None or not matches or row[0].revoked_at is not None:
         raise InvalidKey("unknown or revoked API key")
-    key, organisation = row
+    key, organisation, standing = row
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         key.last_used_at = now
-    return Caller(key.id, key.prefix, organisation.id, organisation.name, organisation.role)
+    return Caller(key.id, key.prefix, organisation.id, organisation.name, organisation.role, standing)
 
 
 def revoke_key(session: Session, prefix: str, now: datetime) -> ApiKey:

@@ -10,13 +10,14 @@ from api import errors
 from api.background import NoticeTicker
 from api.deps import Services
 from api.errors import UnsupportedMediaType
-from api.limits import BodyLimit, RateLimiter, refuse_image_type
+from api.limits import BodyLimit, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audit, match, notices, reports, system, webhooks
 from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
+from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
 
@@ -32,6 +33,7 @@ def create_app(
     ``settings.index_dir`` when the app starts and stopped when it stops."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
+    budget_engine = make_engine(settings.effective_database_url, durable=False)
     own_watcher = watcher is None
     watching = watcher or IndexWatcher(settings.index_dir, settings.index_poll_seconds)
     clock = clock or SystemClock()
@@ -42,7 +44,9 @@ def create_app(
         sessions=sessions,
         clock=clock,
         watcher=watching,
-        limiter=RateLimiter(settings.rate_per_second, settings.rate_burst, clock),
+        budgets=RateBudgets(
+            budget_engine, clock, settings.rate_hashes_per_second, settings.rate_burst_hashes
+        ),
         metrics=Metrics(sessions, watching),
         audit=AuditWriter(sessions, settings.audit_interval_seconds),
         probes=ProbeGuard(settings.probe_limit),
@@ -67,6 +71,7 @@ def create_app(
             if own_watcher:
                 watching.stop()
             engine.dispose()
+            budget_engine.dispose()
 
     app = FastAPI(title="hashmatch", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = found

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 import audit
 from accounts import Caller, authenticate
 from api.errors import Forbidden, RateLimited
-from api.limits import RateLimiter
 from api.metrics import Metrics
 from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from db.models import Organisation
+from guard.budgets import Budgets
 from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
 
@@ -30,7 +30,7 @@ class Services:
     sessions: sessionmaker[Session]
     clock: Clock
     watcher: IndexWatcher
-    limiter: RateLimiter
+    budgets: Budgets
     metrics: Metrics
     audit: AuditWriter
     probes: ProbeGuard
@@ -53,7 +53,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def allow(*roles: str) -> Callable[..., Caller]:
-    """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429)."""
+    """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429: the call
+    costs one hash of its organisation's rate budget)."""
 
     def caller(request: Request) -> Caller:
         found = services(request)
@@ -62,13 +63,29 @@ def allow(*roles: str) -> Callable[..., Caller]:
             session.commit()  # last_used_at
         if who.role not in roles:
             raise Forbidden(f"a {who.role} key may not do this: it needs a key of {' or '.join(roles)}")
-        wait = found.limiter.take(who.key_id)
-        if wait is not None:
-            raise RateLimited(wait)
+        charge(found, who, 1)
         return who
 
     caller.__name__ = f"caller_{'_'.join(roles)}"
     return caller
+
+
+def budget_of(who: Caller) -> str:
+    """The rate budget a caller spends: its organisation's, whichever of its keys it uses."""
+    return f"org:{who.organisation_id}"
+
+
+def rate_of(found: Services, who: Caller) -> float | None:
+    """The caller's rate in hashes per second if the probing guard throttled its organisation, else
+    None (the settings' rate)."""
+    return found.settings.probe_throttled_rate if who.standing == "throttled" else None
+
+
+def charge(found: Services, who: Caller, hashes: int) -> None:
+    """Spend ``hashes`` of the caller's organisation's rate budget, or refuse the call (429)."""
+    wait = found.budgets.take(budget_of(who), hashes, rate=rate_of(found, who))
+    if wait is not None:
+        raise RateLimited(wait)
 
 
 def record(

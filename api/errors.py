@@ -83,7 +83,9 @@ class RateLimited(ApiError):
     def __init__(self, retry_after: float) -> None:
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(
-            f"rate limit exceeded for this key: retry in {seconds} s", {"Retry-After": str(seconds)}
+            f"rate limit exceeded for this organisation (counted in hashes, over all its keys): "
+            f"retry in {seconds} s",
+            {"Retry-After": str(seconds)},
         )
 
 

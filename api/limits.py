@@ -1,7 +1,5 @@
-"""Per-key rate limits (an in-process token bucket) and reading request bodies within limits, refusing
-anything that looks like an image."""
+"""Reading request bodies within limits, refusing anything that looks like an image."""
 
-import threading
 from collections.abc import AsyncIterator, Collection
 
 from starlette.exceptions import HTTPException
@@ -9,7 +7,6 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import PayloadTooLarge, UnsupportedMediaType, respond
-from db.clock import Clock
 
 # Leading bytes of image formats: a body starting so is an image, whatever its content type says.
 IMAGE_MAGIC: tuple[tuple[int, bytes], ...] = (
@@ -33,29 +30,6 @@ IMAGE_REFUSAL = (
     "hashmatch accepts hashes only, never images: hash files locally (e.g. with the hashmatch scanner) "
     "and send {type, hash, ref} items"
 )
-
-
-class RateLimiter:
-    """A token bucket per key: ``burst`` requests at once, refilled at ``rate`` per second."""
-
-    def __init__(self, rate: float, burst: int, clock: Clock) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.clock = clock
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key_id: int) -> float | None:
-        """Spend one token: None if allowed, else the seconds until one is available."""
-        now = self.clock.now().timestamp()
-        with self._lock:
-            tokens, at = self._buckets.get(key_id, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - at) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key_id] = (tokens, now)
-                return (1.0 - tokens) / self.rate
-            self._buckets[key_id] = (tokens - 1.0, now)
-            return None
 
 
 def refuse_image_type(content_type: str) -> None:

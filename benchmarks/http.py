@@ -9,6 +9,8 @@ indexes and publishes them, starts the server and measures:
   write and a commit); batches of 1,000 PDQ items, hashes per second;
 - with the load generator (``--connections`` threads, a keep-alive connection each): requests per second
   and latency under concurrency, single hashes and batches;
+- the cost of a rate budget take (every call pays one; a batch pays its items in one take) in-process on
+  the same database file, after the server stopped;
 - baselines from the same run: ``GET /healthz`` over the same connection (the HTTP floor) and the
   in-process index search of the same queries (no HTTP, no database): the HTTP overhead.
 
@@ -46,7 +48,9 @@ from benchmarks.report import (
     ratio,
 )
 from db import make_engine, make_session_factory, upgrade
+from db.clock import SystemClock
 from db.models import HashList
+from guard.budgets import RateBudgets
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
 from indexer.publishing import publish
@@ -93,6 +97,19 @@ def build(data_dir: Path, size: int, rng: np.random.Generator) -> tuple[str, np.
     return key, pdq, served.indexes["pdq"]
 
 
+def take_latencies(data_dir: Path, count: int) -> tuple[list[float], list[float]]:
+    """What a rate budget take costs: of 1 hash and of 1,000, on the server's database file through an
+    engine like the server's own for budgets (no disk sync per commit), over 10 organisations' buckets."""
+    engine = make_engine(f"sqlite:///{data_dir / 'hashmatch.db'}", durable=False)
+    budgets = RateBudgets(engine, SystemClock(), rate=1e9, burst=10**9)  # never refuses
+    try:
+        one = latencies(lambda n: budgets.take(f"bench:{n % 10}", 1), count)
+        batch = latencies(lambda n: budgets.take(f"bench:{n % 10}", 1000), count)
+    finally:
+        engine.dispose()
+    return one, batch
+
+
 class Client:
     """One keep-alive HTTP/1.1 connection: as little client overhead as the standard library allows."""
 
@@ -121,8 +138,8 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
         **os.environ,
         "HASHMATCH_DATA_DIR": str(data_dir),
         "HASHMATCH_DATABASE_URL": "",
-        "HASHMATCH_RATE_PER_SECOND": "1000000",
-        "HASHMATCH_RATE_BURST": "1000000",
+        "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000000",
+        "HASHMATCH_RATE_BURST_HASHES": "1000000000",
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
@@ -219,6 +236,7 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+        take_one, take_batch = take_latencies(data_dir, singles)
 
     search_rate = len(search) / sum(search)
     batch_search_rate = 1000 * batches / sum(batch_search)
@@ -252,6 +270,8 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
             batch_search_rate,
         ),
         row("in-process search of the same batches (baseline)", batch_search, batch_search_rate),
+        row("rate budget take of 1 hash (every call pays one), in-process", take_one),
+        row("rate budget take of 1,000 hashes (a batch), in-process", take_batch),
     ], (
         f"List build (DB rows, index, publish) {build_s:.0f} s. HTTP overhead at p50: a single PDQ match "
         f"{pdq_p50:.2f} ms against {search_p50:.2f} ms for the search alone, {ratio(pdq_p50, search_p50)}."

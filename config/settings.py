@@ -7,7 +7,7 @@ defaults run everything embedded: a SQLite file and index files under ``HASHMATC
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,10 +26,17 @@ class Settings(BaseSettings):
     index_poll_seconds: float = Field(
         2.0, gt=0, description="how often a server looks for a new index version"
     )
-    rate_per_second: float = Field(
-        50.0, gt=0, description="API requests per second each key may make on average"
+    rate_hashes_per_second: float = Field(
+        5_000.0,
+        gt=0,
+        description="hashes per second each organisation may match on average, over all its keys, workers "
+        "and replicas (a request without hashes counts as one)",
     )
-    rate_burst: int = Field(200, ge=1, description="API requests a key may make at once before being slowed")
+    rate_burst_hashes: int = Field(
+        20_000,
+        ge=1,
+        description="hashes an organisation may match at once before being slowed (at least max_items)",
+    )
     max_items: int = Field(10_000, ge=1, description="items per POST /v1/match request")
     max_body_bytes: int = Field(
         32 * 1024 * 1024,
@@ -55,9 +62,23 @@ class Settings(BaseSettings):
     probe_throttled_rate: float = Field(
         2.0, gt=0, description="hashes per second a throttled organisation may match"
     )
+    max_stream_items: int = Field(
+        10_000_000,
+        ge=1,
+        description="items per POST /v1/match/stream request: the lines after are not matched (said inline)",
+    )
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )
+
+    @model_validator(mode="after")
+    def _a_whole_batch_fits_the_burst(self) -> "Settings":
+        if self.rate_burst_hashes < self.max_items:
+            raise ValueError(
+                f"rate_burst_hashes ({self.rate_burst_hashes}) must be at least max_items "
+                f"({self.max_items}): a batch larger than the burst could never pass"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -107,6 +107,7 @@ def test_a_scan_of_thousands_of_near_duplicates_is_never_flagged(
         )
         assert watched  # the hoster matched listed entries: the guard watched them all the scan long
         levels = dict(session.execute(select(Standing.organisation_id, Standing.level)).tuples().all())
+        assert hoster is not None
         assert levels.get(hoster) == "watched"
         assert hotline not in levels  # a hotline's calls see its own lists: nothing to walk
         flags = session.scalars(select(AuditRecord.action).where(AuditRecord.action.like("probing.%"))).all()

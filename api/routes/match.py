@@ -1,5 +1,6 @@
 """``POST /v1/match`` (a JSON batch) and ``POST /v1/match/stream`` (NDJSON in, NDJSON out)."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
-from api.deps import Services, allow, record, services
+from api.deps import Services, allow, budget_of, charge, rate_of, record, services
 from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
 from api.guarding import SUSPENDED, escalate, refuse_if_suspended
 from api.limits import first_chunk, read_body, require_content_type, split_lines
@@ -57,6 +58,7 @@ async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
     require_content_type(request, "application/json")
     body = await read_body(request)
     raw_items, thresholds = _shape(body, found.settings.max_items)
+    await _charge_batch(found, caller, len(raw_items))
     answer = await run_in_threadpool(_match_batch, found, caller, raw_items, thresholds)
     return JSONResponse(answer)
 
@@ -69,6 +71,12 @@ def _json(raw: bytes) -> object:
         raise ValueError(f"not valid JSON ({error})") from None
     except RecursionError:
         raise ValueError("not valid JSON (nested too deeply)") from None
+
+
+async def _charge_batch(found: Services, caller: Caller, items: int) -> None:
+    """Spend a batch's items of its organisation's rate budget before matching, or refuse it (429):
+    one item was paid with the call itself."""
+    await run_in_threadpool(charge, found, caller, items - 1)
 
 
 def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
@@ -264,8 +272,26 @@ async def _stream(
     found: Services, caller: Caller, lines: AsyncIterator[bytes | None], thresholds: dict[str, int]
 ) -> AsyncIterator[bytes]:
     counts = {"items": 0, "refs": 0, "matched": 0, "refused": 0}
+    try:
+        async for item_line in _paced_chunks(found, caller, lines, thresholds, counts):
+            yield item_line
+    except Suspended as refused:  # the guard stopped this organisation mid-stream: say so, stop reading
+        counts["refused"] += 1
+        yield _ndjson({"line": None, "field": "line", "reason": refused.detail})
+    yield _ndjson({"counts": counts})
+
+
+async def _paced_chunks(
+    found: Services,
+    caller: Caller,
+    lines: AsyncIterator[bytes | None],
+    thresholds: dict[str, int],
+    counts: dict[str, int],
+) -> AsyncIterator[bytes]:
+    """The answers to a stream's lines, chunk by chunk, and its bad lines inline."""
     chunk: list[Item] = []
     number = 0
+    over: bytes | None = None
     async for line in lines:
         number += 1
         item, error = _parse_line(line, number)
@@ -275,13 +301,43 @@ async def _stream(
             continue
         if item is None:
             continue
+        if counts["items"] + len(chunk) >= found.settings.max_stream_items:
+            over = _over_stream_limit(number, found.settings.max_stream_items, counts)
+            break
         if len(chunk) >= found.settings.stream_chunk_items and chunk[-1].ref != item.ref:
-            yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
+            yield await _paced_chunk(found, caller, chunk, thresholds, counts)
             chunk = []
         chunk.append(item)
     if chunk:
-        yield await run_in_threadpool(_match_chunk, found, caller, chunk, thresholds, counts)
-    yield _ndjson({"counts": counts})
+        yield await _paced_chunk(found, caller, chunk, thresholds, counts)
+    if over is not None:
+        yield over
+
+
+async def _paced_chunk(
+    found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
+) -> bytes:
+    """Match one chunk once its items fit the organisation's rate budget: over it, the stream waits
+    (and stops reading the body) rather than fail halfway. The call itself paid for one item."""
+    hashes = len(items) - (1 if counts["items"] == 0 else 0)
+    burst, rate = found.settings.rate_burst_hashes, rate_of(found, caller)
+    while hashes > 0:
+        part = min(hashes, burst)  # a chunk (one ref's items are never split) may be longer than a burst
+        wait = await run_in_threadpool(partial(found.budgets.take, rate=rate), budget_of(caller), part)
+        if wait is None:
+            hashes -= part
+        else:
+            await asyncio.sleep(wait)
+    return await run_in_threadpool(_match_chunk, found, caller, items, thresholds, counts)
+
+
+def _over_stream_limit(number: int, limit: int, counts: dict[str, int]) -> bytes:
+    counts["refused"] += 1
+    reason = (
+        f"more than {limit} items in one stream: this line and the rest were not matched; "
+        "send them in another request"
+    )
+    return _ndjson({"line": number, "field": "line", "reason": reason})
 
 
 def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError | None]:

@@ -49,13 +49,14 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics",
+    summary="Prometheus metrics (an admin key: they show index sizes and traffic)",
     response_class=Response,
     responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {"example": 'hashmatch_notices{status="open"} 3.0\n'}}}
+        200: {"content": {CONTENT_TYPE_LATEST: {"example": 'hashmatch_notices{status="open"} 3.0\n'}}},
+        **error_responses(401, 403, 429),
     },
 )
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, _: Annotated[Caller, Depends(allow("admin"))]) -> Response:
     found = services(request)
     body = await run_in_threadpool(generate_latest, found.metrics.registry)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,8 @@
-"""Every table of the service, in one metadata: lists, access (keys, audit) and notices."""
+"""Every table of the service, in one metadata: lists, access (keys, audit), notices and rate budgets."""
 
 from db.base import MAX_BIG_ID, MAX_ID, text_problem
 from db.models.access import ApiKey, AuditRecord
+from db.models.budgets import RateBudget
 from db.models.guard import STANDINGS, ProbeWatch, Standing
 from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
 from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
@@ -24,6 +25,7 @@ __all__ = [
     "Organisation",
     "ProbeWatch",
     "Publication",
+    "RateBudget",
     "Standing",
     "Webhook",
     "WebhookDelivery",

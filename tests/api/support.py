@@ -162,7 +162,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": database_url,
-        "rate_burst": 10_000,
+        "rate_burst_hashes": 10**9,
         "tick_seconds": 0,  # tests tick by hand, on their clock
     }
     values.update(overrides)

@@ -17,7 +17,7 @@ ALL = frozenset(ROLES)
 EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/metrics"): frozenset({"admin"}),
     ("GET", "/v1/me"): ALL,
     ("POST", "/v1/match"): frozenset({"hoster", "hotline", "admin"}),
     ("POST", "/v1/match/stream"): frozenset({"hoster", "hotline", "admin"}),
@@ -96,10 +96,12 @@ def test_missing_malformed_unknown_and_revoked_keys_get_401(world: World) -> Non
     assert world.client.post("/v1/match", json=match, headers=world.auth("hoster")).status_code == 401
 
 
-def test_a_key_over_its_rate_gets_429_with_retry_after_and_recovers_in_time(
+def test_an_organisation_over_its_rate_gets_429_with_retry_after_and_recovers_in_time(
     world: World, database_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(database_url, tmp_path, rate_burst=3, rate_per_second=0.5)
+    settings = make_settings(
+        database_url, tmp_path, rate_burst_hashes=3, rate_hashes_per_second=0.5, max_items=3
+    )
     app = create_app(settings, clock=world.clock, watcher=world.client.app.state.services.watcher)  # type: ignore[attr-defined]
     with TestClient(app) as client:
         me = [client.get("/v1/me", headers=world.auth("hoster")).status_code for _ in range(4)]
@@ -107,7 +109,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after_and_recovers_in_time(
         limited = client.get("/v1/me", headers=world.auth("hoster"))
         assert limited.headers["Retry-After"] == "2"
         assert "rate limit" in limited.json()["detail"]
-        assert client.get("/v1/me", headers=world.auth("hoster2")).status_code == 200  # per key
+        assert client.get("/v1/me", headers=world.auth("hoster2")).status_code == 200  # per organisation
         world.clock.advance(timedelta(seconds=2))
         assert client.get("/v1/me", headers=world.auth("hoster")).status_code == 200
 

@@ -102,7 +102,7 @@ def fuzzed(
     engine = make_engine(url)
     upgrade(engine)
     limits = {
-        "rate_burst": 10**9,
+        "rate_burst_hashes": 10**9,
         "max_body_bytes": MAX_BODY,
         "max_items": MAX_ITEMS,
         "audit_interval_seconds": 3600,  # only Fuzzed.counts() writes queued records: none in flight

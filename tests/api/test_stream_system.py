@@ -153,7 +153,7 @@ def test_readiness_says_why_the_served_index_cannot_be_loaded(
 def test_metrics_count_requests_matches_notices_and_describe_the_index(world: World) -> None:
     world.match("hoster", [{"type": "md5", "hash": world.hashes["img1.md5"], "ref": "a"}])
     world.match("hoster", [{"type": "md5", "hash": "zz", "ref": "a"}])
-    text = world.client.get("/metrics").text
+    text = world.client.get("/metrics", headers=world.auth("admin")).text
     assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="200"} 1.0' in text
     assert 'hashmatch_http_requests_total{method="POST",route="/v1/match",status="422"} 1.0' in text
     assert (

@@ -2,7 +2,7 @@
 webhook deliveries of events that are no notice's (event_id NULL)
 
 Revision ID: 0007
-Revises: 0003b
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import op
 import db.base
 
 revision = "0007"
-down_revision = "0003b"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

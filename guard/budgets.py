@@ -1,0 +1,123 @@
+"""Rate budgets counted in hashes, one per bucket (an organisation), kept in the database: every worker
+and replica spends the same budget, and a restart gives nothing back.
+
+GCRA (the generic cell rate algorithm): a bucket keeps one time, its theoretical arrival time (TAT),
+the moment its budget would be whole again. With an interval of 1/rate per hash, a take of ``cost``
+hashes at ``now`` passes if ``max(TAT, now) + cost/rate - now <= burst/rate`` and then moves TAT to
+``max(TAT, now) + cost/rate``. One conditional upsert decides and records a take atomically (two
+workers can never both spend the last of a budget), creating the bucket on first use. Times are whole
+nanoseconds, the interval rounded up: exact arithmetic, never more than ``rate``.
+
+The store is SQL through SQLAlchemy core (SQLite and PostgreSQL: no maintained rate-limit library has
+one). Another store, e.g. Redis through the ``limits`` package, fits behind :class:`Budgets`.
+"""
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import BigInteger, Engine, Executable, bindparam, case, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.clock import Clock
+from db.models import RateBudget
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NS = 1_000_000_000
+MAX_TOLERANCE_NS = 10**18
+"""The longest burst / rate, about 31 years: keeps TAT within a 64-bit integer."""
+
+
+class CostOverBurst(ValueError):
+    """A take larger than the whole budget: it could never pass, however long one waited."""
+
+
+class Budgets(Protocol):
+    """A shared rate budget store."""
+
+    def take(self, bucket: str, cost: int, *, rate: float | None = None) -> float | None:
+        """Spend ``cost`` of ``bucket``'s budget: None if allowed, else the seconds until it fits."""
+        ...
+
+
+class RateBudgets:
+    """GCRA buckets of ``burst`` hashes refilled at ``rate`` hashes per second, in ``engine``'s database
+    (table ``rate_budgets``).
+
+    Each take is its own short transaction: give it an engine of its own from
+    ``db.make_engine(url, durable=False)``, whose commits wait for no disk sync (a power cut may give
+    back the last seconds of budget), and never call it inside another transaction."""
+
+    def __init__(self, engine: Engine, clock: Clock, rate: float, burst: int) -> None:
+        if burst < 1:
+            raise ValueError(f"the burst must be at least 1 hash, not {burst}")
+        self.engine = engine
+        self.clock = clock
+        self.rate = rate
+        self.burst = burst
+        self._interval_ns(rate)  # refuse a bad rate now rather than at the first take
+        self._take = _conditional_upsert(engine.dialect.name)
+        self._read = select(RateBudget.tat_ns).where(RateBudget.bucket == bindparam("bucket"))
+
+    def take(self, bucket: str, cost: int, *, rate: float | None = None) -> float | None:
+        """Spend ``cost`` hashes of ``bucket``'s budget (at ``rate`` hashes per second, lower to throttle
+        it, instead of the default): None if allowed, else the seconds to wait until ``cost`` fits, in
+        which case nothing is spent. A cost over the burst raises :class:`CostOverBurst`.
+
+        The burst stays ``burst`` hashes at any rate. What is owed is kept as time, so it is paid off at
+        the rate of the take that reads it: moving a bucket to a lower rate forgives part of its debt
+        (at most one burst, once), moving it back makes it wait out the rest at the higher rate."""
+        if cost < 0:
+            raise ValueError(f"a cost is a number of hashes, not {cost}")
+        if cost > self.burst:
+            raise CostOverBurst(
+                f"{cost} hashes at once is more than the rate limit's burst of {self.burst} hashes "
+                "per organisation: it could never pass; send fewer at once"
+            )
+        if cost == 0:
+            return None
+        interval = self._interval_ns(self.rate if rate is None else rate)
+        now = (self.clock.now() - EPOCH) // timedelta(microseconds=1) * 1000
+        step, tolerance = cost * interval, self.burst * interval
+        params = {"bucket": bucket, "now": now, "step": step, "tolerance": tolerance}
+        with self.engine.begin() as connection:
+            if connection.execute(self._take, params).first() is not None:
+                return None
+            tat = connection.execute(self._read, {"bucket": bucket}).scalar_one()
+        # Another worker's take may have passed between the two statements: wait a moment at least.
+        return max(max(tat, now) + step - tolerance - now, 1_000_000) / NS
+
+    def _interval_ns(self, rate: float) -> int:
+        if not (rate > 0 and math.isfinite(rate)):
+            raise ValueError(f"a rate is a positive number of hashes per second, not {rate}")
+        interval = math.ceil(NS / rate)
+        if self.burst * interval > MAX_TOLERANCE_NS:
+            raise ValueError(
+                f"a burst of {self.burst} hashes at {rate} per second lasts over 30 years: raise the rate"
+            )
+        return interval
+
+
+def _conditional_upsert(dialect: str) -> Executable:
+    """``INSERT ... ON CONFLICT (bucket) DO UPDATE SET tat = max(tat, now) + step WHERE that is within
+    the tolerance RETURNING tat``: a row comes back if and only if the take passed."""
+    insert: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(RateBudget)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(RateBudget)
+    else:
+        raise ValueError(f"rate budgets are kept in SQLite or PostgreSQL, not {dialect}")
+    now, step = bindparam("now", type_=BigInteger), bindparam("step", type_=BigInteger)
+    tolerance = bindparam("tolerance", type_=BigInteger)
+    tat = RateBudget.__table__.c.tat_ns
+    start = case((tat > now, tat), else_=now)
+    return (
+        insert.values(bucket=bindparam("bucket"), tat_ns=now + step)
+        .on_conflict_do_update(
+            index_elements=[RateBudget.bucket],
+            set_={"tat_ns": start + step},
+            where=start + step - now <= tolerance,
+        )
+        .returning(tat)
+    )

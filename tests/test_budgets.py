@@ -1,0 +1,106 @@
+"""Rate budgets in the database: shared by workers, kept across restarts, counted in hashes."""
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from db import make_engine
+from db.clock import ManualClock
+from guard.budgets import CostOverBurst, RateBudgets
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def workers(engine: Engine) -> Iterator[list[Engine]]:
+    """Two engines of their own on the test database, as two worker processes have."""
+    engines = [make_engine(engine.url, durable=False) for _ in range(2)]
+    yield engines
+    for each in engines:
+        each.dispose()
+
+
+def test_a_take_passes_within_the_burst_and_says_how_long_to_wait_after(workers: list[Engine]) -> None:
+    clock = ManualClock(START)
+    budgets = RateBudgets(workers[0], clock, rate=10, burst=100)
+    assert budgets.take("org:1", 60) is None
+    assert budgets.take("org:1", 40) is None
+    assert budgets.take("org:1", 25) == pytest.approx(2.5)  # 25 hashes at 10 a second
+    clock.advance(timedelta(seconds=2))
+    assert budgets.take("org:1", 25) == pytest.approx(0.5)  # a refused take spent nothing
+    clock.advance(timedelta(seconds=0.5))
+    assert budgets.take("org:1", 25) is None
+    assert budgets.take("org:2", 100) is None  # buckets are separate
+
+
+def test_a_cost_over_the_burst_is_refused_naming_the_limit(workers: list[Engine]) -> None:
+    budgets = RateBudgets(workers[0], ManualClock(START), rate=10, burst=100)
+    with pytest.raises(CostOverBurst, match="burst of 100 hashes"):
+        budgets.take("org:1", 101)
+
+
+def test_two_workers_share_one_budget_within_ten_percent(workers: list[Engine]) -> None:
+    clock = ManualClock(START)
+    one, two = (RateBudgets(each, clock, rate=50, burst=200) for each in workers)
+    granted = 0
+    for _ in range(100):  # 10 s, a take of 7 hashes by each worker every 0.1 s
+        for budgets in (one, two):
+            if budgets.take("org:1", 7) is None:
+                granted += 7
+        clock.advance(timedelta(seconds=0.1))
+    assert 200 + 50 * 10 * 0.9 <= granted <= 200 + 50 * 10
+
+
+def test_concurrent_takes_through_two_engines_never_spend_more_than_the_budget(
+    workers: list[Engine],
+) -> None:
+    clock = ManualClock(START)  # stands still: nothing refills while the threads race
+    granted = [0] * 8
+
+    def spend(thread: int) -> None:
+        budgets = RateBudgets(workers[thread % 2], clock, rate=1, burst=300)
+        for _ in range(60):
+            if budgets.take("org:1", 1) is None:
+                granted[thread] += 1
+
+    threads = [threading.Thread(target=spend, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 300  # 480 asked for
+
+
+def test_a_restart_keeps_what_was_spent(engine: Engine) -> None:
+    clock = ManualClock(START)
+    first = make_engine(engine.url, durable=False)
+    assert RateBudgets(first, clock, rate=100, burst=1000).take("org:1", 1000) is None
+    first.dispose()
+    again = make_engine(engine.url, durable=False)
+    try:
+        assert RateBudgets(again, clock, rate=100, burst=1000).take("org:1", 500) == pytest.approx(5.0)
+    finally:
+        again.dispose()
+
+
+def test_a_throttled_rate_refills_the_same_bucket_slower(workers: list[Engine]) -> None:
+    clock = ManualClock(START)
+    budgets = RateBudgets(workers[0], clock, rate=100, burst=100)
+    assert budgets.take("org:1", 100, rate=2) is None  # the burst is the same
+    assert budgets.take("org:1", 10, rate=2) == pytest.approx(5.0)  # 10 hashes at 2 a second
+    clock.advance(timedelta(seconds=5))
+    assert budgets.take("org:1", 10, rate=2) is None
+    assert budgets.take("org:1", 1, rate=2) == pytest.approx(0.5)
+    unthrottled = budgets.take("org:1", 1)  # the debt is paid off at the rate it was run up at
+    assert unthrottled == pytest.approx(50 - 1 + 0.01)
+
+
+def test_the_budget_engine_commits_without_waiting_for_the_disk(workers: list[Engine]) -> None:
+    with workers[0].connect() as connection:
+        if workers[0].dialect.name == "sqlite":
+            assert connection.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+        else:
+            assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
