@@ -58,14 +58,15 @@ def test_a_manifest_without_checksums_or_with_paths_outside_the_version_is_refus
     directory, manifest = written(tmp_path)
     legacy = {key: value for key, value in manifest.items() if key != "files"}
     assert [str(p) for p in verify_version(directory, legacy)] == [
-        "manifest.json lists no file checksums (written by an older hashmatch)"
+        "manifest.json: lists no file checksums (written by an older hashmatch)"
     ]
-    escaping = {**manifest, "files": {"../v1/pdq/codes.faiss": {"size": 1, "sha256": "0" * 64}}}
+    outside = {"../v1/pdq/codes.faiss": {"size": 1, "sha256": "0" * 64}}
+    escaping = {**manifest, "files": {**manifest["files"], **outside}}  # type: ignore[dict-item]
     assert [str(p) for p in verify_version(directory, escaping)] == [
         "../v1/pdq/codes.faiss: not a file name inside the version"
     ]
     untyped = {**manifest, "files": {k: v for k, v in manifest["files"].items() if not k.startswith("md5/")}}  # type: ignore[attr-defined]
-    assert [str(p) for p in verify_version(directory, untyped)] == ["manifest.json lists no files of type md5"]
+    assert [str(p) for p in verify_version(directory, untyped)] == ["manifest.json: lists no files of type md5"]
 
 
 def test_verification_streams_files_in_constant_memory(tmp_path: Path) -> None:

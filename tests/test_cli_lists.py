@@ -140,8 +140,6 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
 
     # the served version's files damaged on disk: 'publish' builds them again from the database
     os.truncate(get_settings().index_dir / newest / "pdq" / "entry_ids.npy", 10)
-    code, out, _ = run(capsys, "lists", "show")
-    assert f"served index version: {newest} (damaged: 'hashmatch lists publish' rebuilds it)" in out
     code, out, _ = run(capsys, "lists", "publish")
     assert code == 0
     assert out.splitlines()[:2] == [

@@ -68,7 +68,7 @@ def test_the_watcher_swaps_to_a_new_version_and_keeps_the_old_one_when_the_new_o
     assert watcher.check() is False
     assert watcher.current.version == "v2"
     assert [(r.version, r.problems) for r in watcher.state.refused] == [
-        ("v3", ("manifest.json lists no files of type phash",))
+        ("v3", ("v3/manifest.json: lists no files of type phash",))
     ]
     assert swaps == ["v1", "v2"]
 
@@ -120,7 +120,7 @@ def test_a_damaged_new_version_is_refused_once_the_previous_stays_served_and_a_r
         ("v2", ("v2/pdq/codes.faiss: its SHA-256 differs from the manifest's",))
     ]
     described = state.describe()
-    assert "serving index version v1" in described and "v2 was refused" in described
+    assert "serving the older index version v1" in described and "v2 was refused" in described
     assert str(tmp_path) not in described
     verified = watcher.verifications
     for _ in range(3):
