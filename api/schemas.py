@@ -217,9 +217,10 @@ class Health(BaseModel):
                     "index_age_seconds": 86400.0,
                     "served_since": "2026-11-23T08:59:58+00:00",
                     "detail": "serving the older index version 0c3e8f0f6a3b4be49d1f1b0c7d0f5a21 (published "
-                    "2026-11-22T09:00:00+00:00) because the published version f08eabe4db7428bc484bfdfa01d11ffb "
-                    "was refused: f08eabe4db7428bc484bfdfa01d11ffb/pdq/codes.faiss: its SHA-256 differs from "
-                    "the manifest's; 'hashmatch lists publish' rebuilds it",
+                    "2026-11-22T09:00:00+00:00) because the published version "
+                    "f08eabe4db7428bc484bfdfa01d11ffb was refused: "
+                    "f08eabe4db7428bc484bfdfa01d11ffb/pdq/codes.faiss: its SHA-256 differs from the "
+                    "manifest's; 'hashmatch lists publish' rebuilds it",
                     "refused": [
                         {
                             "version": "f08eabe4db7428bc484bfdfa01d11ffb",
@@ -236,7 +237,9 @@ class Health(BaseModel):
     status: str = Field(description="ok, degraded (an older version serves: see detail) or unavailable")
     index_version: str | None = None
     index_published_at: str | None = None
-    index_age_seconds: float | None = Field(None, description="seconds since the served version was published")
+    index_age_seconds: float | None = Field(
+        None, description="seconds since the served version was published"
+    )
     served_since: str | None = Field(None, description="when this process started serving that version")
     detail: str | None = Field(None, description="what is served and why, in words")
     refused: list[RefusedVersion] = []

@@ -244,7 +244,9 @@ def _finish_interrupted(sessions: sessionmaker[Session], index_dir: Path) -> boo
         problems = serving.check_version(index_dir, pending.version)
         if problems:  # its files are gone or damaged: build them again from the recorded versions
             exists = (index_dir / pending.version).exists()
-            _rebuild(session, index_dir, pending.version, _mapping(pending), pending.created_at, exists, problems)
+            _rebuild(
+                session, index_dir, pending.version, _mapping(pending), pending.created_at, exists, problems
+            )
     serving.serve(index_dir, pending.version)
     return True
 

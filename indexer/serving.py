@@ -161,7 +161,9 @@ def fingerprint(directory: Path) -> Fingerprint:
     try:
         for path in [directory, *sorted(directory.rglob("*"))]:
             stat = path.stat()
-            found.append((path.relative_to(directory).as_posix(), stat.st_ino, stat.st_size, stat.st_mtime_ns))
+            found.append(
+                (path.relative_to(directory).as_posix(), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            )
     except FileNotFoundError:
         return ()
     return tuple(found)
@@ -176,7 +178,9 @@ class ServedIndexes:
     manifest: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, index_dir: Path, version: str | None = None, *, verify: bool = False) -> "ServedIndexes | None":
+    def open(
+        cls, index_dir: Path, version: str | None = None, *, verify: bool = False
+    ) -> "ServedIndexes | None":
         """The served version (or ``version``), memory-mapped; None before the first publish.
 
         The size of every file is checked against the manifest before anything is mapped (reading past
@@ -256,9 +260,15 @@ class ServingState:
                 f"{POINTER} is missing{'; ' + why if why else ''}; 'hashmatch lists publish' writes it again"
             )
         pointed = next((r for r in self.refused if r.version == self.pointer), None)
-        because = f"the published version {self.pointer} was refused: {'; '.join(pointed.problems)}" if pointed else why
+        because = (
+            f"the published version {self.pointer} was refused: {'; '.join(pointed.problems)}"
+            if pointed
+            else why
+        )
         rest = "; ".join(
-            f"version {r.version} was refused: {'; '.join(r.problems)}" for r in self.refused if r is not pointed
+            f"version {r.version} was refused: {'; '.join(r.problems)}"
+            for r in self.refused
+            if r is not pointed
         )
         return (
             f"serving the older index version {self.served.version}{when} because {because}"
@@ -315,7 +325,9 @@ class IndexWatcher:
             before = self._state
             pointer = served_version(self.index_dir)
             current = before.served
-            intact = current is not None and fingerprint(self.index_dir / current.version) == before.fingerprint
+            intact = (
+                current is not None and fingerprint(self.index_dir / current.version) == before.fingerprint
+            )
             refused: list[Refusal] = []
             chosen: tuple[ServedIndexes, Fingerprint] | None = None
             if intact and current is not None and current.version == pointer:
@@ -344,7 +356,7 @@ class IndexWatcher:
         return swapped
 
     def _try(self, version: str, refused: list[Refusal]) -> tuple[ServedIndexes, Fingerprint] | None:
-        """``version`` verified and loaded with its fingerprint, or None (its refusal added to ``refused``)."""
+        """``version`` verified and loaded, with its fingerprint; None if refused (added to ``refused``)."""
         seen = fingerprint(self.index_dir / version)
         remembered = self._refusals.get(version)
         if remembered is not None and remembered[0] == seen:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.checksums import verify_version
-from indexer.serving import MANIFEST, write_version
+from indexer.checksums import MANIFEST, verify_version
+from indexer.serving import write_version
 from matcher import HASH_TYPES
 from tests.listdata import codes
 
@@ -23,15 +23,20 @@ def written(index_dir: Path) -> tuple[Path, dict[str, object]]:
     return directory, json.loads((directory / MANIFEST).read_text())
 
 
-def test_the_manifest_lists_size_and_sha256_of_every_file_and_a_fresh_version_verifies(tmp_path: Path) -> None:
+def test_the_manifest_lists_size_and_sha256_of_every_file_and_a_fresh_version_verifies(
+    tmp_path: Path,
+) -> None:
     directory, manifest = written(tmp_path)
     files = manifest["files"]
     assert isinstance(files, dict)
     on_disk = sorted(
-        str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file() and path.name != MANIFEST
+        str(path.relative_to(directory))
+        for path in directory.rglob("*")
+        if path.is_file() and path.name != MANIFEST
     )
     assert sorted(files) == on_disk
-    assert "pdq/codes.faiss" in files and "md5/codes.npy" in files
+    assert "pdq/codes.faiss" in files
+    assert "md5/codes.npy" in files
     assert files["pdq/index.json"]["size"] == (directory / "pdq" / "index.json").stat().st_size
     assert len(files["pdq/index.json"]["sha256"]) == 64
     assert verify_version(directory, manifest) == []
@@ -66,7 +71,9 @@ def test_a_manifest_without_checksums_or_with_paths_outside_the_version_is_refus
         "../v1/pdq/codes.faiss: not a file name inside the version"
     ]
     untyped = {**manifest, "files": {k: v for k, v in manifest["files"].items() if not k.startswith("md5/")}}  # type: ignore[attr-defined]
-    assert [str(p) for p in verify_version(directory, untyped)] == ["manifest.json: lists no files of type md5"]
+    assert [str(p) for p in verify_version(directory, untyped)] == [
+        "manifest.json: lists no files of type md5"
+    ]
 
 
 def test_verification_streams_files_in_constant_memory(tmp_path: Path) -> None:

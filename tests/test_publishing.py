@@ -4,7 +4,7 @@ content versions, and finishing a publication interrupted after its commit."""
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import make_session_factory
 from db.models import Entry, ListVersion, Publication
 from indexer import serving
+from indexer.checksums import MANIFEST
 from indexer.lists import retract_entries
 from indexer.publishing import publish, served_list_versions, unserved_publication
 from indexer.serving import IndexWatcher, ServedIndexes, check_version
@@ -191,12 +192,12 @@ def _flip_byte(path: Path) -> None:
 
 
 def _strip_checksums(directory: Path) -> None:
-    manifest = json.loads((directory / serving.MANIFEST).read_text())
+    manifest = json.loads((directory / MANIFEST).read_text())
     del manifest["files"]
-    (directory / serving.MANIFEST).write_text(json.dumps(manifest))
+    (directory / MANIFEST).write_text(json.dumps(manifest))
 
 
-DAMAGE = {
+DAMAGE: dict[str, Callable[[Path], object]] = {
     "a flipped byte": lambda d: _flip_byte(d / "pdq" / "codes.faiss"),
     "a truncated file": lambda d: os.truncate(d / "pdq" / "entry_ids.npy", 20),
     "a deleted file": lambda d: (d / "md5" / "keys.npy").unlink(),

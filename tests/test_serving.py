@@ -101,7 +101,9 @@ def flip_byte(path: Path) -> None:
 
 def publish_three(index_dir: Path) -> None:
     for number in (1, 2, 3):
-        publish(index_dir, f"v{number}", indexes(number)[0], {"published_at": f"2026-11-0{number}T09:00:00+00:00"})
+        publish(
+            index_dir, f"v{number}", indexes(number)[0], {"published_at": f"2026-11-0{number}T09:00:00+00:00"}
+        )
 
 
 def test_a_damaged_new_version_is_refused_once_the_previous_stays_served_and_a_repair_is_picked_up(
@@ -114,13 +116,15 @@ def test_a_damaged_new_version_is_refused_once_the_previous_stays_served_and_a_r
     flip_byte(tmp_path / "v2" / "pdq" / "codes.faiss")
     assert watcher.check() is False
     state = watcher.state
-    assert state.served is not None and state.served.version == "v1"
+    assert state.served is not None
+    assert state.served.version == "v1"
     assert state.status == "degraded"
     assert [(r.version, r.problems) for r in state.refused] == [
         ("v2", ("v2/pdq/codes.faiss: its SHA-256 differs from the manifest's",))
     ]
     described = state.describe()
-    assert "serving the older index version v1" in described and "v2 was refused" in described
+    assert "serving the older index version v1" in described
+    assert "v2 was refused" in described
     assert str(tmp_path) not in described
     verified = watcher.verifications
     for _ in range(3):
@@ -131,7 +135,8 @@ def test_a_damaged_new_version_is_refused_once_the_previous_stays_served_and_a_r
     assert watcher.check() is True
     assert watcher.state.status == "ok"
     assert watcher.state.refused == ()
-    assert watcher.current is not None and watcher.current.version == "v2"
+    assert watcher.current is not None
+    assert watcher.current.version == "v2"
 
 
 def test_at_start_the_newest_good_kept_version_is_served_when_newer_ones_are_damaged(tmp_path: Path) -> None:
@@ -141,11 +146,14 @@ def test_at_start_the_newest_good_kept_version_is_served_when_newer_ones_are_dam
     watcher = IndexWatcher(tmp_path)
     assert watcher.check() is True
     state = watcher.state
-    assert state.served is not None and state.served.version == "v1"
+    assert state.served is not None
+    assert state.served.version == "v1"
     assert state.status == "degraded"
     assert [r.version for r in state.refused] == ["v3", "v2"]
     assert state.refused[1].problems == ("v2/md5/keys.npy: missing",)
-    assert state.describe().startswith("serving the older index version v1 (published 2026-11-01T09:00:00+00:00)")
+    assert state.describe().startswith(
+        "serving the older index version v1 (published 2026-11-01T09:00:00+00:00)"
+    )
     assert state.served.search("pdq", indexes(1)[1][:2], 0).entry.tolist() == [1000, 1001]
 
     for name in ("v1", "v2"):
@@ -154,7 +162,9 @@ def test_at_start_the_newest_good_kept_version_is_served_when_newer_ones_are_dam
     assert nothing.check() is False
     assert nothing.current is None
     assert nothing.state.status == "unavailable"
-    assert nothing.state.describe().startswith("no index version can be served: version v3 was refused: v3/pdq/codes.faiss: 100 bytes")
+    assert nothing.state.describe().startswith(
+        "no index version can be served: version v3 was refused: v3/pdq/codes.faiss: 100 bytes"
+    )
     assert str(tmp_path) not in nothing.state.describe()
 
 
@@ -164,18 +174,21 @@ def test_a_served_file_truncated_under_the_server_is_refused_at_the_next_poll_be
     publish_three(tmp_path)
     watcher = IndexWatcher(tmp_path)
     assert watcher.check() is True
-    assert watcher.current is not None and watcher.current.version == "v3"
+    assert watcher.current is not None
+    assert watcher.current.version == "v3"
     size = (tmp_path / "v3" / "pdq" / "codes.faiss").stat().st_size
     os.truncate(tmp_path / "v3" / "pdq" / "codes.faiss", 100)  # reading the cut pages would be SIGBUS
     assert watcher.check() is True  # the poll notices before a request touches the file
     served = watcher.current
-    assert served is not None and served.version == "v2"
+    assert served is not None
+    assert served.version == "v2"
     assert served.search("pdq", indexes(2)[1][:1], 0).entry.tolist() == [2000]
     assert watcher.state.refused[0].problems == (f"v3/pdq/codes.faiss: 100 bytes, the manifest says {size}",)
     # a fresh process never maps the truncated file: sizes are checked before mapping
     fresh = IndexWatcher(tmp_path)
     assert fresh.check() is True
-    assert fresh.current is not None and fresh.current.version == "v2"
+    assert fresh.current is not None
+    assert fresh.current.version == "v2"
 
 
 def test_a_missing_current_pointer_serves_the_newest_good_version_as_a_fallback(tmp_path: Path) -> None:
@@ -183,7 +196,8 @@ def test_a_missing_current_pointer_serves_the_newest_good_version_as_a_fallback(
     (tmp_path / POINTER).unlink()
     watcher = IndexWatcher(tmp_path)
     assert watcher.check() is True
-    assert watcher.current is not None and watcher.current.version == "v3"
+    assert watcher.current is not None
+    assert watcher.current.version == "v3"
     assert watcher.state.status == "degraded"
     assert "CURRENT is missing" in watcher.state.describe()
 
@@ -192,6 +206,8 @@ def test_served_files_are_mapped_read_only(tmp_path: Path) -> None:
     publish_three(tmp_path)
     watcher = IndexWatcher(tmp_path)
     watcher.check()
-    maps = [line.split() for line in Path("/proc/self/maps").read_text().splitlines() if str(tmp_path) in line]
+    maps = [
+        line.split() for line in Path("/proc/self/maps").read_text().splitlines() if str(tmp_path) in line
+    ]
     assert maps, "nothing of the index is mapped"
     assert all("w" not in fields[1] for fields in maps), maps

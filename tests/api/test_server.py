@@ -90,7 +90,9 @@ def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the server did not become ready within 60 s")
 
 
-def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_a_crash(tmp_path: Path) -> None:
+def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_a_crash(
+    tmp_path: Path,
+) -> None:
     """Reading cut pages of a memory-mapped file is SIGBUS: the server's next poll notices the size
     change and serves the newest good kept version before any request touches the cut file."""
     url = f"sqlite:///{tmp_path / 'hashmatch.db'}"

@@ -124,7 +124,8 @@ def test_health_and_readiness_name_the_served_version_and_its_age_and_503_before
         assert body["status"] == "ok"
         assert body["index_version"] == world.index_version
         assert 0 <= body["index_age_seconds"] < 600
-        assert body["index_published_at"] is not None and body["served_since"] is not None
+        assert body["index_published_at"] is not None
+        assert body["served_since"] is not None
     assert ready["detail"].startswith(f"serving index version {world.index_version} (published ")
     assert ready["refused"] == []
     empty = IndexWatcher(tmp_path / "no-index")
@@ -177,7 +178,10 @@ def test_readiness_is_degraded_on_a_fallback_and_says_why_in_words_without_paths
         assert body["index_version"] == "older"
         assert body["index_published_at"] == "2026-11-01T09:00:00+00:00"
         assert body["refused"] == [
-            {"version": version, "problems": [f"{version}/pdq/codes.faiss: its SHA-256 differs from the manifest's"]}
+            {
+                "version": version,
+                "problems": [f"{version}/pdq/codes.faiss: its SHA-256 differs from the manifest's"],
+            }
         ]
         assert body["detail"].startswith(
             "serving the older index version older (published 2026-11-01T09:00:00+00:00) because the "
@@ -192,7 +196,8 @@ def test_readiness_is_degraded_on_a_fallback_and_says_why_in_words_without_paths
         assert answer.status_code == 503
         assert answer.json()["status"] == "unavailable"
         assert answer.json()["detail"].startswith(
-            f"no index version can be served: version {version} was refused: {version}/pdq/codes.faiss: 0 bytes"
+            f"no index version can be served: version {version} was refused: "
+            f"{version}/pdq/codes.faiss: 0 bytes"
         )
         assert str(tmp_path) not in answer.text
 
@@ -220,7 +225,9 @@ def test_readiness_says_why_the_served_index_cannot_be_loaded(
         answer = client.get("/readyz")
     assert answer.status_code == 503
     detail = answer.json()["detail"]
-    assert f"{world.index_version}/pdq/index.json has format version 1; this program reads version 2" in detail
+    assert (
+        f"{world.index_version}/pdq/index.json has format version 1; this program reads version 2" in detail
+    )
     assert str(tmp_path) not in answer.text
 
 
