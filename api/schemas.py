@@ -201,12 +201,48 @@ class AuditPage(BaseModel):
     next_after: int | None = Field(description="pass as ?after= for the next page; null on the last")
 
 
+class RefusedVersion(BaseModel):
+    version: str
+    problems: list[str] = Field(description="what is wrong, file names relative to the index directory")
+
+
 class Health(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"status": "ok", "index_version": "v20261123-1"}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "degraded",
+                    "index_version": "0c3e8f0f6a3b4be49d1f1b0c7d0f5a21",
+                    "index_published_at": "2026-11-22T09:00:00+00:00",
+                    "index_age_seconds": 86400.0,
+                    "served_since": "2026-11-23T08:59:58+00:00",
+                    "detail": "serving the older index version 0c3e8f0f6a3b4be49d1f1b0c7d0f5a21 (published "
+                    "2026-11-22T09:00:00+00:00) because the published version "
+                    "f08eabe4db7428bc484bfdfa01d11ffb was refused: "
+                    "f08eabe4db7428bc484bfdfa01d11ffb/pdq/codes.faiss: its SHA-256 differs from the "
+                    "manifest's; 'hashmatch lists publish' rebuilds it",
+                    "refused": [
+                        {
+                            "version": "f08eabe4db7428bc484bfdfa01d11ffb",
+                            "problems": [
+                                "f08eabe4db7428bc484bfdfa01d11ffb/pdq/codes.faiss: its SHA-256 differs from "
+                                "the manifest's"
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
     )
-    status: str
+    status: str = Field(description="ok, degraded (an older version serves: see detail) or unavailable")
     index_version: str | None = None
+    index_published_at: str | None = None
+    index_age_seconds: float | None = Field(
+        None, description="seconds since the served version was published"
+    )
+    served_since: str | None = Field(None, description="when this process started serving that version")
+    detail: str | None = Field(None, description="what is served and why, in words")
+    refused: list[RefusedVersion] = []
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
@@ -238,7 +274,8 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "an image content type or image bytes: only hashes are accepted",
         422: "invalid items or fields: every one is listed with its index, field and reason",
         429: "rate limit exceeded: retry after the Retry-After header's seconds",
-        503: "no index has been published yet, or the database is unavailable",
+        503: "no index version can be served (none published, or every one refused: /readyz says why), "
+        "or the database is unavailable",
     }
     return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
 

@@ -301,6 +301,8 @@ def _publish_summary(result: PublishResult, seconds: float) -> str:
     lines = []
     if result.finished_interrupted:
         lines.append("finished an interrupted publication first")
+    if result.repaired:
+        lines.append(f"rebuilt damaged index version {result.version} from the database")
     if not result.changed:
         lines.append(f"already served: index version {result.version} ({counts})")
         return "\n".join(lines)

@@ -48,3 +48,13 @@ class UnknownEntries(NotFound):
         shown = ", ".join(str(entry) for entry in self.entry_ids[:10])
         more = f" and {len(self.entry_ids) - 10} more" if len(self.entry_ids) > 10 else ""
         super().__init__(f"not active entries of list {list_name}: {shown}{more}")
+
+
+class VersionRefused(Exception):
+    """An index version that must not be served: its problems in words, file names relative to the
+    index directory (never absolute paths: they are shown on a public route)."""
+
+    def __init__(self, version: str, problems: Sequence[str]) -> None:
+        self.version = version
+        self.problems = tuple(problems)
+        super().__init__(f"version {version} was refused: {'; '.join(self.problems)}")

@@ -16,11 +16,16 @@ which list versions that is. The DB commit (3) is the decision to publish; a cra
 leaves a committed publication that is not served yet, and the next publish first finishes it
 (its directory was complete before the commit) before doing anything else. Publishers on one
 machine are serialised by a lock file in the index directory.
+
+A version directory on disk is trusted only if it verifies against its manifest's checksums: when
+the one to serve (the served one, or the newest publication's) is missing or damaged, it is built
+again from the database under the same name and replaces the damaged directory atomically.
 """
 
 import fcntl
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +49,8 @@ EntriesRemoved = Callable[[Session, Sequence[int]], None]
 LOCK = ".publish.lock"
 FORMAT = 1
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class PublishResult:
@@ -56,6 +63,8 @@ class PublishResult:
     search_thresholds: dict[str, int] = field(default_factory=dict)
     removed: int = 0
     finished_interrupted: bool = False
+    repaired: bool = False
+    """The version's directory was on disk but failed verification, and was built again."""
 
 
 def publish(
@@ -84,12 +93,15 @@ def publish(
                 query = query.where(ListVersion.list_id.in_(list(lists)))
             target.update((row[0], row[1]) for row in session.execute(query))
             version = content_version(session, target)
-            if version == previous:
+            problems = serving.check_version(index_dir, version)
+            repaired = bool(problems) and (version == previous or (index_dir / version).exists())
+            if version == previous and not problems:
                 return _result(index_dir, changed=False, finished=finished)
-            indexes, info = build_indexes(session, target)
-        published = utcnow()
-        meta = {**info, "published_at": published.isoformat()}
-        serving.write_version(index_dir, version, indexes, meta)
+            record = session.scalar(select(Publication).where(Publication.version == version))
+            published = record.created_at if record is not None else utcnow()
+            if problems:
+                _rebuild(session, index_dir, version, target, published, repaired, problems)
+        manifest = serving.read_manifest(index_dir, version)
         with sessions.begin() as session:
             removed = removed_entries(session, _mapping(served), target)
             record = session.scalar(select(Publication).where(Publication.version == version))
@@ -99,8 +111,8 @@ def publish(
                     list_versions={
                         str(list_id): version_id for list_id, version_id in sorted(target.items())
                     },
-                    search_thresholds=info["search_thresholds"],
-                    entries=sum(index.entry_count for index in indexes.values()),
+                    search_thresholds=manifest["search_thresholds"],
+                    entries=sum(int(counts["entries"]) for counts in manifest["types"].values()),
                     removed=len(removed),
                     created_at=published,
                 )
@@ -114,8 +126,9 @@ def publish(
                 on_entries_removed(session, removed)
         serving.serve(index_dir, version)
         serving.prune(index_dir, keep)
-        result = _result(index_dir, changed=True, finished=finished)
+        result = _result(index_dir, changed=version != previous, finished=finished)
         result.removed = len(removed)
+        result.repaired = repaired
         return result
 
 
@@ -228,13 +241,31 @@ def _finish_interrupted(sessions: sessionmaker[Session], index_dir: Path) -> boo
         pending = unserved_publication(session, index_dir)
         if pending is None:
             return False
-        if not (index_dir / pending.version / serving.MANIFEST).is_file():
-            # its files are gone (removed by hand): build them again from the recorded versions
-            indexes, info = build_indexes(session, _mapping(pending))
-            meta = {**info, "published_at": pending.created_at.isoformat()}
-            serving.write_version(index_dir, pending.version, indexes, meta)
+        problems = serving.check_version(index_dir, pending.version)
+        if problems:  # its files are gone or damaged: build them again from the recorded versions
+            exists = (index_dir / pending.version).exists()
+            _rebuild(
+                session, index_dir, pending.version, _mapping(pending), pending.created_at, exists, problems
+            )
     serving.serve(index_dir, pending.version)
     return True
+
+
+def _rebuild(
+    session: Session,
+    index_dir: Path,
+    version: str,
+    target: Mapping[int, int],
+    published: datetime,
+    damaged: bool,
+    problems: Sequence[str],
+) -> None:
+    """Build ``version`` from the database and write it, replacing a damaged directory of that name."""
+    if damaged:
+        log.warning("rebuilding damaged index version %s: %s", version, "; ".join(problems))
+    indexes, info = build_indexes(session, target)
+    meta = {**info, "published_at": published.isoformat()}
+    serving.write_version(index_dir, version, indexes, meta, replace_damaged=True)
 
 
 def _served_publication(session: Session, index_dir: Path) -> Publication | None:

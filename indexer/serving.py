@@ -3,12 +3,14 @@
 The index directory holds one sub-directory per published version and a pointer to the one served::
 
     CURRENT                     name of the served version (replaced by an atomic rename)
-    <version>/manifest.json     what the version holds: per type entry counts, and the caller's metadata
+    <version>/manifest.json     what the version holds: per type entry counts, size and SHA-256 of every
+                                file, and the caller's metadata
     <version>/<type>/           one matcher index directory per hash type (memory-mapped when served)
 
 A version directory is written under a temporary name and renamed into place, and only then does
 ``CURRENT`` move: a crash at any point leaves the previous version served. Servers poll ``CURRENT``
 and load a new version beside the old one; requests in flight finish on the set they started with.
+A version is verified against its manifest's checksums before it is served (see :class:`IndexWatcher`).
 """
 
 import json
@@ -17,50 +19,76 @@ import os
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from db.base import utcnow
 from db.periodic import Periodic
+from indexer.checksums import MANIFEST, check_sizes, file_checksums, verify_version
+from indexer.errors import VersionRefused
 from matcher import Index, Matches, load_index
 from matcher.codes import Codes
 from matcher.storage import fsync_path
 
 POINTER = "CURRENT"
-MANIFEST = "manifest.json"
+REBUILD_HINT = "'hashmatch lists publish' rebuilds it"
 
 log = logging.getLogger(__name__)
 
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+"""(relative path, inode, size, mtime) of a directory and every file under it: what changes when a
+file is truncated, written or replaced, found without reading a byte."""
+
 
 def write_version(
-    index_dir: Path, version: str, indexes: Mapping[str, Index], meta: Mapping[str, Any]
+    index_dir: Path,
+    version: str,
+    indexes: Mapping[str, Index],
+    meta: Mapping[str, Any],
+    *,
+    replace_damaged: bool = False,
 ) -> Path:
-    """Write ``version`` completely (and durably) without serving it, unless it is already on disk."""
+    """Write ``version`` completely (and durably) without serving it, unless it is already on disk.
+
+    With ``replace_damaged`` a version already on disk (which failed verification) is replaced: the new
+    one is written under a temporary name, then the old directory is renamed aside and the new one
+    into place (two atomic renames: a reader sees the old files, none, or the new ones), then the old
+    one is deleted. A server still mapping the old files keeps reading them until it lets them go."""
     if not version or "/" in version or version.startswith("."):
         raise ValueError(f"invalid version name {version!r}")
     index_dir.mkdir(parents=True, exist_ok=True)
     target = index_dir / version
-    if not target.exists():
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=index_dir))
-        try:
-            for name, index in indexes.items():
-                index.save(staging / name)
-            manifest = {
-                "version": version,
-                "types": {
-                    name: {"entries": index.entry_count, "unique": index.unique_count}
-                    for name, index in indexes.items()
-                },
-                **meta,
-            }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-            fsync_path(staging / MANIFEST)
-            fsync_path(staging)
-            staging.rename(target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+    if target.exists() and not replace_damaged:
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=index_dir))
+    try:
+        for name, index in indexes.items():
+            index.save(staging / name)
+        manifest = {
+            "version": version,
+            "types": {
+                name: {"entries": index.entry_count, "unique": index.unique_count}
+                for name, index in indexes.items()
+            },
+            **meta,
+            "files": file_checksums(staging),
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        fsync_path(staging / MANIFEST)
+        fsync_path(staging)
+        aside = index_dir / f".{version}.damaged-{uuid.uuid4().hex[:8]}"
+        if target.exists():
+            target.rename(aside)
+        staging.rename(target)
+        fsync_path(index_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
     return target
 
 
@@ -79,26 +107,66 @@ def served_version(index_dir: Path) -> str | None:
         return None
 
 
+def read_manifest(index_dir: Path, version: str) -> dict[str, Any]:
+    """The manifest of ``version``; :class:`VersionRefused` if it is missing or unreadable."""
+    try:
+        manifest = json.loads((index_dir / version / MANIFEST).read_text())
+    except FileNotFoundError:
+        raise VersionRefused(version, [f"{version}/{MANIFEST}: missing"]) from None
+    except (OSError, ValueError) as error:
+        raise VersionRefused(version, [f"{version}/{MANIFEST}: cannot be read ({error})"]) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("types"), dict):
+        raise VersionRefused(version, [f"{version}/{MANIFEST}: not an index manifest"])
+    return manifest
+
+
+def check_version(index_dir: Path, version: str) -> list[str]:
+    """Every problem of ``version`` on disk in words (none: its files are whole and as published)."""
+    try:
+        manifest = read_manifest(index_dir, version)
+    except VersionRefused as refused:
+        return list(refused.problems)
+    return [f"{version}/{problem}" for problem in verify_version(index_dir / version, manifest)]
+
+
+def versions_newest_first(index_dir: Path) -> list[str]:
+    """The version directories on disk, the newest publication first (by the manifest's
+    ``published_at``; by the directory's time where it has none)."""
+
+    def published(path: Path) -> datetime:
+        try:
+            return datetime.fromisoformat(json.loads((path / MANIFEST).read_text())["published_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+    found = [path for path in index_dir.iterdir() if path.is_dir() and not path.name.startswith(".")]
+    return [path.name for path in sorted(found, key=published, reverse=True)]
+
+
 def prune(index_dir: Path, keep: int = 3) -> list[str]:
     """Delete all but the ``keep`` newest versions (never the served one) and abandoned staging
     directories. Servers that still map a deleted version keep reading it until they let it go."""
     current = served_version(index_dir)
-    versions = sorted(
-        (path for path in index_dir.iterdir() if path.is_dir()),
-        key=lambda path: path.stat().st_mtime,
-        reverse=True,
-    )
-    removed = []
-    kept = 0
-    for path in versions:
-        if path.name == current:
-            continue
-        if not path.name.startswith(".") and kept < keep - 1:
-            kept += 1
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
+    versions = [name for name in versions_newest_first(index_dir) if name != current]
+    removed = versions[max(keep - 1, 0) :]
+    removed += [path.name for path in index_dir.iterdir() if path.is_dir() and path.name.startswith(".")]
+    for name in removed:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
     return removed
+
+
+def fingerprint(directory: Path) -> Fingerprint:
+    """See :data:`Fingerprint`; empty if ``directory`` does not exist."""
+    found: list[tuple[str, int, int, int]] = []
+    try:
+        for path in [directory, *sorted(directory.rglob("*"))]:
+            stat = path.stat()
+            found.append(
+                (path.relative_to(directory).as_posix(), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            )
+    except FileNotFoundError:
+        return ()
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -110,15 +178,37 @@ class ServedIndexes:
     manifest: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, index_dir: Path, version: str | None = None) -> "ServedIndexes | None":
-        """The served version (or ``version``), memory-mapped; None before the first publish."""
+    def open(
+        cls, index_dir: Path, version: str | None = None, *, verify: bool = False
+    ) -> "ServedIndexes | None":
+        """The served version (or ``version``), memory-mapped; None before the first publish.
+
+        The size of every file is checked against the manifest before anything is mapped (reading past
+        the end of a mapped file is SIGBUS); with ``verify`` every file's SHA-256 too. A version that
+        fails raises :class:`VersionRefused`."""
         version = version or served_version(index_dir)
         if version is None:
             return None
         directory = index_dir / version
-        manifest = json.loads((directory / MANIFEST).read_text())
-        indexes = {name: load_index(directory / name) for name in manifest["types"]}
+        manifest = read_manifest(index_dir, version)
+        problems = verify_version(directory, manifest) if verify else check_sizes(directory, manifest)
+        if problems:
+            raise VersionRefused(version, [f"{version}/{problem}" for problem in problems])
+        try:
+            indexes = {name: load_index(directory / name) for name in manifest["types"]}
+        except (OSError, ValueError, RuntimeError) as error:
+            # matcher errors name absolute paths: say them relative to the index directory
+            said = str(error).replace(f"{index_dir.resolve()}/", "").replace(f"{index_dir}/", "")
+            raise VersionRefused(version, [said]) from error
         return cls(version, indexes, manifest)
+
+    @property
+    def published_at(self) -> datetime | None:
+        """When the version was published (from its manifest), if it says."""
+        try:
+            return datetime.fromisoformat(str(self.manifest["published_at"]))
+        except (KeyError, ValueError):
+            return None
 
     def search(self, hash_type: str, codes: Codes, threshold: int) -> Matches:
         """Every entry of ``hash_type`` within ``threshold`` of each code (none if no list has that type)."""
@@ -128,10 +218,75 @@ class ServedIndexes:
         return index.search(codes, threshold)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A version that was not served, and why (file names relative to the index directory)."""
+
+    version: str
+    problems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What a server answers from and why: ``ok`` (the version ``CURRENT`` names), ``degraded``
+    (another version, because that one was refused or ``CURRENT`` is missing) or ``unavailable``."""
+
+    served: ServedIndexes | None = None
+    since: datetime | None = None
+    pointer: str | None = None
+    refused: tuple[Refusal, ...] = ()
+    fingerprint: Fingerprint = ()
+
+    @property
+    def status(self) -> str:
+        if self.served is None:
+            return "unavailable"
+        return "ok" if self.served.version == self.pointer else "degraded"
+
+    def describe(self) -> str:
+        """One sentence for people: what is served, and why not what was published."""
+        why = "; ".join(f"version {r.version} was refused: {'; '.join(r.problems)}" for r in self.refused)
+        if self.served is None:
+            if not why:
+                return "no index has been published yet"
+            return f"no index version can be served: {why}; {REBUILD_HINT}"
+        published = self.served.published_at
+        when = f" (published {published.isoformat()})" if published else ""
+        if self.status == "ok":
+            return f"serving index version {self.served.version}{when}"
+        if self.pointer is None:
+            return (
+                f"serving index version {self.served.version}{when}, the newest good one kept, because "
+                f"{POINTER} is missing{'; ' + why if why else ''}; 'hashmatch lists publish' writes it again"
+            )
+        pointed = next((r for r in self.refused if r.version == self.pointer), None)
+        because = (
+            f"the published version {self.pointer} was refused: {'; '.join(pointed.problems)}"
+            if pointed
+            else why
+        )
+        rest = "; ".join(
+            f"version {r.version} was refused: {'; '.join(r.problems)}"
+            for r in self.refused
+            if r is not pointed
+        )
+        return (
+            f"serving the older index version {self.served.version}{when} because {because}"
+            f"{'; ' + rest if rest else ''}; {REBUILD_HINT}"
+        )
+
+
 class IndexWatcher:
-    """Keeps the newest published version loaded: polls ``CURRENT`` every ``interval`` seconds in a
-    background thread, loads a new version beside the old one and swaps the reference. A version
-    that fails to load is logged and the previous one goes on serving."""
+    """Keeps the newest good published version loaded, in a background thread (never on a request).
+
+    Every ``interval`` seconds it reads ``CURRENT`` and looks at the served version's files (a stat
+    of each: a file truncated, written or replaced under the server changes its fingerprint). A new
+    version, or a served one whose files changed, is verified against its manifest's checksums
+    before it is mapped, and swapped in beside the old one. A version that fails is refused: the
+    previous good version goes on serving, or if there is none (at start, or the served one was
+    damaged), the newest good version kept on disk (a fallback, logged and shown by ``/readyz``).
+    A refusal is remembered with the version's fingerprint, so a refused version is hashed again
+    only once its files change."""
 
     def __init__(
         self,
@@ -142,14 +297,19 @@ class IndexWatcher:
         self.index_dir = index_dir
         self.interval = interval
         self.on_swap = on_swap
-        self.last_error: str | None = None
-        self._current: ServedIndexes | None = None
+        self.verifications = 0
+        self._state = ServingState()
+        self._refusals: dict[str, tuple[Fingerprint, tuple[str, ...]]] = {}
         self._periodic = Periodic("index-watcher", interval, self.check)
         self._lock = threading.Lock()
 
     @property
     def current(self) -> ServedIndexes | None:
-        return self._current
+        return self._state.served
+
+    @property
+    def state(self) -> ServingState:
+        return self._state
 
     def start(self) -> None:
         """Load the served version now, then look for new ones every ``interval`` seconds."""
@@ -160,25 +320,71 @@ class IndexWatcher:
         self._periodic.stop()
 
     def check(self) -> bool:
-        """Load the served version if it is not the one loaded; True if it swapped."""
+        """Serve the best good version (see the class); True if the served set was swapped."""
         with self._lock:
-            version = served_version(self.index_dir)
-            if version is None or (self._current is not None and self._current.version == version):
-                return False
-            try:
-                loaded = ServedIndexes.open(self.index_dir, version)
-            except Exception as error:  # a broken version must not stop the server: keep the old one
-                self.last_error = f"version {version} could not be loaded: {error}"
-                log.error(self.last_error)
-                return False
-            if loaded is None:
-                return False
-            self._current = loaded
-            self.last_error = None
-        if self.on_swap is not None:
-            self.on_swap(loaded)
-        log.info("serving index version %s", version)
-        return True
+            before = self._state
+            pointer = served_version(self.index_dir)
+            current = before.served
+            intact = (
+                current is not None and fingerprint(self.index_dir / current.version) == before.fingerprint
+            )
+            refused: list[Refusal] = []
+            chosen: tuple[ServedIndexes, Fingerprint] | None = None
+            if intact and current is not None and current.version == pointer:
+                chosen = (current, before.fingerprint)
+            elif pointer is not None:
+                chosen = self._try(pointer, refused)
+            if chosen is None and intact and current is not None:
+                chosen = (current, before.fingerprint)  # the previous good version stays served
+            if chosen is None:
+                for name in versions_newest_first(self.index_dir):
+                    if name != pointer and (chosen := self._try(name, refused)) is not None:
+                        break
+            self._forget_gone()
+            swapped = chosen is not None and chosen[0] is not current
+            if chosen is None:
+                state = ServingState(None, None, pointer, tuple(refused))
+            else:
+                since = utcnow() if swapped else before.since
+                state = ServingState(chosen[0], since, pointer, tuple(refused), chosen[1])
+            self._state = state
+        if state.status != before.status or swapped or (current is not None and state.served is None):
+            level = logging.INFO if state.status == "ok" else logging.ERROR
+            log.log(level, "index: %s", state.describe())
+        if swapped and self.on_swap is not None and state.served is not None:
+            self.on_swap(state.served)
+        return swapped
+
+    def _try(self, version: str, refused: list[Refusal]) -> tuple[ServedIndexes, Fingerprint] | None:
+        """``version`` verified and loaded, with its fingerprint; None if refused (added to ``refused``)."""
+        seen = fingerprint(self.index_dir / version)
+        remembered = self._refusals.get(version)
+        if remembered is not None and remembered[0] == seen:
+            refused.append(Refusal(version, remembered[1]))
+            return None
+        self.verifications += 1
+        try:
+            loaded = ServedIndexes.open(self.index_dir, version, verify=True)
+        except VersionRefused as error:
+            problems = error.problems
+        except Exception as error:  # a version that cannot be loaded must not stop the server
+            problems = (f"{version}: cannot be loaded ({type(error).__name__})",)
+        else:
+            assert loaded is not None
+            if fingerprint(self.index_dir / version) == seen:
+                return loaded, seen
+            problems = ("its files changed while they were verified",)  # try again at the next poll
+            refused.append(Refusal(version, problems))
+            return None
+        self._refusals[version] = (seen, problems)
+        refused.append(Refusal(version, problems))
+        log.error("index version %s refused: %s", version, "; ".join(problems))
+        return None
+
+    def _forget_gone(self) -> None:
+        for version in list(self._refusals):
+            if not (self.index_dir / version).exists():
+                del self._refusals[version]
 
 
 def _write_pointer(index_dir: Path, version: str) -> None:

@@ -1,6 +1,7 @@
 """``hashmatch lists`` end to end on SQLite and PostgreSQL: readable output, one-line errors, exit codes."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,18 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
         "finished an interrupted publication first",
         f"already served: index version {newest} (md5 1, pdq 1)",
     ]
+
+    # the served version's files damaged on disk: 'publish' builds them again from the database
+    os.truncate(get_settings().index_dir / newest / "pdq" / "entry_ids.npy", 10)
+    code, out, _ = run(capsys, "lists", "publish")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        f"rebuilt damaged index version {newest} from the database",
+        f"already served: index version {newest} (md5 1, pdq 1)",
+    ]
+    served = ServedIndexes.open(get_settings().index_dir)
+    assert served is not None
+    assert len(served.search("pdq", values[3:4], 0)) == 1
 
 
 @pytest.mark.parametrize(

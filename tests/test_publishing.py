@@ -1,8 +1,10 @@
 """Publishing on SQLite and PostgreSQL: per-type indexes over every list, retractions, the notice hook,
 content versions, and finishing a publication interrupted after its commit."""
 
+import json
+import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -12,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import make_session_factory
 from db.models import Entry, ListVersion, Publication
 from indexer import serving
+from indexer.checksums import MANIFEST
 from indexer.lists import retract_entries
 from indexer.publishing import publish, served_list_versions, unserved_publication
-from indexer.serving import ServedIndexes
+from indexer.serving import IndexWatcher, ServedIndexes, check_version
 from tests.listdata import active_ids, assert_consistent, codes, load, new_list, plain
 
 
@@ -172,4 +175,60 @@ def test_a_publication_committed_but_not_served_is_finished_by_the_next_publish(
     assert (result.finished_interrupted, result.version) == (True, second)
     with sessions() as session:
         assert len(served(tmp_path).search("pdq", codes(2, 12), 0)) == len(active_ids(session, list_id))
+    assert_consistent(sessions, tmp_path)
+    # and with its files damaged: they fail verification and are built again
+    serving.serve(tmp_path, first)
+    os.truncate(tmp_path / second / "pdq" / "entry_ids.npy", 20)
+    result = publish(sessions, tmp_path)
+    assert (result.finished_interrupted, result.version) == (True, second)
+    assert check_version(tmp_path, second) == []
+    assert len(served(tmp_path).search("pdq", codes(2, 12), 0)) == 2
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _strip_checksums(directory: Path) -> None:
+    manifest = json.loads((directory / MANIFEST).read_text())
+    del manifest["files"]
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
+DAMAGE: dict[str, Callable[[Path], object]] = {
+    "a flipped byte": lambda d: _flip_byte(d / "pdq" / "codes.faiss"),
+    "a truncated file": lambda d: os.truncate(d / "pdq" / "entry_ids.npy", 20),
+    "a deleted file": lambda d: (d / "md5" / "keys.npy").unlink(),
+    "a deleted CURRENT": lambda d: (d.parent / serving.POINTER).unlink(),
+    "a deleted version": shutil.rmtree,
+    "a manifest without checksums": _strip_checksums,
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_publish_rebuilds_a_damaged_served_version_under_its_name_and_every_hash_matches_again(
+    sessions: sessionmaker[Session], tmp_path: Path, damage: str
+) -> None:
+    list_id = new_list(sessions)
+    pdq, md5 = codes(300, 21), codes(60, 22, 16)
+    load(sessions, list_id, plain("pdq", pdq) + plain("md5", md5))
+    version = publish(sessions, tmp_path).version
+    watcher = IndexWatcher(tmp_path)
+    assert watcher.check()
+    DAMAGE[damage](tmp_path / version)
+    watcher.check()
+    assert watcher.state.status != "ok"
+    result = publish(sessions, tmp_path)
+    assert result.version == version
+    assert check_version(tmp_path, version) == []
+    assert serving.served_version(tmp_path) == version
+    watcher.check()  # a server picks up the rebuilt directory although its name did not change
+    assert watcher.state.status == "ok"
+    for index in (watcher.current, served(tmp_path)):
+        assert index is not None
+        assert len(index.search("pdq", pdq, 0)) == 300
+        assert len(index.search("md5", md5, 0)) == 60
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [version]  # nothing broken left over
     assert_consistent(sessions, tmp_path)

@@ -4,6 +4,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -248,7 +249,7 @@ async def match_stream(
     require_content_type(request, "application/x-ndjson", "application/jsonl")
     lowered = _thresholds(caller, _pairs(thresholds))
     if found.watcher.current is None:
-        raise IndexNotReady("no index has been published yet: import a list first")
+        raise IndexNotReady(found.watcher.state.describe())
     first, rest = await first_chunk(request)
     lines = split_lines(first, rest, MAX_LINE_BYTES)
     return StreamingResponse(_stream(found, caller, lines, lowered), media_type="application/x-ndjson")

@@ -1,6 +1,6 @@
 """Liveness, readiness, metrics, and who a key belongs to."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -10,41 +10,60 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
 from api.deps import allow, record, services
-from api.schemas import Health, Me, error_responses
+from api.schemas import Health, Me, RefusedVersion, error_responses
+from db.base import utcnow
 from db.models import ROLES
+from indexer.serving import ServingState
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process is up")
-def healthz() -> Health:
-    return Health(status="ok")
+@router.get("/healthz", response_model=Health, summary="The process is up, and the index version it serves")
+def healthz(request: Request) -> Health:
+    return Health(status="ok", **_served(services(request).watcher.state))
 
 
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="Ready to match: an index is loaded and the database answers",
+    summary="Ready to match: an index version is served and the database answers",
+    description="200 with status ok (the published version is served) or degraded (an older version "
+    "serves because the published one was refused or CURRENT is missing: detail says which and why).",
     responses={
         503: {
             "model": Health,
-            "description": "not ready: no index loaded (none published, or the served one failed to load: "
-            "the status says why), or no database",
+            "description": "unavailable: no index version can be served (none published, or every one "
+            "refused: detail and refused say why), or the database does not answer",
         }
     },
 )
 def readyz(request: Request) -> JSONResponse:
     found = services(request)
-    served = found.watcher.current
+    state = found.watcher.state
+    refused = [RefusedVersion(version=r.version, problems=list(r.problems)) for r in state.refused]
+    health = Health(status=state.status, detail=state.describe(), refused=refused, **_served(state))
+    if state.served is not None:
+        try:
+            with found.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            health.status, health.detail = "unavailable", "the database does not answer"
+    code = 503 if health.status == "unavailable" else 200
+    return JSONResponse(health.model_dump(), code)
+
+
+def _served(state: ServingState) -> dict[str, Any]:
+    """The served version, when it was published, its age and since when this process serves it."""
+    served = state.served
     if served is None:
-        status = found.watcher.last_error or "no index published yet"
-        return JSONResponse({"status": status, "index_version": None}, 503)
-    try:
-        with found.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return JSONResponse({"status": "database unavailable", "index_version": served.version}, 503)
-    return JSONResponse({"status": "ok", "index_version": served.version})
+        return {}
+    published = served.published_at
+    return {
+        "index_version": served.version,
+        "index_published_at": published.isoformat() if published else None,
+        "index_age_seconds": round((utcnow() - published).total_seconds(), 3) if published else None,
+        "served_since": state.since.isoformat() if state.since else None,
+    }
 
 
 @router.get(

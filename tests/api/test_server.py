@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import numpy as np
 
 from db import make_engine, upgrade
 from db.clock import ManualClock
+from indexer.serving import served_version
 from tests.api.support import START, flip, issue_keys, publish_lists, sample_lists
 
 
@@ -86,3 +88,61 @@ def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("the server did not become ready within 60 s")
+
+
+def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_a_crash(
+    tmp_path: Path,
+) -> None:
+    """Reading cut pages of a memory-mapped file is SIGBUS: the server's next poll notices the size
+    change and serves the newest good kept version before any request touches the cut file."""
+    url = f"sqlite:///{tmp_path / 'hashmatch.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    specs, hashes = sample_lists(np.random.default_rng(7))
+    index_dir = tmp_path / "indexes"
+    publish_lists(engine, index_dir, specs)
+    keys = issue_keys(engine, ManualClock(START))
+    engine.dispose()
+    version = served_version(index_dir)
+    assert version is not None
+    shutil.copytree(index_dir / version, index_dir / "older")
+    manifest = json.loads((index_dir / "older" / "manifest.json").read_text())
+    manifest["published_at"] = "2026-11-01T09:00:00+00:00"
+    (index_dir / "older" / "manifest.json").write_text(json.dumps(manifest))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HASHMATCH_DATA_DIR": str(tmp_path),
+        "HASHMATCH_DATABASE_URL": "",
+        "HASHMATCH_INDEX_POLL_SECONDS": "0.1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    auth = {"Authorization": f"Bearer {keys['hoster']}"}
+    item = {"type": "pdq", "hash": hashes["img1.pdq"], "ref": "https://cdn.example/a.jpg"}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            _wait_ready(client, server)
+            assert client.get("/readyz").json()["index_version"] == version
+            os.truncate(index_dir / version / "pdq" / "codes.faiss", 100)
+            deadline = time.monotonic() + 30
+            while client.get("/readyz").json()["index_version"] != "older":
+                assert server.poll() is None, server.communicate()[0].decode()
+                assert time.monotonic() < deadline, client.get("/readyz").text
+                time.sleep(0.05)
+            ready = client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["status"] == "degraded"
+            assert f"{version}/pdq/codes.faiss: 100 bytes" in ready.json()["detail"]
+            answer = client.post("/v1/match", json={"items": [item]}, headers=auth)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["counts"]["matched"] == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output

@@ -1,5 +1,6 @@
 """NDJSON streaming, health, readiness, metrics and the OpenAPI document."""
 
+import hashlib
 import json
 import shutil
 from collections.abc import Iterator, Sequence
@@ -115,13 +116,27 @@ def test_a_stream_refuses_images_and_other_content_types(world: World) -> None:
     assert as_json.status_code == 415
 
 
-def test_health_readiness_and_503_before_any_index(world: World, database_url: str, tmp_path: Path) -> None:
-    assert world.client.get("/healthz").json() == {"status": "ok", "index_version": None}
-    assert world.client.get("/readyz").json() == {"status": "ok", "index_version": world.index_version}
+def test_health_and_readiness_name_the_served_version_and_its_age_and_503_before_any_index(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    health = world.client.get("/healthz").json()
+    ready = world.client.get("/readyz").json()
+    for body in (health, ready):
+        assert body["status"] == "ok"
+        assert body["index_version"] == world.index_version
+        assert 0 <= body["index_age_seconds"] < 600
+        assert body["index_published_at"] is not None
+        assert body["served_since"] is not None
+    assert ready["detail"].startswith(f"serving index version {world.index_version} (published ")
+    assert ready["refused"] == []
     empty = IndexWatcher(tmp_path / "no-index")
     app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=empty)
     with TestClient(app) as client:
-        assert client.get("/readyz").status_code == 503
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "unavailable"
+        assert answer.json()["detail"] == "no index has been published yet"
+        assert client.get("/healthz").json()["index_version"] is None
         item = {"type": "md5", "hash": "00" * 16, "ref": "r"}
         answer = client.post("/v1/match", json={"items": [item]}, headers=world.auth("hoster"))
         assert answer.status_code == 503
@@ -132,22 +147,89 @@ def test_health_readiness_and_503_before_any_index(world: World, database_url: s
         assert stream.status_code == 503
 
 
+def _damaged_copy(world: World, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the world's index directory whose served version has a flipped byte, beside a good
+    older copy of it named ``older``."""
+    copy = tmp_path / "copied-indexes"
+    shutil.copytree(world.index_dir, copy)
+    assert world.index_version is not None
+    shutil.copytree(copy / world.index_version, copy / "older")
+    manifest = json.loads((copy / "older" / "manifest.json").read_text())
+    manifest["published_at"] = "2026-11-01T09:00:00+00:00"
+    (copy / "older" / "manifest.json").write_text(json.dumps(manifest))
+    codes = copy / world.index_version / "pdq" / "codes.faiss"
+    data = bytearray(codes.read_bytes())
+    data[-3] ^= 0x01
+    codes.write_bytes(bytes(data))
+    return copy, world.index_version
+
+
+def test_readiness_is_degraded_on_a_fallback_and_says_why_in_words_without_paths(
+    world: World, database_url: str, tmp_path: Path
+) -> None:
+    copy, version = _damaged_copy(world, tmp_path)
+    watcher = IndexWatcher(copy)
+    assert watcher.check()
+    app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=watcher)
+    with TestClient(app) as client:
+        answer = client.get("/readyz")
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["status"] == "degraded"
+        assert body["index_version"] == "older"
+        assert body["index_published_at"] == "2026-11-01T09:00:00+00:00"
+        assert body["refused"] == [
+            {
+                "version": version,
+                "problems": [f"{version}/pdq/codes.faiss: its SHA-256 differs from the manifest's"],
+            }
+        ]
+        assert body["detail"].startswith(
+            "serving the older index version older (published 2026-11-01T09:00:00+00:00) because the "
+            f"published version {version} was refused: {version}/pdq/codes.faiss"
+        )
+        assert str(tmp_path) not in answer.text
+        assert client.get("/healthz").json()["index_version"] == "older"
+        shutil.rmtree(copy / "older")
+        (copy / version / "pdq" / "codes.faiss").write_bytes(b"")
+        watcher.check()
+        answer = client.get("/readyz")
+        assert answer.status_code == 503
+        assert answer.json()["status"] == "unavailable"
+        assert answer.json()["detail"].startswith(
+            f"no index version can be served: version {version} was refused: "
+            f"{version}/pdq/codes.faiss: 0 bytes"
+        )
+        assert str(tmp_path) not in answer.text
+
+
 def test_readiness_says_why_the_served_index_cannot_be_loaded(
     world: World, database_url: str, tmp_path: Path
 ) -> None:
-    """An index written in a format this program does not read (an upgrade): 503 with the reason."""
+    """An index written whole in a format this program does not read (an upgrade): 503 with the reason."""
     copy = tmp_path / "upgraded-indexes"
     shutil.copytree(world.index_dir, copy)
     assert world.index_version is not None
     description = copy / world.index_version / "pdq" / "index.json"
     description.write_text(description.read_text().replace('"format_version": 2', '"format_version": 1'))
+    manifest_path = copy / world.index_version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["pdq/index.json"] = {
+        "size": description.stat().st_size,
+        "sha256": hashlib.sha256(description.read_bytes()).hexdigest(),
+    }
+    manifest_path.write_text(json.dumps(manifest))
     watcher = IndexWatcher(copy)
     assert not watcher.check()
     app = create_app(make_settings(database_url, tmp_path), clock=ManualClock(START), watcher=watcher)
     with TestClient(app) as client:
         answer = client.get("/readyz")
     assert answer.status_code == 503
-    assert "has format version 1; this program reads version 2" in answer.json()["status"]
+    detail = answer.json()["detail"]
+    assert (
+        f"{world.index_version}/pdq/index.json has format version 1; this program reads version 2" in detail
+    )
+    assert str(tmp_path) not in answer.text
 
 
 def test_metrics_count_requests_matches_notices_and_describe_the_index(world: World) -> None:
