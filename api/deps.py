@@ -17,7 +17,9 @@ from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from db.models import Organisation
+from db.sealing import Sealer
 from indexer.serving import IndexWatcher
+from notices.outbound import Outbound
 from notices.probing import ProbeDetector
 
 
@@ -34,6 +36,10 @@ class Services:
     metrics: Metrics
     audit: AuditWriter
     probes: ProbeDetector
+    outbound: Outbound
+    """Where webhooks may go (checked at registration and delivery)."""
+    sealer: Sealer
+    """Seals webhook secrets at rest."""
 
 
 def services(request: Request) -> Services:
