@@ -22,32 +22,34 @@ depends_on = None
 webhooks = sa.table("webhooks", sa.column("id", sa.Integer()), sa.column("secret", sa.Text()))
 
 
-def _sealer(step: str) -> Sealer:
+def _stored(change: str) -> tuple[list[tuple[int, str]], Sealer | None]:
+    """Every stored secret, and the key to change them with; checked before anything changes (on
+    SQLite a failed migration does not roll back its table rebuild)."""
+    rows = [
+        (row.id, row.secret) for row in op.get_bind().execute(sa.select(webhooks.c.id, webhooks.c.secret))
+    ]
     sealer: Sealer | None = context.config.attributes.get("sealer")
-    if sealer is None:
-        raise RuntimeError(f"{step} webhook secrets needs the server key: migrate through hashmatch")
-    return sealer
+    if sealer is None and rows:
+        raise RuntimeError(f"{change} stored webhook secrets needs the server key: migrate through hashmatch")
+    return rows, sealer
 
 
-def _rewrite(change: str) -> None:
-    """Seal (or unseal) every stored secret."""
-    bind = op.get_bind()
-    rows = bind.execute(sa.select(webhooks.c.id, webhooks.c.secret)).all()
-    if not rows:
-        return
-    sealer = _sealer(f"{change} stored")
-    convert = sealer.seal if change == "sealing" else sealer.unseal
+def _write(rows: list[tuple[int, str]]) -> None:
     for row_id, secret in rows:
-        bind.execute(sa.update(webhooks).where(webhooks.c.id == row_id).values(secret=convert(secret)))
+        op.get_bind().execute(sa.update(webhooks).where(webhooks.c.id == row_id).values(secret=secret))
 
 
 def upgrade() -> None:
+    rows, sealer = _stored("sealing")
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
         batch_op.alter_column("secret", existing_type=sa.String(length=128), type_=sa.Text())
-    _rewrite("sealing")
+    if sealer is not None:
+        _write([(row_id, sealer.seal(secret)) for row_id, secret in rows])
 
 
 def downgrade() -> None:
-    _rewrite("unsealing")
+    rows, sealer = _stored("unsealing")
+    if sealer is not None:
+        _write([(row_id, sealer.unseal(secret)) for row_id, secret in rows])
     with op.batch_alter_table("webhooks", schema=None) as batch_op:
         batch_op.alter_column("secret", existing_type=sa.Text(), type_=sa.String(length=128))
