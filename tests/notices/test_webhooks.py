@@ -5,12 +5,14 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -364,3 +366,32 @@ def test_a_dead_receiver_delays_no_other_organisation(world: World, receiver: Re
     with world.sessions() as session:
         logs = [d.log for d in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))]
     assert [[entry["error"] for entry in log] for log in logs] == [["timed out"], ["timed out"], [None]]
+
+
+def test_https_is_verified_against_the_host_name_not_the_address(world: World, tmp_path: Path) -> None:
+    """A local TLS receiver with a certificate for hooks.hoster.test from a test CA: delivered to at the
+    checked address, the certificate checked against the name; another name on the same address fails."""
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.hoster.test").configure_cert(server)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    outbound = Outbound(allow_internal=True, ca_bundle=str(bundle), resolve=resolving_to("127.0.0.1"))
+    with running_receiver(tls=server, host="hooks.hoster.test") as receiver:
+        with world.sessions.begin() as session:
+            hook = register(session, world.host_a, receiver.url, outbound)
+            register(session, world.eokm, receiver.url.replace("hooks.", "other."), outbound)
+            world.notice(session, [world.eokm_pdq])
+        assert deliver(world, T0, outbound) == DeliverySummary(2, 1, 1, 0)
+        (request,) = receiver.requests
+        assert request.headers["Host"] == f"hooks.hoster.test:{receiver.port}"
+        verified(request, hook.secret)
+        # certifi's CAs do not know the test CA
+        with world.sessions.begin() as session:
+            world.notice(session, [world.eokm_pdq])
+        certifi_only = Outbound(allow_internal=True, resolve=resolving_to("127.0.0.1"))
+        assert deliver(world, T0, certifi_only) == DeliverySummary(2, 0, 2, 0)
+    with world.sessions() as session:
+        errors = [d.last_error for d in session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))]
+    assert errors[:2] == [None, "TLS error"]
+    assert set(errors[2:]) == {"TLS error"}
