@@ -16,6 +16,7 @@ holds a generic outcome only.
 """
 
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +33,19 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 """The addresses a host name resolves to (raises ``OSError`` when it does not resolve)."""
 MAX_URL_LENGTH = 2000
+ADDRESSES_TRIED = 3
+"""A host's addresses tried in turn when one does not connect (an AAAA record on an IPv4-only network)."""
+OUTCOMES = frozenset(
+    (
+        "timed out",
+        "connection failed",
+        "TLS error",
+        "address not allowed",
+        "host not found",
+        "webhook disabled",
+    )
+)
+"""What a delivery's log may say besides ``HTTP <status>``: never an exception's own words."""
 SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 KINDS: tuple[tuple[str, Callable[[IPAddress], bool]], ...] = (
@@ -56,6 +70,14 @@ class Refused(Exception):
         """What a delivery's log says instead."""
 
 
+def generic(error: str | None) -> str | None:
+    """``error`` if it is one of the generic outcomes (or an HTTP status), else "connection failed": a
+    log written before outcomes were generic shows no more than one written now."""
+    if error is None or error in OUTCOMES or re.fullmatch(r"HTTP \d{3}", error):
+        return error
+    return "connection failed"
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Every address ``getaddrinfo`` gives for ``host``, in its order."""
     found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -75,16 +97,19 @@ def address_kind(address: IPAddress) -> str | None:
 
 @dataclass(frozen=True)
 class Pinned:
-    """A URL checked just now: the address to connect to and the name the receiver knows itself by."""
+    """A URL checked just now: the addresses to connect to (in the resolver's order) and the name the
+    receiver knows itself by."""
 
     url: httpx.URL
-    address: str
+    addresses: tuple[str, ...]
 
-    def request(self, client: httpx.Client, body: bytes, headers: Mapping[str, str]) -> httpx.Request:
+    def request(
+        self, client: httpx.Client, address: str, body: bytes, headers: Mapping[str, str]
+    ) -> httpx.Request:
         extensions = {"sni_hostname": self.url.raw_host.decode("ascii")} if self.url.scheme == "https" else {}
         return client.build_request(
             "POST",
-            self.url.copy_with(host=self.address),
+            self.url.copy_with(host=address),
             content=body,
             headers={**headers, "Host": self.url.netloc.decode("ascii")},
             extensions=extensions,
@@ -124,28 +149,41 @@ class Outbound:
                 kind = address_kind(address)
                 if kind is not None:
                     raise Refused(f"resolves to {kind} address")
-        return Pinned(parsed, str(addresses[0]))
+        return Pinned(parsed, tuple(dict.fromkeys(str(address) for address in addresses)))
+
+    @property
+    def longest_attempt(self) -> float:
+        """Seconds one ``post`` may take at most: resolving, connecting to each address tried, sending
+        and reading the status, each bounded by the timeout."""
+        return self.timeout * (ADDRESSES_TRIED + 3)
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[int | None, str | None]:
-        """POST to ``url`` after checking it again: the HTTP status (or None) and the error to log (None
-        for a 2xx answer), in generic words."""
+        """POST to ``url`` after checking it again, trying its first few addresses in turn until one
+        connects: the HTTP status (or None) and the error to log (None for a 2xx answer), in generic
+        words (see ``OUTCOMES``)."""
         try:
             pinned = self.check(url)
         except Refused as refused:
             return None, refused.outcome
+        error = "connection failed"
         with httpx.Client(
             verify=self._tls, timeout=self.timeout, follow_redirects=False, trust_env=False
         ) as client:
-            try:
-                # the body of the answer is never read: its status is all a delivery needs
-                response = client.send(pinned.request(client, body, headers), stream=True)
-                response.close()
-            except httpx.TimeoutException:
-                return None, "timed out"
-            except (httpx.HTTPError, OSError) as failure:
-                return None, "TLS error" if _caused_by_tls(failure) else "connection failed"
-        status = response.status_code
-        return status, None if 200 <= status < 300 else f"HTTP {status}"
+            for address in pinned.addresses[:ADDRESSES_TRIED]:
+                try:
+                    # the body of the answer is never read: its status is all a delivery needs
+                    response = client.send(pinned.request(client, address, body, headers), stream=True)
+                    response.close()
+                except (httpx.ConnectError, httpx.ConnectTimeout) as failure:
+                    error = "TLS error" if _caused_by_tls(failure) else "connection failed"
+                    continue  # the next address
+                except httpx.TimeoutException:
+                    return None, "timed out"
+                except (httpx.HTTPError, OSError) as failure:
+                    return None, "TLS error" if _caused_by_tls(failure) else "connection failed"
+                status = response.status_code
+                return status, None if 200 <= status < 300 else f"HTTP {status}"
+        return None, error
 
     def _parse(self, url: str) -> httpx.URL:
         schemes = ("http", "https") if self.allow_internal else ("https",)

@@ -37,7 +37,7 @@ from config.settings import Settings
 from db.models import HashList, Notice, NoticeEvent, NoticeMatch, Organisation, Webhook, WebhookDelivery
 from db.sealing import InvalidToken, Sealer
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
-from notices.outbound import Outbound, Refused
+from notices.outbound import Outbound, Refused, generic
 from notices.views import iso_or_none, render
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
 
 
 def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
-    """One delivery and its attempt log, JSON-ready."""
+    """One delivery and its attempt log, JSON-ready, its errors in generic words only."""
     return {
         "id": delivery.id,
         "event": delivery.event,
@@ -155,8 +155,8 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
         "delivered_at": iso_or_none(delivery.delivered_at),
         "gave_up_at": iso_or_none(delivery.gave_up_at),
         "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "log": list(delivery.log),
+        "last_error": generic(delivery.last_error),
+        "log": [{**entry, "error": generic(entry.get("error"))} for entry in delivery.log],
     }
 
 
@@ -315,8 +315,7 @@ def _claim(
     policy: RetryPolicy,
 ) -> tuple[str, bytes, dict[str, str]] | None:
     """Push the delivery's next attempt past this one, if still due; what to POST, or None."""
-    # past every step of the attempt (resolve, connect, send, read), each bounded by the timeout
-    lease = now + timedelta(seconds=4 * outbound.timeout) + policy.first_delay
+    lease = now + timedelta(seconds=outbound.longest_attempt) + policy.first_delay
     with session_factory.begin() as session:
         claimed = session.execute(
             update(WebhookDelivery)
