@@ -135,7 +135,7 @@ class Outbound:
         )
 
     def check(self, url: str) -> Pinned:
-        """``url`` with the address to send to; raises ``Refused`` saying why not."""
+        """``url`` with the addresses to send to; raises ``Refused`` saying why not."""
         parsed = self._parse(url)
         try:
             found = self.resolve(parsed.raw_host.decode("ascii"), parsed.port or _default_port(parsed))
@@ -174,9 +174,12 @@ class Outbound:
                     # the body of the answer is never read: its status is all a delivery needs
                     response = client.send(pinned.request(client, address, body, headers), stream=True)
                     response.close()
-                except (httpx.ConnectError, httpx.ConnectTimeout) as failure:
-                    error = "TLS error" if _caused_by_tls(failure) else "connection failed"
+                except httpx.ConnectTimeout:
+                    error = "timed out"
                     continue  # the next address
+                except httpx.ConnectError as failure:
+                    error = "TLS error" if _caused_by_tls(failure) else "connection failed"
+                    continue
                 except httpx.TimeoutException:
                     return None, "timed out"
                 except (httpx.HTTPError, OSError) as failure:
