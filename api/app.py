@@ -20,6 +20,8 @@ from db.clock import Clock, SystemClock
 from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
+from notices.outbound import Outbound, Resolver, system_resolver
+from notices.webhooks import sealer_from
 
 DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
 every matched file gets a takedown notice with a deadline. Authenticate with
@@ -27,10 +29,14 @@ every matched file gets a takedown notice with a deadline. Authenticate with
 
 
 def create_app(
-    settings: Settings, clock: Clock | None = None, watcher: IndexWatcher | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    watcher: IndexWatcher | None = None,
+    resolve: Resolver = system_resolver,
 ) -> FastAPI:
     """The API over ``settings``' database and index directory. Without ``watcher``, one is started on
-    ``settings.index_dir`` when the app starts and stopped when it stops."""
+    ``settings.index_dir`` when the app starts and stopped when it stops. ``resolve`` turns webhook host
+    names into addresses (tests stand in for DNS)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     budget_engine = make_engine(settings.effective_database_url, durable=False)
@@ -50,6 +56,8 @@ def create_app(
         metrics=Metrics(sessions, watching),
         audit=AuditWriter(sessions, settings.audit_interval_seconds),
         probes=ProbeGuard(settings.probe_limit),
+        outbound=Outbound.from_settings(settings, resolve),
+        sealer=sealer_from(settings),
     )
 
     @asynccontextmanager
@@ -57,9 +65,16 @@ def create_app(
         if own_watcher:
             watching.start()
         found.audit.start()
-        ticker = (
-            NoticeTicker(sessions, found.clock, settings.tick_seconds) if settings.tick_seconds > 0 else None
-        )
+        ticker = None
+        if settings.tick_seconds > 0:
+            ticker = NoticeTicker(
+                sessions,
+                found.clock,
+                settings.tick_seconds,
+                found.outbound,
+                found.sealer,
+                settings.webhook_workers,
+            )
         if ticker is not None:
             ticker.start()
         try:

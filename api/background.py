@@ -6,25 +6,37 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.clock import Clock
 from db.periodic import Periodic
+from db.sealing import Sealer
 from notices.lifecycle import tick
-from notices.webhooks import HttpClient, UrllibClient, deliver_due
+from notices.outbound import Outbound
+from notices.webhooks import deliver_due
 
 
 class NoticeTicker:
     def __init__(
-        self, sessions: sessionmaker[Session], clock: Clock, interval: float, client: HttpClient | None = None
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        interval: float,
+        outbound: Outbound,
+        sealer: Sealer,
+        workers: int,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.interval = interval
-        self.client = client or UrllibClient()
+        self.outbound = outbound
+        self.sealer = sealer
+        self.workers = workers
         self._periodic = Periodic("notice-ticker", interval, self.run_once)
 
     def run_once(self) -> None:
         now = self.clock.now()
         with self.sessions.begin() as session:
             tick(session, now)
-        deliver_due(self.sessions, now, self.client, budget=self.interval)
+        deliver_due(
+            self.sessions, now, self.outbound, self.sealer, budget=self.interval, workers=self.workers
+        )
 
     def start(self) -> None:
         self._periodic.start()

@@ -16,9 +16,11 @@ from audit import AuditEntry, AuditWriter
 from config.settings import Settings
 from db.clock import Clock
 from db.models import Organisation
+from db.sealing import Sealer
 from guard.budgets import Budgets
 from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
+from notices.outbound import Outbound
 
 
 @dataclass
@@ -34,6 +36,10 @@ class Services:
     metrics: Metrics
     audit: AuditWriter
     probes: ProbeGuard
+    outbound: Outbound
+    """Where webhooks may go (checked at registration and delivery)."""
+    sealer: Sealer
+    """Seals webhook secrets at rest."""
 
 
 def services(request: Request) -> Services:

@@ -13,6 +13,7 @@ from config import Settings
 from db import make_engine, make_session_factory, upgrade
 from indexer.formats import LineError
 from matcher import get_hash_type
+from notices.webhooks import sealer_from
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The parser's sub-command registry, passed to each command module's ``register``."""
@@ -46,7 +47,7 @@ def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
     except SQLAlchemyError as error:
         raise CommandError(f"database URL: {error}") from None
     try:
-        upgrade(engine)
+        upgrade(engine, sealer=sealer_from(settings))
         yield make_session_factory(engine)
     except SQLAlchemyError as error:
         raise CommandError(f"database: {str(error).splitlines()[0]}") from None

@@ -9,7 +9,8 @@ from config import get_settings
 from db.clock import SystemClock
 from notices.compliance import GROUPINGS, compliance_report, to_csv
 from notices.lifecycle import tick
-from notices.webhooks import UrllibClient, deliver_due
+from notices.outbound import Outbound
+from notices.webhooks import deliver_due, sealer_from
 
 
 def register(commands: Commands) -> None:
@@ -33,11 +34,12 @@ def register(commands: Commands) -> None:
 
 
 def _tick(_: argparse.Namespace) -> None:
-    now = SystemClock().now()
-    with open_database(get_settings()) as sessions:
+    now, settings = SystemClock().now(), get_settings()
+    with open_database(settings) as sessions:
         with sessions.begin() as session:
             ticked = tick(session, now)
-        sent = deliver_due(sessions, now, UrllibClient())
+        outbound, sealer = Outbound.from_settings(settings), sealer_from(settings)
+        sent = deliver_due(sessions, now, outbound, sealer, workers=settings.webhook_workers)
     print(
         f"{ticked.overdue} notices became overdue, {ticked.reminded} reminders; webhooks: {sent.fanned_out} "
         f"queued, {sent.delivered} delivered, {sent.failed} to retry, {sent.gave_up} given up"

@@ -4,10 +4,12 @@ Every variable is ``HASHMATCH_`` + the field name in capitals, e.g. ``HASHMATCH_
 defaults run everything embedded: a SQLite file and index files under ``HASHMATCH_DATA_DIR``.
 """
 
+import base64
+import binascii
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +72,42 @@ class Settings(BaseSettings):
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Fernet keys (comma-separated, the first encrypts) sealing webhook secrets in the "
+        "database; empty: a key generated once in secret.key in the data directory (replicas: set one key)",
+    )
+    webhook_allow_internal: bool = Field(
+        False,
+        description="let webhooks use plain http and loopback or private addresses (tests, local receivers "
+        "only: otherwise a caller could make the server reach inside its own network)",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, description="connect and read timeout of one webhook delivery"
+    )
+    webhook_workers: int = Field(
+        8, ge=1, description="organisations whose webhook deliveries are sent at the same time"
+    )
+    webhook_ca_bundle: str = Field(
+        "", description="CA certificates (PEM file) webhook receivers are verified against; empty: certifi's"
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        for key in filter(None, (part.strip() for part in value.get_secret_value().split(","))):
+            try:
+                valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+            except (binascii.Error, ValueError):
+                valid = False
+            if not valid:
+                raise ValueError("expected Fernet keys (32 url-safe base64 bytes each), comma-separated")
+        return value
+
+    @property
+    def secret_key_file(self) -> Path:
+        """The generated key when ``secret_key`` is empty."""
+        return self.data_dir / "secret.key"
 
     @model_validator(mode="after")
     def _a_whole_batch_fits_the_burst(self) -> "Settings":

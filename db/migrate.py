@@ -6,16 +6,20 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from db.sealing import Sealer
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, sealer: Sealer | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["sealer"] = sealer
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Apply every migration not yet applied (idempotent; safe at every start)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "heads", sealer: Sealer | None = None) -> None:
+    """Apply every migration not yet applied (idempotent; safe at every start). ``sealer``: the server
+    key, for migrations that seal stored secrets (needed only when there are some)."""
+    command.upgrade(alembic_config(engine, sealer), revision)

@@ -11,41 +11,38 @@ organisation may see it. ``deliver_due`` POSTs the deliveries that are due::
     X-Hashmatch-Signature: sha256=<hex HMAC-SHA256 over "<timestamp>." + raw body, keyed by the secret>
 
 Signing the timestamp lets a receiver refuse replays (an old timestamp). A 2xx answer delivers;
-anything else (another status, a refused connection, a timeout, a redirect) is retried with
-exponential backoff up to a cap, and given up after ``RetryPolicy.max_attempts``. Every attempt is
-logged on the delivery.
+anything else (another status, a refused connection, a timeout, a redirect, an address no longer
+allowed) is retried with exponential backoff up to a cap, and given up after
+``RetryPolicy.max_attempts``. Every attempt is logged on the delivery, in generic words
+(``notices.outbound`` decides where a webhook may go and sends there). Secrets are stored sealed
+(``db.sealing``).
 """
 
 import hashlib
 import hmac
-import http.client
 import json
+import logging
 import secrets
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.settings import Settings
 from db.models import HashList, Notice, NoticeEvent, NoticeMatch, Organisation, Webhook, WebhookDelivery
+from db.sealing import InvalidToken, Sealer
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
+from notices.outbound import Outbound, Refused, generic
 from notices.views import iso_or_none, render
 
+log = logging.getLogger(__name__)
 RECEIVERS = ("hoster", "hotline")
 """The roles notice events are delivered to."""
-MAX_URL_LENGTH = 2000
-
-
-class HttpClient(Protocol):
-    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
-        """POST ``body``; the HTTP status of the answer. Raises ``OSError`` when no answer came."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,6 @@ class RetryPolicy:
     first_delay: timedelta = timedelta(minutes=1)
     max_delay: timedelta = timedelta(hours=6)
     max_attempts: int = 12
-    timeout: float = 10.0
 
     def delay(self, attempts: int) -> timedelta:
         return min(self.first_delay * (1 << min(attempts - 1, 32)), self.max_delay)
@@ -76,32 +72,27 @@ class DeliverySummary:
     gave_up: int
 
 
-def register_webhook(session: Session, organisation: Organisation, url: str, now: datetime) -> NewWebhook:
-    """A new webhook for ``organisation`` with a fresh secret."""
+def sealer_from(settings: Settings) -> Sealer:
+    """The sealer of webhook secrets with the configured key (or the generated one)."""
+    return Sealer(settings.secret_key.get_secret_value(), settings.secret_key_file)
+
+
+def register_webhook(
+    session: Session, organisation: Organisation, url: str, now: datetime, outbound: Outbound, sealer: Sealer
+) -> NewWebhook:
+    """A new webhook for ``organisation`` with a fresh secret (stored sealed), if ``outbound`` may send to
+    ``url``."""
     if organisation.role not in RECEIVERS:
         raise NotAllowed("register a webhook", f"notice events go to {' and '.join(RECEIVERS)}s only")
-    if not _deliverable(url):
-        raise InvalidRequest(
-            "url", f"expected an http(s) URL with a host, at most {MAX_URL_LENGTH} characters, no spaces"
-        )
+    try:
+        outbound.check(url)
+    except Refused as refused:
+        raise InvalidRequest("url", refused.reason) from None
     secret = "whsec_" + secrets.token_hex(32)
-    webhook = Webhook(organisation_id=organisation.id, url=url, secret=secret, created_at=now)
+    webhook = Webhook(organisation_id=organisation.id, url=url, secret=sealer.seal(secret), created_at=now)
     session.add(webhook)
     session.flush()
     return NewWebhook(webhook, secret)
-
-
-def _deliverable(url: str) -> bool:
-    """An absolute http(s) URL with a host (and a valid port, if any), without spaces or control
-    characters (RFC 3986 has none): one the HTTP client can send to."""
-    if len(url) > MAX_URL_LENGTH or any(char.isspace() or not char.isprintable() for char in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:  # e.g. an unclosed [IPv6 address
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def list_webhooks(session: Session, organisation: Organisation) -> list[Webhook]:
@@ -154,7 +145,7 @@ def webhook_view(webhook: Webhook) -> dict[str, Any]:
 
 
 def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
-    """One delivery and its attempt log, JSON-ready."""
+    """One delivery and its attempt log, JSON-ready, its errors in generic words only."""
     return {
         "id": delivery.id,
         "event": delivery.event,
@@ -164,8 +155,8 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
         "delivered_at": iso_or_none(delivery.delivered_at),
         "gave_up_at": iso_or_none(delivery.gave_up_at),
         "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "log": list(delivery.log),
+        "last_error": generic(delivery.last_error),
+        "log": [{**entry, "error": generic(entry.get("error"))} for entry in delivery.log],
     }
 
 
@@ -228,68 +219,69 @@ def fan_out(session: Session, now: datetime, batch: int = 500) -> int:
 def deliver_due(
     session_factory: sessionmaker[Session],
     now: datetime,
-    http_client: HttpClient,
+    outbound: Outbound,
+    sealer: Sealer,
     policy: RetryPolicy = RetryPolicy(),
     limit: int = 100,
     budget: float = 60.0,
+    workers: int = 8,
 ) -> DeliverySummary:
-    """Fan out new events, then attempt up to ``limit`` deliveries due at ``now``, each claimed in its own
-    transaction (so concurrent workers never send one twice) and recorded after the POST (no
-    transaction stays open across the network). No new attempt starts after ``budget`` seconds of
-    real time: every request is signed with ``now``'s timestamp, which must stay fresh for receivers;
-    the rest wait for the next run."""
-    started = time.monotonic()
+    """Fan out new events, then attempt up to ``limit`` deliveries due at ``now``: each organisation's in
+    order, up to ``workers`` organisations at a time, so a slow or dead receiver delays only its own
+    organisation. Each delivery is claimed in its own transaction (so concurrent workers never send one
+    twice) and recorded after the POST (no transaction stays open across the network). No new attempt
+    starts after ``budget`` seconds of real time: every request is signed with ``now``'s timestamp, which
+    must stay fresh for receivers; the rest wait for the next run."""
+    deadline = time.monotonic() + budget
     with session_factory.begin() as session:
         fanned_out = fan_out(session, now)
     with session_factory.begin() as session:
-        due = session.scalars(
-            select(WebhookDelivery.id)
+        due = session.execute(
+            select(WebhookDelivery.id, Webhook.organisation_id)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
             .where(WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
             .limit(limit)
         ).all()
-    outcomes = {"delivered": 0, "failed": 0, "gave_up": 0}
-    for delivery_id in due:
-        if time.monotonic() - started > budget:
-            break
-        request = _claim(session_factory, delivery_id, now, policy)
-        if request is None:
-            continue
-        url, body, headers = request
-        status: int | None = None
-        try:
-            status = http_client.post(url, body, headers, policy.timeout)
-            error = None if 200 <= status < 300 else f"HTTP {status}"
-        except OSError as failure:
-            error = str(failure) or type(failure).__name__
-        with session_factory.begin() as session:
-            outcome = _record_attempt(
-                session.get_one(WebhookDelivery, delivery_id), now, status, error, policy
-            )
-        outcomes[outcome] += 1
-    return DeliverySummary(fanned_out=fanned_out, **outcomes)
+    queues: dict[int, list[int]] = {}
+    for delivery_id, organisation_id in due:
+        queues.setdefault(organisation_id, []).append(delivery_id)
+
+    def deliver_queue(queue: list[int]) -> list[str]:
+        outcomes = []
+        for delivery_id in queue:
+            if time.monotonic() > deadline:
+                break
+            outcome = _attempt(session_factory, delivery_id, now, outbound, sealer, policy)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    counts = {"delivered": 0, "failed": 0, "gave_up": 0}
+    if queues:
+        with ThreadPoolExecutor(min(workers, len(queues)), thread_name_prefix="webhooks") as pool:
+            for outcomes in pool.map(deliver_queue, queues.values()):
+                for outcome in outcomes:
+                    counts[outcome] += 1
+    return DeliverySummary(fanned_out=fanned_out, **counts)
 
 
-class UrllibClient:
-    """The standard library's HTTP client, never following redirects."""
-
-    def __init__(self) -> None:
-        self._opener = urllib.request.build_opener(_NoRedirect())
-
-    def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
-        request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
-        try:
-            with self._opener.open(request, timeout=timeout) as response:
-                return int(response.status)
-        except urllib.error.HTTPError as answer:
-            return answer.code
-        except http.client.HTTPException as failure:
-            raise OSError(f"bad HTTP answer: {failure!r}") from failure
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+def _attempt(
+    session_factory: sessionmaker[Session],
+    delivery_id: int,
+    now: datetime,
+    outbound: Outbound,
+    sealer: Sealer,
+    policy: RetryPolicy,
+) -> str | None:
+    """Claim, POST and record one delivery: "delivered", "failed", "gave_up", or None if not claimed."""
+    request = _claim(session_factory, delivery_id, now, outbound, sealer, policy)
+    if request is None:
         return None
+    url, body, headers = request
+    status, error = outbound.post(url, body, headers)
+    with session_factory.begin() as session:
+        return _record_attempt(session.get_one(WebhookDelivery, delivery_id), now, status, error, policy)
 
 
 def _receivers(session: Session, notice: Notice) -> Sequence[tuple[Webhook, Organisation]]:
@@ -315,10 +307,15 @@ def _own_webhook(session: Session, organisation: Organisation, webhook_id: int) 
 
 
 def _claim(
-    session_factory: sessionmaker[Session], delivery_id: int, now: datetime, policy: RetryPolicy
+    session_factory: sessionmaker[Session],
+    delivery_id: int,
+    now: datetime,
+    outbound: Outbound,
+    sealer: Sealer,
+    policy: RetryPolicy,
 ) -> tuple[str, bytes, dict[str, str]] | None:
     """Push the delivery's next attempt past this one, if still due; what to POST, or None."""
-    lease = now + timedelta(seconds=policy.timeout) + policy.first_delay
+    lease = now + timedelta(seconds=outbound.longest_attempt) + policy.first_delay
     with session_factory.begin() as session:
         claimed = session.execute(
             update(WebhookDelivery)
@@ -332,6 +329,13 @@ def _claim(
         if webhook.disabled_at is not None:  # disabled since this attempt was scheduled
             _give_up(delivery, now, "webhook disabled")
             return None
+        try:
+            secret = sealer.unseal(webhook.secret)
+        except InvalidToken:  # the server's fault, not the receiver's: retried after the lease
+            log.error(
+                "webhook %s: its secret was sealed with another key (set HASHMATCH_SECRET_KEY)", webhook.id
+            )
+            return None
         body = json.dumps(delivery.payload, sort_keys=True, separators=(",", ":")).encode()
         timestamp = int(now.timestamp())
         headers = {
@@ -340,7 +344,7 @@ def _claim(
             "X-Hashmatch-Event": delivery.event,
             "X-Hashmatch-Delivery": str(delivery.id),
             "X-Hashmatch-Timestamp": str(timestamp),
-            "X-Hashmatch-Signature": sign(webhook.secret, timestamp, body),
+            "X-Hashmatch-Signature": sign(secret, timestamp, body),
         }
         return webhook.url, body, headers
 

@@ -27,7 +27,9 @@ def register(request: Request, caller: Receiver, body: WebhookBody) -> dict[str,
     found = services(request)
     with found.sessions() as session:
         org = organisation_of(session, caller)
-        new = webhooks.register_webhook(session, org, body.url, found.clock.now())
+        new = webhooks.register_webhook(
+            session, org, body.url, found.clock.now(), found.outbound, found.sealer
+        )
         record(found, caller, "webhook.registered", {"webhook": new.webhook.id}, session)
         session.commit()
         return {**webhooks.webhook_view(new.webhook), "secret": new.secret}

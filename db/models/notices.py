@@ -79,14 +79,15 @@ class NoticeEvent(Base):
 
 
 class Webhook(Base):
-    """Where an organisation wants its events POSTed, signed with HMAC-SHA256 over ``secret``."""
+    """Where an organisation wants its events POSTed, signed with HMAC-SHA256 over its secret, stored
+    sealed with the server key (``db.sealing``)."""
 
     __tablename__ = "webhooks"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
 

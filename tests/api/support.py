@@ -25,6 +25,7 @@ from indexer.lists import create_list, import_list
 from indexer.publishing import publish
 from indexer.serving import IndexWatcher, served_version
 from matcher import HASH_TYPES
+from notices.outbound import system_resolver
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -158,6 +159,14 @@ def sample_lists(rng: np.random.Generator) -> tuple[list[ListSpec], dict[str, st
     return [eokm, iwf], h
 
 
+def example_names(host: str, port: int) -> list[str]:
+    """DNS as the API tests see it: names under .example and example-hosting.net are public (the tests
+    never deliver to them); anything else resolves as usual (numbers, localhost)."""
+    if host.endswith((".example", ".example-hosting.net")):
+        return ["93.184.215.14"]
+    return system_resolver(host, port)
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,
@@ -204,6 +213,8 @@ def open_world(
     keys = issue_keys(engine, clock)
     watcher = IndexWatcher(index_dir)
     watcher.check()
-    app = create_app(make_settings(database_url, data_dir, **settings), clock=clock, watcher=watcher)
+    app = create_app(
+        make_settings(database_url, data_dir, **settings), clock=clock, watcher=watcher, resolve=example_names
+    )
     with TestClient(app) as client:
         yield World(client, clock, engine, index_dir, entries, keys, hashes)

@@ -143,6 +143,20 @@ def test_webhooks_are_registered_listed_and_disabled_by_their_owner_only(world: 
     assert bad.json()["errors"][0]["field"] == "url"
 
 
+def test_webhooks_reaching_inside_are_refused_naming_why_never_the_address(world: World) -> None:
+    for url, why in (
+        ("https://169.254.169.254/latest/meta-data/", "resolves to a link-local address"),
+        ("https://2130706433/", "resolves to a loopback address"),
+        ("https://localhost/", "resolves to a loopback address"),
+        ("http://hooks.example-hosting.net/h", "plain http is not allowed: expected an https URL"),
+    ):
+        refused = world.client.post("/v1/webhooks", json={"url": url}, headers=world.auth("hoster"))
+        assert refused.status_code == 422, url
+        assert refused.json()["errors"] == [{"index": None, "field": "url", "reason": why}]
+        assert "127.0.0.1" not in refused.text
+    assert world.client.get("/v1/webhooks", headers=world.auth("hoster")).json() == []
+
+
 def test_the_authority_reads_compliance_as_json_and_csv(world: World) -> None:
     eokm, _ = _open_notices(world)
     world.clock.advance(timedelta(hours=3))

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import Engine
 
+from config import get_settings
 from db.clock import SystemClock
 from notices.lifecycle import confirm_removed
-from notices.webhooks import register_webhook
+from notices.outbound import Outbound
+from notices.webhooks import register_webhook, sealer_from
 from tests.commands import run
 from tests.conftest import Configure
 from tests.notices.conftest import T0, World
@@ -17,7 +20,11 @@ from tests.notices.receiver import running_receiver
 @pytest.fixture
 def configured(world: World, engine: Engine, configure: Configure) -> World:
     """The command line pointed at the test database through the environment."""
-    configure(database_url=engine.url.render_as_string(hide_password=False))
+    configure(
+        database_url=engine.url.render_as_string(hide_password=False),
+        secret_key=Fernet.generate_key().decode(),
+        webhook_allow_internal=True,  # the receiver is local
+    )
     return world
 
 
@@ -25,7 +32,9 @@ def test_tick_marks_overdue_and_delivers(configured: World, capsys: pytest.Captu
     now = SystemClock().now()
     with running_receiver() as receiver:
         with configured.sessions.begin() as session:
-            register_webhook(session, configured.host_a, receiver.url, now)
+            settings = get_settings()
+            outbound, sealer = Outbound.from_settings(settings), sealer_from(settings)
+            register_webhook(session, configured.host_a, receiver.url, now, outbound, sealer)
             configured.notice(session, [configured.eokm_pdq], created_at=now - timedelta(hours=25))
         code, out, _ = run(capsys, "notices", "tick")
         assert code == 0

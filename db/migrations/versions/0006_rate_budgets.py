@@ -1,14 +1,14 @@
 """rate budgets: one GCRA bucket per organisation, shared by every worker and replica
 
 Revision ID: 0006
-Revises: 0003b
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0003b"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
