@@ -63,7 +63,8 @@ def authenticate(session: Session, presented: str | None, now: datetime) -> Call
         raise InvalidKey("missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'")
     row = session.execute(
         select(ApiKey, Organisation, Standing.level)
-        .join(Organisation)
+        .select_from(ApiKey)
+        .join(Organisation, Organisation.id == ApiKey.organisation_id)
         .outerjoin(Standing, Standing.organisation_id == Organisation.id)
         .where(ApiKey.prefix == found.group(1))
     ).first()
