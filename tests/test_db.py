@@ -6,14 +6,18 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 import db.models
-from db import Base, make_session_factory, upgrade
+from db import Base, make_engine, make_session_factory, upgrade
 from db.clock import ManualClock, SystemClock
-from db.models import Organisation
+from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
 from db.periodic import Periodic
+from notices.matching import Hit, RefResult, new_public_id, open_notice, ref_digest
+from tests.listdata import codes, load, new_list, plain
+
+T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
 
 def test_migrations_create_every_table_and_match_the_models(engine: Engine) -> None:
@@ -79,3 +83,76 @@ def test_a_periodic_step_survives_a_failure_and_stops_when_asked() -> None:
     stopped_at = len(calls)
     assert not any(thread.name == "test-step" for thread in threading.enumerate())
     assert len(calls) == stopped_at >= 3
+
+
+def test_migration_0004_withdraws_the_notices_a_crash_left_half_written(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0003b")
+    sessions = make_session_factory(engine)
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("md5", codes(2, 1, 16)))
+    with sessions.begin() as session:
+        hoster = Organisation(name="hoster", role="hoster")
+        session.add(hoster)
+        session.flush()
+        entry = session.scalars(select(Entry).order_by(Entry.id)).first()
+        assert entry is not None
+        hash_list = session.get_one(HashList, list_id)
+        hit = Hit("md5", entry.id, 0, list_id, hash_list.name, hash_list.organisation_id, None, "A")
+        whole, _ = open_notice(session, hoster.id, RefResult("a.jpg", True, "high", ["md5"], hits=[hit]), T0)
+        bare = _notice(hoster.id, "b.jpg", "open")  # what a crash left: the notice row alone
+        unheard = _notice(hoster.id, "c.jpg", "overdue")  # matches, but no `created` event
+        closed = _notice(hoster.id, "d.jpg", "removed")
+        session.add_all([bare, unheard, closed])
+        session.flush()
+        session.add(
+            NoticeMatch(notice_id=unheard.id, entry_id=entry.id, list_id=list_id, hash_type="md5", distance=0)
+        )
+        ids = {"whole": whole.id, "bare": bare.id, "unheard": unheard.id, "closed": closed.id}
+
+    upgrade(engine)
+
+    with sessions() as session:
+        after = {name: session.get_one(Notice, notice_id) for name, notice_id in ids.items()}
+        events = {
+            name: [
+                (event.action, event.status, event.actor_id, event.reason)
+                for event in session.scalars(
+                    select(NoticeEvent).where(NoticeEvent.notice_id == notice_id).order_by(NoticeEvent.id)
+                )
+            ]
+            for name, notice_id in ids.items()
+        }
+        assert [after[name].status for name in ("whole", "bare", "unheard", "closed")] == [
+            "open", "withdrawn", "withdrawn", "removed"
+        ]  # fmt: skip
+        for name in ("bare", "unheard"):
+            assert after[name].active_ref is None
+            assert after[name].closed_at is not None
+            [(action, status, actor, reason)] = events[name]
+            assert (action, status, actor) == ("withdrawn", "withdrawn", None)
+            assert reason.startswith("left half-written by a crash before its matches")
+        assert events["whole"] == [("created", "open", after["whole"].hoster_id, "")]
+        assert events["closed"] == []
+        assert after["whole"].active_ref is not None
+        _, new = open_notice(
+            session, after["bare"].hoster_id, RefResult("b.jpg", True, "high", ["md5"], hits=[hit]), T0
+        )
+        assert new  # the ref the crash had blocked is noticed again
+    engine.dispose()
+
+
+def _notice(hoster_id: int, ref: str, status: str) -> Notice:
+    closed = status in ("removed", "withdrawn")
+    return Notice(
+        public_id=new_public_id(),
+        hoster_id=hoster_id,
+        ref=ref,
+        active_ref=None if closed else ref_digest(ref),
+        status=status,
+        confidence="high",
+        signals=["md5"],
+        created_at=T0,
+        closed_at=T0 + timedelta(hours=1) if closed else None,
+        deadline=T0 + timedelta(hours=24),
+    )

@@ -1,5 +1,6 @@
 """The API through a real uvicorn process on 127.0.0.1: ``hashmatch serve`` end to end."""
 
+import itertools
 import json
 import os
 import shutil
@@ -7,17 +8,25 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
+from sqlalchemy import func, select
 
-from db import make_engine, upgrade
+import audit
+from accounts import create_organisation, issue_key
+from db import make_engine, make_session_factory, upgrade
 from db.clock import ManualClock
+from db.models import Notice
+from indexer.publishing import publish
 from indexer.serving import served_version
 from tests.api.support import START, flip, issue_keys, publish_lists, sample_lists
+from tests.listdata import codes, load, new_list, plain
+from tests.notices.conftest import half_written
 
 
 def _free_port() -> int:
@@ -146,3 +155,89 @@ def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_
         output = server.communicate(timeout=30)[0].decode()
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "Traceback" not in output
+
+
+CLIENTS = 3
+BATCH = 1500
+
+
+def test_kill_9_in_the_middle_of_batches_leaves_only_whole_notices(database_url: str, tmp_path: Path) -> None:
+    """A real ``kill -9`` of ``hashmatch serve`` while several hosters' batches each open 1,500
+    notices: every notice left in the database has its matches, its ``created`` event and its call's
+    audit record; the batches in flight left nothing."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    listed = codes(BATCH, 11, 16)
+    load(sessions, new_list(sessions), plain("md5", listed))
+    publish(sessions, tmp_path / "indexes")
+    with sessions.begin() as session:
+        hosters = [create_organisation(session, f"hoster {n}", "hoster", START) for n in range(CLIENTS)]
+        keys = [issue_key(session, hoster, "batches", START).secret for hoster in hosters]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HASHMATCH_DATA_DIR": str(tmp_path),
+        "HASHMATCH_DATABASE_URL": database_url,
+        "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000",  # the budget is not what this test is about
+        "HASHMATCH_RATE_BURST_HASHES": "1000000",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    in_flight = [False] * CLIENTS
+    refused: list[str] = []
+
+    def send_batches(client: int) -> None:
+        auth = {"Authorization": f"Bearer {keys[client]}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http:
+            for batch in itertools.count():
+                items = [
+                    {"type": "md5", "hash": bytes(code).hex(), "ref": f"https://cdn.example/{batch}/{n}.jpg"}
+                    for n, code in enumerate(listed)
+                ]
+                in_flight[client] = True
+                try:
+                    answer = http.post("/v1/match", json={"items": items}, headers=auth)
+                except httpx.TransportError:
+                    return  # the server is gone
+                in_flight[client] = False
+                if answer.status_code != 200:
+                    refused.append(answer.text)
+
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as probe:
+            _wait_ready(probe, server)
+        clients = [threading.Thread(target=send_batches, args=(n,)) for n in range(CLIENTS)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 120
+        with sessions() as session:
+            while not session.scalar(select(func.count()).select_from(Notice)):
+                assert time.monotonic() < deadline
+                assert server.poll() is None
+                session.rollback()
+                time.sleep(0.02)
+        caught = list(in_flight)
+        server.send_signal(signal.SIGKILL)
+        for thread in clients:
+            thread.join()
+    finally:
+        server.kill()
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode == -signal.SIGKILL, output
+    assert "Traceback" not in output
+
+    assert refused == []
+    assert any(caught)  # the kill came in the middle of a batch
+    with sessions() as session:
+        notices = session.scalar(select(func.count()).select_from(Notice))
+        assert half_written(session) == []
+        calls = audit.records(session, limit=1_000_000, action="match")
+        assert sum(record.detail["notices_created"] for record in calls) == notices
+        assert notices == BATCH * len(calls)
+        assert audit.verify(session).ok
+    engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
-from db.models import Entry, HashList, Notice, NoticeEvent, Organisation
+from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
 from notices.matching import Hit, RefResult, confidence, open_notice
@@ -124,4 +124,14 @@ def world(engine: Engine) -> World:
         orgs["ATKM"],
         orgs["operator"],
         *entries,
+    )
+
+
+def half_written(session: Session) -> list[str]:
+    """The public ids of notices without a match or without their ``created`` event: notices a
+    crash or a rollback left behind, which must never exist."""
+    matched = select(NoticeMatch.notice_id)
+    created = select(NoticeEvent.notice_id).where(NoticeEvent.action == "created")
+    return list(
+        session.scalars(select(Notice.public_id).where(Notice.id.not_in(matched) | Notice.id.not_in(created)))
     )

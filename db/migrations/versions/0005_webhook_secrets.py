@@ -2,7 +2,7 @@
 plain text before this revision is sealed with the server key.
 
 Revision ID: 0005
-Revises: 0003b
+Revises: 0004
 
 Sealing needs the key: ``db.migrate.upgrade`` hands the caller's ``Sealer`` over (every hashmatch
 command passes the configured one). Without it, a database holding plain secrets is refused rather than
@@ -15,7 +15,7 @@ from alembic import context, op
 from db.sealing import Sealer
 
 revision = "0005"
-down_revision = "0003b"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
