@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
 from db.models import Entry, HashList, ListVersion
-from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
+from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.lists import (
+    ImportResult,
+    Mode,
     apply_import,
     create_list,
     find_list,
@@ -152,7 +154,7 @@ def test_bad_lines_reject_the_whole_file_unless_skipped(
         assert session.get(HashList, list_id).latest_version == 0  # type: ignore[union-attr]
     version = load(sessions, list_id, content, skip_bad=True)
     assert (version.number, version.added, version.skipped) == (1, 3, 2)
-    with pytest.raises(ImportRejected, match="no valid rows"):
+    with pytest.raises(EmptyImport, match="no valid rows"):
         load(sessions, list_id, "# nothing here\n")
     assert_consistent(sessions, tmp_path)
 
@@ -259,4 +261,55 @@ def test_an_import_prepared_before_another_change_writes_nothing(
         first.rollback()
     with sessions() as session:
         assert [v.source for v in versions_of(session, list_id)] == ["test", "b.txt"]
+    assert_consistent(sessions, tmp_path)
+
+
+def _import(
+    sessions: sessionmaker[Session], list_id: int, content: str, mode: Mode = "full", **options: bool
+) -> ImportResult:
+    found = parse(content, allow_retract=mode != "full")
+    with sessions.begin() as session:
+        hash_list = session.get_one(HashList, list_id)
+        return import_list(session, hash_list, found, mode=mode, source="day.txt", **options)
+
+
+def test_an_unchanged_reimport_makes_no_version(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    list_id = new_list(sessions)
+    content = plain("pdq", codes(5, 31)) + plain("md5", codes(2, 32, 16))
+    first = _import(sessions, list_id, content)
+    assert first.changed
+    assert first.version is not None
+    assert first.version.number == 1
+    for mode in ("full", "delta"):
+        again = _import(sessions, list_id, content, mode)  # type: ignore[arg-type]
+        assert not again.changed
+        assert again.version is not None
+        assert again.version.number == 1
+        assert (again.added, again.removed, again.unchanged) == ({"md5": 0, "pdq": 0}, 0, 7)
+    assert not _import(sessions, list_id, "# nothing new today\n", "delta").changed
+    with sessions() as session:
+        assert [v.number for v in versions_of(session, list_id)] == [1]
+        assert session.get_one(HashList, list_id).latest_version == 1
+    fresh = new_list(sessions, "other")
+    nothing = _import(sessions, fresh, "", "delta")  # a list without versions stays without
+    assert (nothing.changed, nothing.version) == (False, None)
+    assert_consistent(sessions, tmp_path)
+
+
+def test_an_empty_full_import_needs_allow_empty(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    list_id = new_list(sessions)
+    _import(sessions, list_id, plain("pdq", codes(4, 33)))
+    for content in ("", "# only a comment\n", "pdq nothex\n"):
+        with pytest.raises(EmptyImport) as raised:
+            _import(sessions, list_id, content, skip_bad=True)
+        assert str(raised.value) == (
+            "day.txt: no valid rows: as a full import it would remove all 4 entries of the list; "
+            "nothing was imported (--allow-empty empties the list)"
+        )
+    with sessions() as session:
+        assert session.get_one(HashList, list_id).latest_version == 1
+    emptied = _import(sessions, list_id, "", allow_empty=True)
+    assert emptied.changed
+    assert emptied.version is not None
+    assert (emptied.version.number, emptied.removed, emptied.version.entries) == (2, 4, 0)
     assert_consistent(sessions, tmp_path)
