@@ -51,15 +51,13 @@ def test_the_three_formats_read_the_same_hashes() -> None:
 
 
 def test_optional_columns_are_kept_per_row_and_unknown_ones_named() -> None:
-    found = parse(
-        csv_rows(
-            f"pdq,{PDQ},case-1,A,80,add,x",
-            f"pdq,{PDQ.upper()},case-1,B,30,,y",
-            f"md5,{MD5},,,,,",
-            header="type,hash,item,category,quality,action,note",
-        ),
-        "csv",
+    content = csv_rows(
+        f"pdq,{PDQ},case-1,A,80,add,x",
+        f"pdq,{PDQ.upper()},case-1,B,30,,y",
+        f"md5,{MD5},,,,,",
+        header="type,hash,item,category,quality,action,note",
     )
+    found = read_list(io.StringIO(content), "csv", allow_low_quality=True)
     assert found.bad_lines == 0
     pdq = found.by_type["pdq"]
     assert [found.metas[m] for m in pdq.meta] == [Meta("case-1", "A", 80), Meta("case-1", "B", 30)]
@@ -187,7 +185,6 @@ def test_blocks_of_one_layout_read_like_any_other(file_format: str, separator: s
     ]
 
 
-GOOD = "0123456789abcdef" * 4
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
 
@@ -215,9 +212,9 @@ def test_a_hash_with_one_character_too_many_is_refused_on_every_path(
 
 def test_invalid_utf8_and_nul_bytes_are_refused_with_their_line() -> None:
     lines = [
-        f"pdq {GOOD}\n".encode(),
-        b"pdq \xff" + GOOD[1:].encode() + b"\n",
-        f"pdq {GOOD}\x00\n".encode(),
+        f"pdq {PDQ}\n".encode(),
+        b"pdq \xff" + PDQ[1:].encode() + b"\n",
+        f"pdq {PDQ}\x00\n".encode(),
         f"md5 {MD5}\n".encode(),
     ]
     found = read_list(lines, "plain")
