@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from api.deps import Services
 from db import make_session_factory
-from db.models import AuditRecord, Entry, Notice, NoticeEvent, NoticeMatch
+from db.models import AuditRecord, HashList, Notice, NoticeEvent, NoticeMatch
+from indexer.formats import read_list
+from indexer.lists import import_list
 from indexer.publishing import publish
 from tests.api.support import START, World, flip
 
@@ -242,20 +244,13 @@ EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
 
 def test_a_trivial_query_hash_is_unmatchable_even_if_a_list_holds_it(world: World) -> None:
-    """An entry imported before the rule (written here straight into the table) never matches the
-    digest of the empty file: the query is answered as unmatchable and opens no notice."""
+    """An entry imported before the rule (read here without the check) never matches the digest of the
+    empty file: the query is answered as unmatchable and opens no notice."""
     sessions = make_session_factory(world.engine)
+    legacy = read_list([f"md5 {EMPTY_MD5}\n"], "plain", adding=False)
     with sessions.begin() as session:
-        entry = session.scalars(select(Entry).where(Entry.hash_type == "sha1")).first()
-        assert entry is not None
-        session.add(
-            Entry(
-                list_id=entry.list_id,
-                hash_type="md5",
-                value=bytes.fromhex(EMPTY_MD5),
-                added_in=entry.added_in,
-            )
-        )
+        hash_list = session.scalars(select(HashList).where(HashList.name == "eokm-main")).one()
+        assert import_list(session, hash_list, legacy, mode="delta", source="old.txt").changed
     publish(sessions, world.index_dir)
     services: Services = world.client.app.state.services  # type: ignore[attr-defined]
     assert services.watcher.check()
