@@ -131,6 +131,7 @@ def test_a_delta_adds_and_retracts(sessions: sessionmaker[Session], tmp_path: Pa
         hash_list = session.get(HashList, list_id)
         assert hash_list is not None
         result = import_list(session, hash_list, found, mode="delta", source="delta.csv")
+        assert result.version is not None
         assert (result.version.added, result.version.removed, result.version.entries) == (2, 1, 5)
         assert (result.unchanged, result.not_found) == (1, 1)
         retracted = session.scalars(select(Entry).where(Entry.removed_in == result.version.id)).one()
@@ -206,6 +207,7 @@ def test_retract_by_file_retracts_every_entry_with_those_hashes(
         result = import_list(
             session, hash_list, found, mode="retract", source="fp.txt", reason="false positive"
         )
+        assert result.version is not None
         assert (result.version.mode, result.version.removed, result.version.entries) == ("retract", 2, 1)
     with sessions.begin() as session:
         hash_list = session.get(HashList, list_id)
@@ -267,12 +269,20 @@ def test_an_import_prepared_before_another_change_writes_nothing(
 
 
 def _import(
-    sessions: sessionmaker[Session], list_id: int, content: str, mode: Mode = "full", **options: bool
+    sessions: sessionmaker[Session],
+    list_id: int,
+    content: str,
+    mode: Mode = "full",
+    *,
+    skip_bad: bool = False,
+    allow_empty: bool = False,
 ) -> ImportResult:
     found = parse(content, allow_retract=mode != "full")
     with sessions.begin() as session:
         hash_list = session.get_one(HashList, list_id)
-        return import_list(session, hash_list, found, mode=mode, source="day.txt", **options)
+        return import_list(
+            session, hash_list, found, mode=mode, source="day.txt", skip_bad=skip_bad, allow_empty=allow_empty
+        )
 
 
 def test_an_unchanged_reimport_makes_no_version(sessions: sessionmaker[Session], tmp_path: Path) -> None:
@@ -283,7 +293,7 @@ def test_an_unchanged_reimport_makes_no_version(sessions: sessionmaker[Session],
     assert first.version is not None
     assert first.version.number == 1
     for mode in ("full", "delta"):
-        again = _import(sessions, list_id, content, mode)  # type: ignore[arg-type]
+        again = _import(sessions, list_id, content, mode)
         assert not again.changed
         assert again.version is not None
         assert again.version.number == 1
