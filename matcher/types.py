@@ -25,8 +25,6 @@ from matcher.hamming import HammingIndex
 from matcher.index import Index
 from matcher.validation import check_threshold
 
-_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint8)
-
 
 class HashType:
     """A kind of hash: ``bits`` long, written as lowercase hex, compared bit by bit."""
@@ -65,7 +63,8 @@ class HashType:
         """The rows of ``codes`` (an ``(n, nbytes)`` array) holding a trivial value, with why, in order.
 
         Here: a perceptual hash a list's largest threshold away from all-zero or all-one or closer."""
-        ones = _POPCOUNT[codes].sum(axis=1, dtype=np.int64)
+        words = np.ascontiguousarray(codes).view(np.uint64 if self.nbytes % 8 == 0 else np.uint8)
+        ones = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
         found: list[tuple[int, str]] = []
         for row in np.flatnonzero((ones <= self.max_threshold) | (ones >= self.bits - self.max_threshold)):
             count = int(ones[row])
