@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from notices.compliance import ComplianceRow
 
 PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+MD5_EXAMPLE = "3b5d5c3712955042212316173ccf37be"
 
 
 def _within_utc(value: datetime) -> datetime:
@@ -67,10 +68,11 @@ class MatchRequest(BaseModel):
                 {
                     "items": [
                         {"type": "pdq", "hash": PDQ_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
+                        {"type": "md5", "hash": MD5_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
                         {
                             "type": "md5",
                             "hash": "d41d8cd98f00b204e9800998ecf8427e",
-                            "ref": "s3://uploads/2026/11/a.jpg",
+                            "ref": "s3://uploads/empty",
                         },
                     ],
                     "thresholds": {"pdq": 31},
@@ -105,6 +107,12 @@ class RefResult(BaseModel):
     notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
     reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")
     matches: list[MatchDetail] | None = Field(None, description="full detail: not for hosters")
+    unmatchable: str | None = Field(
+        None,
+        description="only when every hash of the ref is a trivial value, never matched (the digest of the "
+        "empty file, a blank image's perceptual hash): why",
+        examples=["md5 of an empty file"],
+    )
 
 
 class Counts(BaseModel):
@@ -126,9 +134,18 @@ class MatchResponse(BaseModel):
                             "signals": ["md5", "pdq"],
                             "notice_id": "ntc_zakqllfo4w4yag3u2bea2k74",
                             "reupload_of": None,
-                        }
+                        },
+                        {
+                            "ref": "s3://uploads/empty",
+                            "matched": False,
+                            "confidence": None,
+                            "signals": [],
+                            "notice_id": None,
+                            "reupload_of": None,
+                            "unmatchable": "md5 of an empty file",
+                        },
                     ],
-                    "counts": {"items": 2, "refs": 1, "matched": 1},
+                    "counts": {"items": 3, "refs": 2, "matched": 1},
                 }
             ]
         }

@@ -4,7 +4,7 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TextIO, TypeAlias
+from typing import BinaryIO, TypeAlias
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,11 +23,11 @@ class CommandError(Exception):
     """A failure to report in one line."""
 
 
-def open_text(name: str) -> AbstractContextManager[TextIO]:
-    """A text file to read, or standard input for '-'."""
+def open_binary(name: str) -> AbstractContextManager[BinaryIO]:
+    """A file to read as bytes (list readers decode it strictly, line by line), or standard input for '-'."""
     if name == "-":
-        return nullcontext(sys.stdin)
-    return open(name, encoding="utf-8", errors="replace")
+        return nullcontext(sys.stdin.buffer)
+    return open(name, "rb")
 
 
 def describe_errors(source: str, errors: Sequence[LineError]) -> str:

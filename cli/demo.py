@@ -10,7 +10,7 @@ from pathlib import Path
 
 import audit
 from accounts import create_organisation, issue_key
-from cli.common import Commands, open_database, open_text
+from cli.common import Commands, open_binary, open_database
 from cli.lists import withdraw_notices
 from config import get_settings
 from db.clock import SystemClock
@@ -67,7 +67,7 @@ def _demo(args: argparse.Namespace) -> None:
                 )
             hash_list = find_list(session, label)
             if hash_list.latest_version == 0:
-                with open_text(str(args.list)) as stream:
+                with open_binary(str(args.list)) as stream:
                     found = read_list(stream, detect_format(args.list))
                 import_list(session, hash_list, found, mode="full", source=args.list.name)
         for key_file, secret in new_keys.items():  # written once the keys are committed

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli.common import CommandError, Commands, describe_errors, open_text, parse_thresholds
+from cli.common import CommandError, Commands, describe_errors, open_binary, parse_thresholds
 from indexer.formats import TypedHashes, read_plain
 from matcher import HASH_TYPES, Index, load_index
 from matcher.hamming import HammingIndex
@@ -64,7 +64,7 @@ def _index_build(args: argparse.Namespace) -> None:
 def _match(args: argparse.Namespace) -> None:
     thresholds = parse_thresholds(args.threshold)
     indexes = _load_indexes(args.index)
-    with open_text(args.queries) as stream:
+    with open_binary(args.queries) as stream:
         by_type, errors = read_plain(stream)
     if errors:
         raise CommandError(describe_errors(args.queries, errors))
@@ -86,7 +86,7 @@ def _match(args: argparse.Namespace) -> None:
 
 
 def _read_list(path: Path) -> dict[str, TypedHashes]:
-    with path.open(encoding="utf-8", errors="replace") as stream:
+    with path.open("rb") as stream:
         by_type, errors = read_plain(stream)
     if errors:
         raise CommandError(describe_errors(str(path), errors))

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from cli.common import CommandError, Commands, open_database, open_text, parse_thresholds
+from cli.common import CommandError, Commands, open_binary, open_database, parse_thresholds
 from config import get_settings
 from db.base import utcnow
 from db.models import HashList, ListVersion, Organisation
 from indexer import serving
-from indexer.errors import ImportRejected
+from indexer.errors import EmptyImport, ImportRejected
 from indexer.formats import FORMATS, ListFile, Progress, detect_format, read_list
 from indexer.lists import (
     ImportResult,
@@ -78,6 +78,12 @@ def register(commands: Commands) -> None:
     imports.add_argument(
         "--skip-bad", action="store_true", help="import the valid lines of a file with bad ones"
     )
+    imports.add_argument(
+        "--allow-low-quality", action="store_true", help="keep rows with PDQ quality below 50 (flagged)"
+    )
+    imports.add_argument(
+        "--allow-empty", action="store_true", help="let a full import of a file without rows empty the list"
+    )
     imports.add_argument("--publish", action="store_true", help="publish right after the import")
     imports.set_defaults(handler=_import)
 
@@ -128,9 +134,23 @@ def _import(args: argparse.Namespace) -> None:
         with sessions() as session:
             hash_list = find_list(session, args.list)
             label = list_label(session, hash_list)
-        found = _read(args.file, args.format, allow_retract=args.mode == "delta")
+        found = _read(
+            args.file,
+            args.format,
+            allow_retract=args.mode == "delta",
+            allow_low_quality=args.allow_low_quality,
+        )
         started = time.perf_counter()
-        result = _apply(sessions, hash_list.id, found, args.mode, args.file, args.skip_bad, "")
+        result = _apply(
+            sessions,
+            hash_list.id,
+            found,
+            args.mode,
+            args.file,
+            args.skip_bad,
+            "",
+            allow_empty=args.allow_empty,
+        )
         print(_summary(label, result, time.perf_counter() - started))
         _then_publish(sessions, args.publish)
 
@@ -143,7 +163,7 @@ def _retract(args: argparse.Namespace) -> None:
             hash_list = find_list(session, args.list)
             label = list_label(session, hash_list)
         if args.file is not None:
-            found = _read(args.file, args.format, allow_retract=True)
+            found = _read(args.file, args.format, allow_retract=True, adding=False)
             result = _apply(sessions, hash_list.id, found, "retract", args.file, False, args.reason)
             print(_summary(label, result, None))
         else:
@@ -212,12 +232,27 @@ def _versions(args: argparse.Namespace) -> None:
         print("* served")
 
 
-def _read(name: str, file_format: str | None, *, allow_retract: bool) -> ListFile:
+def _read(
+    name: str,
+    file_format: str | None,
+    *,
+    allow_retract: bool,
+    adding: bool = True,
+    allow_low_quality: bool = False,
+) -> ListFile:
     """Read and validate the whole file; print each reported bad line to standard error."""
     chosen = file_format or detect_format(name)
     cap = get_settings().import_error_cap
-    with open_text(name) as stream, _progress(name) as progress:
-        found = read_list(stream, chosen, allow_retract=allow_retract, error_cap=cap, progress=progress)
+    with open_binary(name) as stream, _progress(name) as progress:
+        found = read_list(
+            stream,
+            chosen,
+            allow_retract=allow_retract,
+            adding=adding,
+            allow_low_quality=allow_low_quality,
+            error_cap=cap,
+            progress=progress,
+        )
     for error in found.errors:
         print(f"{name} line {error.line}: {error.reason} (value {error.text!r})", file=sys.stderr)
     if found.bad_lines > len(found.errors):
@@ -233,6 +268,8 @@ def _apply(
     source: str,
     skip_bad: bool,
     reason: str,
+    *,
+    allow_empty: bool = False,
 ) -> ImportResult:
     try:
         with sessions.begin() as session:
@@ -245,14 +282,20 @@ def _apply(
                 mode=mode,
                 source=Path(source).name,
                 skip_bad=skip_bad,
+                allow_empty=allow_empty,
                 reason=reason,
             )
-    except ImportRejected as rejected:
+    except (ImportRejected, EmptyImport) as rejected:
         raise CommandError(str(rejected)) from None
 
 
 def _summary(label: str, result: ImportResult, seconds: float | None) -> str:
     version = result.version
+    if not result.changed or version is None:
+        held = (
+            f"the {version.entries:,} active entries of version {version.number}" if version else "no entries"
+        )
+        return f"{label} unchanged: the file holds {held}; no new version"
     by_type = ", ".join(f"{name} {count:,}" for name, count in sorted(result.added.items()) if count)
     lines = [
         f"{label} version {version.number} ({version.mode}): {version.added:,} entries added"

@@ -40,6 +40,18 @@ class ImportRejected(ListsError, ValueError):
         )
 
 
+class EmptyImport(ListsError, ValueError):
+    """A full import without a valid row: it would empty the list, which must be asked for."""
+
+    def __init__(self, source: str, entries: int) -> None:
+        self.source = source
+        self.entries = entries
+        super().__init__(
+            f"{source}: no valid rows: as a full import it would remove all {entries} entries of the list; "
+            "nothing was imported (--allow-empty empties the list)"
+        )
+
+
 class UnknownEntries(NotFound):
     """Entry ids that are not active entries of the list."""
 

@@ -6,23 +6,26 @@
 - NDJSON (``.ndjson``, ``.jsonl``): one object per line with the same keys.
 - Plain (anything else): one ``<type> <hash>`` pair per line; blank lines and ``#`` comments ignored.
 
-Files are read as a stream, a chunk of rows at a time: what is kept is one binary code per valid row
-(a NumPy array per hash type) and the few distinct (item, category, quality) combinations, never the
-text. Every bad line is counted; the first ``error_cap`` are kept with their line number, value and
-reason.
+Files are read as a stream (bytes, decoded strictly as UTF-8 line by line, or text), a chunk of rows at a
+time: what is kept is one binary code per valid row (a NumPy array per hash type) and the few distinct
+(item, category, quality) combinations, never the text. A UTF-8 byte order mark at the start is skipped.
+Every bad line is counted; the first ``error_cap`` are kept with their line number, value and reason. Bad
+lines include: bytes that are not UTF-8, NUL characters, a hash of the wrong length, a trivial value in a
+row that adds (see :meth:`matcher.HashType.trivial`) and PDQ quality below ``LOW_QUALITY`` unless allowed.
 """
 
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from db.models import text_problem
 from indexer.bulk import gc_paused
 from indexer.errors import FileFormatError
 from matcher import HASH_TYPES, HashType, MatcherError, get_hash_type
@@ -32,10 +35,14 @@ FORMATS = ("csv", "ndjson", "plain")
 COLUMNS = ("type", "hash", "item", "category", "quality", "action")
 ACTIONS = ("add", "retract")
 LOW_QUALITY = 50
-"""PDQ quality below this is unreliable: such entries are kept but flagged."""
+"""PDQ quality below this is unreliable: such rows are refused unless allowed (then kept and counted)."""
+ITEM_LENGTH = 256
 CATEGORY_LENGTH = 64
+BOM = "\ufeff"
 CHUNK_ROWS = 65_536
 
+Lines = Iterable[str | bytes]
+"""A file's lines: bytes (as a file opened in binary mode gives them) or text."""
 Progress = Callable[[int], None]
 """Called with the number of characters read since the last call."""
 
@@ -100,18 +107,23 @@ def detect_format(path: Path | str) -> str:
 
 
 def read_list(
-    lines: Iterable[str],
+    lines: Lines,
     file_format: str,
     *,
     allow_retract: bool = False,
+    adding: bool = True,
+    allow_low_quality: bool = False,
     error_cap: int = 100,
     progress: Progress | None = None,
 ) -> ListFile:
-    """Read and validate a whole list file. ``allow_retract``: rows may carry ``action=retract``."""
+    """Read and validate a whole list file (lines of bytes, as a file opened in binary mode gives them,
+    or of text). ``allow_retract``: rows may carry ``action=retract``. ``adding``: the rows add entries
+    (False for a file of retractions): trivial values and PDQ quality below ``LOW_QUALITY`` are refused
+    in rows that add, the latter unless ``allow_low_quality``."""
     if file_format not in FORMATS:
         raise FileFormatError(f"unknown format {file_format!r}: expected one of {', '.join(FORMATS)}")
-    reader = _Reader(allow_retract, error_cap)
-    counted = _counted(lines, progress) if progress is not None else lines
+    reader = _Reader(allow_retract, error_cap, adding=adding, allow_low_quality=allow_low_quality)
+    counted = _without_bom(_counted(lines, progress) if progress is not None else lines)
     chunks = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "plain": _plain_chunks}[file_format]
     with gc_paused():
         for chunk in chunks(counted, reader):
@@ -119,7 +131,7 @@ def read_list(
         return reader.finish()
 
 
-def read_plain(lines: Iterable[str]) -> tuple[dict[str, TypedHashes], list[LineError]]:
+def read_plain(lines: Lines) -> tuple[dict[str, TypedHashes], list[LineError]]:
     """Hashes by type name from ``<type> <hash>`` lines, and every bad line."""
     found = read_list(lines, "plain", error_cap=2**62)
     return found.by_type, found.errors
@@ -139,9 +151,11 @@ class _Chunk:
 class _Reader:
     """Validates chunks of rows and accumulates the valid ones as arrays per hash type."""
 
-    def __init__(self, allow_retract: bool, error_cap: int) -> None:
+    def __init__(self, allow_retract: bool, error_cap: int, *, adding: bool, allow_low_quality: bool) -> None:
         self.allow_retract = allow_retract
         self.error_cap = error_cap
+        self.adding = adding
+        self.allow_low_quality = allow_low_quality
         self.result = ListFile()
         self._metas: dict[Meta, int] = {}
         self._types: dict[object, HashType | str] = {}
@@ -169,9 +183,7 @@ class _Reader:
             hash_type, codes = chunk.decoded
             meta = np.full(count, self._intern(Meta(None, None, None)), dtype=np.int32)
             lines = np.asarray(chunk.lines, dtype=np.int64)
-            self._parts.setdefault(hash_type.name, []).append(
-                (lines, codes, meta, np.zeros(count, dtype=bool))
-            )
+            self._keep(hash_type, lines, codes, meta, np.zeros(count, dtype=bool))
             self._flush_errors()
             return
         columns = chunk.columns
@@ -220,10 +232,34 @@ class _Reader:
                     chunk.lines[valid[position]], values[position], f"invalid {type_name} hash: {reason}"
                 )
             picked = valid[keep]
-            self._parts.setdefault(type_name, []).append(
-                (lines[picked], codes[keep], meta[picked], retract[picked])
-            )
+            self._keep(hash_type, lines[picked], codes[keep], meta[picked], retract[picked])
         self._flush_errors()
+
+    def _keep(
+        self,
+        hash_type: HashType,
+        lines: npt.NDArray[np.int64],
+        codes: Codes,
+        meta: npt.NDArray[np.int32],
+        retract: npt.NDArray[np.bool_],
+    ) -> None:
+        """Keep valid rows of one type, but for rows that add a trivial value (reported)."""
+        if self.adding:
+            adds = np.flatnonzero(~retract)
+            found = hash_type.trivial(codes if adds.size == retract.size else codes[adds])
+            if found:
+                keep = np.ones(retract.size, dtype=bool)
+                what = "file" if hash_type.is_exact else "image"
+                for position, reason in found:
+                    row = adds[position]
+                    keep[row] = False
+                    self.error(
+                        int(lines[row]),
+                        hash_type.format(codes[row]),
+                        f"{reason}: it would match every such {what}",
+                    )
+                lines, codes, meta, retract = lines[keep], codes[keep], meta[keep], retract[keep]
+        self._parts.setdefault(hash_type.name, []).append((lines, codes, meta, retract))
 
     def _hash_type(self, name: object) -> HashType | str:
         """The type named ``name``, or why there is none (cached per distinct spelling)."""
@@ -240,29 +276,41 @@ class _Reader:
 
     def _row_meta(self, line: int, columns: dict[str, list[object]], row: int) -> tuple[int, bool] | None:
         """The row's meta index and whether it retracts, or None (after reporting) if invalid."""
-        item, category, quality, action = (
-            columns[name][row] for name in ("item", "category", "quality", "action")
-        )
-        if item is not None and not isinstance(item, str):
-            self.error(line, item, "item must be text")
+        values = {name: columns[name][row] for name in COLUMNS[2:]}
+        problem = self._meta_problem(values)
+        if problem is not None:
+            self.error(line, values[problem[0]], problem[1])
             return None
-        if category is not None and (not isinstance(category, str) or len(category) > CATEGORY_LENGTH):
-            self.error(line, category, f"category must be text of at most {CATEGORY_LENGTH} characters")
-            return None
-        number = _quality(quality)
-        if quality is not None and number is None:
-            self.error(line, quality, "quality must be a whole number from 0 to 100")
-            return None
-        if action is not None and action not in ACTIONS:
-            self.error(line, action, f"action must be one of {', '.join(ACTIONS)}")
-            return None
-        retract = action == "retract"
-        if retract and not self.allow_retract:
-            self.error(line, action, "action 'retract' is only allowed in a delta import")
-            return None
-        if number is not None and number < LOW_QUALITY:
+        item, category = (cast(str | None, values[name]) for name in ("item", "category"))
+        number, retract = _quality(values["quality"]), values["action"] == "retract"
+        if number is not None and number < LOW_QUALITY and self.adding and not retract:
             self.result.low_quality += 1
         return self._intern(Meta(item, category, number)), retract
+
+    def _meta_problem(self, values: dict[str, object]) -> tuple[str, str] | None:
+        """The field at fault in a row's item, category, quality and action, and why; None if none."""
+        for name, limit in (("item", ITEM_LENGTH), ("category", CATEGORY_LENGTH)):
+            problem = _text_problem(name, values[name], limit)
+            if problem is not None:
+                return name, problem
+        quality, action = values["quality"], values["action"]
+        number = _quality(quality)
+        if quality is not None and number is None:
+            return "quality", "quality must be a whole number from 0 to 100"
+        if action is not None and action not in ACTIONS:
+            return "action", f"action must be one of {', '.join(ACTIONS)}"
+        if action == "retract":
+            return (
+                None
+                if self.allow_retract
+                else ("action", "action 'retract' is only allowed in a delta import")
+            )
+        if number is not None and number < LOW_QUALITY and self.adding and not self.allow_low_quality:
+            return (
+                "quality",
+                f"quality {number} is below {LOW_QUALITY}: unreliable (--allow-low-quality keeps it)",
+            )
+        return None
 
     def _intern(self, meta: Meta) -> int:
         index = self._metas.get(meta)
@@ -282,12 +330,65 @@ class _Reader:
         return result
 
 
-def _blocks(lines: Iterable[str], first: int = 1) -> Iterator[tuple[int, list[str]]]:
-    """Up to ``CHUNK_ROWS`` lines at a time, with the number of the first."""
-    iterator = iter(lines)
+def _blocks(lines: Lines, reader: _Reader, first: int = 1) -> Iterator[tuple[int, list[str]]]:
+    """Up to ``CHUNK_ROWS`` lines at a time as text, with the number of the first."""
+    iterator: Iterator[str | bytes] = iter(lines)
     while block := list(islice(iterator, CHUNK_ROWS)):
-        yield first, block
+        yield first, _text(block, first, reader)
         first += len(block)
+
+
+def _text(block: list[str | bytes], first: int, reader: _Reader) -> list[str]:
+    """The lines of ``block`` as text, checked at C speed: a line that is not UTF-8 or holds a NUL
+    character is reported and read as a blank line (which every format skips)."""
+    if isinstance(block[0], bytes):
+        raw = cast(list[bytes], block)
+        joined = b"".join(raw)
+        if b"\x00" not in joined and b"" not in raw:
+            try:
+                text = joined.decode().splitlines(keepends=True)
+            except UnicodeDecodeError:
+                text = []
+            if len(text) == len(raw):  # else a line holds a break other than \n, or is not UTF-8
+                return text
+    elif "\x00" not in "".join(cast(list[str], block)):
+        return cast(list[str], block)
+    return [_checked(line, first + row, reader) for row, line in enumerate(block)]
+
+
+def _checked(line: str | bytes, number: int, reader: _Reader) -> str:
+    problem = _problem(line)
+    if problem is not None:
+        reader.error(number, _shown(line), problem)
+        return ""
+    return line.decode() if isinstance(line, bytes) else line
+
+
+def _problem(line: str | bytes) -> str | None:
+    """Why ``line`` is no text a list file may hold, if it is not."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode()
+        except UnicodeDecodeError as error:
+            return f"not valid UTF-8: byte 0x{line[error.start]:02x} at column {error.start + 1}"
+    column = line.find("\x00")
+    return f"contains a NUL character at column {column + 1}" if column >= 0 else None
+
+
+def _shown(line: str | bytes) -> str:
+    text = line.decode(errors="backslashreplace") if isinstance(line, bytes) else line
+    return text.strip()
+
+
+def _without_bom(lines: Lines) -> Lines:
+    """``lines`` without the UTF-8 byte order mark that may start the first."""
+    iterator: Iterator[str | bytes] = iter(lines)
+    first = next(iterator, None)
+    if first is None:
+        return []
+    if isinstance(first, bytes):
+        return chain([first.removeprefix(BOM.encode())], iterator)
+    return chain([first.removeprefix(BOM)], iterator)
 
 
 def _decoded(block: list[str], first: int, separator: str) -> _Chunk | None:
@@ -298,7 +399,7 @@ def _decoded(block: list[str], first: int, separator: str) -> _Chunk | None:
     if not found or hash_type is None:
         return None
     length, start, width = len(block[0]), len(name) + len(separator), 2 * hash_type.nbytes
-    if length - start - width not in (1, 2) or any(len(line) != length for line in block):
+    if block[0][start + width :] not in ("\n", "\r\n") or any(len(line) != length for line in block):
         return None
     text = "".join(block)
     if not text.isascii():
@@ -313,8 +414,8 @@ def _decoded(block: list[str], first: int, separator: str) -> _Chunk | None:
     return _Chunk(list(range(first, first + len(block))), {}, decoded=(hash_type, codes))
 
 
-def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
-    for first, block in _blocks(lines):
+def _plain_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
+    for first, block in _blocks(lines, reader):
         decoded = _decoded(block, first, " ")
         if decoded is not None:
             yield decoded
@@ -331,9 +432,13 @@ def _plain_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
         )
 
 
-def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
+def _csv_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
     iterator = iter(lines)
-    first_line = next(iterator, "")
+    raw_header = next(iterator, "")
+    problem = _problem(raw_header)
+    if problem is not None:
+        raise FileFormatError(f"line 1: {problem}: expected a header row with the columns type,hash")
+    first_line = raw_header.decode() if isinstance(raw_header, bytes) else raw_header
     header = next(csv.reader([first_line]), [])
     if not first_line.strip():
         raise FileFormatError("the CSV file is empty: expected a header row with the columns type,hash")
@@ -350,7 +455,7 @@ def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
     positions = {name: names.index(name) for name in COLUMNS if name in names}
     has_meta = len(positions) > 2
     simple = names == ["type", "hash"]
-    for first, block in _blocks(iterator, first=2):
+    for first, block in _blocks(iterator, reader, first=2):
         decoded = _decoded(block, first, ",") if simple else None
         if decoded is not None:
             yield decoded
@@ -378,8 +483,8 @@ def _csv_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
         yield _Chunk([first + row for row in kept], columns, has_meta)
 
 
-def _ndjson_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
-    for first, block in _blocks(lines):
+def _ndjson_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
+    for first, block in _blocks(lines, reader):
         numbers: list[int] = []
         columns: dict[str, list[object]] = {name: [] for name in COLUMNS}
         for row, line in enumerate(block):
@@ -405,6 +510,15 @@ def _ndjson_chunks(lines: Iterable[str], reader: _Reader) -> Iterator[_Chunk]:
         yield _Chunk(numbers, columns, has_meta=True)
 
 
+def _text_problem(name: str, value: object, limit: int) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        return f"{name} must be text of at most {limit} characters"
+    problem = text_problem(value)
+    return None if problem is None else f"{name} {problem}"
+
+
 def _quality(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -415,7 +529,7 @@ def _quality(value: object) -> int | None:
     return None
 
 
-def _counted(lines: Iterable[str], progress: Progress) -> Iterator[str]:
+def _counted(lines: Lines, progress: Progress) -> Iterator[str | bytes]:
     pending = 0
     for line in lines:
         pending += len(line)

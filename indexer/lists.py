@@ -11,7 +11,9 @@ change committed is refused. Entries are never deleted: a version that removes o
 
 An entry is identified by (hash type, value, item, category, quality). A full import keeps the
 entries the new file still holds (same ids: notices keep resting on them), adds the new ones and
-removes the others as "replaced"; the comparison is one sort of the old and new rows together.
+removes the others as "replaced"; the comparison is one sort of the old and new rows together. An
+import that changes nothing makes no version, and a full import without a valid row (which would
+empty the list) is refused unless ``allow_empty``.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ListVersion, Organisation
 from indexer.bulk import gc_paused
-from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
+from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.formats import ListFile, Meta, TypedHashes
 from matcher import MatcherError, get_hash_type
 from matcher.codes import Codes
@@ -41,9 +43,12 @@ Ids = npt.NDArray[np.int64]
 
 @dataclass
 class ImportResult:
-    """What an import did. ``not_found``: retractions that matched no active entry."""
+    """What an import did. ``version``: the version it made or, if it changed nothing
+    (``changed`` false), the list's newest (None if the list has none). ``not_found``: retractions that
+    matched no active entry."""
 
-    version: ListVersion
+    version: ListVersion | None
+    changed: bool = True
     added: dict[str, int] = field(default_factory=dict)
     removed: int = 0
     unchanged: int = 0
@@ -130,14 +135,15 @@ def import_list(
     mode: Mode,
     source: str,
     skip_bad: bool = False,
+    allow_empty: bool = False,
     reason: str = "",
 ) -> ImportResult:
     """Make ``found`` (a validated file) the list's next version: "full" replaces the list, "delta"
     adds rows and retracts those marked ``retract``, "retract" retracts every row. Bad lines reject
-    the whole file unless ``skip_bad``. The caller commits the session."""
-    return apply_import(
-        session, plan_import(session, hash_list, found, mode, source, skip_bad=skip_bad), reason
-    )
+    the whole file unless ``skip_bad``; a full import without a valid row is refused unless
+    ``allow_empty``; an import that changes nothing makes no version. The caller commits the session."""
+    plan = plan_import(session, hash_list, found, mode, source, skip_bad=skip_bad, allow_empty=allow_empty)
+    return apply_import(session, plan, reason)
 
 
 @dataclass
@@ -161,15 +167,22 @@ class ImportPlan:
 
 
 def plan_import(
-    session: Session, hash_list: HashList, found: ListFile, mode: Mode, source: str, *, skip_bad: bool = False
+    session: Session,
+    hash_list: HashList,
+    found: ListFile,
+    mode: Mode,
+    source: str,
+    *,
+    skip_bad: bool = False,
+    allow_empty: bool = False,
 ) -> ImportPlan:
     """Compare ``found`` with the list's newest version; nothing is written."""
     if found.bad_lines and not skip_bad:
         raise ImportRejected(source, found)
-    if not found.by_type and mode == "full":
-        raise ImportRejected(source, found)
     base = session.scalar(select(HashList.latest_version).where(HashList.id == hash_list.id)) or 0
     previous = _types_at(session, hash_list.id, base)
+    if not found.valid_rows and mode == "full" and not allow_empty:
+        raise EmptyImport(source, sum(previous.values()))
     metas, remap = _with_default_category(found.metas, hash_list.default_category)
     plan = ImportPlan(hash_list, found, mode, source, base, previous, metas)
     for name in sorted(set(found.by_type) | set(previous)):
@@ -207,8 +220,11 @@ def plan_import(
 
 def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> ImportResult:
     """Write a plan as the list's next version, under the list's write lock. Raises
-    :class:`ListChanged` (nothing written) if another version was made since the plan."""
+    :class:`ListChanged` (nothing written) if another version was made since the plan. A plan that
+    adds and removes nothing writes nothing."""
     hash_list = plan.hash_list
+    if not any(plan.added.values()) and not any(ids.size for ids in plan.removed.values()):
+        return _result(plan, _version_at(session, hash_list.id, plan.base), 0, changed=False)
     version = _new_version(session, hash_list, plan.mode, plan.source, reason)
     if version.number != plan.base + 1:
         raise ListChanged(
@@ -221,10 +237,17 @@ def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> Import
     _mark_removed(session.connection(), gone, version.id, "replaced" if plan.mode == "full" else "retracted")
     removed = {name: int(ids.size) for name, ids in plan.removed.items()}
     _finish_version(session, version, plan.previous, plan.added, removed, plan.found.bad_lines)
+    return _result(plan, version, int(gone.size))
+
+
+def _result(
+    plan: ImportPlan, version: ListVersion | None, removed: int, *, changed: bool = True
+) -> ImportResult:
     return ImportResult(
         version,
+        changed,
         added=plan.added,
-        removed=int(gone.size),
+        removed=removed,
         unchanged=plan.unchanged,
         duplicates=plan.duplicates,
         not_found=plan.not_found,
@@ -451,6 +474,12 @@ def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str,
     session.add(version)
     session.flush()
     return version
+
+
+def _version_at(session: Session, list_id: int, number: int) -> ListVersion | None:
+    return session.scalar(
+        select(ListVersion).where(ListVersion.list_id == list_id, ListVersion.number == number)
+    )
 
 
 def _types_at(session: Session, list_id: int, number: int) -> dict[str, int]:

@@ -9,7 +9,10 @@ Confidence (signals are hash types; several items of one type for a ref count on
 - one of pdq/phash/dhash is ``medium``;
 - ahash/whash alone never make a match.
 
-A match counts only within its entry's list threshold and the request's threshold. Notices are
+A trivial query hash (the digest of the empty file, a blank image's perceptual hash: see
+:meth:`matcher.HashType.trivial`) is never searched; a ref with only such hashes is answered as not
+matched with the reason, ``unmatchable``. A match counts only within its entry's list threshold and the
+request's threshold. Notices are
 idempotent: one active notice per (hoster, ref), enforced by a unique key on the ref's digest.
 Query hashes that match nothing are never stored; only counts are.
 """
@@ -73,12 +76,14 @@ class IndexNotReady(MatchError):
 
 @dataclass(frozen=True)
 class Item:
-    """A valid item: its position in the request, its hash type, hash bytes and the hoster's ref."""
+    """A valid item: its position in the request, its hash type, hash bytes and the hoster's ref;
+    ``unmatchable``: why it is a trivial value, never searched."""
 
     index: int
     hash_type: str
     code: bytes
     ref: str
+    unmatchable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class RefResult:
     notice_id: str | None = None
     reupload_of: str | None = None
     hits: list[Hit] = field(default_factory=list)
+    unmatchable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,9 +164,10 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
     for name, rows in pending.items():
         codes, bad = parse_hex_batch([row[1] for row in rows], HASH_TYPES[name].nbytes)
         failed = dict(bad)
+        trivial = dict(HASH_TYPES[name].trivial(codes))
         errors.extend(ItemError(rows[i][0], "hash", f"invalid {name} hash: {why}") for i, why in bad)
         items.extend(
-            Item(index, name, bytes(codes[i]), ref)
+            Item(index, name, bytes(codes[i]), ref, trivial.get(i))
             for i, (index, _, ref) in enumerate(rows)
             if i not in failed
         )
@@ -303,14 +310,28 @@ def supporting(hits: Sequence[Hit]) -> list[Hit]:
     return [hit for hit in hits if hit.hash_type not in WEAK or (hit.list_id, hit.item) in strong_items]
 
 
-def combine(refs: Sequence[str], hits: Mapping[str, list[Hit]]) -> list[RefResult]:
-    """One result per distinct ref in order of first appearance."""
+def unmatchable_refs(items: Sequence[Item]) -> dict[str, str]:
+    """The refs whose every item is a trivial value, with the first one's reason."""
+    reasons: dict[str, str | None] = {}
+    for item in items:
+        if item.unmatchable is None:
+            reasons[item.ref] = None
+        else:
+            reasons.setdefault(item.ref, item.unmatchable)
+    return {ref: reason for ref, reason in reasons.items() if reason is not None}
+
+
+def combine(
+    refs: Sequence[str], hits: Mapping[str, list[Hit]], unmatchable: Mapping[str, str] | None = None
+) -> list[RefResult]:
+    """One result per distinct ref in order of first appearance; ``unmatchable``: refs that could not
+    be searched, and why."""
     results: list[RefResult] = []
     for ref in dict.fromkeys(refs):
         ref_hits = hits.get(ref, [])
         level = confidence(ref_hits)
         if level is None:
-            results.append(RefResult(ref))
+            results.append(RefResult(ref, unmatchable=(unmatchable or {}).get(ref)))
             continue
         kept = supporting(ref_hits)
         results.append(RefResult(ref, True, level, sorted({hit.hash_type for hit in kept}), hits=kept))
@@ -415,8 +436,9 @@ def search(
     """Match ``items``; with ``owner``, against that organisation's lists only. Writes nothing."""
     if served is None:
         raise IndexNotReady("no index has been published yet: import a list first")
-    hits = find_hits(session, served, items, thresholds, owner)
-    results = combine([item.ref for item in items], hits)
+    searched = [item for item in items if item.unmatchable is None]
+    hits = find_hits(session, served, searched, thresholds, owner)
+    results = combine([item.ref for item in items], hits, unmatchable_refs(items))
     return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)
 
 

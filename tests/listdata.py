@@ -62,7 +62,9 @@ def load(
     with sessions.begin() as session:
         hash_list = session.get(HashList, list_id)
         assert hash_list is not None
-        return import_list(session, hash_list, found, mode=mode, source="test", skip_bad=skip_bad).version
+        result = import_list(session, hash_list, found, mode=mode, source="test", skip_bad=skip_bad)
+        assert result.version is not None
+        return result.version
 
 
 def active_ids(session: Session, list_id: int, version_id: int | None = None) -> set[int]:

@@ -58,7 +58,7 @@ def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixt
     ("lines", "message"),
     [
         (
-            ["pdq " + "0" * 64, "pdq abc"],
+            ["pdq aaf912da04acce2dbf4cc3066759d1a3eaf18f5de5e69e77739c6f145f1fd95e", "pdq abc"],
             "line 2: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters",
         ),
         (["photodna 00"], "line 1: unknown hash type 'photodna': expected one of pdq"),

@@ -42,7 +42,7 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     source.write_text(
         "type,hash,item,category,quality,note\n" + "\n".join(rows) + "\npdq,xyz,,,\nmd5,12,,,\nmd5,13,,,\n"
     )
-    code, out, err = run(capsys, "lists", "import", "EOKM/main", str(source), "--full")
+    code, out, err = run(capsys, "lists", "import", "EOKM/main", str(source), "--full", "--allow-low-quality")
     assert code == 1
     assert out == ""
     assert err.splitlines() == [
@@ -53,7 +53,17 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
         "got 3 characters (and 2 more bad lines); nothing was imported (--skip-bad imports the valid lines)",
     ]
 
-    code, out, _ = run(capsys, "lists", "import", "main", str(source), "--full", "--skip-bad", "--publish")
+    code, out, _ = run(
+        capsys,
+        "lists",
+        "import",
+        "main",
+        str(source),
+        "--full",
+        "--skip-bad",
+        "--allow-low-quality",
+        "--publish",
+    )
     assert code == 0
     assert out.splitlines()[:4] == [
         "EOKM/main version 1 (full): 4 entries added (pdq 4), 0 removed, 0 unchanged; 4 active",
@@ -200,3 +210,57 @@ def test_show_without_lists_and_without_a_publish(
         "no lists yet: 'hashmatch lists create NAME --org HOTLINE'",
         "served index version: none (nothing published yet)",
     ]
+
+
+def test_unchanged_empty_undecodable_and_trivial_files(
+    settings_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp_path = settings_env
+    assert run(capsys, "lists", "create", "main", "--org", "EOKM")[0] == 0
+    day = tmp_path / "day.txt"
+    day.write_bytes(b"\xef\xbb\xbf" + plain("pdq", codes(3, 41)).encode())  # a byte order mark is fine
+    assert run(capsys, "lists", "import", "main", str(day), "--full")[0] == 0
+    code, out, _ = run(capsys, "lists", "import", "main", str(day), "--full")
+    assert code == 0
+    assert out.splitlines() == [
+        "EOKM/main unchanged: the file holds the 3 active entries of version 1; no new version",
+        "not served until 'hashmatch lists publish'",
+    ]
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    code, out, err = run(capsys, "lists", "import", "main", str(empty), "--full")
+    assert (code, out) == (1, "")
+    assert err == (
+        "hashmatch: error: empty.txt: no valid rows: as a full import it would remove all 3 entries of the "
+        "list; nothing was imported (--allow-empty empties the list)\n"
+    )
+    code, out, _ = run(capsys, "lists", "import", "main", str(empty), "--full", "--allow-empty")
+    assert code == 0
+    assert out.startswith("EOKM/main version 2 (full): 0 entries added, 3 removed, 0 unchanged; 0 active")
+
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(
+        b"pdq " + bytes(codes(1, 42)[0]).hex().encode() + b"\n"
+        b"md5 caf\xe9" + b"0" * 29 + b"\n"
+        b"md5 d41d8cd98f00b204e9800998ecf8427e\n"
+        b"pdq " + b"0" * 64 + b"\x00\n"
+    )
+    code, out, err = run(capsys, "lists", "import", "main", str(bad), "--delta")
+    assert (code, out) == (1, "")
+    shown = err.splitlines()
+    assert shown[0].startswith(f"{bad} line 2: not valid UTF-8: byte 0xe9 at column 8 (value 'md5 caf")
+    assert shown[1] == (
+        f"{bad} line 3: md5 of an empty file: it would match every such file "
+        "(value 'd41d8cd98f00b204e9800998ecf8427e')"
+    )
+    assert "(and 2 more bad lines); nothing was imported" in err.splitlines()[-1]
+
+    quality = tmp_path / "quality.csv"
+    quality.write_text(f"type,hash,quality\npdq,{bytes(codes(1, 43)[0]).hex()},20\n")
+    code, _, err = run(capsys, "lists", "import", "main", str(quality), "--delta")
+    assert code == 1
+    assert "quality 20 is below 50: unreliable (--allow-low-quality keeps it)" in err
+    code, out, _ = run(capsys, "lists", "import", "main", str(quality), "--delta", "--allow-low-quality")
+    assert code == 0
+    assert "1 entries with PDQ quality below 50 kept and flagged" in out

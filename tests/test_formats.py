@@ -1,6 +1,7 @@
 """Reading list files: the three formats agree, every bad line is reported with its number, value and
 reason, extra columns are named, and the reader keeps arrays, not text."""
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ from indexer.errors import FileFormatError
 from indexer.formats import CHUNK_ROWS, Meta, detect_format, read_list
 from tests.listdata import codes, csv_rows, parse, plain
 
-PDQ = "f" * 64
+PDQ = hashlib.sha256(b"a photo").hexdigest()  # a PDQ value with no trivial pattern
 MD5 = "0123456789abcdef" * 2
 
 
@@ -50,15 +51,13 @@ def test_the_three_formats_read_the_same_hashes() -> None:
 
 
 def test_optional_columns_are_kept_per_row_and_unknown_ones_named() -> None:
-    found = parse(
-        csv_rows(
-            f"pdq,{PDQ},case-1,A,80,add,x",
-            f"pdq,{PDQ.upper()},case-1,B,30,,y",
-            f"md5,{MD5},,,,,",
-            header="type,hash,item,category,quality,action,note",
-        ),
-        "csv",
+    content = csv_rows(
+        f"pdq,{PDQ},case-1,A,80,add,x",
+        f"pdq,{PDQ.upper()},case-1,B,30,,y",
+        f"md5,{MD5},,,,,",
+        header="type,hash,item,category,quality,action,note",
     )
+    found = read_list(io.StringIO(content), "csv", allow_low_quality=True)
     assert found.bad_lines == 0
     pdq = found.by_type["pdq"]
     assert [found.metas[m] for m in pdq.meta] == [Meta("case-1", "A", 80), Meta("case-1", "B", 30)]
@@ -184,3 +183,108 @@ def test_blocks_of_one_layout_read_like_any_other(file_format: str, separator: s
     assert [(e.line, e.reason) for e in broken.errors] == [
         (8 + len(header) // 10, "invalid pdq hash: character 'x' at position 61 is not hexadecimal")
     ]
+
+
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+@pytest.mark.parametrize("lines", [1, 3, CHUNK_ROWS + 2])
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "none"])
+@pytest.mark.parametrize("extra", ["0", "x", "\t"])
+def test_a_hash_with_one_character_too_many_is_refused_on_every_path(
+    lines: int, ending: str, extra: str
+) -> None:
+    """A uniform block (the fast path) included: a trailing character is never cut off."""
+    newline = "\n" if ending == "none" else ending
+    for separator, file_format, header in ((" ", "plain", ""), (",", "csv", "type,hash\n")):
+        rows = [f"pdq{separator}{bytes(r).hex()}{extra}" for r in codes(lines, 21)]
+        content = header + newline.join(rows) + ("" if ending == "none" else newline)
+        found = read_list(io.StringIO(content, newline=""), file_format)
+        if extra == "\t":  # surrounding whitespace is no part of the value
+            assert found.bad_lines == 0
+            continue
+        first = 1 + header.count("\n")
+        assert found.bad_lines == lines
+        assert found.valid_rows == 0
+        reason = "invalid pdq hash: expected 64 hexadecimal digits, got 65 characters"
+        assert (found.errors[0].line, found.errors[0].reason) == (first, reason)
+
+
+def test_invalid_utf8_and_nul_bytes_are_refused_with_their_line() -> None:
+    lines = [
+        f"pdq {PDQ}\n".encode(),
+        b"pdq \xff" + PDQ[1:].encode() + b"\n",
+        f"pdq {PDQ}\x00\n".encode(),
+        f"md5 {MD5}\n".encode(),
+    ]
+    found = read_list(lines, "plain")
+    assert [(e.line, e.reason) for e in found.errors] == [
+        (2, "not valid UTF-8: byte 0xff at column 5"),
+        (3, "contains a NUL character at column 69"),
+    ]
+    assert found.valid_rows == 2
+    csv = [b"type,hash,item\n", f"md5,{MD5},caf\xe9\n".encode("latin-1"), f"md5,{MD5},caf\u00e9\n".encode()]
+    found = read_list(csv, "csv")
+    assert [(e.line, e.reason) for e in found.errors] == [(2, "not valid UTF-8: byte 0xe9 at column 41")]
+    assert found.metas == [Meta("caf\u00e9", None, None)]
+    with pytest.raises(FileFormatError, match="line 1: not valid UTF-8"):
+        read_list([b"type,\xffhash\n"], "csv")
+    ndjson = json.dumps({"type": "md5", "hash": MD5, "item": "a\u0000b"}) + "\n"
+    assert parse(ndjson, "ndjson").errors[0].reason == "item must not contain NUL characters"
+
+
+def test_item_and_category_lengths_are_bounded() -> None:
+    found = parse(
+        csv_rows(f"md5,{MD5},{'i' * 256},,,", f"md5,{MD5},{'i' * 257},,,", f"md5,{MD5},,{'c' * 65},,"), "csv"
+    )
+    assert [(e.line, e.reason) for e in found.errors] == [
+        (3, "item must be text of at most 256 characters"),
+        (4, "category must be text of at most 64 characters"),
+    ]
+    assert found.errors[0].text.endswith("...")  # the value shown is shortened
+    five_mb = json.dumps({"type": "md5", "hash": MD5, "item": "x" * 5_000_000}) + "\n"
+    assert parse(five_mb, "ndjson").errors[0].reason == "item must be text of at most 256 characters"
+
+
+@pytest.mark.parametrize(
+    ("file_format", "content"),
+    [
+        ("csv", f"type,hash\nmd5,{MD5}\n"),
+        ("ndjson", json.dumps({"type": "md5", "hash": MD5}) + "\n"),
+        ("plain", f"md5 {MD5}\n"),
+    ],
+)
+def test_a_utf8_byte_order_mark_is_accepted(file_format: str, content: str) -> None:
+    for lines in (io.StringIO("\ufeff" + content), io.BytesIO(b"\xef\xbb\xbf" + content.encode())):
+        found = read_list(lines, file_format)
+        assert (found.bad_lines, found.valid_rows) == (0, 1)
+
+
+def test_trivial_values_are_refused_per_line_with_the_reason() -> None:
+    content = f"md5 {MD5}\nmd5 {EMPTY_MD5}\npdq {'0' * 64}\nphash 8000000000000000\n" + "".join(
+        f"pdq {bytes(r).hex()}\n" for r in codes(3, 5)
+    )
+    found = parse(content)
+    assert [(e.line, e.reason) for e in found.errors] == [
+        (2, "md5 of an empty file: it would match every such file"),
+        (3, "all-zero pdq (a blank image): it would match every such image"),
+        (4, "near-constant phash: 1 of 64 bits set (a blank image): it would match every such image"),
+    ]
+    assert found.valid_rows == 4
+    uniform = "".join(f"md5 {EMPTY_MD5}\n" for _ in range(5))  # one layout: the fast path
+    assert parse(uniform).bad_lines == 5
+    retraction = csv_rows(f"md5,{EMPTY_MD5},,,,retract")  # an entry imported before the rule goes
+    assert parse(retraction, "csv", allow_retract=True).bad_lines == 0
+    assert read_list(io.StringIO(f"md5 {EMPTY_MD5}\n"), "plain", adding=False).bad_lines == 0
+
+
+def test_low_quality_pdq_rows_are_refused_unless_allowed() -> None:
+    content = csv_rows(
+        f"pdq,{PDQ},,,49,", f"pdq,{PDQ},,,50,", header="type,hash,item,category,quality,action"
+    )
+    found = parse(content, "csv")
+    assert [(e.line, e.reason) for e in found.errors] == [
+        (2, "quality 49 is below 50: unreliable (--allow-low-quality keeps it)")
+    ]
+    allowed = read_list(io.StringIO(content), "csv", allow_low_quality=True)
+    assert (allowed.bad_lines, allowed.valid_rows, allowed.low_quality) == (0, 2, 1)

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
 from db.models import Entry, HashList, ListVersion
-from indexer.errors import ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
+from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.lists import (
+    ImportResult,
+    Mode,
     apply_import,
     create_list,
     find_list,
@@ -97,13 +99,13 @@ def test_a_full_replace_keeps_the_ids_of_entries_it_holds_again(
         assert {e.removal for e in removed} == {"replaced"}
         assert len(active_ids(session, list_id, v1.id)) == 6  # version 1 is still what it was
     v3 = load(sessions, list_id, plain("pdq", second) + plain("md5", codes(1, 3, 16)))
-    assert (v3.added, v3.removed, v3.entries) == (0, 0, 8)
+    assert v3.id == v2.id  # the same file again: no new version
     assert_consistent(sessions, tmp_path)
 
 
 def test_changed_metadata_replaces_an_entry(sessions: sessionmaker[Session], tmp_path: Path) -> None:
     list_id = new_list(sessions)
-    value = "a" * 64
+    value = bytes(codes(1, 51)[0]).hex()
     load(sessions, list_id, csv_rows(f"pdq,{value},case-1,A,90,"), file_format="csv")
     v2 = load(sessions, list_id, csv_rows(f"pdq,{value},case-1,B,90,"), file_format="csv")
     assert (v2.added, v2.removed, v2.entries) == (1, 1, 1)
@@ -129,6 +131,7 @@ def test_a_delta_adds_and_retracts(sessions: sessionmaker[Session], tmp_path: Pa
         hash_list = session.get(HashList, list_id)
         assert hash_list is not None
         result = import_list(session, hash_list, found, mode="delta", source="delta.csv")
+        assert result.version is not None
         assert (result.version.added, result.version.removed, result.version.entries) == (2, 1, 5)
         assert (result.unchanged, result.not_found) == (1, 1)
         retracted = session.scalars(select(Entry).where(Entry.removed_in == result.version.id)).one()
@@ -152,7 +155,7 @@ def test_bad_lines_reject_the_whole_file_unless_skipped(
         assert session.get(HashList, list_id).latest_version == 0  # type: ignore[union-attr]
     version = load(sessions, list_id, content, skip_bad=True)
     assert (version.number, version.added, version.skipped) == (1, 3, 2)
-    with pytest.raises(ImportRejected, match="no valid rows"):
+    with pytest.raises(EmptyImport, match="no valid rows"):
         load(sessions, list_id, "# nothing here\n")
     assert_consistent(sessions, tmp_path)
 
@@ -204,6 +207,7 @@ def test_retract_by_file_retracts_every_entry_with_those_hashes(
         result = import_list(
             session, hash_list, found, mode="retract", source="fp.txt", reason="false positive"
         )
+        assert result.version is not None
         assert (result.version.mode, result.version.removed, result.version.entries) == ("retract", 2, 1)
     with sessions.begin() as session:
         hash_list = session.get(HashList, list_id)
@@ -220,7 +224,9 @@ def test_entries_are_stored_exactly_whatever_their_mix_of_metadata(
     """Rows sharing their metadata go in by the blob statement, the others one by one."""
     list_id = new_list(sessions)
     values = codes(150, 11)
-    metas = [("", "A", "")] * 70 + [("", "B", "40")] * 50 + [(f"case-{n}", "C", str(n)) for n in range(30)]
+    metas = (
+        [("", "A", "")] * 70 + [("", "B", "60")] * 50 + [(f"case-{n}", "C", str(50 + n)) for n in range(30)]
+    )
     rows = [
         f"pdq,{bytes(v).hex()},{item},{category},{quality},"
         for v, (item, category, quality) in zip(values, metas, strict=True)
@@ -237,7 +243,7 @@ def test_entries_are_stored_exactly_whatever_their_mix_of_metadata(
     }
     assert stored == {**expected, bytes.fromhex("e" * 32): ("md5", None, None, None)}
     again = load(sessions, list_id, csv_rows(*rows, f"md5,{'e' * 32},,,,"), file_format="csv")
-    assert (again.added, again.removed, again.entries) == (0, 0, 151)
+    assert again.number == 1  # unchanged
     assert_consistent(sessions, tmp_path)
 
 
@@ -259,4 +265,63 @@ def test_an_import_prepared_before_another_change_writes_nothing(
         first.rollback()
     with sessions() as session:
         assert [v.source for v in versions_of(session, list_id)] == ["test", "b.txt"]
+    assert_consistent(sessions, tmp_path)
+
+
+def _import(
+    sessions: sessionmaker[Session],
+    list_id: int,
+    content: str,
+    mode: Mode = "full",
+    *,
+    skip_bad: bool = False,
+    allow_empty: bool = False,
+) -> ImportResult:
+    found = parse(content, allow_retract=mode != "full")
+    with sessions.begin() as session:
+        hash_list = session.get_one(HashList, list_id)
+        return import_list(
+            session, hash_list, found, mode=mode, source="day.txt", skip_bad=skip_bad, allow_empty=allow_empty
+        )
+
+
+def test_an_unchanged_reimport_makes_no_version(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    list_id = new_list(sessions)
+    content = plain("pdq", codes(5, 31)) + plain("md5", codes(2, 32, 16))
+    first = _import(sessions, list_id, content)
+    assert first.changed
+    assert first.version is not None
+    assert first.version.number == 1
+    for mode in ("full", "delta"):
+        again = _import(sessions, list_id, content, mode)
+        assert not again.changed
+        assert again.version is not None
+        assert again.version.number == 1
+        assert (again.added, again.removed, again.unchanged) == ({"md5": 0, "pdq": 0}, 0, 7)
+    assert not _import(sessions, list_id, "# nothing new today\n", "delta").changed
+    with sessions() as session:
+        assert [v.number for v in versions_of(session, list_id)] == [1]
+        assert session.get_one(HashList, list_id).latest_version == 1
+    fresh = new_list(sessions, "other")
+    nothing = _import(sessions, fresh, "", "delta")  # a list without versions stays without
+    assert (nothing.changed, nothing.version) == (False, None)
+    assert_consistent(sessions, tmp_path)
+
+
+def test_an_empty_full_import_needs_allow_empty(sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    list_id = new_list(sessions)
+    _import(sessions, list_id, plain("pdq", codes(4, 33)))
+    for content in ("", "# only a comment\n", "pdq nothex\n"):
+        with pytest.raises(EmptyImport) as raised:
+            _import(sessions, list_id, content, skip_bad=True)
+        assert str(raised.value) == (
+            "day.txt: no valid rows: as a full import it would remove all 4 entries of the list; "
+            "nothing was imported (--allow-empty empties the list)"
+        )
+    with sessions() as session:
+        assert session.get_one(HashList, list_id).latest_version == 1
+    emptied = _import(sessions, list_id, "", allow_empty=True)
+    assert emptied.changed
+    assert emptied.version is not None
+    assert (emptied.version.number, emptied.removed, emptied.version.entries) == (2, 4, 0)
     assert_consistent(sessions, tmp_path)

@@ -139,7 +139,8 @@ def test_the_version_name_is_a_digest_of_the_content(sessions: sessionmaker[Sess
     load(sessions, list_id, plain("pdq", codes(2, 10)))
     first = publish(sessions, tmp_path / "a").version
     assert publish(sessions, tmp_path / "b").version == first  # same content, same name
-    load(sessions, list_id, plain("pdq", codes(2, 10)))  # an import that changes nothing is a new version
+    load(sessions, list_id, plain("pdq", codes(2, 10)) + plain("md5", codes(1, 11, 16)))
+    load(sessions, list_id, plain("pdq", codes(2, 10)))  # the same entries again, as version 3
     assert publish(sessions, tmp_path / "a").version != first
 
 

@@ -185,6 +185,8 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
         "notice_id": result.notice_id,
         "reupload_of": result.reupload_of,
     }
+    if result.unmatchable is not None:
+        shown["unmatchable"] = result.unmatchable
     if caller.role != "hoster":
         shown["matches"] = [
             {
@@ -211,9 +213,10 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
             "content": {
                 "application/x-ndjson": {
                     "schema": {"type": "string"},
-                    "example": '{"type": "md5", "hash": "d41d8cd98f00b204e9800998ecf8427e", "ref": "a.jpg"}\n'
+                    "example": '{"type": "md5", "hash": "3b5d5c3712955042212316173ccf37be", "ref": "a.jpg"}\n'
                     '{"type": "pdq", "hash": "f8f8f0cee0f4a84f06370a22038f63f0'
-                    'b36e2ed596621e1d33e6b39c4e9c9b22", "ref": "a.jpg"}\n',
+                    'b36e2ed596621e1d33e6b39c4e9c9b22", "ref": "a.jpg"}\n'
+                    '{"type": "md5", "hash": "d41d8cd98f00b204e9800998ecf8427e", "ref": "empty.bin"}\n',
                 }
             },
         }
@@ -225,9 +228,11 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                 "application/x-ndjson": {
                     "example": '{"ref": "a.jpg", "matched": true, "confidence": "high", "signals": ["md5"], '
                     '"notice_id": "ntc_zakqllfo4w4yag3u2bea2k74", "reupload_of": null}\n'
+                    '{"ref": "empty.bin", "matched": false, "confidence": null, "signals": [], '
+                    '"notice_id": null, "reupload_of": null, "unmatchable": "md5 of an empty file"}\n'
                     '{"line": 7, "field": "hash", "reason": "invalid pdq hash: '
                     'expected 64 hexadecimal digits, got 12 characters"}\n'
-                    '{"counts": {"items": 2, "refs": 1, "matched": 1, "refused": 1}}\n'
+                    '{"counts": {"items": 3, "refs": 2, "matched": 1, "refused": 1}}\n'
                 }
             },
         },

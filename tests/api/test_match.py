@@ -5,8 +5,12 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from api.deps import Services
 from db import make_session_factory
-from db.models import AuditRecord, Notice, NoticeEvent, NoticeMatch
+from db.models import AuditRecord, HashList, Notice, NoticeEvent, NoticeMatch
+from indexer.formats import read_list
+from indexer.lists import import_list
+from indexer.publishing import publish
 from tests.api.support import START, World, flip
 
 A = "s3://uploads/a.jpg"
@@ -261,3 +265,66 @@ def test_the_audit_record_of_a_match_call_holds_counts_never_hashes(world: World
         everything = str([(r.detail, r.action) for r in session.scalars(select(AuditRecord))])
         assert secret_query not in everything
         assert A not in everything
+
+
+EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+
+
+def test_a_trivial_query_hash_is_unmatchable_even_if_a_list_holds_it(world: World) -> None:
+    """An entry imported before the rule (read here without the check) never matches the digest of the
+    empty file: the query is answered as unmatchable and opens no notice."""
+    sessions = make_session_factory(world.engine)
+    legacy = read_list([f"md5 {EMPTY_MD5}\n"], "plain", adding=False)
+    with sessions.begin() as session:
+        hash_list = session.scalars(select(HashList).where(HashList.name == "eokm-main")).one()
+        assert import_list(session, hash_list, legacy, mode="delta", source="old.txt").changed
+    publish(sessions, world.index_dir)
+    services: Services = world.client.app.state.services  # type: ignore[attr-defined]
+    assert services.watcher.check()
+    h = world.hashes
+    items = [
+        {"type": "md5", "hash": EMPTY_MD5.upper(), "ref": "empty.bin"},
+        {"type": "phash", "hash": "8000000000000000", "ref": "blank.png"},  # pHash of a solid image
+        {"type": "pdq", "hash": "0" * 64, "ref": "blank.png"},
+        {"type": "md5", "hash": EMPTY_MD5, "ref": A},  # A matches by its other hash: the match stands
+        {"type": "pdq", "hash": h["img1.pdq"], "ref": A},
+    ]
+    for who in ("hoster", "authority"):
+        body = world.match(who, items).json()
+        empty, blank, a = body["results"]
+        assert empty == {
+            "ref": "empty.bin",
+            "matched": False,
+            "confidence": None,
+            "signals": [],
+            "notice_id": None,
+            "reupload_of": None,
+            "unmatchable": "md5 of an empty file",
+            **({"matches": []} if who == "authority" else {}),
+        }
+        assert (blank["matched"], blank["unmatchable"]) == (
+            False,
+            "near-constant phash: 1 of 64 bits set (a blank image)",
+        )
+        assert a["matched"] is True
+        assert "unmatchable" not in a
+        assert a["signals"] == ["pdq"]
+        assert body["counts"] == {"items": 5, "refs": 3, "matched": 1}
+    streamed = world.client.post(
+        "/v1/match/stream",
+        content=json.dumps(items[0]) + "\n",
+        headers={**world.auth("hoster"), "Content-Type": "application/x-ndjson"},
+    )
+    lines = [json.loads(line) for line in streamed.text.splitlines()]
+    assert (lines[0]["matched"], lines[0]["unmatchable"], lines[0]["notice_id"]) == (
+        False,
+        "md5 of an empty file",
+        None,
+    )
+    with sessions() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Notice).where(Notice.ref.in_(["empty.bin", "blank.png"]))
+            )
+            == 0
+        )
