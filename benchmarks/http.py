@@ -11,6 +11,9 @@ indexes and publishes them, starts the server and measures:
   and latency under concurrency, single hashes and batches;
 - the cost of a rate budget take (every call pays one; a batch pays its items in one take) in-process on
   the same database file, after the server stopped;
+- the cost of the probing guard for a hoster whose calls matched entries before (so each call's hashes
+  are compared with its watched entries, in the database): a single PDQ hash and a batch of 1,000, with
+  100 and with 4,096 (the most a call loads) watched entries, in-process on the same database file;
 - baselines from the same run: ``GET /healthz`` over the same connection (the HTTP floor) and the
   in-process index search of the same queries (no HTTP, no database): the HTTP overhead.
 
@@ -33,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import select
 
 from accounts import create_organisation, issue_key
 from benchmarks.lists import write_csv
@@ -49,8 +53,9 @@ from benchmarks.report import (
 )
 from db import make_engine, make_session_factory, upgrade
 from db.clock import SystemClock
-from db.models import HashList
+from db.models import Entry, HashList
 from guard.budgets import RateBudgets
+from guard.watching import ProbeGuard
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
 from indexer.publishing import publish
@@ -105,6 +110,35 @@ def take_latencies(data_dir: Path, count: int) -> tuple[list[float], list[float]
     try:
         one = latencies(lambda n: budgets.take(f"bench:{n % 10}", 1), count)
         batch = latencies(lambda n: budgets.take(f"bench:{n % 10}", 1000), count)
+    finally:
+        engine.dispose()
+    return one, batch
+
+
+def guard_latencies(data_dir: Path, count: int, watched: int) -> tuple[list[float], list[float]]:
+    """What the probing guard adds to a hoster's call: one PDQ hash and 1,000, for an organisation with
+    ``watched`` watched entries (rolled back after each call, like a call that finds nothing new)."""
+    engine = make_engine(f"sqlite:///{data_dir / 'hashmatch.db'}")
+    sessions = make_session_factory(engine)
+    rng = np.random.default_rng(watched)
+    guard = ProbeGuard(6)
+    now = SystemClock().now()
+    with sessions.begin() as session:
+        org = create_organisation(session, f"guarded {watched}", "hoster", now)
+        entries = session.scalars(select(Entry.id).where(Entry.hash_type == "pdq").limit(watched)).all()
+        guard.watch(session, org.id, {}, [(entry, "pdq") for entry in entries], now)
+        organisation = org.id
+
+    def call(codes: np.ndarray) -> None:
+        with sessions() as session:
+            guard.watch(session, organisation, {"pdq": codes}, [], now)
+            session.rollback()
+
+    try:
+        singles = rng.integers(0, 256, (count, 1, 32), dtype=np.uint8)
+        one = latencies(lambda n: call(singles[n]), count)
+        batches = rng.integers(0, 256, (max(1, count // 100), 1000, 32), dtype=np.uint8)
+        batch = latencies(lambda n: call(batches[n]), batches.shape[0])
     finally:
         engine.dispose()
     return one, batch
@@ -237,6 +271,7 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
         take_one, take_batch = take_latencies(data_dir, singles)
+        guard_rows = {watched: guard_latencies(data_dir, singles, watched) for watched in (100, 4096)}
 
     search_rate = len(search) / sum(search)
     batch_search_rate = 1000 * batches / sum(batch_search)
@@ -272,6 +307,14 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
         row("in-process search of the same batches (baseline)", batch_search, batch_search_rate),
         row("rate budget take of 1 hash (every call pays one), in-process", take_one),
         row("rate budget take of 1,000 hashes (a batch), in-process", take_batch),
+        *(
+            row(f"probing guard, {what}, {watched:,} watched entries, in-process", times, rate)
+            for watched, (one, batch) in guard_rows.items()
+            for what, times, rate in (
+                ("1 PDQ hash", one, None),
+                ("1,000 PDQ hashes", batch, 1000 * len(batch) / sum(batch)),
+            )
+        ),
     ], (
         f"List build (DB rows, index, publish) {build_s:.0f} s. HTTP overhead at p50: a single PDQ match "
         f"{pdq_p50:.2f} ms against {search_p50:.2f} ms for the search alone, {ratio(pdq_p50, search_p50)}."

@@ -703,9 +703,10 @@ def test_json_nested_too_deeply_and_huge_threshold_digits_are_refused(fuzzed: Fu
         {"line": 1, "field": "line", "reason": "not valid JSON (nested too deeply)"},
         {"counts": {"items": 0, "refs": 0, "matched": 0, "refused": 1}},
     ]
+    as_hotline = {**auth("hotline"), "Content-Type": "application/x-ndjson"}  # thresholds are hotlines'
     for value in ("9" * 5000, "\u00b2", "-1"):
         answer = client.post(
-            "/v1/match/stream", params={"thresholds": f"pdq:{value}"}, content=b"", headers=ndjson
+            "/v1/match/stream", params={"thresholds": f"pdq:{value}"}, content=b"", headers=as_hotline
         )
         assert refused(answer, "thresholds.pdq")
 
