@@ -12,7 +12,7 @@ from api.deps import Services
 from api.errors import UnsupportedMediaType
 from api.limits import BodyLimit, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, match, notices, reports, system, webhooks
+from api.routes import audit, match, notices, probing, reports, system, webhooks
 from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
@@ -98,6 +98,7 @@ def create_app(
         webhooks.router,
         reports.router,
         audit.router,
+        probing.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, unlimited=(match.STREAM_PATH,))

@@ -501,3 +501,24 @@ class Delivery(BaseModel):
     last_status: int | None
     last_error: str | None
     log: list[dict[str, Any]]
+
+
+class EscalatedEntry(BaseModel):
+    entry: int
+    item: str | None
+    list_id: int
+    list: str
+
+
+class Escalation(BaseModel):
+    """A hoster the probing guard throttled or suspended, and the caller's entries it walked along."""
+
+    at: datetime
+    organisation: str
+    level: str = Field(description="throttled or suspended")
+    probes: int = Field(description="probes (near-threshold queries whose answers flip) in the call")
+    entries: list[EscalatedEntry]
+
+
+class Escalations(BaseModel):
+    escalations: list[Escalation]

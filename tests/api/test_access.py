@@ -33,6 +33,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/webhooks"): frozenset({"hoster", "hotline"}),
     ("DELETE", "/v1/webhooks/{webhook_id}"): frozenset({"hoster", "hotline"}),
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): frozenset({"hoster", "hotline"}),
+    ("GET", "/v1/probing/escalations"): frozenset({"hotline", "admin"}),
     ("GET", "/v1/reports/compliance"): frozenset({"authority", "admin"}),
     ("GET", "/v1/reports/compliance.csv"): frozenset({"authority", "admin"}),
 }

@@ -57,6 +57,16 @@ def test_a_walk_is_suspended_the_owner_told_and_the_operator_lifts_it(world: Wor
         assert payload["organisation"] == "Example Hosting"
         assert [entry["entry"] for entry in payload["entries"]] == [world.entries[world.hashes["img2.pdq"]]]
         assert world.hashes["img2.pdq"] not in str(payload)  # entries by id and item, never a hash
+    shown = world.client.get("/v1/probing/escalations", headers=world.auth("hotline")).json()["escalations"]
+    assert [(e["organisation"], e["level"]) for e in shown] == [
+        ("Example Hosting", "suspended"),
+        ("Example Hosting", "throttled"),
+    ]
+    assert shown[0]["entries"] == [
+        {"entry": world.entries[world.hashes["img2.pdq"]], "item": "img2", "list_id": 1, "list": "eokm-main"}
+    ]
+    other_hotline = world.client.get("/v1/probing/escalations", headers=world.auth("hotline2"))
+    assert other_hotline.json() == {"escalations": []}  # IWF's lists were not walked
     with sessions.begin() as session:
         hoster = session.scalar(select(Standing.organisation_id).where(Standing.level == "suspended"))
         assert hoster is not None

@@ -289,7 +289,7 @@ def test_a_trivial_query_hash_is_unmatchable_even_if_a_list_holds_it(world: Worl
         {"type": "md5", "hash": EMPTY_MD5, "ref": A},  # A matches by its other hash: the match stands
         {"type": "pdq", "hash": h["img1.pdq"], "ref": A},
     ]
-    for who in ("hoster", "authority"):
+    for who in ("hoster", "admin"):
         body = world.match(who, items).json()
         empty, blank, a = body["results"]
         assert empty == {
@@ -300,7 +300,7 @@ def test_a_trivial_query_hash_is_unmatchable_even_if_a_list_holds_it(world: Worl
             "notice_id": None,
             "reupload_of": None,
             "unmatchable": "md5 of an empty file",
-            **({"matches": []} if who == "authority" else {}),
+            **({"matches": []} if who == "admin" else {}),
         }
         assert (blank["matched"], blank["unmatchable"]) == (
             False,
