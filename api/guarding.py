@@ -3,13 +3,12 @@ and on an escalation audit it, count it and tell the owners of the lists concern
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts import Caller
 from api.deps import Services, record
 from api.errors import Suspended
-from db.models import Entry, HashList
+from guard.escalations import described
 from guard.watching import Verdict
 from notices.webhooks import notify_organisations
 
@@ -28,16 +27,7 @@ def refuse_if_suspended(found: Services, session: Session, caller: Caller) -> No
 def escalate(found: Services, session: Session, caller: Caller, verdict: Verdict, now: datetime) -> None:
     """Audit the new standing (in the call's transaction), count it, and queue a ``probing.<level>``
     webhook event for each hotline owning one of the entries concerned (with its own entries only)."""
-    owners: dict[int, list[dict[str, object]]] = {}
-    rows = session.execute(
-        select(Entry.id, Entry.item, HashList.id, HashList.name, HashList.organisation_id)
-        .join(HashList, HashList.id == Entry.list_id)
-        .where(Entry.id.in_(verdict.entries))
-    )
-    for entry_id, item, list_id, list_name, owner in rows:
-        owners.setdefault(owner, []).append(
-            {"entry": entry_id, "item": item, "list_id": list_id, "list": list_name}
-        )
+    owners = described(session, verdict.entries)
     detail = {"level": verdict.escalated, "probes": verdict.probes, "entries": list(verdict.entries)}
     record(found, caller, f"probing.{verdict.escalated}", detail, session)
     found.metrics.probing.labels(verdict.escalated).inc()
