@@ -12,7 +12,9 @@ from db import make_engine
 from db.locks import PUBLISH, database_lock
 
 ROOT = Path(__file__).parent.parent
-MIGRATE = "import sys; from db import make_engine, upgrade; upgrade(make_engine(sys.argv[1])); print('migrated')"
+MIGRATE = (
+    "import sys; from db import make_engine, upgrade; upgrade(make_engine(sys.argv[1])); print('migrated')"
+)
 
 
 def test_processes_starting_together_on_a_new_database_all_migrate_it(database_url: str) -> None:
