@@ -19,7 +19,9 @@ from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
 from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
+from indexer.replica import PublishedVersion
 from indexer.serving import IndexWatcher
+from indexer.store import IndexStore
 from notices.outbound import Outbound, Resolver, system_resolver
 from notices.webhooks import sealer_from
 
@@ -34,16 +36,23 @@ def create_app(
     watcher: IndexWatcher | None = None,
     resolve: Resolver = system_resolver,
 ) -> FastAPI:
-    """The API over ``settings``' database and index directory. Without ``watcher``, one is started on
-    ``settings.index_dir`` when the app starts and stopped when it stops. ``resolve`` turns webhook host
+    """The API over ``settings``' database and index store. Without ``watcher``, one is started on
+    the newest publication (cached in ``settings.index_dir``) when the app starts and stopped when it
+    stops. ``resolve`` turns webhook host
     names into addresses (tests stand in for DNS)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     budget_engine = make_engine(settings.effective_database_url, durable=False)
-    own_watcher = watcher is None
-    watching = watcher or IndexWatcher(settings.index_dir, settings.index_poll_seconds)
-    clock = clock or SystemClock()
     sessions = make_session_factory(engine)
+    own_watcher = watcher is None
+    watching = watcher or IndexWatcher(
+        settings.index_dir,
+        settings.index_poll_seconds,
+        source=PublishedVersion(
+            sessions, IndexStore.from_settings(settings), settings.index_dir, settings.index_versions_kept
+        ),
+    )
+    clock = clock or SystemClock()
     found = Services(
         settings=settings,
         engine=engine,

@@ -32,10 +32,12 @@ from indexer.lists import (
 )
 from indexer.publishing import (
     PublishResult,
+    newest_publication,
     publish,
     served_list_versions,
     unserved_publication,
 )
+from indexer.store import IndexStore
 from matcher import get_hash_type
 from notices.lifecycle import withdraw_for_removed_entries
 
@@ -187,14 +189,15 @@ def _show(args: argparse.Namespace) -> None:
     with open_database(get_settings()) as sessions:
         index_dir = get_settings().index_dir
         with sessions() as session:
-            served = served_list_versions(session, index_dir)
+            served = served_list_versions(session)
+            newest = newest_publication(session)
             pending = unserved_publication(session, index_dir)
             if args.list is None:
                 _show_all(session, served)
             else:
                 _show_one(session, find_list(session, args.list), served)
-        print(f"served index version: {serving.served_version(index_dir) or 'none (nothing published yet)'}")
-        if pending is not None:
+        print(f"served index version: {newest.version if newest else 'none (nothing published yet)'}")
+        if pending is not None and (index_dir / serving.POINTER).exists():
             print(f"publication {pending.version} was interrupted: 'hashmatch lists publish' finishes it")
 
 
@@ -202,7 +205,7 @@ def _versions(args: argparse.Namespace) -> None:
     with open_database(get_settings()) as sessions:
         with sessions() as session:
             hash_list = find_list(session, args.list)
-            served = served_list_versions(session, get_settings().index_dir).get(hash_list.id)
+            served = served_list_versions(session).get(hash_list.id)
             rows = [
                 [
                     str(version.number) + (" *" if version.id == served else ""),
@@ -335,6 +338,7 @@ def _run_publish(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> 
         lists=ids,
         on_entries_removed=withdraw_notices,
         keep=settings.index_versions_kept,
+        store=IndexStore.from_settings(settings),
     )
     print(_publish_summary(result, time.perf_counter() - started))
 

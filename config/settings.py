@@ -24,7 +24,18 @@ class Settings(BaseSettings):
     )
 
     import_error_cap: int = Field(100, ge=1, description="bad lines an import reports one by one")
-    index_versions_kept: int = Field(3, ge=1, description="published index versions kept on disk")
+    index_versions_kept: int = Field(
+        3, ge=1, description="published index versions kept on disk (each machine's cache)"
+    )
+    index_store: str = Field(
+        "",
+        description="where published index versions live for every replica: empty: the local index "
+        "directory (one machine); s3://bucket/prefix: an S3 bucket (install the 's3' extra; credentials "
+        "from the usual AWS_* variables)",
+    )
+    s3_endpoint_url: str = Field(
+        "", description="the S3 API's URL when it is not AWS's (MinIO, Ceph...); empty: AWS"
+    )
     index_poll_seconds: float = Field(
         2.0, gt=0, description="how often a server looks for a new index version"
     )
@@ -126,7 +137,7 @@ class Settings(BaseSettings):
 
     @property
     def index_dir(self) -> Path:
-        """Published indexes: one directory per version, and the pointer to the one being served."""
+        """This machine's cache of published index versions (the store itself by default)."""
         return self.data_dir / "indexes"
 
 

@@ -6,6 +6,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from db.locks import MIGRATE, database_lock
 from db.sealing import Sealer
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,5 +22,9 @@ def alembic_config(engine: Engine, sealer: Sealer | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "heads", sealer: Sealer | None = None) -> None:
     """Apply every migration not yet applied (idempotent; safe at every start). ``sealer``: the server
-    key, for migrations that seal stored secrets (needed only when there are some)."""
-    command.upgrade(alembic_config(engine, sealer), revision)
+    key, for migrations that seal stored secrets (needed only when there are some).
+
+    Under the migration lock (:func:`db.locks.database_lock`): replicas starting together on one
+    database wait while the first migrates, then find nothing left to do."""
+    with database_lock(engine, MIGRATE, "migrate"):
+        command.upgrade(alembic_config(engine, sealer), revision)

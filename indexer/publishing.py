@@ -5,29 +5,32 @@ already served), and names the result by its content: a digest of the list versi
 Steps and what a crash (even ``kill -9``) at each leaves:
 
 1. build the indexes in memory                  -> nothing changed
-2. write the index version directory (staging,
-   fsync, rename: :func:`indexer.serving.write_version`) -> an unserved directory, reused or pruned later
-3. one DB transaction: record the :class:`Publication`, mark its list versions published, and call
+2. write the index version directory into this machine's cache (staging, fsync, rename:
+   :func:`indexer.serving.write_version`)        -> an unserved directory, reused or pruned later
+3. upload it to the index store (file by file, manifest last; nothing to do when the store is the
+   local index directory: :class:`indexer.store.IndexStore`) -> an incomplete or unused version there
+4. one DB transaction: record the :class:`Publication`, mark its list versions published, and call
    ``on_entries_removed`` (notices withdrawn) -> rolled back as a whole
-4. move ``CURRENT`` (:func:`indexer.serving.serve`)
+5. move this machine's ``CURRENT`` (:func:`indexer.serving.serve`) and prune its cache
 
-**Rule: the ``CURRENT`` pointer is the truth of what is served**, and the publication it names says
-which list versions that is. The DB commit (3) is the decision to publish; a crash between 3 and 4
-leaves a committed publication that is not served yet, and the next publish first finishes it
-(its directory was complete before the commit) before doing anything else. Publishers on one
-machine are serialised by a lock file in the index directory.
+**Rule: the newest committed publication is what is served**: every server polls the database for
+it and downloads its version from the store (:mod:`indexer.replica`). The commit (4) is the
+decision to publish, made only once the version is whole in the store. ``CURRENT`` is this
+machine's hint of the last version it finished publishing (what tools reading an index directory
+without a database serve); a crash between 4 and 5 leaves it behind, and the next publish first
+finishes that (and makes sure the newest publication's version is whole in the cache and in the
+store, built again from the database if it is not). Publishers are serialised by a database lock
+(:func:`db.locks.database_lock`), held for the whole publish, on every machine.
 
 A version directory on disk is trusted only if it verifies against its manifest's checksums: when
-the one to serve (the served one, or the newest publication's) is missing or damaged, it is built
-again from the database under the same name and replaces the damaged directory atomically.
+the one to serve is missing or damaged, it is downloaded again from the store or built again from
+the database under the same name and replaces the damaged directory atomically.
 """
 
-import fcntl
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,15 +41,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.base import utcnow
+from db.locks import PUBLISH, database_lock
 from db.models import HashList, ListVersion, Publication
 from indexer import serving
+from indexer.errors import VersionRefused
 from indexer.lists import iter_active
+from indexer.store import IndexStore
 from matcher import INDEX_FORMAT_VERSION, Index, get_hash_type
 
 EntriesRemoved = Callable[[Session, Sequence[int]], None]
 """Called inside the publish transaction with the ids of entries that stop being served."""
 
-LOCK = ".publish.lock"
 FORMAT = 1
 
 log = logging.getLogger(__name__)
@@ -74,16 +79,19 @@ def publish(
     lists: Sequence[int] | None = None,
     on_entries_removed: EntriesRemoved | None = None,
     keep: int = 3,
+    store: IndexStore | None = None,
 ) -> PublishResult:
     """Serve the newest version of ``lists`` (default: every list) with the others as served.
 
+    ``index_dir`` is this machine's cache of versions, and the store itself without ``store``.
     Returns what is served afterwards; ``changed`` is False if that was already served.
     """
-    with _publish_lock(index_dir):
-        finished = _finish_interrupted(sessions, index_dir)
-        previous = serving.served_version(index_dir)
+    store = store or IndexStore()
+    with database_lock(sessions.kw["bind"], PUBLISH, "publish", index_dir):
+        finished, repaired = _finish_interrupted(sessions, index_dir, store)
         with sessions() as session:
-            served = _served_publication(session, index_dir)
+            served = newest_publication(session)
+            previous = served.version if served is not None else None
             target = dict(_mapping(served))
             query = select(ListVersion.list_id, ListVersion.id).join(
                 HashList, HashList.id == ListVersion.list_id
@@ -93,16 +101,15 @@ def publish(
                 query = query.where(ListVersion.list_id.in_(list(lists)))
             target.update((row[0], row[1]) for row in session.execute(query))
             version = content_version(session, target)
-            problems = serving.check_version(index_dir, version)
-            repaired = bool(problems) and (version == previous or (index_dir / version).exists())
-            if version == previous and not problems:
-                return _result(index_dir, changed=False, finished=finished)
+            if version == previous:
+                result = _result(index_dir, changed=False, finished=finished)
+                result.repaired = repaired
+                return result
             record = session.scalar(select(Publication).where(Publication.version == version))
             published = record.created_at if record is not None else utcnow()
-            if problems:
-                _rebuild(session, index_dir, version, target, published, repaired, problems)
+            repaired = _ensure_stored(session, index_dir, store, version, target, published)
         manifest = serving.read_manifest(index_dir, version)
-        with sessions.begin() as session:
+        with sessions.begin() as session:  # the commit is the decision: every server serves it next
             removed = removed_entries(session, _mapping(served), target)
             record = session.scalar(select(Publication).where(Publication.version == version))
             if record is None:
@@ -126,7 +133,7 @@ def publish(
                 on_entries_removed(session, removed)
         serving.serve(index_dir, version)
         serving.prune(index_dir, keep)
-        result = _result(index_dir, changed=version != previous, finished=finished)
+        result = _result(index_dir, changed=True, finished=finished)
         result.removed = len(removed)
         result.repaired = repaired
         return result
@@ -222,33 +229,76 @@ def removed_entries(session: Session, before: Mapping[int, int], after: Mapping[
     return removed
 
 
-def served_list_versions(session: Session, index_dir: Path) -> dict[int, int]:
-    """List id -> list version id of what ``CURRENT`` serves (empty before the first publish)."""
-    return _mapping(_served_publication(session, index_dir))
+def newest_publication(session: Session) -> Publication | None:
+    """The publication every server serves: the newest committed one (None before the first)."""
+    return session.scalar(select(Publication).order_by(Publication.id.desc()).limit(1))
+
+
+def newest_version(sessions: sessionmaker[Session]) -> str | None:
+    """The name of the index version to serve, by one small query (what each server polls)."""
+    with sessions() as session:
+        return session.scalar(select(Publication.version).order_by(Publication.id.desc()).limit(1))
+
+
+def served_list_versions(session: Session) -> dict[int, int]:
+    """List id -> list version id of what is served (empty before the first publish)."""
+    return _mapping(newest_publication(session))
 
 
 def unserved_publication(session: Session, index_dir: Path) -> Publication | None:
-    """The newest publication, if it was committed but is not served (a publish was interrupted)."""
-    newest = session.scalar(select(Publication).order_by(Publication.id.desc()).limit(1))
+    """The newest publication, if this machine's ``CURRENT`` does not name it: a publish here was
+    interrupted after its commit (servers serve it already; the next publish finishes the rest)."""
+    newest = newest_publication(session)
     if newest is None or newest.version == serving.served_version(index_dir):
         return None
     return newest
 
 
-def _finish_interrupted(sessions: sessionmaker[Session], index_dir: Path) -> bool:
-    """Serve the newest committed publication if a crash stopped it before ``CURRENT`` moved."""
+def _finish_interrupted(
+    sessions: sessionmaker[Session], index_dir: Path, store: IndexStore
+) -> tuple[bool, bool]:
+    """Finish the newest committed publication if a crash stopped it before ``CURRENT`` moved, and
+    have its version whole in the cache and in the store (built again if need be). Returns (it was
+    interrupted, a damaged copy was replaced)."""
     with sessions() as session:
-        pending = unserved_publication(session, index_dir)
-        if pending is None:
-            return False
-        problems = serving.check_version(index_dir, pending.version)
-        if problems:  # its files are gone or damaged: build them again from the recorded versions
-            exists = (index_dir / pending.version).exists()
-            _rebuild(
-                session, index_dir, pending.version, _mapping(pending), pending.created_at, exists, problems
-            )
-    serving.serve(index_dir, pending.version)
-    return True
+        newest = newest_publication(session)
+        if newest is None:
+            return False, False
+        pending = newest.version != serving.served_version(index_dir)
+        whole = not serving.check_version(index_dir, newest.version)
+        if not pending and whole and (store.has(newest.version) or not store.shared):
+            return False, False
+        repaired = _ensure_stored(
+            session, index_dir, store, newest.version, _mapping(newest), newest.created_at
+        )
+    serving.serve(index_dir, newest.version)
+    return pending, repaired
+
+
+def _ensure_stored(
+    session: Session,
+    index_dir: Path,
+    store: IndexStore,
+    version: str,
+    target: Mapping[int, int],
+    published: datetime,
+) -> bool:
+    """Have ``version`` whole in the local cache and in the store: downloaded if the store has it,
+    else built from the database; uploaded unless the store has it. True if a damaged copy (in the
+    cache or the store) was replaced."""
+    problems = serving.check_version(index_dir, version)
+    damaged = bool(problems) and (index_dir / version).exists()
+    in_store = store.has(version)
+    if problems and in_store:
+        try:
+            store.download(version, index_dir, replace=True)
+            problems = []
+        except VersionRefused as refused:
+            problems, damaged = list(refused.problems), True
+    if problems:
+        _rebuild(session, index_dir, version, target, published, damaged, problems)
+    store.upload(index_dir / version, version, replace=in_store and damaged)
+    return damaged
 
 
 def _rebuild(
@@ -266,13 +316,6 @@ def _rebuild(
     indexes, info = build_indexes(session, target)
     meta = {**info, "published_at": published.isoformat()}
     serving.write_version(index_dir, version, indexes, meta, replace_damaged=True)
-
-
-def _served_publication(session: Session, index_dir: Path) -> Publication | None:
-    version = serving.served_version(index_dir)
-    if version is None:
-        return None
-    return session.scalar(select(Publication).where(Publication.version == version))
 
 
 def _mapping(publication: Publication | None) -> dict[int, int]:
@@ -295,14 +338,3 @@ def _result(index_dir: Path, *, changed: bool, finished: bool) -> PublishResult:
         search_thresholds=dict(manifest.get("search_thresholds", {})),
         finished_interrupted=finished,
     )
-
-
-@contextmanager
-def _publish_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

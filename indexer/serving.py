@@ -1,15 +1,17 @@
 """Published indexes on disk, and the set a server answers from, swapped atomically on publish.
 
-The index directory holds one sub-directory per published version and a pointer to the one served::
+The index directory (a machine's cache of versions; see :mod:`indexer.store`) holds one
+sub-directory per version and a pointer::
 
-    CURRENT                     name of the served version (replaced by an atomic rename)
+    CURRENT                     the version this machine last published (replaced by an atomic rename)
     <version>/manifest.json     what the version holds: per type entry counts, size and SHA-256 of every
                                 file, and the caller's metadata
     <version>/<type>/           one matcher index directory per hash type (memory-mapped when served)
 
 A version directory is written under a temporary name and renamed into place, and only then does
-``CURRENT`` move: a crash at any point leaves the previous version served. Servers poll ``CURRENT``
-and load a new version beside the old one; requests in flight finish on the set they started with.
+``CURRENT`` move: a crash at any point leaves the previous version served. Servers poll the
+database for the newest publication (``source``; ``CURRENT`` without one) and load a new version
+beside the old one; requests in flight finish on the set they started with.
 A version is verified against its manifest's checksums before it is served (see :class:`IndexWatcher`).
 """
 
@@ -19,6 +21,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -143,13 +146,20 @@ def versions_newest_first(index_dir: Path) -> list[str]:
     return [path.name for path in sorted(found, key=published, reverse=True)]
 
 
-def prune(index_dir: Path, keep: int = 3) -> list[str]:
-    """Delete all but the ``keep`` newest versions (never the served one) and abandoned staging
-    directories. Servers that still map a deleted version keep reading it until they let it go."""
-    current = served_version(index_dir)
+def prune(index_dir: Path, keep: int = 3, *, protect: str | None = None, staging_age: float = 0) -> list[str]:
+    """Delete all but the ``keep`` newest versions (never ``protect``, by default the one ``CURRENT``
+    names) and staging directories untouched for ``staging_age`` seconds (abandoned: a process that
+    is not the only writer passes the age after which no download or publish can still be under way).
+    Servers that still map a deleted version keep reading it until they let it go."""
+    current = protect or served_version(index_dir)
     versions = [name for name in versions_newest_first(index_dir) if name != current]
     removed = versions[max(keep - 1, 0) :]
-    removed += [path.name for path in index_dir.iterdir() if path.is_dir() and path.name.startswith(".")]
+    before = time.time() - staging_age
+    removed += [
+        path.name
+        for path in index_dir.iterdir()
+        if path.is_dir() and path.name.startswith(".") and path.stat().st_mtime <= before
+    ]
     for name in removed:
         shutil.rmtree(index_dir / name, ignore_errors=True)
     return removed
@@ -279,12 +289,16 @@ class ServingState:
 class IndexWatcher:
     """Keeps the newest good published version loaded, in a background thread (never on a request).
 
-    Every ``interval`` seconds it reads ``CURRENT`` and looks at the served version's files (a stat
-    of each: a file truncated, written or replaced under the server changes its fingerprint). A new
-    version, or a served one whose files changed, is verified against its manifest's checksums
-    before it is mapped, and swapped in beside the old one. A version that fails is refused: the
-    previous good version goes on serving, or if there is none (at start, or the served one was
-    damaged), the newest good version kept on disk (a fallback, logged and shown by ``/readyz``).
+    Every ``interval`` seconds it asks ``source`` which version to serve (the app's source polls the
+    database and downloads the version from the index store into ``index_dir``, see
+    :class:`indexer.replica.PublishedVersion`; a refused download keeps the previous version
+    served and is shown in :attr:`state`; without a source: ``CURRENT``) and looks at the served
+    version's files (a stat of each: a file truncated, written or replaced under the server changes
+    its fingerprint). A new version, or a served one whose files changed, is verified against its
+    manifest's checksums before it is mapped, and swapped in beside the old one. A version that
+    fails is refused: the previous good version goes on serving, or if there is none (at start, or
+    the served one was damaged), the newest good version kept on disk (a fallback, logged and shown
+    by ``/readyz``).
     A refusal is remembered with the version's fingerprint, so a refused version is hashed again
     only once its files change."""
 
@@ -293,8 +307,10 @@ class IndexWatcher:
         index_dir: Path,
         interval: float = 2.0,
         on_swap: Callable[[ServedIndexes], None] | None = None,
+        source: Callable[[], str | None] | None = None,
     ) -> None:
         self.index_dir = index_dir
+        self.source = source
         self.interval = interval
         self.on_swap = on_swap
         self.verifications = 0
@@ -323,16 +339,16 @@ class IndexWatcher:
         """Serve the best good version (see the class); True if the served set was swapped."""
         with self._lock:
             before = self._state
-            pointer = served_version(self.index_dir)
+            pointer, fetched = self._published(before.pointer)
             current = before.served
             intact = (
                 current is not None and fingerprint(self.index_dir / current.version) == before.fingerprint
             )
-            refused: list[Refusal] = []
+            refused: list[Refusal] = [fetched] if fetched is not None else []
             chosen: tuple[ServedIndexes, Fingerprint] | None = None
             if intact and current is not None and current.version == pointer:
                 chosen = (current, before.fingerprint)
-            elif pointer is not None:
+            elif pointer is not None and fetched is None:
                 chosen = self._try(pointer, refused)
             if chosen is None and intact and current is not None:
                 chosen = (current, before.fingerprint)  # the previous good version stays served
@@ -354,6 +370,19 @@ class IndexWatcher:
         if swapped and self.on_swap is not None and state.served is not None:
             self.on_swap(state.served)
         return swapped
+
+    def _published(self, last: str | None) -> tuple[str | None, Refusal | None]:
+        """The version to serve (from ``source``, else ``CURRENT``), and why it cannot be had if its
+        download was refused. A source that fails (the database is away) leaves ``last``."""
+        if self.source is None:
+            return served_version(self.index_dir), None
+        try:
+            return self.source(), None
+        except VersionRefused as refused:
+            return refused.version, Refusal(refused.version, refused.problems)
+        except Exception:
+            log.exception("index: cannot learn the published version; still on %s", last)
+            return last, None
 
     def _try(self, version: str, refused: list[Refusal]) -> tuple[ServedIndexes, Fingerprint] | None:
         """``version`` verified and loaded, with its fingerprint; None if refused (added to ``refused``)."""

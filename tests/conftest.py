@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from config import get_settings
 from db import make_engine, upgrade
 from tests.postgres import PostgresServer, PostgresUnavailable, new_database, postgres_server
+from tests.s3 import S3Server, s3_server
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +55,10 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
     monkeypatch.delenv("HASHMATCH_DATABASE_URL", raising=False)
     yield apply
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """moto's S3 server (see tests/s3.py), for the whole session."""
+    with s3_server() as server:
+        yield server

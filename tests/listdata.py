@@ -9,10 +9,9 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Entry, HashList, ListVersion, Organisation
+from db.models import Entry, HashList, ListVersion, Organisation, Publication
 from indexer.formats import ListFile, read_list
 from indexer.lists import Mode, create_list, import_list
-from indexer.publishing import served_list_versions
 from indexer.serving import ServedIndexes, serve, write_version
 from matcher import Index
 
@@ -100,7 +99,8 @@ def assert_consistent(sessions: sessionmaker[Session], index_dir: Path) -> None:
         )
         assert orphans == 0
         served = ServedIndexes.open(index_dir)
-        mapping = served_list_versions(session, index_dir)
+        named = served and session.scalar(select(Publication).where(Publication.version == served.version))
+        mapping = {int(key): int(value) for key, value in named.list_versions.items()} if named else {}
         if served is None:
             assert mapping == {}
             return

@@ -1,0 +1,185 @@
+"""Many machines on one database and one index store (moto's real S3 API server): a replica with an
+empty data directory serves what another machine published, refuses a damaged download, and a
+publisher killed during its upload leaves the previous version served."""
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from db import make_session_factory
+from db.clock import ManualClock
+from db.models import Publication
+from indexer.checksums import MANIFEST
+from indexer.publishing import PublishResult, publish
+from indexer.replica import PublishedVersion
+from indexer.serving import IndexWatcher, ServedIndexes
+from indexer.store import IndexStore
+from tests.api.support import START, make_settings
+from tests.listdata import codes, load, new_list, plain
+from tests.s3 import S3Server
+from tests.test_crash import finish, hashmatch
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def store(s3: S3Server) -> IndexStore:
+    return IndexStore(s3.fresh_store(), s3.endpoint_url)
+
+
+def wait_for(watcher: IndexWatcher, version: str, seconds: float = 30) -> ServedIndexes:
+    deadline = time.monotonic() + seconds
+    while (current := watcher.current) is None or current.version != version:
+        assert time.monotonic() < deadline, watcher.state.describe()
+        time.sleep(0.02)
+    return current
+
+
+def replica(sessions: sessionmaker[Session], store: IndexStore, data_dir: Path) -> IndexWatcher:
+    cache = data_dir / "indexes"
+    return IndexWatcher(cache, interval=0.05, source=PublishedVersion(sessions, store, cache, keep=2))
+
+
+def test_a_replica_with_an_empty_data_directory_serves_what_another_machine_published(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    first_codes, second_codes = codes(300, 1), codes(200, 2)
+    load(sessions, list_id, plain("pdq", first_codes) + plain("md5", codes(40, 3, 16)))
+    first = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
+    assert store.has(first)
+    watcher = replica(sessions, store, tmp_path / "replica")
+    watcher.start()
+    try:
+        served = wait_for(watcher, first)
+        assert len(served.search("pdq", first_codes, 0)) == 300
+        assert len(served.search("md5", codes(40, 3, 16), 0)) == 40
+        load(sessions, list_id, plain("pdq", second_codes))
+        second = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
+        served = wait_for(watcher, second)
+        assert len(served.search("pdq", second_codes, 0)) == 200
+        assert len(served.search("pdq", first_codes, 0)) == 0
+        assert watcher.state.status == "ok"
+    finally:
+        watcher.stop()
+    cached = sorted(p.name for p in (tmp_path / "replica" / "indexes").iterdir())
+    assert cached == sorted([first, second])  # downloads only: no staging left, no CURRENT written
+
+
+def test_a_damaged_object_in_the_store_is_refused_and_the_previous_version_stays_served(
+    engine: Engine, database_url: str, store: IndexStore, s3: S3Server, tmp_path: Path
+) -> None:
+    sessions = make_session_factory(engine)
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(100, 4)))
+    publisher = tmp_path / "publisher" / "indexes"
+    first = publish(sessions, publisher, store=store).version
+    settings = make_settings(
+        database_url,
+        tmp_path / "replica",
+        index_store=store.url,
+        s3_endpoint_url=s3.endpoint_url,
+        index_poll_seconds=3600,
+    )
+    app = create_app(settings, clock=ManualClock(START))
+    with TestClient(app) as client:
+        assert client.get("/readyz").json()["index_version"] == first
+        load(sessions, list_id, plain("pdq", codes(100, 5)))
+        second = publish(sessions, publisher, store=store).version
+        damaged = f"{store.url}/{second}/pdq/entry_ids.npy"
+        good = store._fs.cat_file(damaged)
+        store._fs.pipe_file(damaged, good[:-1] + bytes([good[-1] ^ 0xFF]))
+        watcher = app.state.services.watcher
+        watcher.check()
+        ready = client.get("/readyz")
+        body = ready.json()
+        assert body["status"] == "degraded"
+        assert body["index_version"] == first
+        assert f"the published version {second} was refused" in body["detail"]
+        assert "pdq/entry_ids.npy: its SHA-256 differs from the manifest's" in body["detail"]
+        assert "s3://" not in body["detail"]  # no store address on a public route
+        assert not (tmp_path / "replica" / "indexes" / second).exists()
+        watcher.check()  # not downloaded again while the store's objects are unchanged
+        assert watcher.state.status == "degraded"
+        store._fs.pipe_file(damaged, good)  # the operator puts the object back
+        watcher.check()
+        body = client.get("/readyz").json()
+        assert (body["status"], body["index_version"]) == ("ok", second)
+
+
+def test_publishers_on_two_machines_at_once_take_turns(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(20_000, 6)))
+    results: list[PublishResult] = []
+    errors: list[BaseException] = []
+
+    def run(machine: str) -> None:
+        try:
+            results.append(publish(sessions, tmp_path / machine / "indexes", store=store))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(machine,)) for machine in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(result.changed for result in results) == [False, True]
+    assert len({result.version for result in results}) == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Publication)) == 1
+
+
+def test_a_publisher_killed_during_its_upload_leaves_the_previous_version_served(
+    sessions: sessionmaker[Session],
+    database_url: str,
+    store: IndexStore,
+    s3: S3Server,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    list_id = new_list(sessions)
+    old, new = codes(50, 7), codes(60, 8)
+    load(sessions, list_id, plain("pdq", old))
+    publisher = tmp_path / "publisher"
+    first = publish(sessions, publisher / "indexes", store=store).version
+    watcher = replica(sessions, store, tmp_path / "replica")
+    watcher.check()
+    source = tmp_path / "next.txt"
+    source.write_text(plain("pdq", new))
+    monkeypatch.setenv("HASHMATCH_INDEX_STORE", store.url)
+    monkeypatch.setenv("HASHMATCH_S3_ENDPOINT_URL", s3.endpoint_url)
+    command = ["lists", "import", "EOKM/main", str(source), "--full", "--publish"]
+    killed = hashmatch(database_url, publisher, *command, kill_at=("indexer.store._put", "after"))
+    assert finish(killed) == -signal.SIGKILL  # the files are up, the manifest is not
+
+    with sessions() as session:
+        assert session.scalars(select(Publication.version)).all() == [first]
+    uploaded = [path for path in store._fs.find(store.url) if first not in path]
+    assert uploaded
+    assert not any(path.endswith(MANIFEST) for path in uploaded)
+    watcher.check()
+    assert watcher.current is not None
+    assert watcher.current.version == first
+    assert len(watcher.current.search("pdq", old, 0)) == 50
+
+    assert finish(hashmatch(database_url, publisher, "lists", "publish")) == 0
+    watcher.check()
+    assert watcher.current is not None
+    assert watcher.current.version != first
+    assert len(watcher.current.search("pdq", new, 0)) == 60
+    assert len(watcher.current.search("pdq", old, 0)) == 0
+    assert store.has(watcher.current.version)
