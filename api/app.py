@@ -20,8 +20,8 @@ from db.clock import Clock, SystemClock
 from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
 from indexer.replica import PublishedVersion
-from indexer.serving import IndexWatcher
 from indexer.store import IndexStore
+from indexer.watcher import IndexWatcher
 from notices.outbound import Outbound, Resolver, system_resolver
 from notices.webhooks import sealer_from
 

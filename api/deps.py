@@ -19,7 +19,7 @@ from db.models import Organisation
 from db.sealing import Sealer
 from guard.budgets import Budgets
 from guard.watching import ProbeGuard
-from indexer.serving import IndexWatcher
+from indexer.watcher import IndexWatcher
 from notices.outbound import Outbound
 
 

@@ -39,7 +39,7 @@ from db.models import HashList, Organisation
 from indexer.formats import ListFile, read_list
 from indexer.lists import create_list, import_list
 from indexer.publishing import publish
-from indexer.serving import IndexWatcher
+from indexer.watcher import IndexWatcher
 from matcher import get_hash_type
 
 

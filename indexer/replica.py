@@ -3,7 +3,7 @@
 Each server (every worker of every replica) polls the database for the newest publication's version
 (one small query every ``index_poll_seconds``). A version not yet in its local cache is downloaded
 from the store, verified against its manifest and renamed into the cache
-(:meth:`indexer.store.IndexStore.download`); the :class:`indexer.serving.IndexWatcher` then swaps
+(:meth:`indexer.store.IndexStore.download`); the :class:`indexer.watcher.IndexWatcher` then swaps
 it in. A refused download keeps the previous version serving and is tried again only once the
 version's objects in the store change.
 """
@@ -24,7 +24,7 @@ this machine may be downloading into one)."""
 
 
 class PublishedVersion:
-    """The ``source`` of an :class:`indexer.serving.IndexWatcher` (see the module)."""
+    """The ``source`` of an :class:`indexer.watcher.IndexWatcher` (see the module)."""
 
     def __init__(
         self, sessions: sessionmaker[Session], store: IndexStore, cache_dir: Path, keep: int = 3

@@ -19,8 +19,9 @@ from db.models import Publication
 from indexer.checksums import MANIFEST
 from indexer.publishing import PublishResult, publish
 from indexer.replica import PublishedVersion
-from indexer.serving import IndexWatcher, ServedIndexes
+from indexer.serving import ServedIndexes
 from indexer.store import IndexStore
+from indexer.watcher import IndexWatcher
 from tests.api.support import START, make_settings
 from tests.listdata import codes, load, new_list, plain
 from tests.s3 import S3Server

@@ -17,7 +17,8 @@ from indexer import serving
 from indexer.checksums import MANIFEST
 from indexer.lists import retract_entries
 from indexer.publishing import publish, served_list_versions, unserved_publication
-from indexer.serving import IndexWatcher, ServedIndexes, check_version
+from indexer.serving import ServedIndexes, check_version
+from indexer.watcher import IndexWatcher
 from tests.listdata import active_ids, assert_consistent, codes, load, new_list, plain
 
 

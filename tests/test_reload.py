@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from indexer.serving import IndexWatcher, serve
+from indexer.serving import serve
+from indexer.watcher import IndexWatcher
 from matcher import HASH_TYPES
 from tests.listdata import codes, publish
 

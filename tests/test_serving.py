@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.serving import POINTER, IndexWatcher, ServedIndexes, prune, served_version
+from indexer.serving import POINTER, ServedIndexes, prune, served_version
+from indexer.watcher import IndexWatcher
 from matcher import HASH_TYPES, Index
 from tests.listdata import publish
 

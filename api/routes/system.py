@@ -13,7 +13,7 @@ from api.deps import allow, record, services
 from api.schemas import Health, Me, RefusedVersion, error_responses
 from db.base import utcnow
 from db.models import ROLES
-from indexer.serving import ServingState
+from indexer.watcher import ServingState
 
 router = APIRouter(tags=["system"])
 

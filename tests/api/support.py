@@ -23,7 +23,8 @@ from db.models import Entry, Organisation
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
 from indexer.publishing import publish
-from indexer.serving import IndexWatcher, served_version
+from indexer.serving import served_version
+from indexer.watcher import IndexWatcher
 from matcher import HASH_TYPES
 from notices.outbound import system_resolver
 

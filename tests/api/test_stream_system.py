@@ -14,7 +14,7 @@ from api.app import create_app
 from db import make_session_factory
 from db.clock import ManualClock
 from db.models import AuditRecord, Notice
-from indexer.serving import IndexWatcher
+from indexer.watcher import IndexWatcher
 from tests.api.support import START, World, flip, make_settings
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
