@@ -40,6 +40,10 @@ class Budgets(Protocol):
         ...
 
 
+RETRIES = 3
+"""Takes tried in a row when a refusal came from waiting for the database, not from the budget."""
+
+
 class RateBudgets:
     """GCRA buckets of ``burst`` hashes refilled at ``rate`` hashes per second, in ``engine``'s database
     (table ``rate_budgets``).
@@ -77,15 +81,24 @@ class RateBudgets:
         if cost == 0:
             return None
         interval = self._interval_ns(self.rate if rate is None else rate)
-        now = (self.clock.now() - EPOCH) // timedelta(microseconds=1) * 1000
         step, tolerance = cost * interval, self.burst * interval
-        params = {"bucket": bucket, "now": now, "step": step, "tolerance": tolerance}
-        with self.engine.begin() as connection:
-            if connection.execute(self._take, params).first() is not None:
-                return None
-            tat = connection.execute(self._read, {"bucket": bucket}).scalar_one()
-        # Another worker's take may have passed between the two statements: wait a moment at least.
-        return max(max(tat, now) + step - tolerance - now, 1_000_000) / NS
+        for _ in range(RETRIES):
+            now = self._now_ns()
+            params = {"bucket": bucket, "now": now, "step": step, "tolerance": tolerance}
+            with self.engine.begin() as connection:
+                if connection.execute(self._take, params).first() is not None:
+                    return None
+                tat = connection.execute(self._read, {"bucket": bucket}).scalar_one()
+            # ``now`` was read before the write lock was ours: others' takes may have passed meanwhile.
+            # Refused only if the budget is short at the moment of the refusal too; else take again.
+            later = self._now_ns()
+            wait = max(tat, later) + step - tolerance - later
+            if wait > 0:
+                return max(wait, 1_000_000) / NS
+        return 1_000_000 / NS
+
+    def _now_ns(self) -> int:
+        return (self.clock.now() - EPOCH) // timedelta(microseconds=1) * 1000
 
     def _interval_ns(self, rate: float) -> int:
         if not (rate > 0 and math.isfinite(rate)):

@@ -21,6 +21,7 @@ This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the s
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -97,12 +98,18 @@ class Watch:
 
 
 def distances(queries: Codes, codes: Codes) -> npt.NDArray[np.int32]:
-    """Hamming distances between every query (rows) and every code (columns), in bounded memory."""
+    """Hamming distances between every query (rows) and every code (columns), in bounded memory
+    (compared 64 bits at a time when the width allows)."""
     found = np.empty((queries.shape[0], codes.shape[0]), np.int32)
+    if codes.shape[0] == 0:
+        return found
+    words = np.dtype(np.uint64 if codes.shape[1] % 8 == 0 else np.uint8)
+    left: npt.NDArray[np.unsignedinteger[Any]] = np.ascontiguousarray(queries).view(words)
+    right: npt.NDArray[np.unsignedinteger[Any]] = np.ascontiguousarray(codes).view(words)
     step = max(1, CHUNK_BYTES // max(1, codes.size))
     for start in range(0, queries.shape[0], step):
-        block = queries[start : start + step]
-        found[start : start + step] = np.bitwise_count(block[:, None, :] ^ codes[None, :, :]).sum(axis=2)
+        block = left[start : start + step]
+        found[start : start + step] = np.bitwise_count(block[:, None, :] ^ right[None, :, :]).sum(axis=2)
     return found
 
 

@@ -14,24 +14,28 @@ A caller refuses the whole call when it reaches the suspension (:attr:`Verdict.r
 would be the bits the limit is there to withhold.
 """
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+import numpy.typing as npt
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import STANDINGS, Entry, HashList, ProbeWatch, Standing
-from guard.probing import ProbeRule, Watch, observe, rules
+from guard.probing import ProbeRule, Watch, distances, observe, rules
 from matcher import HASH_TYPES
 from matcher.codes import Codes
 
 WATCHES_LOADED = 4096
-"""Watched entries of one type compared per call (the most recently touched): bounds a call's cost."""
+"""Watched entries of one type compared per call (the newest): bounds a call's cost."""
+CACHED = 4096
+"""(organisation, hash type) pairs whose watched codes a process keeps."""
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,33 @@ class Verdict:
         return self.escalated == "suspended"
 
 
+EntryCode = tuple[int, str, bytes, int]
+"""An entry about to be watched: its id, hash type, value and its list's threshold for that type."""
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """An organisation's watched entries of one type as arrays: the part of a watch that never
+    changes (entry, code, threshold), cached per process under ``key``, which changes whenever a
+    watch is added or removed anywhere."""
+
+    key: tuple[int, int]
+    entries: npt.NDArray[np.int64]
+    codes: Codes
+    thresholds: npt.NDArray[np.int32]
+
+
 class ProbeGuard:
-    """Watches hosters' calls for walks along listed entries' thresholds."""
+    """Watches hosters' calls for walks along listed entries' thresholds.
+
+    A call costs one indexed count per perceptual type and a vectorised comparison with the cached
+    codes of the organisation's watched entries; only a call that matched a new entry or came to
+    the edge of a watched one takes the standing's lock and writes."""
 
     def __init__(self, probes_per_64_bits: int) -> None:
         self.rules: dict[str, ProbeRule] = rules(probes_per_64_bits)
+        self._cache: OrderedDict[tuple[int, str], _Watched] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def watch(
         self,
@@ -67,18 +93,19 @@ class ProbeGuard:
         """Let the organisation's watches see a call's perceptual ``queries`` (hash type -> codes, in
         the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs)."""
         types = sorted(name for name, codes in queries.items() if name in self.rules and codes.shape[0])
-        new = {entry for entry, name in matched if name in self.rules}
-        if not types and not new:
+        matched_here = {entry: name for entry, name in matched if name in self.rules}
+        if not types and not matched_here:
             return Verdict()
-        if not new and not _has_watches(session, organisation_id, types):
+        fresh, near = self._near(session, organisation_id, queries, types, matched_here)
+        if not fresh and not any(near.values()):
             return Verdict()
         standing = _lock(session, organisation_id, now)
-        _add_watches(session, organisation_id, new, now)
+        _add_watches(session, organisation_id, fresh, now)
         probes = 0
         reached: dict[str, list[int]] = defaultdict(list)
-        for name in types:
+        for name, close in near.items():
             rule = self.rules[name]
-            rows = _load(session, organisation_id, name)
+            rows = _load(session, organisation_id, close)
             watches = [_as_watch(row) for row in rows]
             probes += observe(watches, np.ascontiguousarray(queries[name]), rule)
             for row, watch in zip(rows, watches, strict=True):
@@ -96,10 +123,62 @@ class ProbeGuard:
         standing.reason = f"{probes} probe(s) at the threshold edge of listed entries {list(entries)}"
         return Verdict(probes, target, target, entries)
 
+    def _near(
+        self,
+        session: Session,
+        organisation_id: int,
+        queries: Mapping[str, Codes],
+        types: Sequence[str],
+        matched: Mapping[int, str],
+    ) -> tuple[list[EntryCode], dict[str, list[int]]]:
+        """The matched entries not watched yet, and per type the entries (watched or about to be) that
+        a query came to the edge of: found without a lock, from what never changes of a watch."""
+        names = {*types, *matched.values()}
+        watched = {name: self._watched(session, organisation_id, name) for name in names}
+        known = {name: set(found.entries.tolist()) for name, found in watched.items()}
+        fresh = _entry_codes(session, {entry for entry, name in matched.items() if entry not in known[name]})
+        near: dict[str, list[int]] = {}
+        for name in types:
+            entries, codes, thresholds = _with(watched[name], [row for row in fresh if row[1] == name])
+            if entries.size:
+                apart = distances(np.ascontiguousarray(queries[name]), codes)
+                edge = np.abs(apart - thresholds[None, :]) <= self.rules[name].band
+                near[name] = entries[edge.any(axis=0)].tolist()
+        return fresh, near
+
     @staticmethod
     def standing(session: Session, organisation_id: int) -> str | None:
         """The organisation's level (``watched``, ``throttled``, ``suspended``), None if never watched."""
         return session.scalar(select(Standing.level).where(Standing.organisation_id == organisation_id))
+
+    def _watched(self, session: Session, organisation_id: int, hash_type: str) -> _Watched:
+        """The organisation's watched entries of ``hash_type`` (the newest :data:`WATCHES_LOADED`)."""
+        mine = (ProbeWatch.organisation_id == organisation_id) & (ProbeWatch.hash_type == hash_type)
+        count, newest = session.execute(select(func.count(), func.max(ProbeWatch.id)).where(mine)).one()
+        key = (int(count), int(newest or 0))
+        with self._cache_lock:
+            cached = self._cache.get((organisation_id, hash_type))
+            if cached is not None and cached.key == key:
+                self._cache.move_to_end((organisation_id, hash_type))
+                return cached
+        rows = session.execute(
+            select(ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold)
+            .where(mine)
+            .order_by(ProbeWatch.id.desc())
+            .limit(WATCHES_LOADED)
+        ).all()
+        nbytes = HASH_TYPES[hash_type].nbytes
+        found = _Watched(
+            key,
+            np.array([row[0] for row in rows], np.int64),
+            np.frombuffer(b"".join(row[1] for row in rows), np.uint8).reshape(len(rows), nbytes),
+            np.array([row[2] for row in rows], np.int32),
+        )
+        with self._cache_lock:
+            self._cache[(organisation_id, hash_type)] = found
+            while len(self._cache) > CACHED:
+                self._cache.popitem(last=False)
+        return found
 
 
 def lift(session: Session, organisation_id: int, now: datetime, reason: str) -> str | None:
@@ -116,12 +195,6 @@ def lift(session: Session, organisation_id: int, now: datetime, reason: str) -> 
         .values(probes=0, edge=b"", updated_at=now)
     )
     return before
-
-
-def forget(session: Session, organisation_id: int) -> None:
-    """Drop every watch and the standing of an organisation (for the operator, e.g. a deleted one)."""
-    session.execute(delete(ProbeWatch).where(ProbeWatch.organisation_id == organisation_id))
-    session.execute(delete(Standing).where(Standing.organisation_id == organisation_id))
 
 
 @dataclass(frozen=True)
@@ -163,17 +236,6 @@ def _rank(level: str) -> int:
     return STANDINGS.index(level)
 
 
-def _has_watches(session: Session, organisation_id: int, types: Sequence[str]) -> bool:
-    return (
-        session.scalar(
-            select(ProbeWatch.id)
-            .where(ProbeWatch.organisation_id == organisation_id, ProbeWatch.hash_type.in_(types))
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def _lock(session: Session, organisation_id: int, now: datetime) -> Standing:
     """The organisation's standing row, created if new, locked for the rest of the transaction."""
     values = {"organisation_id": organisation_id, "level": "watched", "reason": "", "changed_at": now}
@@ -190,54 +252,69 @@ def _lock(session: Session, organisation_id: int, now: datetime) -> Standing:
     return standing
 
 
-def _add_watches(session: Session, organisation_id: int, entries: set[int], now: datetime) -> None:
-    """Watch the ``entries`` not yet watched (the standing lock is held: no concurrent insert)."""
+def _entry_codes(session: Session, entries: set[int]) -> list[EntryCode]:
     if not entries:
-        return
-    known = set(
-        session.scalars(
-            select(ProbeWatch.entry_id).where(
-                ProbeWatch.organisation_id == organisation_id, ProbeWatch.entry_id.in_(sorted(entries))
-            )
-        )
-    )
-    session.execute(
-        update(ProbeWatch)
-        .where(ProbeWatch.organisation_id == organisation_id, ProbeWatch.entry_id.in_(sorted(known)))
-        .values(updated_at=now)
-    )
-    missing = sorted(entries - known)
-    if not missing:
-        return
+        return []
     rows = session.execute(
         select(Entry.id, Entry.hash_type, Entry.value, HashList.thresholds)
         .join(HashList, HashList.id == Entry.list_id)
-        .where(Entry.id.in_(missing))
+        .where(Entry.id.in_(sorted(entries)))
+    )
+    return [
+        (entry_id, name, bytes(value), int(thresholds.get(name, HASH_TYPES[name].default_threshold)))
+        for entry_id, name, value, thresholds in rows
+    ]
+
+
+def _with(
+    watched: _Watched, fresh: Sequence[EntryCode]
+) -> tuple[npt.NDArray[np.int64], Codes, npt.NDArray[np.int32]]:
+    """The watched entries' ids, codes and thresholds, and those of the entries about to be watched."""
+    if not fresh:
+        return watched.entries, watched.codes, watched.thresholds
+    codes = np.frombuffer(b"".join(row[2] for row in fresh), np.uint8).reshape(len(fresh), -1)
+    return (
+        np.concatenate([watched.entries, np.array([row[0] for row in fresh], np.int64)]),
+        np.concatenate([watched.codes.reshape(-1, codes.shape[1]), codes]),
+        np.concatenate([watched.thresholds, np.array([row[3] for row in fresh], np.int32)]),
+    )
+
+
+def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCode], now: datetime) -> None:
+    """Watch the ``fresh`` entries (the standing's lock is held: no concurrent insert of the same)."""
+    known = set(
+        session.scalars(
+            select(ProbeWatch.entry_id).where(
+                ProbeWatch.organisation_id == organisation_id,
+                ProbeWatch.entry_id.in_(sorted(row[0] for row in fresh)),
+            )
+        )
     )
     session.add_all(
         ProbeWatch(
             organisation_id=organisation_id,
             entry_id=entry_id,
             hash_type=name,
-            code=bytes(value),
-            threshold=int(thresholds.get(name, HASH_TYPES[name].default_threshold)),
+            code=value,
+            threshold=threshold,
             probes=0,
             edge=b"",
             created_at=now,
             updated_at=now,
         )
-        for entry_id, name, value, thresholds in rows
+        for entry_id, name, value, threshold in fresh
+        if entry_id not in known
     )
     session.flush()
 
 
-def _load(session: Session, organisation_id: int, hash_type: str) -> list[ProbeWatch]:
+def _load(session: Session, organisation_id: int, entries: Sequence[int]) -> list[ProbeWatch]:
+    """The organisation's watches of ``entries``, read afresh under the standing's lock."""
     return list(
         session.scalars(
             select(ProbeWatch)
-            .where(ProbeWatch.organisation_id == organisation_id, ProbeWatch.hash_type == hash_type)
-            .order_by(ProbeWatch.updated_at.desc(), ProbeWatch.id.desc())
-            .limit(WATCHES_LOADED)
+            .where(ProbeWatch.organisation_id == organisation_id, ProbeWatch.entry_id.in_(sorted(entries)))
+            .order_by(ProbeWatch.entry_id)
         )
     )
 

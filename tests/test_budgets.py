@@ -104,3 +104,23 @@ def test_the_budget_engine_commits_without_waiting_for_the_disk(workers: list[En
             assert connection.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
         else:
             assert connection.execute(text("SHOW synchronous_commit")).scalar_one() == "off"
+
+
+class LateClock:
+    """The time as a worker that waited for the database's write lock saw it: first when it asked,
+    then, from its second reading on, when it got the lock."""
+
+    def __init__(self, asked: datetime, locked: datetime) -> None:
+        self.readings = [asked, locked]
+
+    def now(self) -> datetime:
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+
+def test_a_take_that_waited_for_the_lock_is_not_refused_for_the_time_it_waited(workers: list[Engine]) -> None:
+    """Under load a worker reads the time, then waits for the write lock while others' takes pass:
+    the budget must be judged at the time of the decision, not at the time the worker asked."""
+    later = START + timedelta(seconds=2)
+    RateBudgets(workers[0], ManualClock(later), rate=1000, burst=1000).take("org:1", 500)
+    waited = RateBudgets(workers[1], LateClock(START, later), rate=1000, burst=1000)
+    assert waited.take("org:1", 1) is None  # half the burst is left at the time it got the lock

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, utcnow
@@ -20,10 +20,13 @@ class ProbeWatch(Base):
     """
 
     __tablename__ = "probe_watches"
-    __table_args__ = (UniqueConstraint("organisation_id", "entry_id"),)
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "entry_id"),
+        Index("ix_probe_watches_organisation_type", "organisation_id", "hash_type", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     entry_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("entries.id")
     )

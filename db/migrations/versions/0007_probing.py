@@ -41,7 +41,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("organisation_id", "entry_id", name=op.f("uq_probe_watches_organisation_id")),
     )
     op.create_index(
-        op.f("ix_probe_watches_organisation_id"), "probe_watches", ["organisation_id"], unique=False
+        "ix_probe_watches_organisation_type",
+        "probe_watches",
+        ["organisation_id", "hash_type", "id"],
+        unique=False,
     )
     op.create_table(
         "standings",
@@ -63,5 +66,5 @@ def downgrade() -> None:
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.alter_column("event_id", existing_type=BIG_ID, nullable=False)
     op.drop_table("standings")
-    op.drop_index(op.f("ix_probe_watches_organisation_id"), table_name="probe_watches")
+    op.drop_index("ix_probe_watches_organisation_type", table_name="probe_watches")
     op.drop_table("probe_watches")
