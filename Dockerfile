@@ -37,6 +37,7 @@ RUN /opt/hashmatch/bin/pip install --no-deps --no-build-isolation --no-index . \
     && /opt/hashmatch/bin/pip uninstall -y cython wheel \
     && /opt/hashmatch/bin/pip check
 
+# The runtime stage. /data/indexes is made here: today `hashmatch serve` fails to start where it is missing.
 FROM ${BASE}
 ENV PATH=/opt/hashmatch/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -46,8 +47,10 @@ ENV PATH=/opt/hashmatch/bin:$PATH \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --uid 10001 --user-group --home-dir /app --no-create-home hashmatch \
-    && mkdir -p /app /data "$NUMBA_CACHE_DIR" && chown hashmatch:hashmatch /data "$NUMBA_CACHE_DIR"
+    && groupadd --gid 10001 hashmatch \
+    && useradd --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin hashmatch \
+    && mkdir -p /app /data/indexes "$NUMBA_CACHE_DIR" \
+    && chown -R hashmatch:hashmatch /data "$NUMBA_CACHE_DIR"
 COPY --from=build /opt/hashmatch /opt/hashmatch
 WORKDIR /app
 COPY tests/fixtures ./tests/fixtures
