@@ -37,7 +37,7 @@ def _runtime_stage() -> list[tuple[str, str]]:
 def _pinned(lock: str) -> dict[str, str]:
     """Name -> version of each requirement in a lock file, each checked to carry its hashes."""
     text = (ROOT / lock).read_text()
-    pins = {}
+    pins: dict[str, str] = {}
     for block in re.split(r"\n(?=\S)", text):
         if block.startswith("#") or not block.strip():
             continue
@@ -58,8 +58,8 @@ def test_the_dockerfile_copies_every_package_the_project_installs() -> None:
 
 @pytest.mark.parametrize("lock", ["requirements.lock", "requirements-build.lock"])
 def test_every_pip_install_is_hash_checked_from_a_lock_file(lock: str) -> None:
-    installs = [args for name, args in _instructions() if name == "RUN" for args in args.split("&&")]
-    installs = [shlex.split(command) for command in installs if re.search(r"\bpip install\b", command)]
+    commands = [part for name, args in _instructions() if name == "RUN" for part in args.split("&&")]
+    installs = [shlex.split(command) for command in commands if re.search(r"\bpip install\b", command)]
     assert any(["-r", lock] == words[i : i + 2] for words in installs for i in range(len(words))), lock
     for words in installs:
         # the project itself is the one install without hashes: from the copied sources, nothing downloaded
