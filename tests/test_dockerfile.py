@@ -1,6 +1,7 @@
 """The image, read statically (building it takes minutes and root: scripts/build-image does, outside make
 test): every package copied, dependencies installed only from the hash-checked lock files, a non-root user,
-numba's kernels compiled into the image, a health check on /readyz, several workers."""
+numba's kernels compiled into the image, a health check on /readyz, several workers; the compose file
+and HAProxy agree on the replicas."""
 
 import re
 import shlex
@@ -8,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -114,3 +116,18 @@ def test_the_server_starts_with_several_workers() -> None:
     commands = [args for name, args in _runtime_stage() if name == "CMD"]
     assert commands, "no CMD"
     assert "--workers" in commands[-1]
+
+
+def test_haproxy_balances_exactly_the_compose_files_api_replicas() -> None:
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+    replicas = {name for name, service in compose.items() if service.get("command", [None])[0] == "serve"}
+    servers = re.findall(
+        r"^\s*server (\S+) (\S+):8000\b", (ROOT / "deploy" / "haproxy.cfg").read_text(), re.M
+    )
+    assert len(replicas) >= 2
+    assert {name for name, _ in servers} == replicas
+    assert {host for _, host in servers} == replicas
+    for name in replicas:
+        assert "--workers" in compose[name]["command"], name
+        assert compose[name]["environment"]["HASHMATCH_TICK_SECONDS"] == "0", f"{name}: the ticker ticks"
+    assert "hashmatch notices tick" in " ".join(compose["ticker"]["command"])
