@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut
 DATA ?= var
 PORT ?= 8000
 
-.PHONY: run test check bench bench-quick clean
+.PHONY: run test check bench bench-quick lock clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
@@ -47,6 +47,21 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --quick $(if $(ONLY),--only $(ONLY))
+
+# lock: the container image's dependencies, pinned with their hashes (pip-tools, from PyPI only: a local
+# wheel folder or mirror would add hashes of files PyPI does not serve). requirements-build.lock: what
+# pdqhash's source build needs (it has no Linux wheel), so that the image hash-checks every file it installs
+LOCK_TOOLS := $(VENV)/pip-tools
+COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(LOCK_TOOLS)/bin/pip-compile --quiet $(if $(UPGRADE),--upgrade) \
+	--generate-hashes --allow-unsafe --strip-extras --index-url https://pypi.org/simple --no-emit-index-url
+
+## lock: requirements.lock and requirements-build.lock (the image's pinned dependencies) after a change to
+## pyproject.toml; pins kept unless UPGRADE=1 (make lock UPGRADE=1: the newest versions that fit)
+lock:
+	test -x $(LOCK_TOOLS)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_TOOLS) \
+		&& $(LOCK_TOOLS)/bin/python -m pip install --quiet pip-tools==7.6.2)
+	$(COMPILE) --output-file requirements.lock pyproject.toml
+	$(COMPILE) --output-file requirements-build.lock requirements-build.in
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache .hypothesis
