@@ -140,6 +140,8 @@ def versions_newest_first(index_dir: Path) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError):
             return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
+    if not index_dir.is_dir():
+        return []  # nothing published on this machine yet
     found = [path for path in index_dir.iterdir() if path.is_dir() and not path.name.startswith(".")]
     return [path.name for path in sorted(found, key=published, reverse=True)]
 

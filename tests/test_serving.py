@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.serving import POINTER, ServedIndexes, prune, served_version
+from indexer.serving import POINTER, ServedIndexes, prune, served_version, versions_newest_first
 from indexer.watcher import IndexWatcher
 from matcher import HASH_TYPES, Index
 from tests.listdata import publish
@@ -30,6 +30,16 @@ def test_nothing_is_served_before_the_first_publish(tmp_path: Path) -> None:
     watcher = IndexWatcher(tmp_path)
     assert watcher.check() is False
     assert watcher.current is None
+
+
+def test_a_data_directory_without_an_index_directory_serves_nothing_and_does_not_crash(
+    tmp_path: Path,
+) -> None:
+    """A server started on a new data directory (no ``indexes/`` yet) waits for the first publish."""
+    watcher = IndexWatcher(tmp_path / "indexes")
+    assert watcher.check() is False
+    assert watcher.current is None
+    assert versions_newest_first(tmp_path / "indexes") == []
 
 
 def test_publish_then_search_the_served_version(tmp_path: Path) -> None:
