@@ -23,6 +23,7 @@ This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the s
 from dataclasses import dataclass, field
 from typing import Any
 
+import faiss
 import numpy as np
 import numpy.typing as npt
 
@@ -110,6 +111,30 @@ def distances(queries: Codes, codes: Codes) -> npt.NDArray[np.int32]:
     for start in range(0, queries.shape[0], step):
         block = left[start : start + step]
         found[start : start + step] = np.bitwise_count(block[:, None, :] ^ right[None, :, :]).sum(axis=2)
+    return found
+
+
+def flat_index(codes: Codes) -> Any:
+    """A FAISS exact binary index over ``codes`` (rows), for :func:`near_edges`."""
+    flat = faiss.IndexBinaryFlat(codes.shape[1] * 8)
+    if codes.shape[0]:
+        flat.add(np.ascontiguousarray(codes))
+    return flat
+
+
+def near_edges(
+    queries: Codes, flat: Any, thresholds: npt.NDArray[np.int32], band: int
+) -> npt.NDArray[np.bool_]:
+    """Which codes of ``flat`` (a :func:`flat_index`) some query came within ``band`` of its threshold
+    to: one exact FAISS range search out to the largest threshold plus the band (microseconds per
+    query against thousands of codes), then the band of each code's own threshold."""
+    found = np.zeros(flat.ntotal, np.bool_)
+    if flat.ntotal == 0 or queries.shape[0] == 0:
+        return found
+    faiss.omp_set_num_threads(1)  # per thread; small searches lose more to thread start-up than they gain
+    _, apart, columns = flat.range_search(np.ascontiguousarray(queries), int(thresholds.max()) + band + 1)
+    edge = np.abs(apart.astype(np.int32) - thresholds[columns]) <= band
+    found[columns[edge]] = True
     return found
 
 

@@ -17,8 +17,9 @@ would be the bits the limit is there to withhold.
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import STANDINGS, Entry, HashList, ProbeWatch, Standing
-from guard.probing import ProbeRule, Watch, distances, observe, rules
+from guard.probing import ProbeRule, Watch, flat_index, near_edges, observe, rules
 from matcher import HASH_TYPES
 from matcher.codes import Codes
 
@@ -68,6 +69,8 @@ class _Watched:
     entries: npt.NDArray[np.int64]
     codes: Codes
     thresholds: npt.NDArray[np.int32]
+    flat: Any = field(repr=False)
+    """The codes in a FAISS index (:func:`guard.probing.flat_index`)."""
 
 
 class ProbeGuard:
@@ -139,11 +142,10 @@ class ProbeGuard:
         fresh = _entry_codes(session, {entry for entry, name in matched.items() if entry not in known[name]})
         near: dict[str, list[int]] = {}
         for name in types:
-            entries, codes, thresholds = _with(watched[name], [row for row in fresh if row[1] == name])
-            if entries.size:
-                apart = distances(np.ascontiguousarray(queries[name]), codes)
-                edge = np.abs(apart - thresholds[None, :]) <= self.rules[name].band
-                near[name] = entries[edge.any(axis=0)].tolist()
+            found = _with(watched[name], [row for row in fresh if row[1] == name])
+            if found.entries.size:
+                edge = near_edges(queries[name], found.flat, found.thresholds, self.rules[name].band)
+                near[name] = found.entries[edge].tolist()
         return fresh, near
 
     @staticmethod
@@ -168,11 +170,13 @@ class ProbeGuard:
             .limit(WATCHES_LOADED)
         ).all()
         nbytes = HASH_TYPES[hash_type].nbytes
+        codes = np.frombuffer(b"".join(row[1] for row in rows), np.uint8).reshape(len(rows), nbytes)
         found = _Watched(
             key,
             np.array([row[0] for row in rows], np.int64),
-            np.frombuffer(b"".join(row[1] for row in rows), np.uint8).reshape(len(rows), nbytes),
+            codes,
             np.array([row[2] for row in rows], np.int32),
+            flat_index(codes),
         )
         with self._cache_lock:
             self._cache[(organisation_id, hash_type)] = found
@@ -266,17 +270,18 @@ def _entry_codes(session: Session, entries: set[int]) -> list[EntryCode]:
     ]
 
 
-def _with(
-    watched: _Watched, fresh: Sequence[EntryCode]
-) -> tuple[npt.NDArray[np.int64], Codes, npt.NDArray[np.int32]]:
-    """The watched entries' ids, codes and thresholds, and those of the entries about to be watched."""
+def _with(watched: _Watched, fresh: Sequence[EntryCode]) -> _Watched:
+    """The watched entries and the entries about to be watched, together."""
     if not fresh:
-        return watched.entries, watched.codes, watched.thresholds
+        return watched
     codes = np.frombuffer(b"".join(row[2] for row in fresh), np.uint8).reshape(len(fresh), -1)
-    return (
+    together = np.concatenate([watched.codes.reshape(-1, codes.shape[1]), codes])
+    return _Watched(
+        watched.key,
         np.concatenate([watched.entries, np.array([row[0] for row in fresh], np.int64)]),
-        np.concatenate([watched.codes.reshape(-1, codes.shape[1]), codes]),
+        together,
         np.concatenate([watched.thresholds, np.array([row[3] for row in fresh], np.int32)]),
+        flat_index(together),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from guard.probing import ProbeRule, Watch, distances, observe, rule_for
+from guard.probing import ProbeRule, Watch, distances, flat_index, near_edges, observe, rule_for
 from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
 
 LIMIT = 6  # the default HASHMATCH_PROBE_LIMIT
@@ -102,6 +102,17 @@ def test_distances_agree_with_a_plain_count_in_every_block() -> None:
     codes = rng.integers(0, 256, (70, 32), dtype=np.uint8)
     expected = [[distance(bytes(q), bytes(c)) for c in codes] for q in queries]
     assert distances(queries, codes).tolist() == expected
+
+
+def test_near_edges_finds_exactly_the_codes_a_query_came_to_the_edge_of() -> None:
+    rng = np.random.default_rng(12)
+    codes = rng.integers(0, 256, (400, 8), dtype=np.uint8)
+    thresholds = rng.integers(4, 12, 400).astype(np.int32)
+    queries = np.concatenate([rng.integers(0, 256, (50, 8), dtype=np.uint8), codes[:30] ^ 0x01])
+    apart = distances(queries, codes)
+    expected = (np.abs(apart - thresholds[None, :]) <= 2).any(axis=0)
+    assert near_edges(queries, flat_index(codes), thresholds, 2).tolist() == expected.tolist()
+    assert expected.sum() > 0
 
 
 def test_the_same_edge_code_again_is_no_probe() -> None:
