@@ -4,9 +4,9 @@ Rates of one process are also given per second of its CPU time, which other load
 change; the ratio to the baseline uses them (wall-clock rates for several processes).
 
 Each configuration hashes the same generated photos (noise, gradients and shapes, about 2 MP, JPEG
-quality 85; PNG rows: 0.42 MP PNGs) with the default hash types (pdq, phash, dhash, md5, sha256). The baseline is the hotline
-tool's setting: full-size decoding, no query variants, one process. Worker pools are started and warmed
-before timing.
+quality 85; PNG rows: 0.42 MP PNGs) with the default hash types (pdq, phash, dhash, md5, sha256). The
+baseline is the hotline tool's setting: full-size decoding, no query variants, one process. Worker
+pools are started and warmed before timing.
 
     python -m benchmarks --only scanner [--quick]     # --quick: fewer, smaller photos
 """
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     markdown = (
         f"{count} photo-like JPEGs of {size[0]}x{size[1]} ({megabytes:.2f} MB each) and {count} PNGs of "
         f"{PNG_SIZE[0]}x{PNG_SIZE[1]}, types pdq, phash, dhash, md5, sha256. Baseline: the first row (PNG "
-        "rows: the first PNG row). Load average at the end: {os.getloadavg()[0]:.1f} "
+        f"rows: the first PNG row). Load average at the end: {os.getloadavg()[0]:.1f} "
         "(other work on the machine lowers the wall-clock rates, not the CPU-time ones).\n\n"
         + markdown_table(HEADERS, rows)
     )

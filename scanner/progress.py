@@ -1,5 +1,6 @@
 """Progress of long commands on standard error: a tqdm bar with rate and ETA on a terminal, one plain
-line every :data:`EVERY` seconds otherwise (a cron job's log, a pipe), and a last line at the end."""
+line every :data:`EVERY` seconds otherwise (a cron job's log, a pipe), and a last line at the end of a
+run that wrote any (work done within the first interval writes nothing)."""
 
 import sys
 import time
@@ -25,9 +26,12 @@ class Progress(Protocol):
 class PlainLines:
     """tqdm's figures as a line every ``every`` seconds, for a stream that is no terminal."""
 
-    def __init__(self, total: int, unit: str, desc: str, stream: TextIO, every: float = EVERY) -> None:
+    def __init__(
+        self, total: int, unit: str, desc: str, stream: TextIO, scale: bool = False, every: float = EVERY
+    ) -> None:
         self.total, self.unit, self.desc, self.stream, self.every = total, unit, desc, stream, every
-        self.n = 0
+        self.scale = scale
+        self.n = self.lines = 0
         self.postfix = ""
         self.started = self.last = time.monotonic()
 
@@ -40,9 +44,11 @@ class PlainLines:
         self.postfix = s
 
     def close(self) -> None:
-        self._line()
+        if self.lines:
+            self._line()
 
     def _line(self) -> None:
+        self.lines += 1
         self.last = time.monotonic()
         elapsed = self.last - self.started
         line = tqdm.format_meter(
@@ -52,6 +58,7 @@ class PlainLines:
             prefix=self.desc,
             unit=self.unit,
             postfix=self.postfix or None,
+            unit_scale=self.scale,
             bar_format=LINE,
         )
         self.stream.write(line + "\n")
@@ -71,17 +78,18 @@ class _Off:
 
 @contextmanager
 def progress(
-    total: int, unit: str, desc: str, enabled: bool = True, stream: TextIO | None = None
+    total: int, unit: str, desc: str, enabled: bool = True, stream: TextIO | None = None, scale: bool = False
 ) -> Iterator[Progress]:
-    """A progress display for ``total`` units of work (none if not ``enabled``), closed at the end."""
+    """A progress display for ``total`` units of work (none if not ``enabled``), closed at the end;
+    ``scale``: figures with k, M, G (bytes)."""
     out = sys.stderr if stream is None else stream
     bar: Progress
     if not enabled:
         bar = _Off()
     elif out.isatty():
-        bar = tqdm(total=total, unit=unit, desc=desc, file=out, dynamic_ncols=True)
+        bar = tqdm(total=total, unit=unit, desc=desc, file=out, dynamic_ncols=True, unit_scale=scale)
     else:
-        bar = PlainLines(total, unit, desc, out)
+        bar = PlainLines(total, unit, desc, out, scale)
     try:
         yield bar
     finally:
