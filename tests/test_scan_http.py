@@ -151,7 +151,7 @@ def test_scan_finds_copies_and_resumes(
     assert {ref for ref, row in rows.items() if row["matched"] == "true"} == MATCHED
     assert all(rows[ref]["notice_id"] for ref in MATCHED)  # each match has its notice
     mirrored_copy = rows["s3://bucket/users/1/mirrored.jpg"]  # the flipped pHash and dHash corroborate
-    assert (mirrored_copy["confidence"], mirrored_copy["signals"]) == ("high", "pdq+phash+dhash")
+    assert (mirrored_copy["confidence"], mirrored_copy["signals"]) == ("high", "dhash+pdq+phash")
     assert "5 files hashed and 5 sent" in capsys.readouterr().out
 
     save_jpeg(photo(23), root / "users/3/new.jpg")

@@ -113,4 +113,4 @@ def test_a_stream_over_its_item_limit_says_so_inline_at_the_end(
     assert [line["ref"] for line in lines[:5]] == ["f0", "f1", "f2", "f3", "f4"]
     assert lines[5]["line"] == 6
     assert "more than 5 items in one stream: this line and the rest were not matched" in lines[5]["reason"]
-    assert lines[6] == {"counts": {"items": 5, "refs": 5, "matched": 0, "refused": 1}}
+    assert lines[6]["counts"] == {"items": 5, "refs": 5, "matched": 0, "refused": 1}
