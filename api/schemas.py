@@ -146,12 +146,17 @@ class MatchResponse(BaseModel):
                         },
                     ],
                     "counts": {"items": 3, "refs": 2, "matched": 1},
+                    "index_version": "0c3e8f0f6a3b4be49d1f1b0c7d0f5a21",
                 }
             ]
         }
     )
     results: list[RefResult]
     counts: Counts
+    index_version: str = Field(
+        description="the index version that answered: a client keeping its files' hashes matches them "
+        "again once another version is served (GET /healthz)"
+    )
 
 
 class Me(BaseModel):

@@ -1,12 +1,12 @@
-"""Scanner speed: photo-like JPEGs hashed per second, on one core and on every core.
+"""Scanner speed: photo-like JPEGs and PNGs hashed per second, on one core and on every core.
 
 Rates of one process are also given per second of its CPU time, which other load on the machine does not
 change; the ratio to the baseline uses them (wall-clock rates for several processes).
 
 Each configuration hashes the same generated photos (noise, gradients and shapes, about 2 MP, JPEG
-quality 85) with the default hash types (pdq, phash, dhash, md5, sha256). The baseline is the hotline
-tool's setting: full-size decoding, no query variants, one process. Worker pools are started and warmed
-before timing.
+quality 85; PNG rows: 0.42 MP PNGs) with the default hash types (pdq, phash, dhash, md5, sha256). The
+baseline is the hotline tool's setting: full-size decoding, no query variants, one process. Worker
+pools are started and warmed before timing.
 
     python -m benchmarks --only scanner [--quick]     # --quick: fewer, smaller photos
 """
@@ -48,6 +48,15 @@ def cases(cores: int) -> list[Case]:
     ]
 
 
+def png_cases() -> list[Case]:
+    scan = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True)
+    return [
+        Case("PNG: full decode (hotline `hash` default)", HashOptions(), 1),
+        Case("PNG: full decode + dihedral + trim (`scan --no-draft`)", replace(scan, draft_size=None), 1),
+        Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim (`scan` default)", scan, 1),
+    ]
+
+
 @dataclass(frozen=True)
 class Rate:
     """Images per second of wall-clock time, and per second of this process's CPU time (one process
@@ -76,6 +85,7 @@ def measure(case: Case, paths: list[Path]) -> Rate:
         return Rate(len(paths) / (time.perf_counter() - started), None)
 
 
+PNG_SIZE = (750, 560)
 HEADERS = ("configuration", "processes", "images/s (wall)", "images/s per core (CPU time)", "vs baseline")
 
 
@@ -91,15 +101,22 @@ def main(argv: list[str] | None = None) -> None:
         ]
         megabytes = sum(path.stat().st_size for path in paths) / count / 1e6
         rates = [(case, measure(case, paths)) for case in cases(cores)]
-    baseline = rates[0][1]
+        pngs = [Path(directory) / f"{n}.png" for n in range(count)]
+        for n, path in enumerate(pngs):
+            photo(args.seed + 1000 + n, PNG_SIZE).save(path)
+        rates += [(case, measure(case, pngs)) for case in png_cases()]
+    baseline = rates[0][1]  # the PNG rows are compared with the PNG baseline
+    png_baseline = rates[len(cases(cores))][1]
     rows: list[list[Cell]] = []
     for case, rate in rates:
         # several processes: wall-clock rates compared; one: rates per second of CPU time
-        compared = ratio(rate.wall, baseline.wall) if rate.cpu is None else ratio(rate.cpu, baseline.cpu)
+        base = png_baseline if case.name.startswith("PNG") else baseline
+        compared = ratio(rate.wall, base.wall) if rate.cpu is None else ratio(rate.cpu, base.cpu)
         rows.append([case.name, case.workers, rate.wall, rate.cpu, compared])
     markdown = (
-        f"{count} photo-like JPEGs of {size[0]}x{size[1]} ({megabytes:.2f} MB each), types pdq, phash, "
-        f"dhash, md5, sha256. Baseline: the first row. Load average at the end: {os.getloadavg()[0]:.1f} "
+        f"{count} photo-like JPEGs of {size[0]}x{size[1]} ({megabytes:.2f} MB each) and {count} PNGs of "
+        f"{PNG_SIZE[0]}x{PNG_SIZE[1]}, types pdq, phash, dhash, md5, sha256. Baseline: the first row (PNG "
+        f"rows: the first PNG row). Load average at the end: {os.getloadavg()[0]:.1f} "
         "(other work on the machine lowers the wall-clock rates, not the CPU-time ones).\n\n"
         + markdown_table(HEADERS, rows)
     )

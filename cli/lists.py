@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tqdm import tqdm
 
 from cli.common import CommandError, Commands, open_binary, open_database, parse_thresholds
 from config import get_settings
@@ -40,6 +39,7 @@ from indexer.publishing import (
 from indexer.store import IndexStore
 from matcher import get_hash_type
 from notices.lifecycle import withdraw_for_removed_entries
+from scanner.progress import progress as show_progress
 
 
 def withdraw_notices(session: Session, entry_ids: Sequence[int]) -> None:
@@ -427,13 +427,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 @contextmanager
 def _progress(name: str) -> Iterator[Progress | None]:
-    """A progress bar on standard error, when it is a terminal and the file's size is known."""
-    if name == "-" or not sys.stderr.isatty():
+    """Progress on standard error (a bar on a terminal, else a line every 30 s), when the file's size is
+    known."""
+    if name == "-":
         yield None
         return
-    with tqdm(
-        total=Path(name).stat().st_size, unit="B", unit_scale=True, desc="reading", file=sys.stderr
-    ) as bar:
+    with show_progress(Path(name).stat().st_size, "B", "reading", scale=True) as bar:
 
         def advance(characters: int) -> None:
             bar.update(characters)

@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import accounts, audit, demo, files, hashing, lists, notices, probing, serve
+from cli import accounts, audit, demo, files, hashing, lists, notices, probing, scanning, serve
 from cli.common import CommandError
 from indexer.errors import ListsError
 from matcher import MatcherError
@@ -16,7 +16,7 @@ from notices.errors import NoticeError
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
-COMMAND_MODULES = (files, lists, hashing, accounts, audit, notices, probing, serve, demo)
+COMMAND_MODULES = (files, lists, hashing, scanning, accounts, audit, notices, probing, serve, demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

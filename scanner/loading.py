@@ -16,11 +16,14 @@ DEFAULT_MAX_PIXELS = 100_000_000
 itself refuses more than about 179 million while opening.)"""
 
 DRAFT_SIZE = 256
-"""The default for draft decoding: JPEGs are decoded at the smallest scale (1/2, 1/4, 1/8) that keeps
-both sides at least this long. PDQ, pHash and dHash all reduce the image to 64 pixels or fewer a side, so
-four or more source pixels still feed each of PDQ's 64x64 cells. On generated 1-4 MP photos PDQ moves by
-at most 14 bits at 256 (mean 5-8; at most 10 at 512), against a threshold of 48 and unrelated images
-90-128 apart; pHash and dHash by 0-2. Twice the speed of 512 (see benchmarks/scanner.py)."""
+"""The default for reduced decoding: JPEGs are decoded at the smallest scale (1/2, 1/4, 1/8) that keeps
+both sides at least this long; other images (PNG) are decoded whole, then reduced by the largest whole
+factor that keeps both sides at least this long (``Image.reduce``, a box filter, as JPEG's scaled
+decoding), so that hashing costs about the same for every format. PDQ, pHash and dHash all reduce the
+image to 64 pixels or fewer a side, so four or more source pixels still feed each of PDQ's 64x64 cells.
+On generated 1-4 MP photos PDQ moves by at most 14 bits at 256 (mean 5-8; at most 10 at 512), against a
+threshold of 48 and unrelated images 90-128 apart; pHash and dHash by 0-3 (tests/test_hashing.py states
+the bound for PNGs). Twice the speed of 512 (see benchmarks/scanner.py)."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,8 @@ class Loaded:
 
 
 def load_image(path: Path, *, draft_size: int | None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
-    """The image in ``path`` as RGB; a JPEG decoded at reduced size, both sides at least ``draft_size``
-    (if given)."""
+    """The image in ``path`` as RGB, reduced (if ``draft_size`` is given) to both sides at least
+    ``draft_size``: a JPEG while decoding, any other image after."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides
@@ -65,6 +68,8 @@ def _decode(image: Image.Image, draft_size: int | None, max_pixels: int) -> Load
     if draft_size is not None and image.format == "JPEG":
         image.draft("RGB", (draft_size, draft_size))
     rgb = image.convert("RGB")
+    if draft_size is not None and (factor := min(rgb.size) // draft_size) > 1:
+        rgb = rgb.reduce(factor)
     if frames > 1:
         return Loaded(rgb, Problem(ProblemKind.ANIMATED, f"{frames} frames: the first frame was hashed"))
     return Loaded(rgb)

@@ -17,13 +17,16 @@ def format_for(path: PurePath) -> Format:
 
 
 class RowWriter:
-    """Writes rows with the keys ``columns`` to ``stream``; CSV cells are empty for None."""
+    """Writes rows with the keys ``columns`` to ``stream``; CSV cells are empty for None. A CSV starts
+    with its header row unless ``header`` is false (rows appended to a file that has it)."""
 
-    def __init__(self, stream: TextIO, columns: Sequence[str], output_format: Format) -> None:
+    def __init__(
+        self, stream: TextIO, columns: Sequence[str], output_format: Format, header: bool = True
+    ) -> None:
         self.stream = stream
         self.columns = tuple(columns)
         self._csv = csv.writer(stream, lineterminator="\n") if output_format == "csv" else None
-        if self._csv is not None:
+        if self._csv is not None and header:
             self._csv.writerow(self.columns)
 
     def write(self, row: Mapping[str, Value]) -> None:

@@ -1,4 +1,9 @@
-"""The scan's report (one row per file sent or failed) and its summary counts."""
+"""The scan's report and its summary counts.
+
+A report says what one run found new: a row per file hashed and sent (or that could not be), and a row
+per stored file that matched when matched again. Every row names its run (the time it started, UTC), so
+runs can share one report file, each appended to it.
+"""
 
 from collections import Counter
 from collections.abc import Iterator
@@ -8,7 +13,17 @@ from scanner.client import MatchResult
 from scanner.output import RowWriter
 from scanner.problems import Problem
 
-REPORT_COLUMNS = ("ref", "matched", "confidence", "signals", "notice_id", "reupload_of", "problem")
+REPORT_COLUMNS = (
+    "run",
+    "source",
+    "ref",
+    "matched",
+    "confidence",
+    "signals",
+    "notice_id",
+    "reupload_of",
+    "problem",
+)
 
 
 @dataclass
@@ -21,11 +36,20 @@ class Summary:
     sent: int = 0
     items: int = 0
     matched: int = 0
+    rematched: int = 0
+    """Stored files matched again (their hashes were sent again, not the files read)."""
+    newly_matched: int = 0
+    """Of those, the ones that matched this time."""
     problems: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def lines(self) -> Iterator[str]:
         rate = self.hashed / self.seconds if self.seconds > 0 else 0.0
+        if self.rematched:
+            yield (
+                f"{self.rematched} stored files matched again against a newer index version; "
+                f"{self.newly_matched} matched now"
+            )
         yield f"{self.found} files found, {self.unchanged} unchanged since the last scan (skipped)"
         yield (
             f"{self.hashed} files hashed and {self.sent} sent ({self.items} hashes) in {self.seconds:.1f} s "
@@ -37,16 +61,23 @@ class Summary:
 
 
 class Report:
-    """Rows for the report file, counted into a :class:`Summary`."""
+    """Rows for the report file, counted into a :class:`Summary`; ``run`` names the run on each row."""
 
-    def __init__(self, writer: RowWriter, summary: Summary) -> None:
+    def __init__(self, writer: RowWriter, summary: Summary, run: str) -> None:
         self.writer = writer
         self.summary = summary
+        self.run = run
 
-    def result(self, result: MatchResult, problem: Problem | None) -> None:
-        self.summary.matched += result.matched
+    def result(self, result: MatchResult, problem: Problem | None, source: str = "scan") -> None:
+        """A file's answer: ``source`` is scan (hashed in this run) or rematch (stored hashes)."""
+        if source == "scan":
+            self.summary.matched += result.matched
+        else:
+            self.summary.newly_matched += result.matched
         self.writer.write(
             {
+                "run": self.run,
+                "source": source,
                 "ref": result.ref,
                 "matched": result.matched,
                 "confidence": result.confidence,
@@ -61,6 +92,8 @@ class Report:
         """A file nothing could be sent for."""
         self.writer.write(
             {
+                "run": self.run,
+                "source": "scan",
                 "ref": ref,
                 "matched": None,
                 "confidence": None,

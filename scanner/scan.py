@@ -1,71 +1,52 @@
-"""The hoster's scan: walk the storage, hash new and changed files in parallel, send them in batches,
-record what the server answered for, report every file."""
+"""The hoster's scan: check the key and the server, match stored files again if the server's lists
+changed, walk the storage, hash new and changed files in parallel, send them in batches, record what the
+server answered for, report what is new."""
 
-import os
-import sys
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
-from scanner.client import MAX_ITEMS, MatchClient
+from scanner.client import MatchClient, items_of
+from scanner.config import ScanConfig
 from scanner.errors import ScannerError
-from scanner.hashfile import FileHashes, HashOptions, hash_files
+from scanner.hashfile import FileHashes, hash_files
 from scanner.problems import Problem, ProblemKind
+from scanner.progress import progress
+from scanner.rematch import rematch
 from scanner.report import Report, Summary
-from scanner.state import ScanState
+from scanner.state import Answered, ScanState
 from scanner.walking import FileEntry, walk
-
-DEFAULT_BATCH_ITEMS = 5_000
-
-
-@dataclass(frozen=True)
-class ScanConfig:
-    """What to scan and how; ``ref_prefix`` builds refs from paths relative to ``root`` (else a
-    file's ref is its absolute path)."""
-
-    root: Path
-    options: HashOptions
-    ref_prefix: str | None = None
-    batch_items: int = DEFAULT_BATCH_ITEMS
-    workers: int = 1
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.batch_items <= MAX_ITEMS:
-            raise ValueError(f"batch size must be from 1 to {MAX_ITEMS} items, got {self.batch_items}")
-
-    def ref(self, entry: FileEntry) -> str:
-        if self.ref_prefix is not None:
-            return self.ref_prefix + entry.relative
-        return os.path.abspath(entry.path)
-
-    def settings(self, server: str) -> dict[str, object]:
-        """What a state file must agree on to answer for this scan."""
-        return {
-            "root": os.path.abspath(self.root),
-            "server": server.rstrip("/"),
-            "ref_prefix": self.ref_prefix,
-            "types": list(self.options.types),
-            "dihedral": self.options.dihedral,
-            "trim": self.options.trim,
-        }
-
-
-@dataclass
-class _Batch:
-    files: list[tuple[FileEntry, str, Problem | None]] = field(default_factory=list)
-    items: list[dict[str, str]] = field(default_factory=list)
 
 
 def run_scan(
-    config: ScanConfig, client: MatchClient, state: ScanState, report: Report, skip: Collection[Path] = ()
+    config: ScanConfig,
+    client: MatchClient,
+    state: ScanState,
+    report: Report,
+    skip: Collection[Path] = (),
+    rematch_only: bool = False,
 ) -> Summary:
-    """Scan ``config.root``; the files in ``skip`` (the state file, the report) are left out."""
+    """Scan ``config.root`` (only match stored files again with ``rematch_only``); the files in ``skip``
+    (the state file, the report) are left out. The key and the server are checked before anything else."""
     summary = report.summary
     started = time.perf_counter()
+    try:
+        served = client.check()
+        if served.index_version is None:
+            raise ScannerError(f"{client.server} serves no index version yet (its /readyz says why)")
+        rematch(config, client, state, report, served.index_version)
+        if not rematch_only:
+            _scan(config, client, state, report, skip)
+    finally:
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _scan(
+    config: ScanConfig, client: MatchClient, state: ScanState, report: Report, skip: Collection[Path]
+) -> None:
+    summary = report.summary
 
     def unreadable(path: Path, error: OSError) -> None:
         summary.problems[ProblemKind.UNREADABLE] += 1
@@ -78,12 +59,13 @@ def run_scan(
             summary.unchanged += 1
         else:
             pending.append(entry)
+    _hash_and_send(pending, config, client, state, report)
 
-    try:
-        _hash_and_send(pending, config, client, state, report)
-    finally:
-        summary.seconds = time.perf_counter() - started
-    return summary
+
+@dataclass
+class _Batch:
+    files: list[tuple[FileEntry, str, FileHashes]] = field(default_factory=list)
+    items: list[dict[str, str]] = field(default_factory=list)
 
 
 def _hash_and_send(
@@ -92,39 +74,41 @@ def _hash_and_send(
     summary = report.summary
     batch = _Batch()
     hashed = hash_files((entry.path for entry in pending), config.options, min(config.workers, len(pending)))
-    with tqdm(total=len(pending), unit="file", disable=not config.progress, file=sys.stderr) as bar:
+    with progress(len(pending), "file", "hashing", config.progress) as bar:
         for entry, found in zip(pending, hashed, strict=True):
             summary.hashed += 1
             bar.update()
             if found.problem is not None:
                 summary.problems[found.problem.kind] += 1
-            ref = config.ref(entry)
+            ref = config.ref(entry.relative)
             if not found.hashes:
                 report.unsent(ref, found.problem or Problem(ProblemKind.UNREADABLE, "no hash"))
                 continue
-            items = _items(found, ref)
+            items = items_of(found.hashes, ref)
             if len(batch.items) + len(items) > config.batch_items and batch.files:
                 _send(batch, client, state, report)
-                bar.set_postfix(matched=summary.matched, refresh=False)
                 batch = _Batch()
-            batch.files.append((entry, ref, found.problem))
+            batch.files.append((entry, ref, found))
             batch.items.extend(items)
+            if len(batch.items) >= config.batch_items:
+                _send(batch, client, state, report)
+                batch = _Batch()
+            bar.set_postfix_str(f"{summary.matched} matched", refresh=False)
         if batch.files:
             _send(batch, client, state, report)
 
 
-def _items(found: FileHashes, ref: str) -> list[dict[str, str]]:
-    return [{"type": item.type, "hash": item.hash, "ref": ref} for item in found.hashes]
-
-
 def _send(batch: _Batch, client: MatchClient, state: ScanState, report: Report) -> None:
-    results = {result.ref: result for result in client.match(batch.items)}
+    answer = client.match(batch.items)
+    results = {result.ref: result for result in answer.results}
     missing = [ref for _, ref, _ in batch.files if ref not in results]
     if missing:
         raise ScannerError(f"the server's answer has no result for {missing[0]!r}")
-    for _, ref, problem in batch.files:
-        report.result(results[ref], problem)
+    for _, ref, found in batch.files:
+        report.result(results[ref], found.problem)
     report.flush()
-    state.record((entry, results[ref].matched) for entry, ref, _ in batch.files)
+    state.record(
+        Answered(entry, found.hashes, results[ref], answer.index_version) for entry, ref, found in batch.files
+    )
     report.summary.sent += len(batch.files)
     report.summary.items += len(batch.items)

@@ -1,23 +1,35 @@
-"""The scan's state file: which files the server has answered for, so that a re-run skips them.
+"""The scan's state file: which files the server has answered for, so that a re-run skips them, and
+their hashes, so that a re-run matches them again when the server's lists changed.
 
-A SQLite database. Table ``settings`` holds the scan's settings (root, server, ref prefix, hash types,
-variants) as one JSON value: a state file answers only for a scan with the same settings. Table
-``files`` holds one row per file the server answered for: path relative to the root, size and
-modification time in nanoseconds (a file with another size or time is new), whether it matched, and
-when it was sent. Rows are written in one transaction per answered batch, after the answer: a scan
-stopped at any point (interrupted, the server gone) has lost nothing, and re-sends at most the batch
-it was waiting for, which the server answers without duplicating notices.
+A SQLite database (``PRAGMA user_version`` is its schema version). Table ``settings`` holds the scan's
+settings (root, server, ref prefix, hash types, variants) as one JSON value: a state file answers only
+for a scan with the same settings. Table ``files`` holds one row per file the server answered for: path
+relative to the root, size and modification time in nanoseconds (a file with another size or time is
+new), whether it matched, its notice, when it was sent, the hashes sent for it (hashes only: never the
+file's content) and the index version that answered (a file not matched by an older version is matched
+again, from its stored hashes, once another version is served). Rows are written in one transaction per
+answered batch, after the answer: a scan stopped at any point (interrupted, the server gone) has lost
+nothing, and re-sends at most the batch it was waiting for, which the server answers without
+duplicating notices.
+
+Version 1 (no hashes, version or notice) is upgraded in place; its files have no stored hashes, so the
+next scan hashes them once more.
 """
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from scanner.client import MatchResult
 from scanner.errors import StateFileError
+from scanner.hashing import Hash
 from scanner.walking import FileEntry
 
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -25,23 +37,49 @@ CREATE TABLE IF NOT EXISTS files (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     matched INTEGER NOT NULL,
-    sent_at TEXT NOT NULL
+    sent_at TEXT NOT NULL,
+    hashes TEXT,
+    index_version TEXT,
+    notice_id TEXT
 );
 """
+_ADDED = (("hashes", "TEXT"), ("index_version", "TEXT"), ("notice_id", "TEXT"))
+"""Columns version 2 added to version 1's ``files``."""
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A file the server answered for: the hashes sent, the answer, and the index version that gave it."""
+
+    entry: FileEntry
+    hashes: tuple[Hash, ...]
+    result: MatchResult
+    index_version: str | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A file of the state with its stored hashes."""
+
+    path: str
+    hashes: tuple[Hash, ...]
 
 
 class ScanState:
-    """An open state file; ``close`` it after use (``contextlib.closing``)."""
+    """An open state file; ``close`` it after use (``contextlib.closing``). ``settings=None`` opens an
+    existing state file as it is (to read it)."""
 
-    def __init__(self, path: Path, settings: Mapping[str, object]) -> None:
+    def __init__(self, path: Path, settings: Mapping[str, object] | None) -> None:
         self.path = path
+        if settings is None and not path.is_file():
+            raise StateFileError(f"no state file {path}")
         try:
             self._db = sqlite3.connect(path, isolation_level=None)
         except sqlite3.Error as error:
             raise StateFileError(f"cannot open the state file {path}: {error}") from None
         try:
-            self._db.executescript(_SCHEMA)
-            self._check(dict(settings))
+            self._upgrade()
+            self.settings = self._check(None if settings is None else dict(settings))
         except sqlite3.DatabaseError as error:
             self._db.close()
             raise StateFileError(f"{path} is not a scan state file: {error}") from None
@@ -49,13 +87,40 @@ class ScanState:
             self._db.close()
             raise
 
-    def _check(self, settings: dict[str, object]) -> None:
-        value = json.dumps(settings, sort_keys=True)
+    def _upgrade(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateFileError(
+                f"state file {self.path} was written by a newer hashmatch (schema {version}): upgrade"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                self._db.execute(statement)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+            for name, kind in _ADDED:
+                if name not in columns:
+                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _check(self, settings: dict[str, object] | None) -> dict[str, Any]:
         row = self._db.execute("SELECT value FROM settings").fetchone()
         if row is None:
-            self._db.execute("INSERT INTO settings (id, value) VALUES (1, ?)", (value,))
-            return
-        stored = json.loads(row[0])
+            if settings is None:
+                raise StateFileError(f"state file {self.path} has never been used by a scan")
+            self._db.execute(
+                "INSERT INTO settings (id, value) VALUES (1, ?)", (json.dumps(settings, sort_keys=True),)
+            )
+            return settings
+        stored: dict[str, Any] = json.loads(row[0])
+        if settings is None:
+            return stored
         changed = sorted(
             key for key in settings.keys() | stored.keys() if settings.get(key) != stored.get(key)
         )
@@ -65,23 +130,65 @@ class ScanState:
                 f"({', '.join(f'{key}={stored.get(key)!r}' for key in changed)}): "
                 "use --state with a new file for this scan"
             )
+        return settings
 
     def is_unchanged(self, entry: FileEntry) -> bool:
-        """Whether the server answered for this file as it is now (same path, size and time)."""
+        """Whether the server answered for this file as it is now (same path, size and time) and its
+        hashes are stored."""
         row = self._db.execute(
-            "SELECT size, mtime_ns FROM files WHERE path = ?", (entry.relative,)
+            "SELECT size, mtime_ns FROM files WHERE path = ? AND hashes IS NOT NULL", (entry.relative,)
         ).fetchone()
         return row is not None and (row[0], row[1]) == (entry.size, entry.mtime_ns)
 
-    def record(self, answered: Iterable[tuple[FileEntry, bool]]) -> None:
-        """Record files the server answered for (and whether each matched), all or none."""
+    def record(self, answered: Iterable[Answered]) -> None:
+        """Record files the server answered for (their hashes and answers), all or none."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [
-            (entry.relative, entry.size, entry.mtime_ns, int(matched), now) for entry, matched in answered
+            (
+                done.entry.relative,
+                done.entry.size,
+                done.entry.mtime_ns,
+                int(done.result.matched),
+                now,
+                _encode(done.hashes),
+                done.index_version,
+                done.result.notice_id,
+            )
+            for done in answered
         ]
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def stale_count(self, version: str) -> int:
+        """How many stored files did not match and were last matched by another version than ``version``."""
+        return int(self._db.execute(_STALE.format("count(*)"), (version,)).fetchone()[0])
+
+    def stale(self, version: str, page: int = 1_000) -> Iterator[Stored]:
+        """The files :meth:`stale_count` counts, by path, read ``page`` at a time."""
+        after = ""
+        while True:
+            rows = self._db.execute(
+                _STALE.format("path, hashes") + " AND path > ? ORDER BY path LIMIT ?", (version, after, page)
+            ).fetchall()
+            for path, hashes in rows:
+                yield Stored(path, _decode(hashes))
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
+    def rematched(self, answers: Iterable[tuple[str, MatchResult]], index_version: str | None) -> None:
+        """Record the answers to stored files matched again, all or none."""
+        rows = [(int(result.matched), result.notice_id, index_version, path) for path, result in answers]
+        self._write("UPDATE files SET matched = ?, notice_id = ?, index_version = ? WHERE path = ?", rows)
+
+    def noticed(self) -> list[tuple[str, str]]:
+        """Every file with a notice, and the notice's id, by path."""
+        query = "SELECT path, notice_id FROM files WHERE notice_id IS NOT NULL ORDER BY path"
+        return [(str(path), str(notice)) for path, notice in self._db.execute(query)]
+
+    def _write(self, statement: str, rows: Sequence[tuple[object, ...]]) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
+            self._db.executemany(statement, rows)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -89,3 +196,17 @@ class ScanState:
 
     def close(self) -> None:
         self._db.close()
+
+
+_STALE = (
+    "SELECT {} FROM files WHERE hashes IS NOT NULL AND matched = 0 "
+    "AND (index_version IS NULL OR index_version != ?)"
+)
+
+
+def _encode(hashes: Iterable[Hash]) -> str:
+    return json.dumps([[item.type, item.hash] for item in hashes], separators=(",", ":"))
+
+
+def _decode(text: str) -> tuple[Hash, ...]:
+    return tuple(Hash(name, value) for name, value in json.loads(text))

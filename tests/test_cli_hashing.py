@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from matcher import get_hash_type
+from scanner.progress import PlainLines
 from tests.commands import run
 from tests.fixtures.images import photo, save_jpeg, write_bad_files
 from tests.test_scan_state import closed_port
@@ -100,15 +101,30 @@ def test_scan_with_the_server_away_fails_in_one_line_and_reports(
     code, out, err = run(capsys, *argv, "--report", str(report), "--retries", "0", "--workers", "1")
     assert code == 1
     assert err.startswith("hashmatch: error: gave up on http://127.0.0.1:")
-    assert "after 1 attempt (ConnectError" in err
+    assert "/v1/me after 1 attempt (ConnectError" in err  # checked before any file is read
     assert len(err.splitlines()) == 1
-    assert "6 files found, 0 unchanged since the last scan (skipped)" in out
-    assert "6 files hashed and 0 sent (0 hashes) in " in out
-    assert out.splitlines()[1].endswith("; 0 matched")
-    assert (
-        report.read_text().splitlines()[0] == "ref,matched,confidence,signals,notice_id,reupload_of,problem"
-    )
+    assert out == ""
+    assert report.read_text().splitlines() == [
+        "run,source,ref,matched,confidence,signals,notice_id,reupload_of,problem"
+    ]
 
     code, _, err = run(capsys, *argv, "--types", "md5", "--report", str(report), "--retries", "0")
     assert code == 1
     assert f"state file {tmp_path / 's.db'} belongs to a scan with another types" in err
+
+
+def test_progress_off_a_terminal_is_a_plain_line_now_and_then() -> None:
+    stream = io.StringIO()
+    lines = PlainLines(3, "file", "hashing", stream, every=0.0)
+    for _ in range(3):
+        lines.update()
+    lines.set_postfix_str("1 matched")
+    lines.close()
+    written = stream.getvalue().splitlines()
+    assert len(written) == 4
+    assert written[0].startswith("hashing: 1/3 files (33%), ")
+    assert written[-1].startswith("hashing: 3/3 files (100%), ")
+    assert written[-1].endswith(", 1 matched")
+    quiet = io.StringIO()
+    PlainLines(3, "file", "hashing", quiet).close()  # done within the first interval: nothing
+    assert quiet.getvalue() == ""

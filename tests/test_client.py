@@ -6,7 +6,16 @@ from contextlib import closing
 import httpx
 import pytest
 
-from scanner.client import MAX_ITEMS, MatchClient, MatchResult, Retrying, _detail, _results, _retry_after
+from scanner.client import (
+    MAX_ITEMS,
+    Answer,
+    MatchClient,
+    MatchResult,
+    Retrying,
+    _answer,
+    _detail,
+    _retry_after,
+)
 from scanner.errors import ScannerError
 
 URL = "http://127.0.0.1:1/v1/match"
@@ -19,17 +28,21 @@ def test_results_one_per_ref() -> None:
             {"ref": "b", "matched": False, "confidence": None, "signals": [], "notice_id": None},
         ],
         "counts": {"items": 3, "refs": 2, "matched": 1},
+        "index_version": "v7",
     }
-    assert _results(URL, httpx.Response(200, json=body)) == [
+    results = [
         MatchResult("a", True, "high", ("md5", "pdq"), "N1", None),
         MatchResult("b", False, None, (), None, None),
     ]
+    assert _answer(URL, httpx.Response(200, json=body)) == Answer(results, "v7")
+    del body["index_version"]  # a server that does not say: every stored file is matched again next time
+    assert _answer(URL, httpx.Response(200, json=body)) == Answer(results, None)
 
 
 @pytest.mark.parametrize("body", [{"results": [{"matched": True}]}, {"counts": {}}, ["results"]])
 def test_a_malformed_answer_is_an_error(body: object) -> None:
     with pytest.raises(ScannerError, match=re.escape(f"unexpected answer from {URL}")):
-        _results(URL, httpx.Response(200, json=body))
+        _answer(URL, httpx.Response(200, json=body))
 
 
 def test_error_details_name_the_first_bad_item() -> None:

@@ -1,8 +1,13 @@
 """``hashmatch scan`` against the real match API: ``hashmatch serve`` (uvicorn) on 127.0.0.1, with a
-list made by ``hashmatch hash`` and imported, published and keyed through the command line."""
+list made by ``hashmatch hash`` and imported, published and keyed through the command line. Repeated
+scans: stored files matched again when a list grows, reports that accumulate, the notice report, a bad
+key refused before any file is read, Ctrl-C that leaves a state to resume."""
 
 import csv
+import hashlib
+import io
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -145,11 +150,13 @@ def test_scan_finds_copies_and_resumes(
     rows = report_rows(tmp_path)
     assert {ref for ref, row in rows.items() if row["matched"] == "true"} == MATCHED
     assert all(rows[ref]["notice_id"] for ref in MATCHED)  # each match has its notice
+    mirrored_copy = rows["s3://bucket/users/1/mirrored.jpg"]  # the flipped pHash and dHash corroborate
+    assert (mirrored_copy["confidence"], mirrored_copy["signals"]) == ("high", "dhash+pdq+phash")
     assert "5 files hashed and 5 sent" in capsys.readouterr().out
 
     save_jpeg(photo(23), root / "users/3/new.jpg")
     assert main(scan_argv(root, running.url, key, tmp_path)) == 0
-    assert list(report_rows(tmp_path)) == ["s3://bucket/users/3/new.jpg"]
+    assert list(report_rows(tmp_path))[-1] == "s3://bucket/users/3/new.jpg"
     assert "5 unchanged since the last scan (skipped)" in capsys.readouterr().out
 
     save_jpeg(photo(24), root / "users/3/newer.jpg")
@@ -173,8 +180,10 @@ def test_a_server_that_goes_away_mid_scan_loses_nothing(server: tuple[Server, st
     running.start()
     assert main(scan_argv(root, running.url, key, tmp_path)) == 0
     assert sent_files(tmp_path) == 63
-    resumed = report_rows(tmp_path)
-    assert len(resumed) == 63 - recorded  # only what the first run had not recorded
+    rows = runs(tmp_path)
+    assert (
+        len([row for row in rows if row["run"] == rows[-1]["run"]]) == 63 - recorded
+    )  # what was not recorded
 
 
 def test_retries_ride_out_a_restart(server: tuple[Server, str], tmp_path: Path) -> None:
@@ -189,3 +198,130 @@ def test_retries_ride_out_a_restart(server: tuple[Server, str], tmp_path: Path) 
     assert scanning.wait(timeout=120) == 0  # backoff waited for the server to come back
     assert sent_files(tmp_path) == 33
     assert {ref for ref, row in report_rows(tmp_path).items() if row["matched"] == "true"} == MATCHED
+
+
+def served_version(url: str) -> str | None:
+    version = httpx.get(url + "/healthz", timeout=5).json().get("index_version")
+    return None if version is None else str(version)
+
+
+def add_to_list(running: Server, tmp_path: Path, md5: str) -> None:
+    """The hotline adds one MD5 to its list (a published delta); returns once the server serves it."""
+    before = served_version(running.url)
+    delta = tmp_path / "delta.csv"
+    delta.write_text(f"type,hash,item\nmd5,{md5},reported-today\n")
+    environment = {**os.environ, "HASHMATCH_DATA_DIR": str(running.data)}
+    environment.pop("HASHMATCH_DATABASE_URL", None)
+    command = [sys.executable, "-m", "cli.main", "lists", "import", "EOKM/main", str(delta), "--delta"]
+    subprocess.run([*command, "--publish"], env=environment, check=True, capture_output=True)
+    deadline = time.monotonic() + 30
+    while served_version(running.url) == before:
+        assert time.monotonic() < deadline, "the new index version was not served within 30 s"
+        time.sleep(0.2)
+
+
+def runs(tmp_path: Path) -> list[dict[str, str]]:
+    with (tmp_path / "report.csv").open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_a_list_entry_added_later_reaches_a_file_already_scanned(
+    server: tuple[Server, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, key = server
+    root = tmp_path / "storage"
+    storage(root)
+    old = root / "users/3/100.jpg"
+    listed_md5 = hashlib.md5(old.read_bytes()).hexdigest()
+    assert main(scan_argv(root, running.url, key, tmp_path)) == 0
+    assert report_rows(tmp_path)["s3://bucket/users/3/100.jpg"]["matched"] == "false"
+    capsys.readouterr()
+
+    # the file's bytes change behind the scanner's back (same size and time): were it read again, its
+    # MD5 would not match; a match proves it was matched from the stored hashes
+    stat = old.stat()
+    old.write_bytes(b"\0" * stat.st_size)
+    os.utime(old, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    add_to_list(running, tmp_path, listed_md5)
+
+    assert main(scan_argv(root, running.url, key, tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "5 unchanged since the last scan (skipped)" in out
+    assert "0 files hashed" in out
+    assert "2 stored files matched again against a newer index version; 1 matched now" in out
+    second = [row for row in runs(tmp_path) if row["run"] != runs(tmp_path)[0]["run"]]
+    assert [(row["source"], row["ref"], row["matched"]) for row in second] == [
+        ("rematch", "s3://bucket/users/3/100.jpg", "true")
+    ]
+    notice = second[0]["notice_id"]
+    assert notice
+
+    # the next run has nothing to match again: the served version answered every stored file
+    assert main(scan_argv(root, running.url, key, tmp_path, "--rematch-only")) == 0
+    assert "matched again" not in capsys.readouterr().out
+
+    # the notice report: every file of the state with an active notice, its status from the server
+    listing = tmp_path / "notices.csv"
+    state = str(tmp_path / "state.db")
+    assert main(["scan", "report", "--state", state, "--key", key, "--report", str(listing)]) == 0
+    with listing.open(newline="") as stream:
+        noticed = {row["ref"]: row for row in csv.DictReader(stream)}
+    assert set(noticed) == MATCHED | {"s3://bucket/users/3/100.jpg"}
+    assert noticed["s3://bucket/users/3/100.jpg"]["notice_id"] == notice
+    assert {row["status"] for row in noticed.values()} == {"open"}
+
+
+def test_reports_accumulate_run_by_run(server: tuple[Server, str], tmp_path: Path) -> None:
+    running, key = server
+    root = tmp_path / "storage"
+    storage(root)
+    assert main(scan_argv(root, running.url, key, tmp_path)) == 0
+    save_jpeg(photo(23), root / "users/3/new.jpg")
+    assert main(scan_argv(root, running.url, key, tmp_path)) == 0
+    rows = runs(tmp_path)
+    first_run, second_run = dict.fromkeys(row["run"] for row in rows)
+    assert [row["ref"] for row in rows if row["run"] == second_run] == ["s3://bucket/users/3/new.jpg"]
+    first = {row["ref"]: row for row in rows if row["run"] == first_run}
+    assert len(first) == 5
+    assert all(first[ref]["notice_id"] for ref in MATCHED)  # the first run's notice ids are kept
+
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    argv = scan_argv(root, running.url, key, tmp_path)
+    argv[argv.index("--report") + 1] = str(tmp_path / "other.csv")
+    assert main(argv) == 1  # not a scan report: refused, not appended to
+    assert (tmp_path / "other.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_a_bad_key_is_refused_before_any_file_is_read(
+    server: tuple[Server, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    running, _ = server
+    root = tmp_path / "storage"
+    storage(root, unrelated=40)
+    assert main(scan_argv(root, running.url, "hm_bad_key", tmp_path)) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("hashmatch: error: server refused the request (HTTP 401): ")
+    assert len(err.splitlines()) == 1
+    assert out == ""  # nothing found, nothing hashed
+    assert sent_files(tmp_path) == 0
+
+
+def test_ctrl_c_leaves_a_state_that_resumes(server: tuple[Server, str], tmp_path: Path) -> None:
+    running, key = server
+    root = tmp_path / "storage"
+    storage(root, unrelated=60)
+    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--workers", "2")
+    scanning = scan_until_first_answer(argv, tmp_path)
+    scanning.send_signal(signal.SIGINT)
+    assert scanning.wait(timeout=60) == 130
+    recorded = sent_files(tmp_path)
+    assert 0 < recorded < 63
+
+    assert main(scan_argv(root, running.url, key, tmp_path)) == 0
+    assert sent_files(tmp_path) == 63
+    rows = runs(tmp_path)
+    last = rows[-1]["run"]
+    assert len([row for row in rows if row["run"] == last]) == 63 - recorded
+    matched = {row["ref"] for row in rows if row["matched"] == "true"}
+    assert matched == MATCHED
+    assert len(io.StringIO((tmp_path / "report.csv").read_text()).readline().split(",")) == 9

@@ -6,19 +6,22 @@ import io
 import json
 import os
 import socket
+import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from scanner.client import MatchClient, MatchResult, Retrying
+from scanner.config import ScanConfig
 from scanner.errors import ServerUnavailable, StateFileError
 from scanner.hashfile import HashOptions
+from scanner.hashing import Hash
 from scanner.output import RowWriter
 from scanner.problems import Problem, ProblemKind
 from scanner.report import REPORT_COLUMNS, Report, Summary
-from scanner.scan import ScanConfig, run_scan
-from scanner.state import ScanState
+from scanner.scan import run_scan
+from scanner.state import SCHEMA_VERSION, Answered, ScanState
 from scanner.walking import FileEntry, walk
 from tests.fixtures.images import photo, save_jpeg
 
@@ -28,6 +31,12 @@ SETTINGS = {"root": "/data", "server": "http://127.0.0.1:1", "types": ["pdq"]}
 def entry_for(root: Path, relative: str) -> FileEntry:
     (entry,) = [found for found in walk(root) if found.relative == relative]
     return entry
+
+
+def answered(entry: FileEntry, matched: bool, version: str | None = "v1") -> Answered:
+    notice = "ntc_1" if matched else None
+    result = MatchResult(entry.relative, matched, "high" if matched else None, (), notice, None)
+    return Answered(entry, (Hash("md5", "ab" * 16), Hash("pdq", "cd" * 32)), result, version)
 
 
 def test_walk_is_sorted_relative_and_skips(tmp_path: Path) -> None:
@@ -56,7 +65,7 @@ def test_state_skips_only_unchanged_files(tmp_path: Path) -> None:
     (root / "a.jpg").write_bytes(b"one")
     (root / "b.jpg").write_bytes(b"two")
     with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
-        state.record([(entry_for(root, "a.jpg"), True), (entry_for(root, "b.jpg"), False)])
+        state.record([answered(entry_for(root, "a.jpg"), True), answered(entry_for(root, "b.jpg"), False)])
     (root / "b.jpg").write_bytes(b"changed")  # another size
     (root / "c.jpg").write_bytes(b"new")
     with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
@@ -80,8 +89,8 @@ def test_state_records_a_batch_all_or_none(tmp_path: Path) -> None:
     (root / "a.jpg").write_bytes(b"one")
     entry = entry_for(root, "a.jpg")
 
-    def failing() -> list[tuple[FileEntry, bool]]:
-        return [(entry, True), (FileEntry(root / "b", "b", None, 0), False)]  # type: ignore[arg-type]
+    def failing() -> list[Answered]:
+        return [answered(entry, True), answered(FileEntry(root / "b", "b", None, 0), False)]  # type: ignore[arg-type]
 
     with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
         with pytest.raises(Exception, match="NOT NULL"):
@@ -92,7 +101,7 @@ def test_state_records_a_batch_all_or_none(tmp_path: Path) -> None:
 @pytest.mark.parametrize("output_format", ["csv", "ndjson"])
 def test_report_rows(output_format: str) -> None:
     stream = io.StringIO()
-    report = Report(RowWriter(stream, REPORT_COLUMNS, output_format), Summary())  # type: ignore[arg-type]
+    report = Report(RowWriter(stream, REPORT_COLUMNS, output_format), Summary(), "run-1")  # type: ignore[arg-type]
     report.result(MatchResult("s3://b/x.jpg", True, "high", ("md5", "pdq"), "N-1", None), None)
     report.result(
         MatchResult("s3://b/y.txt", False, None, (), None, None), Problem(ProblemKind.NOT_IMAGE, "text")
@@ -101,6 +110,8 @@ def test_report_rows(output_format: str) -> None:
     if output_format == "csv":
         rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
         assert rows[0] == {
+            "run": "run-1",
+            "source": "scan",
             "ref": "s3://b/x.jpg",
             "matched": "true",
             "confidence": "high",
@@ -133,17 +144,64 @@ def test_an_unreachable_server_stops_the_scan_with_nothing_recorded(tmp_path: Pa
     waits: list[float] = []
     config = ScanConfig(root, HashOptions(dihedral=True, trim=True), progress=False, batch_items=30)
     stream = io.StringIO()
-    report = Report(RowWriter(stream, REPORT_COLUMNS, "csv"), Summary())
+    report = Report(RowWriter(stream, REPORT_COLUMNS, "csv"), Summary(), "run-1")
     with (
         closing(ScanState(tmp_path / "state.db", config.settings(server))) as state,
         closing(MatchClient(server, "key", Retrying(retries=3, backoff=0.01), sleep=waits.append)) as client,
     ):
         with pytest.raises(
-            ServerUnavailable, match=r"after 4 attempts \(ConnectError.*run the scan again to resume"
+            ServerUnavailable, match=r"/v1/me after 4 attempts \(ConnectError.*run the scan again to resume"
         ):
             run_scan(config, client, state, report)
         assert not any(state.is_unchanged(entry) for entry in walk(root))
     assert len(waits) == 3
     assert waits[0] <= 0.01 < waits[2] <= 0.04  # backoff doubles, with jitter
-    assert report.summary.found == 4
+    assert report.summary.found == report.summary.hashed == 0  # the server is checked first
     assert report.summary.sent == 0
+
+
+def test_a_version_1_state_file_is_upgraded_and_its_files_hashed_once_more(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "a.jpg").write_bytes(b"one")
+    entry = entry_for(root, "a.jpg")
+    with closing(sqlite3.connect(tmp_path / "state.db")) as db:  # what the first scanner wrote
+        db.executescript(
+            "CREATE TABLE settings (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);"
+            "CREATE TABLE files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+            " matched INTEGER NOT NULL, sent_at TEXT NOT NULL);"
+        )
+        db.execute("INSERT INTO settings VALUES (1, ?)", (json.dumps(SETTINGS, sort_keys=True),))
+        db.execute("INSERT INTO files VALUES ('a.jpg', ?, ?, 0, 'then')", (entry.size, entry.mtime_ns))
+        db.commit()
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
+        assert not state.is_unchanged(entry)  # no stored hashes: hashed once more
+        assert state.stale_count("v1") == 0
+        state.record([answered(entry, False)])
+        assert state.is_unchanged(entry)
+    with closing(sqlite3.connect(tmp_path / "state.db")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_stored_files_not_matched_by_the_served_version_are_stale(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("a", "b", "c", "d"):
+        (root / name).write_bytes(name.encode())
+    entries = {name: entry_for(root, name) for name in "abcd"}
+    with closing(ScanState(tmp_path / "state.db", SETTINGS)) as state:
+        state.record(
+            [
+                answered(entries["a"], False, "v1"),
+                answered(entries["b"], True, "v1"),  # matched: its notice exists
+                answered(entries["c"], False, "v2"),
+                answered(entries["d"], False, None),  # a server that did not say
+            ]
+        )
+        assert state.stale_count("v2") == 2
+        stale = list(state.stale("v2", page=1))
+        assert [stored.path for stored in stale] == ["a", "d"]
+        assert stale[0].hashes == (Hash("md5", "ab" * 16), Hash("pdq", "cd" * 32))
+        state.rematched([("a", MatchResult("a", True, "high", ("md5",), "ntc_2", None))], "v2")
+        assert [stored.path for stored in state.stale("v2")] == ["d"]
+        assert state.noticed() == [("a", "ntc_2"), ("b", "ntc_1")]

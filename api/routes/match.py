@@ -110,7 +110,8 @@ def _match_batch(
         record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
         raise InvalidItems(errors)
     outcome = _run(found, caller, "match", items, thresholds)
-    return {"results": [view(result, caller) for result in outcome.results], "counts": outcome.counts}
+    results = [view(result, caller) for result in outcome.results]
+    return {"results": results, "counts": outcome.counts, "index_version": outcome.index_version}
 
 
 def _thresholds(caller: Caller, raw: object) -> dict[str, int]:
@@ -232,7 +233,8 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                     '"notice_id": null, "reupload_of": null, "unmatchable": "md5 of an empty file"}\n'
                     '{"line": 7, "field": "hash", "reason": "invalid pdq hash: '
                     'expected 64 hexadecimal digits, got 12 characters"}\n'
-                    '{"counts": {"items": 3, "refs": 2, "matched": 1, "refused": 1}}\n'
+                    '{"counts": {"items": 3, "refs": 2, "matched": 1, "refused": 1}, '
+                    '"index_version": "0c3e8f0f6a3b4be49d1f1b0c7d0f5a21"}\n'
                 }
             },
         },
@@ -278,13 +280,15 @@ async def _stream(
     found: Services, caller: Caller, lines: AsyncIterator[bytes | None], thresholds: dict[str, int]
 ) -> AsyncIterator[bytes]:
     counts = {"items": 0, "refs": 0, "matched": 0, "refused": 0}
+    versions: set[str] = set()
     try:
-        async for item_line in _paced_chunks(found, caller, lines, thresholds, counts):
+        async for item_line in _paced_chunks(found, caller, lines, thresholds, counts, versions):
             yield item_line
     except Suspended as refused:  # the guard stopped this organisation mid-stream: say so, stop reading
         counts["refused"] += 1
         yield _ndjson({"line": None, "field": "line", "reason": refused.detail})
-    yield _ndjson({"counts": counts})
+    # the version that answered every chunk; null if none was matched or the index changed mid-stream
+    yield _ndjson({"counts": counts, "index_version": versions.pop() if len(versions) == 1 else None})
 
 
 async def _paced_chunks(
@@ -293,6 +297,7 @@ async def _paced_chunks(
     lines: AsyncIterator[bytes | None],
     thresholds: dict[str, int],
     counts: dict[str, int],
+    versions: set[str],
 ) -> AsyncIterator[bytes]:
     """The answers to a stream's lines, chunk by chunk, and its bad lines inline."""
     chunk: list[Item] = []
@@ -311,17 +316,22 @@ async def _paced_chunks(
             over = _over_stream_limit(number, found.settings.max_stream_items, counts)
             break
         if len(chunk) >= found.settings.stream_chunk_items and chunk[-1].ref != item.ref:
-            yield await _paced_chunk(found, caller, chunk, thresholds, counts)
+            yield await _paced_chunk(found, caller, chunk, thresholds, counts, versions)
             chunk = []
         chunk.append(item)
     if chunk:
-        yield await _paced_chunk(found, caller, chunk, thresholds, counts)
+        yield await _paced_chunk(found, caller, chunk, thresholds, counts, versions)
     if over is not None:
         yield over
 
 
 async def _paced_chunk(
-    found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
+    found: Services,
+    caller: Caller,
+    items: Sequence[Item],
+    thresholds: dict[str, int],
+    counts: dict[str, int],
+    versions: set[str],
 ) -> bytes:
     """Match one chunk once its items fit the organisation's rate budget: over it, the stream waits
     (and stops reading the body) rather than fail halfway. The call itself paid for one item."""
@@ -334,7 +344,7 @@ async def _paced_chunk(
             hashes -= part
         else:
             await asyncio.sleep(wait)
-    return await run_in_threadpool(_match_chunk, found, caller, items, thresholds, counts)
+    return await run_in_threadpool(_match_chunk, found, caller, items, thresholds, counts, versions)
 
 
 def _over_stream_limit(number: int, limit: int, counts: dict[str, int]) -> bytes:
@@ -360,9 +370,15 @@ def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError
 
 
 def _match_chunk(
-    found: Services, caller: Caller, items: Sequence[Item], thresholds: dict[str, int], counts: dict[str, int]
+    found: Services,
+    caller: Caller,
+    items: Sequence[Item],
+    thresholds: dict[str, int],
+    counts: dict[str, int],
+    versions: set[str],
 ) -> bytes:
     outcome = _run(found, caller, "match.stream", items, thresholds)
+    versions.add(outcome.index_version)
     for key, value in outcome.counts.items():
         counts[key] += value
     return b"".join(_ndjson(view(result, caller)) for result in outcome.results)

@@ -413,7 +413,7 @@ def test_a_stream_of_broken_lines_answers_every_line_and_counts_last(fuzzed: Fuz
         check(fuzzed, answer, who, body.decode("utf-8", "replace"))
         if answer.status_code == 200:
             shown = [json.loads(line) for line in answer.text.splitlines()]
-            assert set(shown[-1]) == {"counts"}
+            assert set(shown[-1]) == {"counts", "index_version"}
             errors = [line for line in shown if "line" in line]
             assert shown[-1]["counts"]["refused"] == len(errors)
             for error in errors:
@@ -701,7 +701,7 @@ def test_json_nested_too_deeply_and_huge_threshold_digits_are_refused(fuzzed: Fu
     streamed = client.post("/v1/match/stream", content=NESTED[:16_000] + b"\n", headers=ndjson)
     assert [json.loads(line) for line in streamed.text.splitlines()] == [
         {"line": 1, "field": "line", "reason": "not valid JSON (nested too deeply)"},
-        {"counts": {"items": 0, "refs": 0, "matched": 0, "refused": 1}},
+        {"counts": {"items": 0, "refs": 0, "matched": 0, "refused": 1}, "index_version": None},
     ]
     as_hotline = {**auth("hotline"), "Content-Type": "application/x-ndjson"}  # thresholds are hotlines'
     for value in ("9" * 5000, "\u00b2", "-1"):

@@ -31,6 +31,7 @@ def test_confidence_per_ref_and_one_result_per_ref_in_order(world: World) -> Non
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["counts"] == {"items": 5, "refs": 3, "matched": 2}
+    assert body["index_version"] == world.index_version  # what a scanner's state records
     b, a, c = body["results"]
     assert [b["ref"], a["ref"], c["ref"]] == [B, A, C]
     assert (a["matched"], a["confidence"], a["signals"]) == (True, "high", ["pdq", "phash"])
@@ -321,6 +322,7 @@ def test_a_trivial_query_hash_is_unmatchable_even_if_a_list_holds_it(world: Worl
         "md5 of an empty file",
         None,
     )
+    assert lines[-1]["index_version"] == world.index_version  # the final line says which version answered
     with sessions() as session:
         assert (
             session.scalar(

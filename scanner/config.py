@@ -1,0 +1,44 @@
+"""What a scan is to do: which storage, which hashes, how files become refs, how much per request."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.client import MAX_ITEMS
+from scanner.hashfile import HashOptions
+
+DEFAULT_BATCH_ITEMS = 5_000
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What to scan and how; ``ref_prefix`` builds refs from paths relative to ``root`` (else a
+    file's ref is its absolute path)."""
+
+    root: Path
+    options: HashOptions
+    ref_prefix: str | None = None
+    batch_items: int = DEFAULT_BATCH_ITEMS
+    workers: int = 1
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_items <= MAX_ITEMS:
+            raise ValueError(f"batch size must be from 1 to {MAX_ITEMS} items, got {self.batch_items}")
+
+    def ref(self, relative: str) -> str:
+        """The ref of the file at ``relative`` (to the root)."""
+        if self.ref_prefix is not None:
+            return self.ref_prefix + relative
+        return os.path.abspath(self.root / relative)
+
+    def settings(self, server: str) -> dict[str, object]:
+        """What a state file must agree on to answer for this scan."""
+        return {
+            "root": os.path.abspath(self.root),
+            "server": server.rstrip("/"),
+            "ref_prefix": self.ref_prefix,
+            "types": list(self.options.types),
+            "dihedral": self.options.dihedral,
+            "trim": self.options.trim,
+        }

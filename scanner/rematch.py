@@ -1,0 +1,61 @@
+"""Matching stored files again: lists grow every day, and a hoster's storage is mostly old files.
+
+The state file keeps the hashes sent for every file and the index version that answered. Once the
+server serves another version, every stored file that did not match is sent again, as its stored hashes
+under its ref (no file is read again), in batches; a file that matches now opens its notice as any match
+does and gets a row in the run's report. Files that matched already have their notice and are not sent.
+"""
+
+from dataclasses import dataclass, field
+
+from scanner.client import MatchClient, items_of
+from scanner.config import ScanConfig
+from scanner.errors import ScannerError
+from scanner.progress import progress
+from scanner.report import Report
+from scanner.state import ScanState, Stored
+
+
+@dataclass
+class _Batch:
+    files: list[tuple[str, str]] = field(default_factory=list)
+    """(path, ref) of each file in the batch."""
+    items: list[dict[str, str]] = field(default_factory=list)
+
+
+def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: Report, version: str) -> None:
+    """Send every stored file not matched by ``version`` (the one served) again."""
+    total = state.stale_count(version)
+    if not total:
+        return
+    batch = _Batch()
+    with progress(total, "file", "matching stored hashes again", config.progress) as bar:
+        for stored in state.stale(version):
+            items = _items(config, stored)
+            if len(batch.items) + len(items) > config.batch_items and batch.files:
+                _send(batch, client, state, report)
+                batch = _Batch()
+            batch.files.append((stored.path, items[0]["ref"]))
+            batch.items.extend(items)
+            bar.update()
+            bar.set_postfix_str(f"{report.summary.newly_matched} matched", refresh=False)
+        if batch.files:
+            _send(batch, client, state, report)
+
+
+def _items(config: ScanConfig, stored: Stored) -> list[dict[str, str]]:
+    return items_of(stored.hashes, config.ref(stored.path))
+
+
+def _send(batch: _Batch, client: MatchClient, state: ScanState, report: Report) -> None:
+    answer = client.match(batch.items)
+    results = {result.ref: result for result in answer.results}
+    missing = [ref for _, ref in batch.files if ref not in results]
+    if missing:
+        raise ScannerError(f"the server's answer has no result for {missing[0]!r}")
+    for _, ref in batch.files:
+        if results[ref].matched:
+            report.result(results[ref], None, source="rematch")
+    report.flush()
+    state.rematched(((path, results[ref]) for path, ref in batch.files), answer.index_version)
+    report.summary.rematched += len(batch.files)
