@@ -86,8 +86,10 @@ class Workers:
 
     def connection_to(self, worker: int) -> http.client.HTTPConnection:
         """A keep-alive connection that ``worker`` accepted: connections are opened until it takes one
-        (whichever worker accepts first gets a new connection), seen in /proc as its socket's owner."""
-        for _ in range(200):
+        (whichever worker accepts first gets a new connection, and one still warming up takes none),
+        seen in /proc as its socket's owner."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             connection.request("GET", "/healthz")
             connection.getresponse().read()
@@ -97,7 +99,8 @@ class Workers:
             if any(each.raddr and each.raddr.port == local for each in owners):
                 return connection
             connection.close()
-        raise AssertionError(f"worker {worker} accepted none of 200 connections")
+            time.sleep(0.02)
+        raise AssertionError(f"worker {worker} accepted no connection within 120 s:\n{self.output()}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
