@@ -178,7 +178,7 @@ def _start(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], i
         "HASHMATCH_DATA_DIR": str(data_dir),
         "HASHMATCH_DATABASE_URL": "",
         "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000000",
-        "HASHMATCH_RATE_BURST_HASHES": "1000000000",
+        "HASHMATCH_RATE_BURST_HASHES": "1000000000000",  # 1,000 s: a take waiting on a busy database fits
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", str(workers)],

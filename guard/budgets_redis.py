@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from limits.errors import ConfigurationError
 from limits.storage import RedisStorage, storage_from_string
+from limits.typing import RedisClientP
 
 from db.clock import Clock
 from guard.budgets import EPOCH, check_cost, interval_of
@@ -48,28 +49,10 @@ class RedisBudgets:
         if burst < 1:
             raise ValueError(f"the burst must be at least 1 hash, not {burst}")
         interval_of(rate, burst, US)  # refuse a bad rate now rather than at the first take
-        try:
-            storage = storage_from_string(url)
-        except ConfigurationError as error:
-            raise RedisUnavailable(f"HASHMATCH_REDIS_URL: {error}") from None
-        if not isinstance(storage, RedisStorage):
-            raise RedisUnavailable(
-                "HASHMATCH_REDIS_URL: not a Redis URL (redis://, rediss://, redis+sentinel://)"
-            )
         self.clock = clock
         self.rate = rate
         self.burst = burst
-        self._connection = storage.get_connection()
-        self._take = self._connection.register_script(TAKE)
-
-    def check(self) -> None:
-        """:class:`RedisUnavailable`, in one line, if the server does not answer."""
-        try:
-            self._connection.ping()
-        except Exception as error:
-            raise RedisUnavailable(
-                f"the Redis server of HASHMATCH_REDIS_URL does not answer: {error}"
-            ) from None
+        self._take = connect(url).register_script(TAKE)
 
     def take(self, bucket: str, cost: int, *, rate: float | None = None) -> float | None:
         """See :meth:`guard.budgets.RateBudgets.take`."""
@@ -82,3 +65,26 @@ class RedisBudgets:
         if int(taken):
             return None
         return (int(tat) + step - tolerance - now) / US
+
+
+def connect(url: str) -> RedisClientP:
+    """A client of the Redis server at ``url`` (connecting at its first command)."""
+    try:
+        storage = storage_from_string(url)
+    except ConfigurationError as error:
+        raise RedisUnavailable(f"HASHMATCH_REDIS_URL: {error}") from None
+    if not isinstance(storage, RedisStorage):
+        raise RedisUnavailable(
+            "HASHMATCH_REDIS_URL: not a Redis URL (redis://, rediss://, redis+sentinel://)"
+        )
+    return storage.get_connection()
+
+
+def check_redis(url: str) -> None:
+    """:class:`RedisUnavailable`, in one line, unless the Redis server at ``url`` answers."""
+    try:
+        connect(url).ping()
+    except RedisUnavailable:
+        raise
+    except Exception as error:
+        raise RedisUnavailable(f"the Redis server of HASHMATCH_REDIS_URL does not answer: {error}") from None
