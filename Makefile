@@ -25,7 +25,7 @@ run: $(STAMP)
 
 ## test: the whole test suite
 test: $(STAMP)
-	scripts/ensure-postgres
+	scripts/ensure-services
 	$(BIN)/python -m pytest
 
 ## check: lint, format and strict typing

@@ -3,7 +3,9 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import errors
@@ -17,11 +19,14 @@ from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
-from guard.budgets import RateBudgets
+from guard.budgets import Budgets, RateBudgets
 from guard.watching import ProbeGuard
 from indexer.replica import PublishedVersion
+from indexer.serving import ServedIndexes
 from indexer.store import IndexStore
 from indexer.watcher import IndexWatcher
+from matcher import get_hash_type
+from matcher.warm import warm_kernels
 from notices.outbound import Outbound, Resolver, system_resolver
 from notices.webhooks import sealer_from
 
@@ -59,9 +64,7 @@ def create_app(
         sessions=sessions,
         clock=clock,
         watcher=watching,
-        budgets=RateBudgets(
-            budget_engine, clock, settings.rate_hashes_per_second, settings.rate_burst_hashes
-        ),
+        budgets=_budgets(settings, budget_engine, clock),
         metrics=Metrics(sessions, watching),
         audit=AuditWriter(sessions, settings.audit_interval_seconds),
         probes=ProbeGuard(settings.probe_limit),
@@ -73,6 +76,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if own_watcher:
             watching.start()
+        warm_up(watching.current)
+        found.warmed.set()
         found.audit.start()
         ticker = None
         if settings.tick_seconds > 0:
@@ -114,6 +119,25 @@ def create_app(
     app.add_middleware(ImageRefusal)
     app.add_middleware(MetricsMiddleware, metrics=lambda: found.metrics)
     return app
+
+
+def _budgets(settings: Settings, engine: Engine, clock: Clock) -> Budgets:
+    """The rate budgets: in Redis where ``settings.redis_url`` says, else in the database."""
+    rate, burst = settings.rate_hashes_per_second, settings.rate_burst_hashes
+    if not settings.redis_url:
+        return RateBudgets(engine, clock, rate, burst)
+    from guard.budgets_redis import RedisBudgets  # noqa: PLC0415 (the optional 'redis' extra)
+
+    return RedisBudgets(settings.redis_url, clock, rate, burst)
+
+
+def warm_up(served: ServedIndexes | None) -> None:
+    """Before a worker takes its first request: compile the search kernels (or load them from numba's
+    cache) and search each index of the served version once, so that no caller waits for either."""
+    warm_kernels()
+    for name, index in (served.indexes if served else {}).items():
+        hash_type = get_hash_type(name)
+        index.search(np.zeros((1, hash_type.nbytes), np.uint8), 0)
 
 
 class ImageRefusal:

@@ -1,7 +1,8 @@
 """What routes depend on: the app's services, a database session, the calling key and its role."""
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
@@ -40,6 +41,8 @@ class Services:
     """Where webhooks may go (checked at registration and delivery)."""
     sealer: Sealer
     """Seals webhook secrets at rest."""
+    warmed: threading.Event = field(default_factory=threading.Event)
+    """Set once the search kernels are compiled and the served index searched (:func:`api.app.warm_up`)."""
 
 
 def services(request: Request) -> Services:

@@ -14,6 +14,10 @@ indexes and publishes them, starts the server and measures:
 - the cost of the probing guard for a hoster whose calls matched entries before (so each call's hashes
   are compared with its watched entries, in the database): a single PDQ hash and a batch of 1,000, with
   100 and with 4,096 (the most a call loads) watched entries, in-process on the same database file;
+- the same server with 1 and 2 worker processes (``--workers``): single-hash requests per second at
+  ``--connections`` connections and batches of 1,000 per second at 2, the scaling factor, and the memory of
+  the workers (RSS and PSS from ``/proc/<pid>/smaps_rollup``: PSS splits the pages the workers share, so
+  the index mapped by both counts once);
 - baselines from the same run: ``GET /healthz`` over the same connection (the HTTP floor) and the
   in-process index search of the same queries (no HTTP, no database): the HTTP overhead.
 
@@ -36,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import psutil
 from sqlalchemy import select
 
 from accounts import create_organisation, issue_key
@@ -164,7 +169,7 @@ class Client:
         return self.connection.getresponse().read()
 
 
-def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -173,10 +178,10 @@ def _start(data_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
         "HASHMATCH_DATA_DIR": str(data_dir),
         "HASHMATCH_DATABASE_URL": "",
         "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000000",
-        "HASHMATCH_RATE_BURST_HASHES": "1000000000",
+        "HASHMATCH_RATE_BURST_HASHES": "1000000000000",  # 1,000 s: a take waiting on a busy database fits
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -230,6 +235,45 @@ def load(port: int, key: str, bodies: list[bytes], connections: int) -> tuple[fl
     return len(bodies) / elapsed, [t for worker in times for t in worker]
 
 
+def memory_kib(server: subprocess.Popen[bytes]) -> tuple[int, int]:
+    """RSS and PSS in KiB of the processes serving: the server, or its worker processes."""
+    parent = psutil.Process(server.pid)
+    children = [child for child in parent.children() if "spawn_main" in " ".join(child.cmdline())]
+    rss = pss = 0
+    for process in children or [parent]:
+        for line in Path(f"/proc/{process.pid}/smaps_rollup").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("Rss", "Pss"):
+                kib = int(value.split()[0])
+                rss, pss = (rss + kib, pss) if name == "Rss" else (rss, pss + kib)
+    return rss, pss
+
+
+def scaling(
+    data_dir: Path, key: str, bodies: list[bytes], batch_bodies: list[bytes], connections: int
+) -> dict[int, dict[str, float]]:
+    """Per worker count (1, 2): single-hash requests/s at ``connections`` connections, batches/s at 2,
+    and the workers' RSS and PSS in MiB."""
+    found: dict[int, dict[str, float]] = {}
+    for workers in (1, 2):
+        server, port = _start(data_dir, workers)
+        try:
+            load(port, key, bodies[: 50 * connections], connections)  # warm up every worker
+            singles, _ = load(port, key, bodies * LOAD_ROUNDS, connections)
+            batches, _ = load(port, key, batch_bodies, 2)
+            rss, pss = memory_kib(server)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+        found[workers] = {
+            "singles": singles,
+            "batches": batches,
+            "rss_mib": rss / 1024,
+            "pss_mib": pss / 1024,
+        }
+    return found
+
+
 def run(size: int, singles: int, batches: int, connections: int, seed: int) -> tuple[list[list[Cell]], str]:
     """The table rows for one list size (measurement, p50, p99, rate, ratio to in-process) and a note."""
     rng = np.random.default_rng([seed, size])
@@ -270,6 +314,7 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+        scaled = scaling(data_dir, key, bodies, batch_bodies, connections)
         take_one, take_batch = take_latencies(data_dir, singles)
         guard_rows = {watched: guard_latencies(data_dir, singles, watched) for watched in (100, 4096)}
 
@@ -308,6 +353,22 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
         row("rate budget take of 1 hash (every call pays one), in-process", take_one),
         row("rate budget take of 1,000 hashes (a batch), in-process", take_batch),
         *(
+            [
+                f"{workers} worker{'s' if workers > 1 else ''}: {what}",
+                None,
+                None,
+                figures[field],
+                ratio(figures[field], scaled[1][field]) if workers > 1 else None,
+            ]
+            for workers, figures in scaled.items()
+            for what, field in (
+                (f"match 1 PDQ, {connections} connections, requests/s", "singles"),
+                ("batches of 1,000 PDQ, 2 connections, batches/s", "batches"),
+                ("RSS of the workers, MiB", "rss_mib"),
+                ("PSS of the workers (shared pages split), MiB", "pss_mib"),
+            )
+        ),
+        *(
             row(f"probing guard, {what}, {watched:,} watched entries, in-process", times, rate)
             for watched, (one, batch) in guard_rows.items()
             for what, times, rate in (
@@ -323,7 +384,8 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
 
 HEADERS = ("measurement", "p50 ms", "p99 ms", "requests or hashes/s", "in-process / HTTP")
 """The last column: the in-process search's rate over the HTTP one (or HTTP time over search time): how
-many times the HTTP path costs what the search alone does."""
+many times the HTTP path costs what the search alone does; for 2 workers, their figure over 1 worker's
+(the scaling factor)."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -343,7 +405,8 @@ def main(argv: list[str] | None = None) -> None:
         record[str(size)] = {"headers": HEADERS, "rows": rows, "note": note}
         sections.append(f"{size:,} PDQ + {size:,} MD5 entries. {note}\n\n" + markdown_table(HEADERS, rows))
     markdown = (
-        "Server: `hashmatch serve` (uvicorn, 1 process), SQLite, over loopback; client: keep-alive HTTP/1.1, "
+        "Server: `hashmatch serve` (uvicorn, 1 process; the worker rows: `--workers 1` and `2`), SQLite, "
+        "over loopback; client: keep-alive HTTP/1.1, "
         f"one connection, then a load generator of {args.connections} threads with a connection each, on the "
         f"same {len(os.sched_getaffinity(0))} cores as the server. Last column: the in-process rate (or "
         "time) over the HTTP one (the HTTP overhead).\n\n" + "\n\n".join(sections)

@@ -6,6 +6,7 @@ defaults run everything embedded: a SQLite file and index files under ``HASHMATC
 
 import base64
 import binascii
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     webhook_workers: int = Field(
         8, ge=1, description="organisations whose webhook deliveries are sent at the same time"
     )
+    redis_url: str = Field(
+        "",
+        description="Redis URL (redis://host:6379/0, rediss://, redis+sentinel://) keeping the rate budgets, "
+        "shared by every worker and replica (needs the 'redis' extra); empty: in the database",
+    )
     webhook_ca_bundle: str = Field(
         "", description="CA certificates (PEM file) webhook receivers are verified against; empty: certifi's"
     )
@@ -136,9 +142,22 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'hashmatch.db').resolve()}"
 
     @property
+    def numba_cache_dir(self) -> Path:
+        """Where the compiled search kernels are kept unless ``NUMBA_CACHE_DIR`` says otherwise."""
+        return self.data_dir / "numba-cache"
+
+    @property
     def index_dir(self) -> Path:
         """This machine's cache of published index versions (the store itself by default)."""
         return self.data_dir / "indexes"
+
+
+def use_numba_cache(settings: Settings) -> Path:
+    """Make numba keep compiled kernels in ``NUMBA_CACHE_DIR``, by default :attr:`Settings.numba_cache_dir`
+    (set before numba is first imported: it reads the variable then); returns the directory in use.
+    Worker processes inherit it, so they load the kernels the first process compiled."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(settings.numba_cache_dir.resolve()))
+    return Path(os.environ["NUMBA_CACHE_DIR"])
 
 
 @lru_cache(maxsize=1)

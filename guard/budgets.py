@@ -9,7 +9,7 @@ workers can never both spend the last of a budget), creating the bucket on first
 nanoseconds, the interval rounded up: exact arithmetic, never more than ``rate``.
 
 The store is SQL through SQLAlchemy core (SQLite and PostgreSQL: no maintained rate-limit library has
-one). Another store, e.g. Redis through the ``limits`` package, fits behind :class:`Budgets`.
+one). The same algorithm runs in Redis where ``HASHMATCH_REDIS_URL`` is set (:mod:`guard.budgets_redis`).
 """
 
 import math
@@ -59,7 +59,7 @@ class RateBudgets:
         self.clock = clock
         self.rate = rate
         self.burst = burst
-        self._interval_ns(rate)  # refuse a bad rate now rather than at the first take
+        interval_of(rate, burst, NS)  # refuse a bad rate now rather than at the first take
         self._take = _conditional_upsert(engine.dialect.name)
         self._read = select(RateBudget.tat_ns).where(RateBudget.bucket == bindparam("bucket"))
 
@@ -71,16 +71,9 @@ class RateBudgets:
         The burst stays ``burst`` hashes at any rate. What is owed is kept as time, so it is paid off at
         the rate of the take that reads it: moving a bucket to a lower rate forgives part of its debt
         (at most one burst, once), moving it back makes it wait out the rest at the higher rate."""
-        if cost < 0:
-            raise ValueError(f"a cost is a number of hashes, not {cost}")
-        if cost > self.burst:
-            raise CostOverBurst(
-                f"{cost} hashes at once is more than the rate limit's burst of {self.burst} hashes "
-                "per organisation: it could never pass; send fewer at once"
-            )
-        if cost == 0:
+        if check_cost(cost, self.burst) == 0:
             return None
-        interval = self._interval_ns(self.rate if rate is None else rate)
+        interval = interval_of(self.rate if rate is None else rate, self.burst, NS)
         step, tolerance = cost * interval, self.burst * interval
         for _ in range(RETRIES):
             now = self._now_ns()
@@ -100,15 +93,29 @@ class RateBudgets:
     def _now_ns(self) -> int:
         return (self.clock.now() - EPOCH) // timedelta(microseconds=1) * 1000
 
-    def _interval_ns(self, rate: float) -> int:
-        if not (rate > 0 and math.isfinite(rate)):
-            raise ValueError(f"a rate is a positive number of hashes per second, not {rate}")
-        interval = math.ceil(NS / rate)
-        if self.burst * interval > MAX_TOLERANCE_NS:
-            raise ValueError(
-                f"a burst of {self.burst} hashes at {rate} per second lasts over 30 years: raise the rate"
-            )
-        return interval
+
+def check_cost(cost: int, burst: int) -> int:
+    """``cost`` if a take of it can ever pass; :class:`CostOverBurst` if it exceeds ``burst``."""
+    if cost < 0:
+        raise ValueError(f"a cost is a number of hashes, not {cost}")
+    if cost > burst:
+        raise CostOverBurst(
+            f"{cost} hashes at once is more than the rate limit's burst of {burst} hashes "
+            "per organisation: it could never pass; send fewer at once"
+        )
+    return cost
+
+
+def interval_of(rate: float, burst: int, ticks_per_second: int) -> int:
+    """The time one hash takes at ``rate``, in whole ticks, rounded up (never more than ``rate``)."""
+    if not (rate > 0 and math.isfinite(rate)):
+        raise ValueError(f"a rate is a positive number of hashes per second, not {rate}")
+    interval = math.ceil(ticks_per_second / rate)
+    if burst * interval > MAX_TOLERANCE_NS * ticks_per_second // NS:
+        raise ValueError(
+            f"a burst of {burst} hashes at {rate} per second lasts over 30 years: raise the rate"
+        )
+    return interval
 
 
 def _conditional_upsert(dialect: str) -> Executable:

@@ -4,11 +4,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 from sqlalchemy import Engine
 
 from config import get_settings
 from db import make_engine, upgrade
 from tests.postgres import PostgresServer, PostgresUnavailable, new_database, postgres_server
+from tests.redis_server import RedisUnavailable, redis_server
 from tests.s3 import S3Server, s3_server
 
 
@@ -19,6 +21,27 @@ def postgres() -> Iterator[PostgresServer | PostgresUnavailable]:
             yield server
     except PostgresUnavailable as reason:
         yield reason
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[str | RedisUnavailable]:
+    """The URL of a Redis server for the session (or why there is none)."""
+    try:
+        with redis_server() as url:
+            yield url
+    except RedisUnavailable as reason:
+        yield reason
+
+
+@pytest.fixture
+def redis_url(redis: str | RedisUnavailable) -> str:
+    """The URL of the session's Redis server, emptied; skips the test when there is none."""
+    if isinstance(redis, RedisUnavailable):
+        pytest.skip(f"Redis run skipped: {redis}")
+    flush = Redis.from_url(redis)
+    flush.flushdb()
+    flush.close()
+    return redis
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

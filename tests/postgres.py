@@ -1,5 +1,5 @@
 """A throwaway PostgreSQL server for the test suite: initdb in a temporary directory, a Unix socket,
-no TCP port, stopped at the end of the session. Installed by ``scripts/ensure-postgres``."""
+no TCP port, stopped at the end of the session. Installed by ``scripts/ensure-services``."""
 
 import glob
 import os
@@ -24,7 +24,7 @@ class PostgresUnavailable(RuntimeError):
 def server_binaries() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        raise PostgresUnavailable("PostgreSQL is not installed (scripts/ensure-postgres installs it)")
+        raise PostgresUnavailable("PostgreSQL is not installed (scripts/ensure-services installs it)")
     return Path(found[-1]).parent
 
 

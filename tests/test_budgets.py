@@ -1,17 +1,46 @@
-"""Rate budgets in the database: shared by workers, kept across restarts, counted in hashes."""
+"""Rate budgets in the database and in Redis: shared by workers, kept across restarts, counted in hashes."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from db import make_engine
-from db.clock import ManualClock
-from guard.budgets import CostOverBurst, RateBudgets
+from db import make_engine, upgrade
+from db.clock import Clock, ManualClock
+from guard.budgets import Budgets, CostOverBurst, RateBudgets
+from guard.budgets_redis import RedisBudgets
+from tests.postgres import PostgresServer, PostgresUnavailable, new_database
+from tests.redis_server import RedisUnavailable
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+Make = Callable[[int, Clock, float, int], Budgets]
+"""``make(worker, clock, rate, burst)``: the budgets of worker 0 or 1, each with a connection of its own."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "redis"])
+def store(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    postgres: PostgresServer | PostgresUnavailable,
+    redis: str | RedisUnavailable,
+) -> Iterator[Make]:
+    """Budgets of two workers on one new store: a SQLite file, a PostgreSQL database, a Redis server."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        yield lambda worker, clock, rate, burst: RedisBudgets(url, clock, rate, burst)
+        return
+    url = new_database(request.param, tmp_path, postgres)
+    migrating = make_engine(url)
+    upgrade(migrating)
+    migrating.dispose()
+    engines = [make_engine(url, durable=False) for _ in range(2)]
+    yield lambda worker, clock, rate, burst: RateBudgets(engines[worker], clock, rate, burst)
+    for each in engines:
+        each.dispose()
 
 
 @pytest.fixture
@@ -23,9 +52,9 @@ def workers(engine: Engine) -> Iterator[list[Engine]]:
         each.dispose()
 
 
-def test_a_take_passes_within_the_burst_and_says_how_long_to_wait_after(workers: list[Engine]) -> None:
+def test_a_take_passes_within_the_burst_and_says_how_long_to_wait_after(store: Make) -> None:
     clock = ManualClock(START)
-    budgets = RateBudgets(workers[0], clock, rate=10, burst=100)
+    budgets = store(0, clock, 10, 100)
     assert budgets.take("org:1", 60) is None
     assert budgets.take("org:1", 40) is None
     assert budgets.take("org:1", 25) == pytest.approx(2.5)  # 25 hashes at 10 a second
@@ -36,15 +65,15 @@ def test_a_take_passes_within_the_burst_and_says_how_long_to_wait_after(workers:
     assert budgets.take("org:2", 100) is None  # buckets are separate
 
 
-def test_a_cost_over_the_burst_is_refused_naming_the_limit(workers: list[Engine]) -> None:
-    budgets = RateBudgets(workers[0], ManualClock(START), rate=10, burst=100)
+def test_a_cost_over_the_burst_is_refused_naming_the_limit(store: Make) -> None:
+    budgets = store(0, ManualClock(START), 10, 100)
     with pytest.raises(CostOverBurst, match="burst of 100 hashes"):
         budgets.take("org:1", 101)
 
 
-def test_two_workers_share_one_budget_within_ten_percent(workers: list[Engine]) -> None:
+def test_two_workers_share_one_budget_within_ten_percent(store: Make) -> None:
     clock = ManualClock(START)
-    one, two = (RateBudgets(each, clock, rate=50, burst=200) for each in workers)
+    one, two = (store(worker, clock, 50, 200) for worker in (0, 1))
     granted = 0
     for _ in range(100):  # 10 s, a take of 7 hashes by each worker every 0.1 s
         for budgets in (one, two):
@@ -54,14 +83,12 @@ def test_two_workers_share_one_budget_within_ten_percent(workers: list[Engine]) 
     assert 200 + 50 * 10 * 0.9 <= granted <= 200 + 50 * 10
 
 
-def test_concurrent_takes_through_two_engines_never_spend_more_than_the_budget(
-    workers: list[Engine],
-) -> None:
+def test_concurrent_takes_through_two_connections_never_spend_more_than_the_budget(store: Make) -> None:
     clock = ManualClock(START)  # stands still: nothing refills while the threads race
     granted = [0] * 8
 
     def spend(thread: int) -> None:
-        budgets = RateBudgets(workers[thread % 2], clock, rate=1, burst=300)
+        budgets = store(thread % 2, clock, 1, 300)
         for _ in range(60):
             if budgets.take("org:1", 1) is None:
                 granted[thread] += 1
@@ -74,21 +101,15 @@ def test_concurrent_takes_through_two_engines_never_spend_more_than_the_budget(
     assert sum(granted) == 300  # 480 asked for
 
 
-def test_a_restart_keeps_what_was_spent(engine: Engine) -> None:
+def test_a_restart_keeps_what_was_spent(store: Make) -> None:
     clock = ManualClock(START)
-    first = make_engine(engine.url, durable=False)
-    assert RateBudgets(first, clock, rate=100, burst=1000).take("org:1", 1000) is None
-    first.dispose()
-    again = make_engine(engine.url, durable=False)
-    try:
-        assert RateBudgets(again, clock, rate=100, burst=1000).take("org:1", 500) == pytest.approx(5.0)
-    finally:
-        again.dispose()
+    assert store(0, clock, 100, 1000).take("org:1", 1000) is None
+    assert store(1, clock, 100, 1000).take("org:1", 500) == pytest.approx(5.0)  # a new process
 
 
-def test_a_throttled_rate_refills_the_same_bucket_slower(workers: list[Engine]) -> None:
+def test_a_throttled_rate_refills_the_same_bucket_slower(store: Make) -> None:
     clock = ManualClock(START)
-    budgets = RateBudgets(workers[0], clock, rate=100, burst=100)
+    budgets = store(0, clock, 100, 100)
     assert budgets.take("org:1", 100, rate=2) is None  # the burst is the same
     assert budgets.take("org:1", 10, rate=2) == pytest.approx(5.0)  # 10 hashes at 2 a second
     clock.advance(timedelta(seconds=5))

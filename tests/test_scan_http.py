@@ -42,7 +42,18 @@ class Server:
     def start(self) -> None:
         environment = {**os.environ, "HASHMATCH_DATA_DIR": str(self.data)}
         port = self.url.rsplit(":", 1)[1]
-        command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", port]
+        command = [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--workers",
+            "1",
+        ]
         self.process = subprocess.Popen(command, env=environment)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -26,14 +26,15 @@ def healthz(request: Request) -> Health:
 @router.get(
     "/readyz",
     response_model=Health,
-    summary="Ready to match: an index version is served and the database answers",
+    summary="Ready to match: an index version is served, the search warmed up, and the database answers",
     description="200 with status ok (the published version is served) or degraded (an older version "
     "serves because the published one was refused or CURRENT is missing: detail says which and why).",
     responses={
         503: {
             "model": Health,
             "description": "unavailable: no index version can be served (none published, or every one "
-            "refused: detail and refused say why), or the database does not answer",
+            "refused: detail and refused say why), the search is not warmed up yet (its compiled code "
+            "loading), or the database does not answer",
         }
     },
 )
@@ -42,7 +43,9 @@ def readyz(request: Request) -> JSONResponse:
     state = found.watcher.state
     refused = [RefusedVersion(version=r.version, problems=list(r.problems)) for r in state.refused]
     health = Health(status=state.status, detail=state.describe(), refused=refused, **_served(state))
-    if state.served is not None:
+    if state.served is not None and not found.warmed.is_set():
+        health.status, health.detail = "unavailable", "warming up: loading the compiled search"
+    elif state.served is not None:
         try:
             with found.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

@@ -46,7 +46,18 @@ def test_serve_matches_over_http_and_streams(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "HASHMATCH_DATA_DIR": str(tmp_path), "HASHMATCH_DATABASE_URL": ""}
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -126,7 +137,18 @@ def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_
         "HASHMATCH_INDEX_POLL_SECONDS": "0.1",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -183,7 +205,18 @@ def test_kill_9_in_the_middle_of_batches_leaves_only_whole_notices(database_url:
         "HASHMATCH_RATE_BURST_HASHES": "1000000",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
