@@ -18,7 +18,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from db import make_engine, upgrade
 from db.clock import ManualClock
-from indexer.serving import IndexWatcher, served_version
+from indexer.serving import served_version
+from indexer.watcher import IndexWatcher
 from tests.api.support import START, issue_keys, make_settings, publish_lists, sample_lists
 from tests.api.test_server import _free_port
 
