@@ -7,19 +7,15 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from cli.common import CommandError, Commands
-from scanner.client import MAX_ITEMS, MatchClient, Retrying
-from scanner.errors import ScannerError
-from scanner.hashfile import HashOptions, hash_files
-from scanner.hashing import DEFAULT_TYPES, check_types
-from scanner.loading import DRAFT_SIZE
-from scanner.output import FORMATS, RowWriter, format_for
-from scanner.report import REPORT_COLUMNS, Report, Summary
-from scanner.scan import DEFAULT_BATCH_ITEMS, ScanConfig, run_scan
-from scanner.state import ScanState
-from scanner.walking import FileEntry, walk
+from cli.common import CommandError, Commands, plural
+from scanner.defaults import DEFAULT_BATCH_ITEMS, DEFAULT_TYPES, DRAFT_SIZE, MAX_ITEMS
+from scanner.output import FORMATS
+
+if TYPE_CHECKING:
+    from scanner.report import Summary
+    from scanner.walking import FileEntry
 
 LIST_COLUMNS = ("type", "hash", "item", "quality")
 KEY_VARIABLE = "HASHMATCH_API_KEY"
@@ -111,6 +107,9 @@ def _add_hash_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _hash(args: argparse.Namespace) -> None:
+    from scanner.hashfile import HashOptions, hash_files
+    from scanner.output import RowWriter, format_for
+
     options = HashOptions(types=_types(args.types), draft_size=args.draft)
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
@@ -133,10 +132,13 @@ def _hash(args: argparse.Namespace) -> None:
                 written += 1
     for line in problems:
         print(f"hashmatch: warning: {line}", file=sys.stderr)
-    print(f"{files} files, {written} hashes, {len(problems)} files with problems", file=sys.stderr)
+    with_problems = f"{plural(len(problems), 'file')} with problems"
+    print(f"{plural(files, 'file')}, {plural(written, 'hash')}, {with_problems}", file=sys.stderr)
 
 
-def _walk_all(paths: list[Path]) -> Iterator[FileEntry]:
+def _walk_all(paths: list[Path]) -> "Iterator[FileEntry]":
+    from scanner.walking import walk
+
     for path in paths:
         if not path.exists():
             raise CommandError(f"{path}: no such file or directory")
@@ -166,6 +168,14 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 def _scan(args: argparse.Namespace) -> None:
+    from scanner.client import MatchClient, Retrying
+    from scanner.errors import ScannerError
+    from scanner.hashfile import HashOptions
+    from scanner.output import RowWriter, format_for
+    from scanner.report import REPORT_COLUMNS, Report, Summary
+    from scanner.scan import ScanConfig, run_scan
+    from scanner.state import ScanState
+
     key = args.key or os.environ.get(KEY_VARIABLE)
     if not key:
         raise CommandError(f"no API key: pass --key or set {KEY_VARIABLE}")
@@ -210,13 +220,15 @@ def _scan(args: argparse.Namespace) -> None:
     _print_summary(summary, report_path)
 
 
-def _print_summary(summary: Summary, report_path: Path) -> None:
+def _print_summary(summary: "Summary", report_path: Path) -> None:
     for line in summary.lines():
         print(line)
     print(f"report: {report_path}")
 
 
 def _types(text: str) -> tuple[str, ...]:
+    from scanner.hashing import check_types
+
     names = [name for name in text.split(",") if name.strip()]
     if not names:
         raise CommandError("--types: name at least one hash type")

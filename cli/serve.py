@@ -2,11 +2,7 @@
 
 import argparse
 
-import uvicorn
-
-from api.app import create_app
 from cli.common import Commands, open_database
-from config.settings import get_settings
 
 
 def register(commands: Commands) -> None:
@@ -17,6 +13,11 @@ def register(commands: Commands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from config.settings import get_settings
+
     settings = get_settings()
     with open_database(settings):  # migrate before the first request
         pass

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from scanner.defaults import MAX_ITEMS
 from scanner.errors import ScannerError, ServerRefused, ServerUnavailable
 
-MAX_ITEMS = 10_000
-"""The most items the server takes in one request."""
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from scanner.client import MAX_ITEMS, MatchClient
+from scanner.client import MatchClient
+from scanner.defaults import DEFAULT_BATCH_ITEMS, MAX_ITEMS
 from scanner.errors import ScannerError
 from scanner.hashfile import FileHashes, HashOptions, hash_files
 from scanner.problems import Problem, ProblemKind
 from scanner.report import Report, Summary
 from scanner.state import ScanState
 from scanner.walking import FileEntry, walk
-
-DEFAULT_BATCH_ITEMS = 5_000
 
 
 @dataclass(frozen=True)
