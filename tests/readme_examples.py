@@ -6,7 +6,8 @@ over), in a new working directory holding a fresh ``hashmatch demo`` world (``va
 sets up), the files the examples read (``eokm-2026-11-23.csv``, ``material/``, ``uploads/``, ...: made by
 :func:`prepare`), and a running ``hashmatch serve`` on a free loopback port that replaces
 ``localhost:8000`` and ``https://hashmatch.example``. Standard error is merged into standard output, as a
-terminal shows them.
+terminal shows them. The session starts with ``$KEY``, ``$HOTLINE_KEY`` and ``$AUTHORITY_KEY`` set to the
+demo's hoster, hotline and authority keys (``var/demo-keys/``); an example may set its own.
 
 The rule for what is compared, also stated above the README's first example:
 
@@ -204,6 +205,9 @@ def run_examples(paths: Sequence[Path], workdir: Path) -> list[Outcome]:
         check=True,
         capture_output=True,
     )
+    keys = workdir / "var" / "demo-keys"
+    for variable, role in (("KEY", "hoster"), ("HOTLINE_KEY", "hotline"), ("AUTHORITY_KEY", "authority")):
+        environment[variable] = (keys / f"{role}.key").read_text().strip()
     outcomes: list[Outcome] = []
     with _server(workdir, environment) as url:
         for path in paths:
