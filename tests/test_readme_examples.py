@@ -2,6 +2,7 @@
 README (and docs/, deploy/README.md) against a fresh demo world and a real ``hashmatch serve``, and compares
 what it prints with what the README shows."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from tests.readme_examples import blocks, documents, matches, run_examples
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the HTTP examples are curl commands: install curl")
 def test_every_example_prints_what_the_readme_shows(tmp_path: Path) -> None:
     outcomes = run_examples(documents(), tmp_path)
     failed = [outcome.describe() for outcome in outcomes if outcome.problem is not None]
