@@ -17,11 +17,11 @@ from audit import AuditWriter
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
-from db.sealing import sealer_from
 from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
 from indexer.serving import IndexWatcher
 from notices.outbound import Outbound, Resolver, system_resolver
+from notices.sealing import sealer_from
 
 DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
 every matched file gets a takedown notice with a deadline. Authenticate with

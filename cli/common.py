@@ -72,7 +72,7 @@ def open_database(settings: "Settings") -> "Iterator[sessionmaker[Session]]":
     from sqlalchemy.exc import SQLAlchemyError
 
     from db import make_engine, make_session_factory, upgrade
-    from db.sealing import sealer_from
+    from notices.sealing import sealer_from
 
     if not settings.database_url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

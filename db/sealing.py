@@ -11,19 +11,10 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-if TYPE_CHECKING:
-    from config.settings import Settings
-
-__all__ = ["InvalidToken", "Sealer", "sealer_from"]
-
-
-def sealer_from(settings: "Settings") -> "Sealer":
-    """The sealer of webhook secrets with the configured key (or the generated one)."""
-    return Sealer(settings.secret_key.get_secret_value(), settings.secret_key_file)
+__all__ = ["InvalidToken", "Sealer"]
 
 
 class Sealer:

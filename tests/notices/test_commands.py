@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 
 from config import get_settings
 from db.clock import SystemClock
-from db.sealing import sealer_from
 from notices.lifecycle import confirm_removed
 from notices.outbound import Outbound
+from notices.sealing import sealer_from
 from notices.webhooks import register_webhook
 from tests.commands import run
 from tests.conftest import Configure
