@@ -146,7 +146,7 @@ def test_bad_lines_reject_the_whole_file_unless_skipped(
     content = plain("pdq", codes(3, 7)) + "pdq nothex\nmd5 12\n"
     with pytest.raises(
         ImportRejected,
-        match=r"test: line 4: invalid pdq hash.*\(and 1 more bad lines\); nothing was imported",
+        match=r"test: line 4: invalid pdq hash.*\(and 1 more bad line\); nothing was imported",
     ):
         load(sessions, list_id, content)
     with sessions() as session:
