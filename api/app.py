@@ -28,7 +28,7 @@ from indexer.watcher import IndexWatcher
 from matcher import get_hash_type
 from matcher.warm import warm_kernels
 from notices.outbound import Outbound, Resolver, system_resolver
-from notices.webhooks import sealer_from
+from notices.sealing import sealer_from
 
 DESCRIPTION = """Hash-based known-material matching. Send hashes (never images) of the files you host;
 every matched file gets a takedown notice with a deadline. Authenticate with

@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,scanner]``.
+"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,scanner,startup]``.
 
 Runs each part in a fresh Python process, then prints the machine, library versions and seed once and one
 markdown section per part, and writes one JSON record to ``benchmarks/results/bench-<time>.json``.
@@ -8,7 +8,8 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - lists: a PDQ list from CSV file to served index, 10M entries (1M), against the matcher-only build;
 - http: a real ``hashmatch serve`` over loopback, one connection and a load generator, 1M and 10M entries
   (1M), against the same search in-process;
-- scanner: photo-like JPEGs hashed per second, against full-size decoding.
+- scanner: photo-like JPEGs hashed per second, against full-size decoding;
+- startup: each command's time from start to exit, against ``python -c pass``.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner")
+PARTS = ("matcher", "lists", "http", "scanner", "startup")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

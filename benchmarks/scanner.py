@@ -21,8 +21,8 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks.report import Cell, PartResult, add_part_arguments, finish_part, markdown_table, ratio
+from scanner.defaults import DRAFT_SIZE
 from scanner.hashfile import HashOptions, hash_file
-from scanner.loading import DRAFT_SIZE
 from tests.fixtures.images import photo, save_jpeg
 
 

@@ -6,9 +6,7 @@ worker then loads the kernels compiled once (by ``hashmatch warm`` or the first 
 
 from contextlib import suppress
 
-from pydantic import ValidationError
+from config import InvalidSettings, get_settings, use_numba_cache
 
-from config import get_settings, use_numba_cache
-
-with suppress(ValidationError):  # bad settings: the command stops on them itself, in its own words
+with suppress(InvalidSettings):  # bad settings: the command stops on them itself, in its own words
     use_numba_cache(get_settings())

@@ -4,13 +4,7 @@ import argparse
 import sys
 from datetime import datetime
 
-import audit
-from accounts import AccountError, create_organisation, find_organisation, issue_key, list_keys, revoke_key
-from accounts import list_organisations as all_organisations
 from cli.common import CommandError, Commands, open_database
-from config import get_settings
-from db.clock import SystemClock
-from db.models import ROLES
 
 
 def register(commands: Commands) -> None:
@@ -18,7 +12,9 @@ def register(commands: Commands) -> None:
     org_commands = orgs.add_subparsers(required=True, metavar="ACTION")
     create = org_commands.add_parser("create", help="add an organisation with a role")
     create.add_argument("name")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument(
+        "--role", required=True, help="hotline, hoster, authority or admin (see the README's route table)"
+    )
     create.set_defaults(handler=_orgs_create)
     org_commands.add_parser("list", help="list organisations").set_defaults(handler=_orgs_list)
 
@@ -41,6 +37,11 @@ def _when(value: datetime | None) -> str:
 
 
 def _orgs_create(args: argparse.Namespace) -> None:
+    import audit
+    from accounts import AccountError, create_organisation
+    from config import get_settings
+    from db.clock import SystemClock
+
     now = SystemClock().now()
     try:
         with open_database(get_settings()) as sessions, sessions.begin() as session:
@@ -52,13 +53,21 @@ def _orgs_create(args: argparse.Namespace) -> None:
 
 
 def _orgs_list(_: argparse.Namespace) -> None:
+    from accounts import list_organisations
+    from config import get_settings
+
     with open_database(get_settings()) as sessions, sessions() as session:
         print("id\tname\trole\tcreated")
-        for org in all_organisations(session):
+        for org in list_organisations(session):
             print(f"{org.id}\t{org.name}\t{org.role}\t{_when(org.created_at)}")
 
 
 def _keys_create(args: argparse.Namespace) -> None:
+    import audit
+    from accounts import AccountError, find_organisation, issue_key
+    from config import get_settings
+    from db.clock import SystemClock
+
     now = SystemClock().now()
     try:
         with open_database(get_settings()) as sessions, sessions.begin() as session:
@@ -75,6 +84,9 @@ def _keys_create(args: argparse.Namespace) -> None:
 
 
 def _keys_list(args: argparse.Namespace) -> None:
+    from accounts import AccountError, find_organisation, list_keys
+    from config import get_settings
+
     try:
         with open_database(get_settings()) as sessions, sessions() as session:
             org = find_organisation(session, args.org) if args.org else None
@@ -89,6 +101,11 @@ def _keys_list(args: argparse.Namespace) -> None:
 
 
 def _keys_revoke(args: argparse.Namespace) -> None:
+    import audit
+    from accounts import AccountError, revoke_key
+    from config import get_settings
+    from db.clock import SystemClock
+
     now = SystemClock().now()
     try:
         with open_database(get_settings()) as sessions, sessions.begin() as session:

@@ -2,9 +2,7 @@
 
 import argparse
 
-import audit
-from cli.common import CommandError, Commands, open_database
-from config import get_settings
+from cli.common import CommandError, Commands, open_database, plural
 
 
 def register(commands: Commands) -> None:
@@ -15,11 +13,15 @@ def register(commands: Commands) -> None:
 
 
 def _verify(_: argparse.Namespace) -> None:
+    import audit
+    from config import get_settings
+
     with open_database(get_settings()) as sessions, sessions() as session:
         result = audit.verify(session)
     if not result.ok:
         raise CommandError(
             f"audit record {result.broken_id} is broken: {result.reason} "
-            f"({result.records} records before it verify)"
+            f"({plural(result.records, 'record')} before it "
+            f"{'verifies' if result.records == 1 else 'verify'})"
         )
-    print(f"audit log intact: {result.records} records verified")
+    print(f"audit log intact: {plural(result.records, 'record')} verified")

@@ -8,17 +8,8 @@ changes nothing that is already there.
 import argparse
 from pathlib import Path
 
-import audit
-from accounts import create_organisation, issue_key
 from cli.common import Commands, open_binary, open_database
 from cli.lists import withdraw_notices
-from config import get_settings
-from db.clock import SystemClock
-from db.models import HashList, Organisation
-from indexer.formats import detect_format, read_list
-from indexer.lists import create_list, find_list, import_list
-from indexer.publishing import publish
-from indexer.store import IndexStore
 
 ORGANISATIONS = {"hotline": "Demo Hotline", "hoster": "Demo Hoster", "authority": "Demo Authority"}
 LIST_NAME = "sample"
@@ -31,6 +22,16 @@ def register(commands: Commands) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
+    import audit
+    from accounts import create_organisation, issue_key
+    from config import get_settings
+    from db.clock import SystemClock
+    from db.models import HashList, Organisation
+    from indexer.formats import detect_format, read_list
+    from indexer.lists import create_list, find_list, import_list
+    from indexer.publishing import publish
+    from indexer.store import IndexStore
+
     settings = get_settings()
     now = SystemClock().now()
     keys = settings.data_dir / "demo-keys"
@@ -54,8 +55,7 @@ def _demo(args: argparse.Namespace) -> None:
                         organisation.id,
                         issued.key.id,
                     )
-                    key_file.touch(mode=0o600)
-                    key_file.write_text(issued.secret + "\n")
+                    new_keys[key_file] = issued.secret
             label = f"{ORGANISATIONS['hotline']}/{LIST_NAME}"
             if session.query(HashList).filter_by(name=LIST_NAME).one_or_none() is None:
                 create_list(

@@ -4,13 +4,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from cli.common import CommandError, Commands, describe_errors, open_binary, parse_thresholds
-from indexer.formats import TypedHashes, read_plain
-from matcher import HASH_TYPES, Index, load_index
-from matcher.hamming import HammingIndex
+
+if TYPE_CHECKING:
+    from indexer.formats import TypedHashes
+    from matcher import Index
 
 
 def register(commands: Commands) -> None:
@@ -38,6 +38,8 @@ def register(commands: Commands) -> None:
 
 
 def _types(_: argparse.Namespace) -> None:
+    from matcher import HASH_TYPES
+
     print("type\tbits\tdefault threshold\tmax threshold\tdescription")
     for hash_type in HASH_TYPES.values():
         print(
@@ -62,6 +64,10 @@ def _index_build(args: argparse.Namespace) -> None:
 
 
 def _match(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from indexer.formats import read_plain
+
     thresholds = parse_thresholds(args.threshold)
     indexes = _load_indexes(args.index)
     with open_binary(args.queries) as stream:
@@ -85,7 +91,9 @@ def _match(args: argparse.Namespace) -> None:
     print(f"{queries} queries, {matched} matched, searched in {elapsed:.1f} ms", file=sys.stderr)
 
 
-def _read_list(path: Path) -> dict[str, TypedHashes]:
+def _read_list(path: Path) -> "dict[str, TypedHashes]":
+    from indexer.formats import read_plain
+
     with path.open("rb") as stream:
         by_type, errors = read_plain(stream)
     if errors:
@@ -95,7 +103,9 @@ def _read_list(path: Path) -> dict[str, TypedHashes]:
     return by_type
 
 
-def _load_indexes(directory: Path) -> dict[str, Index]:
+def _load_indexes(directory: Path) -> "dict[str, Index]":
+    from matcher import HASH_TYPES, load_index
+
     if not directory.is_dir():
         raise CommandError(f"{directory} is not a directory of indexes (see 'hashmatch index build')")
     indexes = {path.name: load_index(path) for path in sorted(directory.iterdir()) if path.name in HASH_TYPES}
@@ -104,7 +114,9 @@ def _load_indexes(directory: Path) -> dict[str, Index]:
     return indexes
 
 
-def _layout(index: Index) -> str:
+def _layout(index: "Index") -> str:
+    from matcher.hamming import HammingIndex
+
     if isinstance(index, HammingIndex) and index.tables is not None:
         return f"{index.tables.count} tables of {index.tables.width} bits"
     return "flat scan" if isinstance(index, HammingIndex) else "sorted lookup"

@@ -6,15 +6,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from cli.common import CommandError, Commands
-from scanner.hashfile import HashOptions, hash_files
-from scanner.hashing import DEFAULT_TYPES, check_types
-from scanner.loading import DRAFT_SIZE
-from scanner.output import FORMATS, RowWriter, format_for
-from scanner.progress import progress
-from scanner.walking import FileEntry, walk
+from cli.common import CommandError, Commands, plural
+from scanner.defaults import DEFAULT_TYPES, DRAFT_SIZE
+from scanner.output import FORMATS
+
+if TYPE_CHECKING:
+    from scanner.walking import FileEntry
 
 LIST_COLUMNS = ("type", "hash", "item", "quality")
 
@@ -61,6 +60,10 @@ def add_hash_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _hash(args: argparse.Namespace) -> None:
+    from scanner.hashfile import HashOptions, hash_files
+    from scanner.output import RowWriter, format_for
+    from scanner.progress import progress
+
     options = HashOptions(types=parse_types(args.types), draft_size=args.draft)
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
@@ -87,10 +90,13 @@ def _hash(args: argparse.Namespace) -> None:
                 written += 1
     for line in problems:
         print(f"hashmatch: warning: {line}", file=sys.stderr)
-    print(f"{files} files, {written} hashes, {len(problems)} files with problems", file=sys.stderr)
+    summary = f"{plural(files, 'file')}, {plural(written, 'hash')}, "
+    print(summary + f"{plural(len(problems), 'file')} with problems", file=sys.stderr)
 
 
-def _walk_all(paths: list[Path]) -> Iterator[FileEntry]:
+def _walk_all(paths: list[Path]) -> "Iterator[FileEntry]":
+    from scanner.walking import walk
+
     for path in paths:
         if not path.exists():
             raise CommandError(f"{path}: no such file or directory")
@@ -120,6 +126,8 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 def parse_types(text: str) -> tuple[str, ...]:
+    from scanner.hashing import check_types
+
     names = [name for name in text.split(",") if name.strip()]
     if not names:
         raise CommandError("--types: name at least one hash type")

@@ -6,45 +6,28 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from cli.common import CommandError, Commands, open_binary, open_database, parse_thresholds, plural
 
-from cli.common import CommandError, Commands, open_binary, open_database, parse_thresholds
-from config import get_settings
-from db.base import utcnow
-from db.models import HashList, ListVersion, Organisation
-from indexer import serving
-from indexer.errors import EmptyImport, ImportRejected
-from indexer.formats import FORMATS, ListFile, Progress, detect_format, read_list
-from indexer.lists import (
-    ImportResult,
-    Mode,
-    active_by_type,
-    create_list,
-    find_list,
-    import_list,
-    latest_version,
-    list_label,
-    retract_entries,
-    versions_of,
-)
-from indexer.publishing import (
-    PublishResult,
-    newest_publication,
-    publish,
-    served_list_versions,
-    unserved_publication,
-)
-from indexer.store import IndexStore
-from matcher import get_hash_type
-from notices.lifecycle import withdraw_for_removed_entries
-from scanner.progress import progress as show_progress
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from db.models import HashList
+    from indexer.formats import ListFile, Progress
+    from indexer.lists import ImportResult, Mode
+    from indexer.publishing import PublishResult
+
+LIST_FORMATS = "csv, ndjson or plain"
+"""The list file formats (``indexer.formats.FORMATS``), as ``--format`` help names them."""
 
 
-def withdraw_notices(session: Session, entry_ids: Sequence[int]) -> None:
+def withdraw_notices(session: "Session", entry_ids: Sequence[int]) -> None:
     """Called by every publish with the entries it stops serving: notices resting only on retracted
     entries are withdrawn in the publish's transaction."""
+    from db.base import utcnow
+    from notices.lifecycle import withdraw_for_removed_entries
+
     withdraw_for_removed_entries(session, entry_ids, utcnow())
 
 
@@ -76,7 +59,7 @@ def register(commands: Commands) -> None:
         const="delta",
         help="add rows; retract action=retract rows",
     )
-    imports.add_argument("--format", choices=FORMATS, help="default: from the file name (.csv, .ndjson)")
+    imports.add_argument("--format", help=f"{LIST_FORMATS} (default: from the file name: .csv, .ndjson)")
     imports.add_argument(
         "--skip-bad", action="store_true", help="import the valid lines of a file with bad ones"
     )
@@ -101,7 +84,7 @@ def register(commands: Commands) -> None:
     retract.add_argument("list")
     retract.add_argument("file", nargs="?", help="file of hashes to retract (any import format)")
     retract.add_argument("--entry", type=int, action="append", default=[], metavar="ID", help="an entry id")
-    retract.add_argument("--format", choices=FORMATS)
+    retract.add_argument("--format", help=LIST_FORMATS)
     retract.add_argument("--reason", default="", help="why (kept with the version)")
     retract.add_argument("--publish", action="store_true", help="publish right after")
     retract.set_defaults(handler=_retract)
@@ -112,6 +95,9 @@ def register(commands: Commands) -> None:
 
 
 def _create(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer.lists import create_list, list_label
+
     thresholds = parse_thresholds(args.threshold)
     with open_database(get_settings()) as sessions, sessions.begin() as session:
         hash_list = create_list(
@@ -132,6 +118,9 @@ def _create(args: argparse.Namespace) -> None:
 
 
 def _import(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer.lists import find_list, list_label
+
     with open_database(get_settings()) as sessions:
         with sessions() as session:
             hash_list = find_list(session, args.list)
@@ -158,6 +147,9 @@ def _import(args: argparse.Namespace) -> None:
 
 
 def _retract(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer.lists import find_list, list_label, retract_entries
+
     if (args.file is None) == (not args.entry):
         raise CommandError("give either a FILE of hashes or --entry ID (repeatable), not both")
     with open_database(get_settings()) as sessions:
@@ -173,12 +165,15 @@ def _retract(args: argparse.Namespace) -> None:
                 version = retract_entries(session, hash_list.id, args.entry, args.reason)
                 print(
                     f"{label} version {version.number} (retract): "
-                    f"{version.removed} entries retracted, {version.entries} active"
+                    f"{plural(version.removed, 'entry')} retracted, {version.entries:,} active"
                 )
         _then_publish(sessions, args.publish)
 
 
 def _publish(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer.lists import find_list
+
     with open_database(get_settings()) as sessions:
         with sessions() as session:
             ids = [find_list(session, ref).id for ref in args.lists] if args.lists else None
@@ -186,6 +181,11 @@ def _publish(args: argparse.Namespace) -> None:
 
 
 def _show(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer import serving
+    from indexer.lists import find_list
+    from indexer.publishing import newest_publication, served_list_versions, unserved_publication
+
     with open_database(get_settings()) as sessions:
         index_dir = get_settings().index_dir
         with sessions() as session:
@@ -202,6 +202,10 @@ def _show(args: argparse.Namespace) -> None:
 
 
 def _versions(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from indexer.lists import find_list, versions_of
+    from indexer.publishing import served_list_versions
+
     with open_database(get_settings()) as sessions:
         with sessions() as session:
             hash_list = find_list(session, args.list)
@@ -242,8 +246,13 @@ def _read(
     allow_retract: bool,
     adding: bool = True,
     allow_low_quality: bool = False,
-) -> ListFile:
+) -> "ListFile":
     """Read and validate the whole file; print each reported bad line to standard error."""
+    from config import get_settings
+    from indexer.formats import FORMATS, detect_format, read_list
+
+    if file_format is not None and file_format not in FORMATS:
+        raise CommandError(f"--format {file_format!r}: expected {LIST_FORMATS}")
     chosen = file_format or detect_format(name)
     cap = get_settings().import_error_cap
     with open_binary(name) as stream, _progress(name) as progress:
@@ -259,21 +268,26 @@ def _read(
     for error in found.errors:
         print(f"{name} line {error.line}: {error.reason} (value {error.text!r})", file=sys.stderr)
     if found.bad_lines > len(found.errors):
-        print(f"{name}: {found.bad_lines - len(found.errors)} more bad lines not shown", file=sys.stderr)
+        hidden = plural(found.bad_lines - len(found.errors), "more bad line")
+        print(f"{name}: {hidden} not shown", file=sys.stderr)
     return found
 
 
 def _apply(
-    sessions: sessionmaker[Session],
+    sessions: "sessionmaker[Session]",
     list_id: int,
-    found: ListFile,
-    mode: Mode,
+    found: "ListFile",
+    mode: "Mode",
     source: str,
     skip_bad: bool,
     reason: str,
     *,
     allow_empty: bool = False,
-) -> ImportResult:
+) -> "ImportResult":
+    from db.models import HashList
+    from indexer.errors import EmptyImport, ImportRejected
+    from indexer.lists import import_list
+
     try:
         with sessions.begin() as session:
             hash_list = session.get(HashList, list_id)
@@ -292,28 +306,30 @@ def _apply(
         raise CommandError(str(rejected)) from None
 
 
-def _summary(label: str, result: ImportResult, seconds: float | None) -> str:
+def _summary(label: str, result: "ImportResult", seconds: float | None) -> str:
     version = result.version
     if not result.changed or version is None:
         held = (
-            f"the {version.entries:,} active entries of version {version.number}" if version else "no entries"
+            f"the {plural(version.entries, 'active entry')} of version {version.number}"
+            if version
+            else "no entries"
         )
         return f"{label} unchanged: the file holds {held}; no new version"
     by_type = ", ".join(f"{name} {count:,}" for name, count in sorted(result.added.items()) if count)
     lines = [
-        f"{label} version {version.number} ({version.mode}): {version.added:,} entries added"
+        f"{label} version {version.number} ({version.mode}): {plural(version.added, 'entry')} added"
         + (f" ({by_type})" if by_type else "")
         + f", {version.removed:,} removed, {result.unchanged:,} unchanged; {version.entries:,} active"
     ]
     notes = []
     if result.duplicates:
-        notes.append(f"{result.duplicates:,} repeated rows counted once")
+        notes.append(f"{plural(result.duplicates, 'repeated row')} counted once")
     if result.not_found:
-        notes.append(f"{result.not_found:,} retractions matched no active entry")
+        notes.append(f"{plural(result.not_found, 'retraction')} matched no active entry")
     if result.skipped:
-        notes.append(f"{result.skipped:,} bad lines skipped")
+        notes.append(f"{plural(result.skipped, 'bad line')} skipped")
     if result.low_quality:
-        notes.append(f"{result.low_quality:,} entries with PDQ quality below 50 kept and flagged")
+        notes.append(f"{plural(result.low_quality, 'entry')} with PDQ quality below 50 kept and flagged")
     if result.ignored_columns:
         notes.append(f"columns ignored: {', '.join(result.ignored_columns)}")
     lines += [f"  {note}" for note in notes]
@@ -322,14 +338,18 @@ def _summary(label: str, result: ImportResult, seconds: float | None) -> str:
     return "\n".join(lines)
 
 
-def _then_publish(sessions: sessionmaker[Session], wanted: bool) -> None:
+def _then_publish(sessions: "sessionmaker[Session]", wanted: bool) -> None:
     if wanted:
         _run_publish(sessions, None)
     else:
         print("not served until 'hashmatch lists publish'")
 
 
-def _run_publish(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> None:
+def _run_publish(sessions: "sessionmaker[Session]", ids: Sequence[int] | None) -> None:
+    from config import get_settings
+    from indexer.publishing import publish
+    from indexer.store import IndexStore
+
     settings = get_settings()
     started = time.perf_counter()
     result = publish(
@@ -343,7 +363,7 @@ def _run_publish(sessions: sessionmaker[Session], ids: Sequence[int] | None) -> 
     print(_publish_summary(result, time.perf_counter() - started))
 
 
-def _publish_summary(result: PublishResult, seconds: float) -> str:
+def _publish_summary(result: "PublishResult", seconds: float) -> str:
     counts = ", ".join(f"{name} {count:,}" for name, count in sorted(result.entries.items())) or "no entries"
     lines = []
     if result.finished_interrupted:
@@ -356,13 +376,19 @@ def _publish_summary(result: PublishResult, seconds: float) -> str:
     thresholds = ", ".join(f"{name} {value}" for name, value in sorted(result.search_thresholds.items()))
     lines.append(f"published index version {result.version}: {counts}")
     lines.append(
-        f"  {len(result.list_versions)} lists; {result.removed:,} entries no longer served; "
+        f"  {plural(len(result.list_versions), 'list')}; "
+        f"{plural(result.removed, 'entry')} no longer served; "
         f"search thresholds: {thresholds or '-'}; {seconds:.1f} s"
     )
     return "\n".join(lines)
 
 
-def _show_all(session: Session, served: dict[int, int]) -> None:
+def _show_all(session: "Session", served: dict[int, int]) -> None:
+    from sqlalchemy import select
+
+    from db.models import HashList, ListVersion, Organisation
+    from indexer.lists import active_by_type, latest_version
+
     rows = []
     query = (
         select(HashList, Organisation.name)
@@ -391,7 +417,11 @@ def _show_all(session: Session, served: dict[int, int]) -> None:
     _table(["list", "id", "newest", "served", "entries", "by type"], rows)
 
 
-def _show_one(session: Session, hash_list: HashList, served: dict[int, int]) -> None:
+def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int]) -> None:
+    from db.models import ListVersion
+    from indexer.lists import active_by_type, latest_version, list_label
+    from matcher import get_hash_type
+
     newest = latest_version(session, hash_list.id)
     served_id = served.get(hash_list.id)
     served_version = session.get(ListVersion, served_id) if served_id else None
@@ -409,11 +439,14 @@ def _show_one(session: Session, hash_list: HashList, served: dict[int, int]) -> 
             "thresholds",
             ", ".join(f"{name} {value}" for name, value in sorted(thresholds.items())) or "defaults",
         ),
-        ("newest version", f"{newest.number} ({newest.entries:,} entries)" if newest else "none"),
+        (
+            "newest version",
+            f"{newest.number} ({plural(newest.entries, 'entry')})" if newest else "none",
+        ),
         ("served version", f"{served_version.number}" if served_version else "none"),
     ]
     for name, count in active_by_type(session, hash_list.id).items():
-        fields.append((f"  {name}", f"{count:,} entries"))
+        fields.append((f"  {name}", plural(count, "entry")))
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
         print(f"{label:<{width}}  {value}")
@@ -426,9 +459,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 @contextmanager
-def _progress(name: str) -> Iterator[Progress | None]:
+def _progress(name: str) -> "Iterator[Progress | None]":
     """Progress on standard error (a bar on a terminal, else a line every 30 s), when the file's size is
     known."""
+    from scanner.progress import progress as show_progress
+
     if name == "-":
         yield None
         return

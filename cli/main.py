@@ -9,10 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import accounts, audit, demo, files, hashing, lists, notices, probing, scanning, serve
-from cli.common import CommandError
-from indexer.errors import ListsError
-from matcher import MatcherError
-from notices.errors import NoticeError
+from cli.common import CommandError, describe_os_error
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
@@ -24,13 +21,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.handler(args)
-    except (CommandError, ListsError, MatcherError, NoticeError, OSError) as error:
-        print(f"hashmatch: error: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"hashmatch: error: {describe_os_error(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("hashmatch: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as error:
+        if not isinstance(error, _reported_errors()):
+            raise
+        print(f"hashmatch: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0
+
+
+def _reported_errors() -> tuple[type[Exception], ...]:
+    """The named errors of the layers below, each already one readable line (imported only on failure)."""
+    from config import InvalidSettings
+    from indexer.errors import ListsError
+    from matcher.errors import MatcherError
+    from notices.errors import NoticeError
+
+    return CommandError, InvalidSettings, ListsError, MatcherError, NoticeError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,13 +4,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from cli.common import CommandError, Commands, open_database
-from config import get_settings
-from db.clock import SystemClock
-from notices.compliance import GROUPINGS, compliance_report, to_csv
-from notices.lifecycle import tick
-from notices.outbound import Outbound
-from notices.webhooks import deliver_due, sealer_from
+from cli.common import CommandError, Commands, open_database, plural
 
 
 def register(commands: Commands) -> None:
@@ -28,12 +22,21 @@ def register(commands: Commands) -> None:
     )
     compliance.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day (UTC)")
     compliance.add_argument("--to", dest="end", required=True, metavar="DATE", help="end, exclusive (UTC)")
-    compliance.add_argument("--by", choices=GROUPINGS, default="hoster", help="one row per (default: hoster)")
+    compliance.add_argument(
+        "--by", default="hoster", metavar="hoster|list|total", help="one row per (default: hoster)"
+    )
     compliance.add_argument("--csv", action="store_true", help="CSV instead of tab-separated columns")
     compliance.set_defaults(handler=_compliance)
 
 
 def _tick(_: argparse.Namespace) -> None:
+    from config import get_settings
+    from db.clock import SystemClock
+    from notices.lifecycle import tick
+    from notices.outbound import Outbound
+    from notices.sealing import sealer_from
+    from notices.webhooks import deliver_due
+
     now, settings = SystemClock().now(), get_settings()
     with open_database(settings) as sessions:
         with sessions.begin() as session:
@@ -41,12 +44,20 @@ def _tick(_: argparse.Namespace) -> None:
         outbound, sealer = Outbound.from_settings(settings), sealer_from(settings)
         sent = deliver_due(sessions, now, outbound, sealer, workers=settings.webhook_workers)
     print(
-        f"{ticked.overdue} notices became overdue, {ticked.reminded} reminders; webhooks: {sent.fanned_out} "
+        f"{plural(ticked.overdue, 'notice')} became overdue, {plural(ticked.reminded, 'reminder')}; "
+        f"webhooks: {sent.fanned_out} "
         f"queued, {sent.delivered} delivered, {sent.failed} to retry, {sent.gave_up} given up"
     )
 
 
 def _compliance(args: argparse.Namespace) -> None:
+    from config import get_settings
+    from db.clock import SystemClock
+    from notices.compliance import GROUPINGS, compliance_report, to_csv
+
+    if args.by not in GROUPINGS:
+        raise CommandError(f"--by {args.by!r}: expected one of {', '.join(GROUPINGS)}")
+
     start, end = _moment("--from", args.start), _moment("--to", args.end)
     with open_database(get_settings()) as sessions, sessions() as session:
         rows = compliance_report(session, start, end, args.by, SystemClock().now())

@@ -2,13 +2,7 @@
 
 import argparse
 
-import audit
-from accounts import AccountError, find_organisation
 from cli.common import CommandError, Commands, open_database
-from config import get_settings
-from db.clock import SystemClock
-from db.models import Organisation
-from guard.watching import lift, standings
 
 
 def register(commands: Commands) -> None:
@@ -26,6 +20,10 @@ def register(commands: Commands) -> None:
 
 
 def _list(_: argparse.Namespace) -> None:
+    from config import get_settings
+    from db.models import Organisation
+    from guard.watching import standings
+
     with open_database(get_settings()) as sessions, sessions() as session:
         print("organisation\tstanding\tsince\twatched entries\tprobes\treason")
         for watched in standings(session):
@@ -35,6 +33,12 @@ def _list(_: argparse.Namespace) -> None:
 
 
 def _lift(args: argparse.Namespace) -> None:
+    import audit
+    from accounts import AccountError, find_organisation
+    from config import get_settings
+    from db.clock import SystemClock
+    from guard.watching import lift
+
     now = SystemClock().now()
     try:
         with open_database(get_settings()) as sessions, sessions.begin() as session:

@@ -12,11 +12,11 @@ from typing import TextIO
 
 from cli.common import CommandError, Commands
 from cli.hashing import add_hash_options, parse_types
-from scanner.client import MAX_ITEMS, MatchClient, Retrying
-from scanner.config import DEFAULT_BATCH_ITEMS, ScanConfig
+from scanner.client import MatchClient, Retrying
+from scanner.config import ScanConfig
+from scanner.defaults import DEFAULT_BATCH_ITEMS, DRAFT_SIZE, MAX_ITEMS
 from scanner.errors import ScannerError
 from scanner.hashfile import HashOptions
-from scanner.loading import DRAFT_SIZE
 from scanner.noticed import NOTICE_COLUMNS, noticed_rows
 from scanner.output import FORMATS, Format, RowWriter, format_for
 from scanner.report import REPORT_COLUMNS, Report, Summary

@@ -5,12 +5,7 @@ import argparse
 import os
 import time
 
-import uvicorn
-
-from api.app import create_app
 from cli.common import CommandError, Commands, open_database
-from config import get_settings, use_numba_cache
-from matcher.warm import warm_kernels
 
 APP_FACTORY = "api.asgi:app_from_environment"
 
@@ -36,6 +31,11 @@ def register(commands: Commands) -> None:
 def _serve(args: argparse.Namespace) -> None:
     if args.workers < 1:
         raise CommandError(f"--workers: at least 1, not {args.workers}")
+    import uvicorn
+
+    from api.app import create_app
+    from config import get_settings
+
     settings = get_settings()
     with open_database(settings):  # migrate once, before the first worker starts
         pass
@@ -59,7 +59,7 @@ def _serve(args: argparse.Namespace) -> None:
 def _check_redis(url: str) -> None:
     """Stop in one line, before any worker starts, if the rate budgets' Redis cannot be used."""
     try:
-        from guard.budgets_redis import RedisUnavailable, check_redis  # noqa: PLC0415 (optional extra)
+        from guard.budgets_redis import RedisUnavailable, check_redis
     except ImportError:
         raise CommandError(
             "HASHMATCH_REDIS_URL needs the 'redis' extra: pip install 'hashmatch[redis]'"
@@ -71,6 +71,9 @@ def _check_redis(url: str) -> None:
 
 
 def _warm(_: argparse.Namespace) -> None:
+    from config import get_settings, use_numba_cache
+    from matcher.warm import warm_kernels
+
     started = time.perf_counter()
     warm_kernels()
     directory = use_numba_cache(get_settings())

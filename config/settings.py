@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -130,8 +130,8 @@ class Settings(BaseSettings):
     def _a_whole_batch_fits_the_burst(self) -> "Settings":
         if self.rate_burst_hashes < self.max_items:
             raise ValueError(
-                f"rate_burst_hashes ({self.rate_burst_hashes}) must be at least max_items "
-                f"({self.max_items}): a batch larger than the burst could never pass"
+                f"HASHMATCH_RATE_BURST_HASHES ({self.rate_burst_hashes}) must be at least "
+                f"HASHMATCH_MAX_ITEMS ({self.max_items}): a batch larger than the burst could never pass"
             )
         return self
 
@@ -160,7 +160,27 @@ def use_numba_cache(settings: Settings) -> Path:
     return Path(os.environ["NUMBA_CACHE_DIR"])
 
 
+class InvalidSettings(ValueError):
+    """Settings from the environment that cannot be used: one line naming each variable and the rule."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings of this process, read once from the environment."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise InvalidSettings(describe_invalid(error)) from None
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """Each problem as ``HASHMATCH_NAME='value': what was expected``, joined into one line."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+        if problem["loc"]:
+            name = f"HASHMATCH_{str(problem['loc'][0]).upper()}"
+            problems.append(f"{name}={problem['input']!r}: {reason[:1].lower()}{reason[1:]}")
+        else:
+            problems.append(reason)
+    return "; ".join(problems) + " (fix the environment)"

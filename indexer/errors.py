@@ -34,7 +34,8 @@ class ImportRejected(ListsError, ValueError):
         self.source = source
         self.found = found
         first = found.errors[0] if found.errors else "no valid rows"
-        more = f" (and {found.bad_lines - 1} more bad lines)" if found.bad_lines > 1 else ""
+        others = found.bad_lines - 1
+        more = f" (and {others} more bad line{'' if others == 1 else 's'})" if others else ""
         super().__init__(
             f"{source}: {first}{more}; nothing was imported (--skip-bad imports the valid lines)"
         )

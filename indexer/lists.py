@@ -214,7 +214,8 @@ def plan_import(
             plan.added[name] = int(new.size)
         plan.removed[name] = np.concatenate([np.empty(0, np.int64), *gone])
     if mode == "retract" and not any(ids.size for ids in plan.removed.values()):
-        raise NotFound(f"{source}: none of its {found.valid_rows} hashes is an active entry of the list")
+        which = "its hash is not" if found.valid_rows == 1 else f"none of its {found.valid_rows} hashes is"
+        raise NotFound(f"{source}: {which} an active entry of the list")
     return plan
 
 

@@ -1,12 +1,14 @@
-"""What every index answers, and reading any index back from its directory."""
+"""What every index answers, and reading any index back from its directory.
+
+The index classes are imported when an index is loaded: FAISS and the compiled kernels (numba) take about a
+second to import, which commands that never search (``hashmatch types``, ``lists show``) should not pay.
+"""
 
 from pathlib import Path
 from typing import Protocol
 
 from matcher.codes import Codes
 from matcher.errors import IndexFileError
-from matcher.exact import ExactIndex
-from matcher.hamming import HammingIndex
 from matcher.matches import Matches
 from matcher.storage import read_description
 
@@ -33,17 +35,18 @@ class Index(Protocol):
         ...
 
 
-_KINDS: dict[str, type[HammingIndex] | type[ExactIndex]] = {
-    HammingIndex.kind: HammingIndex,
-    ExactIndex.kind: ExactIndex,
-}
-
-
 def load_index(directory: Path | str) -> Index:
     """Open a saved index; its arrays are memory-mapped, so this takes milliseconds at any size."""
+    from matcher.exact import ExactIndex  # noqa: PLC0415 (see the module's docstring)
+    from matcher.hamming import HammingIndex  # noqa: PLC0415
+
     directory = Path(directory)
     meta = read_description(directory)
-    kind = _KINDS.get(meta.get("kind", ""))
+    kinds: dict[str, type[HammingIndex] | type[ExactIndex]] = {
+        HammingIndex.kind: HammingIndex,
+        ExactIndex.kind: ExactIndex,
+    }
+    kind = kinds.get(meta.get("kind", ""))
     if kind is None:
         raise IndexFileError(f"{directory} holds an index of unknown kind {meta.get('kind')!r}")
     try:

@@ -20,8 +20,6 @@ import numpy.typing as npt
 
 from matcher.codes import Codes, format_hex, hamming_distance, parse_hex_batch
 from matcher.errors import InvalidHash, InvalidHashes, UnknownHashType
-from matcher.exact import ExactIndex
-from matcher.hamming import HammingIndex
 from matcher.index import Index
 from matcher.validation import check_threshold
 
@@ -104,6 +102,9 @@ class HashType:
         ``design_threshold`` (default: the type's default) is the threshold the index is tuned for;
         it answers exactly at every threshold up to ``max_threshold``.
         """
+        from matcher.exact import ExactIndex  # noqa: PLC0415 (FAISS and numba only where indexes are built)
+        from matcher.hamming import HammingIndex  # noqa: PLC0415
+
         if self.is_exact:
             return ExactIndex.build(self.name, self.nbytes, codes, ids)
         design = self.default_threshold if design_threshold is None else design_threshold

@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from config.settings import Settings
 from db.models import HashList, Notice, NoticeEvent, NoticeMatch, Organisation, Webhook, WebhookDelivery
 from db.sealing import InvalidToken, Sealer
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
@@ -70,11 +69,6 @@ class DeliverySummary:
     delivered: int
     failed: int
     gave_up: int
-
-
-def sealer_from(settings: Settings) -> Sealer:
-    """The sealer of webhook secrets with the configured key (or the generated one)."""
-    return Sealer(settings.secret_key.get_secret_value(), settings.secret_key_file)
 
 
 def register_webhook(

@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 
+from scanner.defaults import MAX_ITEMS
 from scanner.errors import ScannerError, ServerRefused, ServerUnavailable
 from scanner.hashing import Hash
 
-MAX_ITEMS = 10_000
-"""The most items the server takes in one request."""
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 MATCH_ROLES = ("hoster", "hotline", "admin")
 """The roles the server lets match (the authority reads figures only)."""

@@ -4,10 +4,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.client import MAX_ITEMS
+from scanner.defaults import DEFAULT_BATCH_ITEMS, MAX_ITEMS
 from scanner.hashfile import HashOptions
-
-DEFAULT_BATCH_ITEMS = 5_000
 
 
 @dataclass(frozen=True)

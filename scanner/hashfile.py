@@ -13,7 +13,8 @@ from itertools import islice
 from pathlib import Path
 
 from scanner.borders import trim_borders
-from scanner.hashing import DEFAULT_TYPES, FILE_TYPES, Hash, file_hashes, image_hashes
+from scanner.defaults import DEFAULT_TYPES
+from scanner.hashing import FILE_TYPES, Hash, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
 

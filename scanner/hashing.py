@@ -23,7 +23,6 @@ IMAGE_TYPES = ("pdq", "phash", "dhash", "ahash", "whash")
 """Perceptual hashes, made from the decoded image."""
 FILE_TYPES = ("md5", "sha1", "sha256")
 """Cryptographic hashes, made from the file's bytes: every readable file gets them."""
-DEFAULT_TYPES = ("pdq", "phash", "dhash", "md5", "sha256")
 CHUNK = 1 << 20
 
 _IMAGEHASH: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {

@@ -15,16 +15,6 @@ DEFAULT_MAX_PIXELS = 100_000_000
 """Larger images are not decoded: a decompression bomb expands a small file into gigabytes. (Pillow
 itself refuses more than about 179 million while opening.)"""
 
-DRAFT_SIZE = 256
-"""The default for reduced decoding: JPEGs are decoded at the smallest scale (1/2, 1/4, 1/8) that keeps
-both sides at least this long; other images (PNG) are decoded whole, then reduced by the largest whole
-factor that keeps both sides at least this long (``Image.reduce``, a box filter, as JPEG's scaled
-decoding), so that hashing costs about the same for every format. PDQ, pHash and dHash all reduce the
-image to 64 pixels or fewer a side, so four or more source pixels still feed each of PDQ's 64x64 cells.
-On generated 1-4 MP photos PDQ moves by at most 14 bits at 256 (mean 5-8; at most 10 at 512), against a
-threshold of 48 and unrelated images 90-128 apart; pHash and dHash by 0-3 (tests/test_hashing.py states
-the bound for PNGs). Twice the speed of 512 (see benchmarks/scanner.py)."""
-
 
 @dataclass(frozen=True)
 class Loaded:

@@ -47,17 +47,23 @@ class Summary:
         rate = self.hashed / self.seconds if self.seconds > 0 else 0.0
         if self.rematched:
             yield (
-                f"{self.rematched} stored files matched again against a newer index version; "
+                f"{self.rematched} stored file{'' if self.rematched == 1 else 's'} matched again against a "
+                "newer index version; "
                 f"{self.newly_matched} matched now"
             )
-        yield f"{self.found} files found, {self.unchanged} unchanged since the last scan (skipped)"
+        yield f"{_files(self.found)} found, {self.unchanged} unchanged since the last scan (skipped)"
+        hashes = f"{self.items} hash{'' if self.items == 1 else 'es'}"
         yield (
-            f"{self.hashed} files hashed and {self.sent} sent ({self.items} hashes) in {self.seconds:.1f} s "
+            f"{_files(self.hashed)} hashed and {self.sent} sent ({hashes}) in {self.seconds:.1f} s "
             f"({rate:.1f} files/s); {self.matched} matched"
         )
         if self.problems:
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.problems.items()))
-            yield f"{sum(self.problems.values())} files with problems: {kinds} (see the report)"
+            yield f"{_files(sum(self.problems.values()))} with problems: {kinds} (see the report)"
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 class Report:

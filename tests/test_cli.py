@@ -8,6 +8,7 @@ import pytest
 
 from cli.main import main
 from tests.commands import run
+from tests.conftest import Configure
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -116,7 +117,7 @@ def test_errors_in_queries_and_arguments(tmp_path: Path, capsys: pytest.CaptureF
         ),
         (
             ["index", "build", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "new")],
-            "No such file",
+            "missing.txt: no such file: check the path",
         ),
     ]
     for argv, message in cases:
@@ -140,4 +141,36 @@ def test_console_script_reads_standard_input(tmp_path: Path) -> None:
     assert (
         done.stderr
         == "hashmatch: error: - line 1: invalid md5 hash: expected 32 hexadecimal digits, got 31 characters\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["index", "build", "nope.txt", "--out", "ix"], ["match", "--index", ".", "nope.txt"]],
+)
+def test_a_missing_file_is_named_in_words(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pdq").mkdir()  # 'match' reads its queries after loading the indexes: give it one
+    run(capsys, "index", "build", str(FIXTURES / "sample_list.txt"), "--out", "built")
+    monkeypatch.chdir(tmp_path / "built")
+    assert run(capsys, *argv) == (1, "", "hashmatch: error: nope.txt: no such file: check the path\n")
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(
+    tmp_path: Path, configure: Configure, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure(data_dir=tmp_path, rate_burst_hashes=1)
+    code, out, err = run(capsys, "lists", "show")
+    assert (code, out) == (1, "")
+    assert err == (
+        "hashmatch: error: HASHMATCH_RATE_BURST_HASHES (1) must be at least HASHMATCH_MAX_ITEMS (10000): "
+        "a batch larger than the burst could never pass (fix the environment)\n"
+    )
+    configure(max_items="many", index_poll_seconds=0)
+    assert run(capsys, "lists", "show")[2] == (
+        "hashmatch: error: HASHMATCH_INDEX_POLL_SECONDS='0': input should be greater than 0; "
+        "HASHMATCH_MAX_ITEMS='many': input should be a valid integer, unable to parse string as an integer "
+        "(fix the environment)\n"
     )

@@ -55,5 +55,5 @@ def test_audit_verify_passes_then_names_the_first_tampered_record(
     assert code == 1
     assert err == (
         "hashmatch: error: audit record 2 is broken: its content does not match its digest "
-        "(1 records before it verify)\n"
+        "(1 record before it verifies)\n"
     )

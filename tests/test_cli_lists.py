@@ -48,7 +48,7 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     assert err.splitlines() == [
         f"{source} line 6: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters (value 'xyz')",
         f"{source} line 7: invalid md5 hash: expected 32 hexadecimal digits, got 2 characters (value '12')",
-        f"{source}: 1 more bad lines not shown",
+        f"{source}: 1 more bad line not shown",
         "hashmatch: error: list.csv: line 6: invalid pdq hash: expected 64 hexadecimal digits, "
         "got 3 characters (and 2 more bad lines); nothing was imported (--skip-bad imports the valid lines)",
     ]
@@ -68,7 +68,7 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     assert out.splitlines()[:4] == [
         "EOKM/main version 1 (full): 4 entries added (pdq 4), 0 removed, 0 unchanged; 4 active",
         "  3 bad lines skipped",
-        "  1 entries with PDQ quality below 50 kept and flagged",
+        "  1 entry with PDQ quality below 50 kept and flagged",
         "  columns ignored: note",
     ]
     assert "published index version" in out
@@ -92,8 +92,8 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
         capsys, "lists", "retract", "main", "--entry", "2", "--reason", "stock photo", "--publish"
     )
     assert code == 0
-    assert out.startswith("EOKM/main version 2 (retract): 1 entries retracted, 3 active")
-    assert "1 entries no longer served" in out
+    assert out.startswith("EOKM/main version 2 (retract): 1 entry retracted, 3 active")
+    assert "1 entry no longer served" in out
     with open_database(get_settings()) as sessions, sessions() as session:
         notice = session.scalars(select(Notice).where(Notice.public_id == notice_id)).one()
         assert notice.status == "withdrawn"
@@ -109,7 +109,7 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert (
         out.splitlines()[0]
-        == "EOKM/main version 3 (delta): 1 entries added (md5 1), 1 removed, 0 unchanged; 3 active"
+        == "EOKM/main version 3 (delta): 1 entry added (md5 1), 1 removed, 0 unchanged; 3 active"
     )
     assert out.splitlines()[-1] == "not served until 'hashmatch lists publish'"
 
@@ -171,7 +171,7 @@ def test_a_hotline_analysts_tour(settings_env: Path, capsys: pytest.CaptureFixtu
         (["lists", "import", "nope", "f.txt", "--full"], "no list 'nope'"),
         (["lists", "retract", "main"], "give either a FILE of hashes or --entry ID"),
         (["lists", "retract", "main", "--entry", "77"], "not active entries of list EOKM/main: 77"),
-        (["lists", "import", "main", "missing.txt", "--full"], "No such file"),
+        (["lists", "import", "main", "missing.txt", "--full"], "missing.txt: no such file: check the path"),
         (["lists", "import", "main", "header.csv", "--full"], "must name the columns type and hash"),
         (["lists", "versions", "EOKM/other"], "no list 'EOKM/other'"),
     ],
@@ -263,4 +263,4 @@ def test_unchanged_empty_undecodable_and_trivial_files(
     assert "quality 20 is below 50: unreliable (--allow-low-quality keeps it)" in err
     code, out, _ = run(capsys, "lists", "import", "main", str(quality), "--delta", "--allow-low-quality")
     assert code == 0
-    assert "1 entries with PDQ quality below 50 kept and flagged" in out
+    assert "1 entry with PDQ quality below 50 kept and flagged" in out

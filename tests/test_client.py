@@ -6,16 +6,8 @@ from contextlib import closing
 import httpx
 import pytest
 
-from scanner.client import (
-    MAX_ITEMS,
-    Answer,
-    MatchClient,
-    MatchResult,
-    Retrying,
-    _answer,
-    _detail,
-    _retry_after,
-)
+from scanner.client import Answer, MatchClient, MatchResult, Retrying, _answer, _detail, _retry_after
+from scanner.defaults import MAX_ITEMS
 from scanner.errors import ScannerError
 
 URL = "http://127.0.0.1:1/v1/match"

@@ -13,9 +13,10 @@ from PIL import Image
 
 from matcher import HASH_TYPES, get_hash_type
 from scanner import hashfile
+from scanner.defaults import DEFAULT_TYPES, DRAFT_SIZE
 from scanner.hashfile import HashOptions, hash_file, hash_files
-from scanner.hashing import DEFAULT_TYPES, FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
-from scanner.loading import DRAFT_SIZE, load_image
+from scanner.hashing import FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
+from scanner.loading import load_image
 from tests.fixtures.images import (
     flipped,
     letterboxed,

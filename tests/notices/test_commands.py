@@ -10,7 +10,8 @@ from config import get_settings
 from db.clock import SystemClock
 from notices.lifecycle import confirm_removed
 from notices.outbound import Outbound
-from notices.webhooks import register_webhook, sealer_from
+from notices.sealing import sealer_from
+from notices.webhooks import register_webhook
 from tests.commands import run
 from tests.conftest import Configure
 from tests.notices.conftest import T0, World
@@ -39,7 +40,7 @@ def test_tick_marks_overdue_and_delivers(configured: World, capsys: pytest.Captu
         code, out, _ = run(capsys, "notices", "tick")
         assert code == 0
         assert out == (
-            "1 notices became overdue, 0 reminders; webhooks: 2 queued, 2 delivered, 0 to retry, 0 given up\n"
+            "1 notice became overdue, 0 reminders; webhooks: 2 queued, 2 delivered, 0 to retry, 0 given up\n"
         )
         assert [r.headers["X-Hashmatch-Event"] for r in receiver.requests] == [
             "notice.created",
