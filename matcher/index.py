@@ -5,6 +5,7 @@ from typing import Protocol
 
 from matcher.codes import Codes
 from matcher.errors import IndexFileError
+from matcher.euclidean import EuclideanIndex
 from matcher.exact import ExactIndex
 from matcher.hamming import HammingIndex
 from matcher.matches import Matches
@@ -33,9 +34,10 @@ class Index(Protocol):
         ...
 
 
-_KINDS: dict[str, type[HammingIndex] | type[ExactIndex]] = {
+_KINDS: dict[str, type[HammingIndex] | type[ExactIndex] | type[EuclideanIndex]] = {
     HammingIndex.kind: HammingIndex,
     ExactIndex.kind: ExactIndex,
+    EuclideanIndex.kind: EuclideanIndex,
 }
 
 
