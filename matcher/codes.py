@@ -100,8 +100,6 @@ def parse_hex_or_base64_batch(values: Sequence[object], nbytes: int) -> tuple[Co
     width = 4 * nbytes // 3
     texts = [value.strip() if isinstance(value, str) else None for value in values]
     rows = [row for row, text in enumerate(texts) if text is not None and len(text) == width]
-    if not rows:
-        return parse_hex_batch(values, nbytes)
     hex_rows = np.setdiff1d(np.arange(len(values)), rows)
     codes, hex_errors = parse_hex_batch([values[row] for row in hex_rows], nbytes)
     errors = [
@@ -115,6 +113,8 @@ def parse_hex_or_base64_batch(values: Sequence[object], nbytes: int) -> tuple[Co
     ]
     found = np.zeros((len(values), nbytes), dtype=np.uint8)
     found[hex_rows] = codes
+    if not rows:
+        return found, errors
     raw = np.frombuffer("".join(texts[row] or "" for row in rows).encode("ascii", "replace"), np.uint8)
     sextets = _SEXTET[raw.reshape(len(rows), width)]
     bad = (sextets == 0xFF).any(axis=1)

@@ -87,7 +87,7 @@ class EuclideanIndex:
         check_queries(name, codes, nbytes)
         unique, entries = deduplicate(codes, ids)
         n = unique.shape[0]
-        k = max(1, min(clusters_wanted or cluster_count(n), n))
+        k = min(clusters_wanted or cluster_count(n), n)
         faiss.omp_set_num_threads(default_threads(threads))
         centres, assigned = _cluster(unique, k, seed)
         member2 = clusters.member_distances(unique, centres, assigned)
@@ -187,6 +187,8 @@ class EuclideanIndex:
 def _cluster(codes: Codes, k: int, seed: int) -> tuple[Codes, npt.NDArray[np.int64]]:
     """``k`` centres (as bytes) from k-means on a sample, and the centre each code is nearest to."""
     n, dimensions = codes.shape
+    if k == 0:
+        return np.zeros((0, dimensions), np.uint8), np.zeros(0, np.int64)
     if k == 1:
         centre = np.rint(codes.mean(axis=0, dtype=np.float64)).astype(np.uint8)[None, :]
         return centre, np.zeros(n, dtype=np.int64)
