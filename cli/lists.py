@@ -392,7 +392,7 @@ def _show_one(session: Session, hash_list: HashList, served: dict[int, int]) -> 
     served_id = served.get(hash_list.id)
     served_version = session.get(ListVersion, served_id) if served_id else None
     thresholds = {
-        name: hash_list.thresholds.get(name, get_hash_type(name).default_threshold)
+        name: hash_list.thresholds.get(name, _default_threshold(name))
         for name in active_by_type(session, hash_list.id) | hash_list.thresholds
     }
     fields = [
@@ -435,3 +435,8 @@ def _progress(name: str) -> Iterator[Progress | None]:
             bar.update(characters)
 
         yield advance
+
+
+def _default_threshold(name: str) -> int | str:
+    hash_type = get_hash_type(name)
+    return "none set (required)" if hash_type.threshold_required else hash_type.default_threshold

@@ -220,7 +220,7 @@ def _add_watches(session: Session, organisation_id: int, entries: set[int], now:
             entry_id=entry_id,
             hash_type=name,
             code=bytes(value),
-            threshold=int(thresholds.get(name, HASH_TYPES[name].default_threshold)),
+            threshold=HASH_TYPES[name].list_threshold(thresholds),
             probes=0,
             edge=b"",
             created_at=now,

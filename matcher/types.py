@@ -13,7 +13,6 @@ images and random codes).
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from math import isqrt
 from typing import ClassVar
 
 import numpy as np
@@ -107,6 +106,14 @@ class HashType:
     def distance(self, a: bytes | Codes, b: bytes | Codes) -> int:
         """Number of differing bits (for exact types only 0, equal, is meaningful)."""
         return hamming_distance(a, b)
+
+    def distances(self, queries: Codes, codes: Codes) -> npt.NDArray[np.int64]:
+        """The distance of every row of ``queries`` to every row of ``codes`` (a matrix), in the unit
+        of :meth:`distance`. Takes ``queries x codes x nbytes`` working memory: callers chunk."""
+        found: npt.NDArray[np.int64] = np.bitwise_count(queries[:, None, :] ^ codes[None, :, :]).sum(
+            axis=2, dtype=np.int64
+        )
+        return found
 
     def check_threshold(self, threshold: object) -> int:
         """``threshold`` as an int, if this type supports it; else :class:`InvalidThreshold`."""
@@ -256,13 +263,21 @@ class PhotoDNA(HashType):
 
     def distance(self, a: bytes | Codes, b: bytes | Codes) -> int:
         """The Euclidean distance rounded up: ``distance(a, b) <= t`` exactly when within ``t``."""
-        left = np.frombuffer(bytes(a), dtype=np.uint8).astype(np.int64)
-        right = np.frombuffer(bytes(b), dtype=np.uint8).astype(np.int64)
+        left = np.frombuffer(bytes(a), dtype=np.uint8)
+        right = np.frombuffer(bytes(b), dtype=np.uint8)
         if left.shape != right.shape:
             raise ValueError(f"codes differ in length: {left.size} and {right.size} bytes")
-        squared = int(((left - right) ** 2).sum())
-        root = isqrt(squared)
-        return root if root * root == squared else root + 1
+        return int(self.distances(left[None, :], right[None, :])[0, 0])
+
+    def distances(self, queries: Codes, codes: Codes) -> npt.NDArray[np.int64]:
+        diff = queries[:, None, :].astype(np.int32) - codes[None, :, :].astype(np.int32)
+        squared: npt.NDArray[np.int64] = np.einsum("ijk,ijk->ij", diff, diff).astype(np.int64)
+        root: npt.NDArray[np.int64] = np.sqrt(squared).astype(
+            np.int64
+        )  # exact but for one unit either way, corrected:
+        root -= root * root > squared
+        root += root * root < squared
+        return root
 
     def build_index(
         self,
