@@ -13,7 +13,7 @@ from cli.common import CommandError, Commands
 from scanner.client import MAX_ITEMS, MatchClient, Retrying
 from scanner.errors import ScannerError
 from scanner.hashfile import HashOptions, hash_files
-from scanner.hashing import DEFAULT_TYPES, check_types
+from scanner.hashing import DEFAULT_TYPES, CannotCompute, check_types
 from scanner.loading import DRAFT_SIZE
 from scanner.output import FORMATS, RowWriter, format_for
 from scanner.report import REPORT_COLUMNS, Report, Summary
@@ -220,7 +220,10 @@ def _types(text: str) -> tuple[str, ...]:
     names = [name for name in text.split(",") if name.strip()]
     if not names:
         raise CommandError("--types: name at least one hash type")
-    return check_types(names)
+    try:
+        return check_types(names)
+    except CannotCompute as error:
+        raise CommandError(f"--types: {error}") from error
 
 
 def _positive(text: str) -> int:
