@@ -32,7 +32,7 @@ def register(commands: Commands) -> None:
         action="append",
         default=[],
         metavar="TYPE=N",
-        help="threshold for a type (default: the type's default threshold); repeatable",
+        help="threshold for a type (default: the type's default; photodna has none: required); repeatable",
     )
     match.set_defaults(handler=_match)
 
@@ -43,7 +43,8 @@ def _types(_: argparse.Namespace) -> None:
     print("type\tbits\tdefault threshold\tmax threshold\tdescription")
     for hash_type in HASH_TYPES.values():
         print(
-            f"{hash_type.name}\t{hash_type.bits}\t{hash_type.default_threshold}\t"
+            f"{hash_type.name}\t{hash_type.bits}\t"
+            f"{'set per list' if hash_type.threshold_required else hash_type.default_threshold}\t"
             f"{hash_type.max_threshold}\t{hash_type.description}"
         )
 
@@ -82,7 +83,7 @@ def _match(args: argparse.Namespace) -> None:
         index = indexes.get(name)
         if index is None:
             continue
-        threshold = thresholds.get(name, hashes.hash_type.default_threshold)
+        threshold = hashes.hash_type.list_threshold(thresholds)
         found = index.search(hashes.codes, threshold)
         matched += np.unique(found.query).size
         for query, entry, distance in zip(found.query, found.entry, found.distance, strict=True):
@@ -115,8 +116,11 @@ def _load_indexes(directory: Path) -> "dict[str, Index]":
 
 
 def _layout(index: "Index") -> str:
+    from matcher.euclidean import EuclideanIndex
     from matcher.hamming import HammingIndex
 
     if isinstance(index, HammingIndex) and index.tables is not None:
         return f"{index.tables.count} tables of {index.tables.width} bits"
+    if isinstance(index, EuclideanIndex):
+        return f"{index.cluster_count} clusters"
     return "flat scan" if isinstance(index, HammingIndex) else "sorted lookup"

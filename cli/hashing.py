@@ -126,9 +126,12 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 def parse_types(text: str) -> tuple[str, ...]:
-    from scanner.hashing import check_types
+    from scanner.hashing import CannotCompute, check_types
 
     names = [name for name in text.split(",") if name.strip()]
     if not names:
         raise CommandError("--types: name at least one hash type")
-    return check_types(names)
+    try:
+        return check_types(names)
+    except CannotCompute as error:
+        raise CommandError(f"--types: {error}") from error

@@ -420,13 +420,12 @@ def _show_all(session: "Session", served: dict[int, int]) -> None:
 def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int]) -> None:
     from db.models import ListVersion
     from indexer.lists import active_by_type, latest_version, list_label
-    from matcher import get_hash_type
 
     newest = latest_version(session, hash_list.id)
     served_id = served.get(hash_list.id)
     served_version = session.get(ListVersion, served_id) if served_id else None
     thresholds = {
-        name: hash_list.thresholds.get(name, get_hash_type(name).default_threshold)
+        name: hash_list.thresholds.get(name, _default_threshold(name))
         for name in active_by_type(session, hash_list.id) | hash_list.thresholds
     }
     fields = [
@@ -473,3 +472,10 @@ def _progress(name: str) -> "Iterator[Progress | None]":
             bar.update(characters)
 
         yield advance
+
+
+def _default_threshold(name: str) -> int | str:
+    from matcher import get_hash_type
+
+    hash_type = get_hash_type(name)
+    return "none set (required)" if hash_type.threshold_required else hash_type.default_threshold

@@ -17,10 +17,17 @@ one bit, so the organisation is throttled at ``throttle_at`` probes on one entry
 ``suspend_at``, both scaled to the hash's width; the call that reaches the suspension is refused
 whole, so its answers teach nothing.
 
+PhotoDNA is compared by Euclidean distance, and its threshold is the list's own (no default exists):
+the same rule holds with distances rounded up to whole units and the band and cluster radius a share
+of the watched entry's threshold (:data:`EUCLIDEAN_SHARE`) instead of a count of bits. A walk there
+moves one value of the 144 at a time near the edge: consecutive probes are a few units apart while
+the threshold is hundreds; honest copies near the edge differ from each other by about the threshold.
+
 This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
 """
 
 from dataclasses import dataclass, field
+from math import ceil
 from typing import Any
 
 import faiss
@@ -32,8 +39,13 @@ from matcher.codes import Codes
 
 EDGE_KEPT = 64
 """Distinct edge queries kept per watch (the newest): enough to see any walk's neighbours."""
+EUCLIDEAN = frozenset({"photodna"})
+"""Hash types compared by Euclidean distance."""
 CHUNK_BYTES = 8 << 20
 """Working memory of one distance block (queries x watched entries x bytes)."""
+EUCLIDEAN_SHARE = 16
+"""Euclidean types: the band and the cluster radius are the watched entry's threshold divided by
+this, rounded up (PhotoDNA at a threshold of 1,000: 63 units)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,15 @@ class ProbeRule:
     cluster: int
     throttle_at: int
     suspend_at: int
+    euclidean: bool = False
+    """Distances are Euclidean (rounded up), band and cluster a share of each entry's threshold;
+    ``band`` and ``cluster`` are then unused."""
+
+    def band_at(self, threshold: int) -> int:
+        return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.band
+
+    def cluster_at(self, threshold: int) -> int:
+        return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.cluster
 
 
 def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
@@ -56,10 +77,20 @@ def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
     return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at)
 
 
+def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
+    """The rule for vectors of ``nbytes`` values compared by Euclidean distance: limits as for a hash
+    of ``8 * nbytes`` bits (PhotoDNA at the default 6: suspension at 108 probes, while reading its 144
+    values to the byte takes over a thousand), band and cluster scaled to each entry's threshold."""
+    limits = rule_for(8 * nbytes, probes_per_64_bits)
+    return ProbeRule(0, 0, limits.throttle_at, limits.suspend_at, euclidean=True)
+
+
 def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
     """The rule of every perceptual hash type (cryptographic ones are matched by equality: no walk)."""
     return {
-        name: rule_for(hash_type.bits, probes_per_64_bits)
+        name: euclidean_rule(hash_type.nbytes, probes_per_64_bits)
+        if name in EUCLIDEAN
+        else rule_for(hash_type.bits, probes_per_64_bits)
         for name, hash_type in HASH_TYPES.items()
         if not hash_type.is_exact
     }
@@ -84,12 +115,14 @@ class Watch:
         """Record an edge query; True if it is a probe: within the cluster radius of an earlier,
         different edge query on the other side of the threshold (the answers flip between them)."""
         if self.edge.shape[0]:
-            apart = np.bitwise_count(self.edge ^ code[None, :]).sum(axis=1)
+            apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
             if (apart == 0).any():
                 return False  # the same code again teaches nothing new
-            inside = np.bitwise_count(self.edge ^ self.code[None, :]).sum(axis=1) <= self.threshold
-            matches = int(np.bitwise_count(code ^ self.code).sum()) <= self.threshold
-            probe = bool(((apart <= rule.cluster) & (inside != matches)).any())
+            inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.threshold
+            matches = (
+                int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= self.threshold
+            )
+            probe = bool(((apart <= rule.cluster_at(self.threshold)) & (inside != matches)).any())
         else:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-EDGE_KEPT:]
@@ -98,11 +131,17 @@ class Watch:
         return probe
 
 
-def distances(queries: Codes, codes: Codes) -> npt.NDArray[np.int32]:
-    """Hamming distances between every query (rows) and every code (columns), in bounded memory
-    (compared 64 bits at a time when the width allows)."""
+def distances(queries: Codes, codes: Codes, euclidean: bool = False) -> npt.NDArray[np.int32]:
+    """Hamming distances (compared 64 bits at a time when the width allows) or, with ``euclidean``,
+    Euclidean ones rounded up, between every query (rows) and every code (columns), in bounded memory."""
     found = np.empty((queries.shape[0], codes.shape[0]), np.int32)
     if codes.shape[0] == 0:
+        return found
+    if euclidean:
+        measure = HASH_TYPES["photodna"].distances
+        step = max(1, CHUNK_BYTES // max(1, codes.size * 4))
+        for start in range(0, queries.shape[0], step):
+            found[start : start + step] = measure(queries[start : start + step], codes)
         return found
     words = np.dtype(np.uint64 if codes.shape[1] % 8 == 0 else np.uint8)
     left: npt.NDArray[np.unsignedinteger[Any]] = np.ascontiguousarray(queries).view(words)
@@ -114,8 +153,11 @@ def distances(queries: Codes, codes: Codes) -> npt.NDArray[np.int32]:
     return found
 
 
-def flat_index(codes: Codes) -> Any:
-    """A FAISS exact binary index over ``codes`` (rows), for :func:`near_edges`."""
+def flat_index(codes: Codes, rule: ProbeRule) -> Any:
+    """A FAISS exact binary index over Hamming ``codes`` (rows), for :func:`near_edges`; None for a
+    Euclidean type (compared directly)."""
+    if rule.euclidean:
+        return None
     flat = faiss.IndexBinaryFlat(codes.shape[1] * 8)
     if codes.shape[0]:
         flat.add(np.ascontiguousarray(codes))
@@ -123,17 +165,22 @@ def flat_index(codes: Codes) -> Any:
 
 
 def near_edges(
-    queries: Codes, flat: Any, thresholds: npt.NDArray[np.int32], band: int
+    queries: Codes, codes: Codes, flat: Any, thresholds: npt.NDArray[np.int32], rule: ProbeRule
 ) -> npt.NDArray[np.bool_]:
-    """Which codes of ``flat`` (a :func:`flat_index`) some query came within ``band`` of its threshold
-    to: one exact FAISS range search out to the largest threshold plus the band (microseconds per
-    query against thousands of codes), then the band of each code's own threshold."""
-    found = np.zeros(flat.ntotal, np.bool_)
-    if flat.ntotal == 0 or queries.shape[0] == 0:
+    """Which ``codes`` some query came to the edge of (within the band of its threshold). Hamming: one
+    exact FAISS range search of ``flat`` out to the largest threshold plus the band (microseconds per
+    query against thousands of codes), then each code's own band; Euclidean: every distance."""
+    found = np.zeros(codes.shape[0], np.bool_)
+    if codes.shape[0] == 0 or queries.shape[0] == 0:
         return found
+    if rule.euclidean:
+        bands = np.array([rule.band_at(int(threshold)) for threshold in thresholds], np.int32)
+        apart = distances(np.ascontiguousarray(queries), codes, euclidean=True)
+        return np.asarray((np.abs(apart - thresholds[None, :]) <= bands[None, :]).any(axis=0))
     faiss.omp_set_num_threads(1)  # per thread; small searches lose more to thread start-up than they gain
-    _, apart, columns = flat.range_search(np.ascontiguousarray(queries), int(thresholds.max()) + band + 1)
-    edge = np.abs(apart.astype(np.int32) - thresholds[columns]) <= band
+    radius = int(thresholds.max()) + rule.band + 1
+    _, apart, columns = flat.range_search(np.ascontiguousarray(queries), radius)
+    edge = np.abs(apart.astype(np.int32) - thresholds[columns]) <= rule.band
     found[columns[edge]] = True
     return found
 
@@ -145,7 +192,8 @@ def observe(watches: list[Watch], queries: Codes, rule: ProbeRule) -> int:
         return 0
     codes = np.stack([watch.code for watch in watches])
     thresholds = np.array([watch.threshold for watch in watches], np.int32)
-    edge = np.abs(distances(queries, codes) - thresholds[None, :]) <= rule.band
+    bands = np.array([rule.band_at(watch.threshold) for watch in watches], np.int32)
+    edge = np.abs(distances(queries, codes, rule.euclidean) - thresholds[None, :]) <= bands[None, :]
     probes = 0
     for query, column in zip(*np.nonzero(edge), strict=True):  # row-major: in the call's order
         probes += watches[int(column)].see(queries[int(query)], rule)

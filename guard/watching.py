@@ -142,9 +142,10 @@ class ProbeGuard:
         fresh = _entry_codes(session, {entry for entry, name in matched.items() if entry not in known[name]})
         near: dict[str, list[int]] = {}
         for name in types:
-            found = _with(watched[name], [row for row in fresh if row[1] == name])
+            rule = self.rules[name]
+            found = _with(watched[name], [row for row in fresh if row[1] == name], rule)
             if found.entries.size:
-                edge = near_edges(queries[name], found.flat, found.thresholds, self.rules[name].band)
+                edge = near_edges(queries[name], found.codes, found.flat, found.thresholds, rule)
                 near[name] = found.entries[edge].tolist()
         return fresh, near
 
@@ -176,7 +177,7 @@ class ProbeGuard:
             np.array([row[0] for row in rows], np.int64),
             codes,
             np.array([row[2] for row in rows], np.int32),
-            flat_index(codes),
+            flat_index(codes, self.rules[hash_type]),
         )
         with self._cache_lock:
             self._cache[(organisation_id, hash_type)] = found
@@ -265,12 +266,12 @@ def _entry_codes(session: Session, entries: set[int]) -> list[EntryCode]:
         .where(Entry.id.in_(sorted(entries)))
     )
     return [
-        (entry_id, name, bytes(value), int(thresholds.get(name, HASH_TYPES[name].default_threshold)))
+        (entry_id, name, bytes(value), HASH_TYPES[name].list_threshold(thresholds))
         for entry_id, name, value, thresholds in rows
     ]
 
 
-def _with(watched: _Watched, fresh: Sequence[EntryCode]) -> _Watched:
+def _with(watched: _Watched, fresh: Sequence[EntryCode], rule: ProbeRule) -> _Watched:
     """The watched entries and the entries about to be watched, together."""
     if not fresh:
         return watched
@@ -281,7 +282,7 @@ def _with(watched: _Watched, fresh: Sequence[EntryCode]) -> _Watched:
         np.concatenate([watched.entries, np.array([row[0] for row in fresh], np.int64)]),
         together,
         np.concatenate([watched.thresholds, np.array([row[3] for row in fresh], np.int32)]),
-        flat_index(together),
+        flat_index(together, rule),
     )
 
 

@@ -6,6 +6,9 @@
 - NDJSON (``.ndjson``, ``.jsonl``): one object per line with the same keys.
 - Plain (anything else): one ``<type> <hash>`` pair per line; blank lines and ``#`` comments ignored.
 
+A hash is written as its type reads it (:meth:`matcher.HashType.parse_batch`): lowercase or uppercase
+hex; PhotoDNA also as base64 (192 characters, standard or URL-safe alphabet).
+
 Files are read as a stream (bytes, decoded strictly as UTF-8 line by line, or text), a chunk of rows at a
 time: what is kept is one binary code per valid row (a NumPy array per hash type) and the few distinct
 (item, category, quality) combinations, never the text. A UTF-8 byte order mark at the start is skipped.
@@ -29,7 +32,7 @@ from db.models import text_problem
 from indexer.bulk import gc_paused
 from indexer.errors import FileFormatError
 from matcher import HASH_TYPES, HashType, MatcherError, get_hash_type
-from matcher.codes import Codes, decode_hex, parse_hex_batch
+from matcher.codes import Codes, decode_hex
 
 FORMATS = ("csv", "ndjson", "plain")
 COLUMNS = ("type", "hash", "item", "category", "quality", "action")
@@ -224,7 +227,7 @@ class _Reader:
             valid = rows[good[rows]]
             hashes = columns["hash"]
             values = hashes if valid.size == len(hashes) else [hashes[row] for row in valid]
-            codes, errors = parse_hex_batch(values, hash_type.nbytes)
+            codes, errors = hash_type.parse_batch(values)
             keep = np.ones(valid.size, dtype=bool)
             for position, reason in errors:
                 keep[position] = False

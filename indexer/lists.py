@@ -179,6 +179,15 @@ def plan_import(
     """Compare ``found`` with the list's newest version; nothing is written."""
     if found.bad_lines and not skip_bad:
         raise ImportRejected(source, found)
+    for name, typed in sorted(found.by_type.items()):
+        if mode != "retract" and not typed.retract.all() and name not in hash_list.thresholds:
+            try:
+                typed.hash_type.list_threshold(hash_list.thresholds)
+            except MatcherError as error:
+                raise InvalidList(
+                    f"{source}: list {list_label(session, hash_list)} has {name} rows but {error}; "
+                    f"create the list with --threshold {name}=N"
+                ) from error
     base = session.scalar(select(HashList.latest_version).where(HashList.id == hash_list.id)) or 0
     previous = _types_at(session, hash_list.id, base)
     if not found.valid_rows and mode == "full" and not allow_empty:

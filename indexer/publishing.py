@@ -197,7 +197,7 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
                 ids[name][start:end] = part_ids
                 codes[name][start:end] = np.frombuffer(values, dtype=np.uint8).reshape(part_ids.size, -1)
                 filled[name] = end
-            used[name] = int(hash_list.thresholds.get(name, hash_type.default_threshold))
+            used[name] = hash_type.list_threshold(hash_list.thresholds)
         lists[str(list_id)] = {"version": version.id, "thresholds": used}
     if filled != totals:
         raise RuntimeError(

@@ -41,12 +41,16 @@ class InvalidHashes(MatcherError, ValueError):
 class InvalidThreshold(MatcherError, ValueError):
     """A threshold outside what a hash type (or index) supports."""
 
-    def __init__(self, hash_type: str, threshold: object, maximum: int) -> None:
+    def __init__(self, hash_type: str, threshold: object, maximum: int, *, required: bool = False) -> None:
         self.hash_type = hash_type
         self.threshold = threshold
         self.maximum = maximum
+        self.required = required
         super().__init__(
-            f"invalid threshold {threshold!r} for {hash_type}: expected an integer from 0 to {maximum}"
+            f"no threshold for {hash_type}: no default is published, the list's owner sets it "
+            f"(an integer from 0 to {maximum})"
+            if required
+            else f"invalid threshold {threshold!r} for {hash_type}: expected an integer from 0 to {maximum}"
         )
 
 

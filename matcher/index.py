@@ -37,14 +37,16 @@ class Index(Protocol):
 
 def load_index(directory: Path | str) -> Index:
     """Open a saved index; its arrays are memory-mapped, so this takes milliseconds at any size."""
-    from matcher.exact import ExactIndex  # noqa: PLC0415 (see the module's docstring)
+    from matcher.euclidean import EuclideanIndex  # noqa: PLC0415 (see the module's docstring)
+    from matcher.exact import ExactIndex  # noqa: PLC0415
     from matcher.hamming import HammingIndex  # noqa: PLC0415
 
     directory = Path(directory)
     meta = read_description(directory)
-    kinds: dict[str, type[HammingIndex] | type[ExactIndex]] = {
+    kinds: dict[str, type[HammingIndex] | type[ExactIndex] | type[EuclideanIndex]] = {
         HammingIndex.kind: HammingIndex,
         ExactIndex.kind: ExactIndex,
+        EuclideanIndex.kind: EuclideanIndex,
     }
     kind = kinds.get(meta.get("kind", ""))
     if kind is None:

@@ -18,8 +18,8 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from matcher.codes import Codes, format_hex, hamming_distance, parse_hex_batch
-from matcher.errors import InvalidHash, InvalidHashes, UnknownHashType
+from matcher.codes import Codes, format_hex, hamming_distance, parse_hex_batch, parse_hex_or_base64_batch
+from matcher.errors import InvalidHash, InvalidHashes, InvalidThreshold, UnknownHashType
 from matcher.index import Index
 from matcher.validation import check_threshold
 
@@ -30,6 +30,9 @@ class HashType:
     name: ClassVar[str]
     bits: ClassVar[int]
     default_threshold: ClassVar[int]
+    threshold_required: ClassVar[bool] = False
+    """No default is published: every list holding the type sets its own (``default_threshold``
+    is then 0, a placeholder that matches only identical values)."""
     max_threshold: ClassVar[int]
     description: ClassVar[str]
 
@@ -42,9 +45,24 @@ class HashType:
         """Only identical values match (cryptographic hashes)."""
         return self.max_threshold == 0
 
+    def list_threshold(self, thresholds: Mapping[str, object]) -> int:
+        """The threshold a list with ``thresholds`` (type name -> threshold) uses for this type:
+        its own, else the default; :class:`InvalidThreshold` if it has none and there is no default."""
+        found = thresholds.get(self.name)
+        if found is None:
+            if self.threshold_required:
+                raise InvalidThreshold(self.name, None, self.max_threshold, required=True)
+            return self.default_threshold
+        return self.check_threshold(found)
+
+    def parse_batch(self, values: Sequence[object]) -> tuple[Codes, list[tuple[int, str]]]:
+        """Hashes in their text form (any case, surrounding whitespace ignored): the codes (rows of
+        bad values are zero) and, in input order, the ``(index, reason)`` of every bad value."""
+        return parse_hex_batch(values, self.nbytes)
+
     def parse(self, value: object) -> bytes:
-        """One hash in its text form (any case, surrounding whitespace ignored) as bytes."""
-        codes, errors = parse_hex_batch([value], self.nbytes)
+        """One hash in its text form as bytes."""
+        codes, errors = self.parse_batch([value])
         if errors:
             raise InvalidHash(self.name, value, errors[0][1])
         return bytes(codes[0])
@@ -52,7 +70,7 @@ class HashType:
     def parse_many(self, values: Sequence[object]) -> Codes:
         """A batch of hashes as a ``(n, nbytes)`` uint8 array; every bad value is reported at once
         in an :class:`InvalidHashes` error, with its position."""
-        codes, errors = parse_hex_batch(values, self.nbytes)
+        codes, errors = self.parse_batch(values)
         if errors:
             raise InvalidHashes([InvalidHash(self.name, values[i], why, index=i) for i, why in errors])
         return codes
@@ -85,6 +103,14 @@ class HashType:
     def distance(self, a: bytes | Codes, b: bytes | Codes) -> int:
         """Number of differing bits (for exact types only 0, equal, is meaningful)."""
         return hamming_distance(a, b)
+
+    def distances(self, queries: Codes, codes: Codes) -> npt.NDArray[np.int64]:
+        """The distance of every row of ``queries`` to every row of ``codes`` (a matrix), in the unit
+        of :meth:`distance`. Takes ``queries x codes x nbytes`` working memory: callers chunk."""
+        found: npt.NDArray[np.int64] = np.bitwise_count(queries[:, None, :] ^ codes[None, :, :]).sum(
+            axis=2, dtype=np.int64
+        )
+        return found
 
     def check_threshold(self, threshold: object) -> int:
         """``threshold`` as an int, if this type supports it; else :class:`InvalidThreshold`."""
@@ -202,8 +228,72 @@ class SHA256(_Digest):
     description = "SHA-256 of the file bytes"
 
 
+class PhotoDNA(HashType):
+    """Microsoft's PhotoDNA: 144 unsigned bytes compared by Euclidean distance. The algorithm is
+    licensed; hotlines exchange the hashes, as hex or base64. No threshold is published: each list
+    sets its own (an integer distance: a match is ``sum((a - b)^2) <= t^2``, decided in integers).
+
+    Trivial: a vector whose 144 values are all equal (all zero for an image without gradients): it
+    describes no structure."""
+
+    name = "photodna"
+    bits = 144 * 8
+    default_threshold = 0
+    threshold_required = True
+    max_threshold = 255 * 12
+    """The largest distance two vectors can have: sqrt(144 * 255^2)."""
+    description = "Microsoft PhotoDNA, 144 bytes, Euclidean distance (threshold set per list)"
+
+    def parse_batch(self, values: Sequence[object]) -> tuple[Codes, list[tuple[int, str]]]:
+        """288 hex digits, or 192 base64 characters (standard or URL-safe alphabet; 144 bytes need
+        no padding)."""
+        return parse_hex_or_base64_batch(values, self.nbytes)
+
+    def trivial(self, codes: Codes) -> list[tuple[int, str]]:
+        constant = (codes == codes[:, :1]).all(axis=1) if codes.shape[0] else np.zeros(0, bool)
+        return [
+            (
+                int(row),
+                "all-zero photodna (an image without gradients)"
+                if codes[row, 0] == 0
+                else f"constant photodna: all 144 values are {int(codes[row, 0])}",
+            )
+            for row in np.flatnonzero(constant)
+        ]
+
+    def distance(self, a: bytes | Codes, b: bytes | Codes) -> int:
+        """The Euclidean distance rounded up: ``distance(a, b) <= t`` exactly when within ``t``."""
+        left = np.frombuffer(bytes(a), dtype=np.uint8)
+        right = np.frombuffer(bytes(b), dtype=np.uint8)
+        if left.shape != right.shape:
+            raise ValueError(f"codes differ in length: {left.size} and {right.size} bytes")
+        return int(self.distances(left[None, :], right[None, :])[0, 0])
+
+    def distances(self, queries: Codes, codes: Codes) -> npt.NDArray[np.int64]:
+        diff = queries[:, None, :].astype(np.int32) - codes[None, :, :].astype(np.int32)
+        squared: npt.NDArray[np.int64] = np.einsum("ijk,ijk->ij", diff, diff).astype(np.int64)
+        root: npt.NDArray[np.int64] = np.sqrt(squared).astype(
+            np.int64
+        )  # exact but for one unit either way, corrected:
+        root -= root * root > squared
+        root += root * root < squared
+        return root
+
+    def build_index(
+        self,
+        codes: Codes,
+        ids: npt.ArrayLike,
+        design_threshold: int | None = None,
+        threads: int | None = None,
+    ) -> Index:
+        """A cluster-pruned index: exact at every threshold, so ``design_threshold`` is not needed."""
+        from matcher.euclidean import EuclideanIndex  # noqa: PLC0415 (numba only where indexes are built)
+
+        return EuclideanIndex.build(self.name, self.nbytes, self.max_threshold, codes, ids, threads=threads)
+
+
 HASH_TYPES: Mapping[str, HashType] = {
-    t.name: t for t in (PDQ(), PHash(), DHash(), AHash(), WHash(), MD5(), SHA1(), SHA256())
+    t.name: t for t in (PDQ(), PHash(), DHash(), AHash(), WHash(), MD5(), SHA1(), SHA256(), PhotoDNA())
 }
 
 

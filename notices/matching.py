@@ -4,9 +4,9 @@ ref into a confidence, and a takedown notice for every matched ref of a hoster.
 Confidence (signals are hash types; several items of one type for a ref count once):
 
 - a cryptographic match (md5, sha1, sha256) is ``high``;
-- two or more of pdq/phash/dhash matching entries of the same list item is ``high``, and so is one of
-  them corroborated by ahash/whash on the same item;
-- one of pdq/phash/dhash is ``medium``;
+- two or more of pdq/phash/dhash/photodna matching entries of the same list item is ``high``, and so
+  is one of them corroborated by ahash/whash on the same item;
+- one of pdq/phash/dhash/photodna is ``medium`` (PhotoDNA is a perceptual signal like PDQ);
 - ahash/whash alone never make a match.
 
 A trivial query hash (the digest of the empty file, a blank image's perceptual hash: see
@@ -33,11 +33,11 @@ from db.models import Entry, HashList, Notice, NoticeMatch, Organisation, text_p
 from db.tokens import random_token
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
-from matcher.codes import Codes, parse_hex_batch
+from matcher.codes import Codes
 from notices.lifecycle import record_created
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
-PERCEPTUAL = frozenset({"pdq", "phash", "dhash"})
+PERCEPTUAL = frozenset({"pdq", "phash", "dhash", "photodna"})
 WEAK = frozenset({"ahash", "whash"})
 MAX_REF_LENGTH = 2048
 _IN_CHUNK = 900  # ids per IN (...) clause: under every database's parameter limit
@@ -162,7 +162,7 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
                 errors.append(ItemError(index, "hash", str(getattr(error, "reason", error))))
     items: list[Item] = []
     for name, rows in pending.items():
-        codes, bad = parse_hex_batch([row[1] for row in rows], HASH_TYPES[name].nbytes)
+        codes, bad = HASH_TYPES[name].parse_batch([row[1] for row in rows])
         failed = dict(bad)
         trivial = dict(HASH_TYPES[name].trivial(codes))
         errors.extend(ItemError(rows[i][0], "hash", f"invalid {name} hash: {why}") for i, why in bad)
@@ -208,9 +208,12 @@ def parse_thresholds(raw: object) -> dict[str, int]:
 
 def search_threshold(served: ServedIndexes, hash_type: str, requested: Mapping[str, int]) -> int:
     """The radius to search: the largest list threshold of the type (from the manifest), or the type's
-    default, lowered by the request."""
-    published = served.manifest.get("search_thresholds", {}).get(hash_type)
-    radius = int(published) if published is not None else HASH_TYPES[hash_type].default_threshold
+    default (a type without one, PhotoDNA, is published only with lists that set it), lowered by the
+    request."""
+    published = served.manifest.get("search_thresholds", {})
+    if hash_type not in published and HASH_TYPES[hash_type].threshold_required:
+        return 0  # no list holds the type: it has no index, nothing to search
+    radius = HASH_TYPES[hash_type].list_threshold(published)
     return min(radius, requested.get(hash_type, radius))
 
 
@@ -253,8 +256,8 @@ def find_hits(
         entry, hash_list = known
         if owner is not None and hash_list.organisation_id != owner:
             continue
-        limit = hash_list.thresholds.get(name, HASH_TYPES[name].default_threshold)
-        if distance > min(int(limit), requested.get(name, distance)):
+        limit = HASH_TYPES[name].list_threshold(hash_list.thresholds)
+        if distance > min(limit, requested.get(name, distance)):
             continue
         seen.add((ref, entry_id))
         hits[ref].append(

@@ -18,12 +18,18 @@ import pdqhash
 from PIL import Image, ImageOps
 
 from matcher import get_hash_type
+from scanner.errors import ScannerError
 
 IMAGE_TYPES = ("pdq", "phash", "dhash", "ahash", "whash")
 """Perceptual hashes, made from the decoded image."""
 FILE_TYPES = ("md5", "sha1", "sha256")
 """Cryptographic hashes, made from the file's bytes: every readable file gets them."""
 CHUNK = 1 << 20
+
+
+class CannotCompute(ScannerError, ValueError):
+    """A registered hash type this project cannot compute."""
+
 
 _IMAGEHASH: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
     "phash": imagehash.phash,
@@ -42,9 +48,22 @@ class Hash:
     quality: int | None = None
 
 
+LICENSED_TYPES = ("photodna",)
+"""Registered (lists hold them, the match API takes them) but not computed here: the algorithm is
+licensed. A hoster with a licence sends the values it computes itself to the match API."""
+
+
 def check_types(names: Sequence[str]) -> tuple[str, ...]:
-    """The hash type names in ``names``, validated against the registry, in the order given, once each."""
-    return tuple(dict.fromkeys(get_hash_type(name).name for name in names))
+    """The hash type names in ``names``, validated against the registry, in the order given, once each;
+    a licensed type is refused (:class:`CannotCompute`)."""
+    found = tuple(dict.fromkeys(get_hash_type(name).name for name in names))
+    for name in found:
+        if name in LICENSED_TYPES:
+            raise CannotCompute(
+                f"{name} cannot be computed by hashmatch (the algorithm is licensed): compute it under "
+                f"your licence and send the values to the match API (POST /v1/match)"
+            )
+    return found
 
 
 def file_hashes(path: Path, types: Sequence[str]) -> list[Hash]:

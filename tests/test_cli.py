@@ -17,8 +17,9 @@ def test_types_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "types")
     assert code == 0
     assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
-        "pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256",
+        "pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256", "photodna",
     ]  # fmt: skip
+    assert out.splitlines()[-1].split("\t")[:4] == ["photodna", "1152", "set per list", "3060"]
 
 
 def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -62,7 +63,7 @@ def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixt
             ["pdq aaf912da04acce2dbf4cc3066759d1a3eaf18f5de5e69e77739c6f145f1fd95e", "pdq abc"],
             "line 2: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters",
         ),
-        (["photodna 00"], "line 1: unknown hash type 'photodna': expected one of pdq"),
+        (["vpdq 00"], "line 1: unknown hash type 'vpdq': expected one of pdq"),
         (["md5"], "line 1: expected '<type> <hash>'"),
         (
             ["phash zz00000000000000", "phash 1", "md5 2"],

@@ -15,7 +15,15 @@ from matcher import HASH_TYPES, get_hash_type
 from scanner import hashfile
 from scanner.defaults import DEFAULT_TYPES, DRAFT_SIZE
 from scanner.hashfile import HashOptions, hash_file, hash_files
-from scanner.hashing import FILE_TYPES, IMAGE_TYPES, check_types, pdq, pdq_dihedral
+from scanner.hashing import (
+    FILE_TYPES,
+    IMAGE_TYPES,
+    LICENSED_TYPES,
+    CannotCompute,
+    check_types,
+    pdq,
+    pdq_dihedral,
+)
 from scanner.loading import load_image
 from tests.fixtures.images import (
     flipped,
@@ -84,10 +92,13 @@ def test_64_bit_hashes_are_imagehash_strings(tmp_path: Path) -> None:
 
 
 def test_check_types_validates_against_the_registry() -> None:
-    assert set(IMAGE_TYPES) | set(FILE_TYPES) == set(HASH_TYPES)  # every registered type can be made
+    # every registered type can be made but the licensed ones
+    assert set(IMAGE_TYPES) | set(FILE_TYPES) | set(LICENSED_TYPES) == set(HASH_TYPES)
     assert check_types([" PDQ", "md5", "pdq"]) == ("pdq", "md5")
-    with pytest.raises(LookupError, match="unknown hash type 'photodna"):
-        check_types(["photodna"])
+    with pytest.raises(LookupError, match="unknown hash type 'vpdq"):
+        check_types(["vpdq"])
+    with pytest.raises(CannotCompute, match="send the values to the match API"):
+        check_types(["pdq", "PhotoDNA"])
 
 
 def nearest(query: HashOptions, listed: Path, copy: Path, type_name: str) -> int:

@@ -1,5 +1,6 @@
 """Lists and their versions on SQLite and PostgreSQL: create, full replace, delta, retract, bad input."""
 
+import base64
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,8 @@ def test_a_list_belongs_to_a_hotline_and_its_settings_are_checked(sessions: sess
         ({"name": "a/b"}, InvalidList, "invalid list name"),
         ({"thresholds": {"pdq": 64}}, InvalidList, "invalid threshold 64 for pdq"),
         ({"thresholds": {"md5": 1}}, InvalidList, "invalid threshold 1 for md5"),
-        ({"thresholds": {"photodna": 1}}, InvalidList, "unknown hash type"),
+        ({"thresholds": {"vpdq": 1}}, InvalidList, "unknown hash type"),
+        ({"thresholds": {"photodna": 3061}}, InvalidList, "invalid threshold 3061 for photodna"),
         ({"notice_deadline_hours": 0}, InvalidList, "notice deadline"),
     ]
     for change, error, message in cases:
@@ -325,3 +327,20 @@ def test_an_empty_full_import_needs_allow_empty(sessions: sessionmaker[Session],
     assert emptied.version is not None
     assert (emptied.version.number, emptied.removed, emptied.version.entries) == (2, 4, 0)
     assert_consistent(sessions, tmp_path)
+
+
+def test_photodna_rows_need_the_lists_own_threshold(sessions: sessionmaker[Session]) -> None:
+    """No PhotoDNA threshold is published: an import with PhotoDNA rows into a list without one is
+    refused whole, naming the option; with one, hex and base64 rows are the same entries."""
+    vectors = codes(3, 7, nbytes=144)
+    bare = new_list(sessions, "bare")
+    with pytest.raises(InvalidList, match=r"has photodna rows but no threshold for photodna: no default"):
+        load(sessions, bare, plain("photodna", vectors) + plain("pdq", codes(1, 8)))
+    with sessions() as session:
+        assert session.scalars(select(Entry).where(Entry.list_id == bare)).all() == []
+    listed = new_list(sessions, "pdna", thresholds={"photodna": 1800})
+    mixed = plain("photodna", vectors[:2]) + f"photodna {base64.b64encode(bytes(vectors[2])).decode()}\n"
+    load(sessions, listed, mixed)
+    with sessions() as session:
+        stored = session.scalars(select(Entry.value).where(Entry.list_id == listed).order_by(Entry.id)).all()
+    assert sorted(bytes(value) for value in stored) == sorted(bytes(row) for row in vectors)

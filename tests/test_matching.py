@@ -29,6 +29,10 @@ def hit(hash_type: str, item: str | None = "i1", list_id: int = 1) -> Hit:
         ([hit("dhash"), hit("whash")], "high"),
         ([hit("pdq", None), hit("phash", None)], "medium"),  # no item to agree on
         ([hit("pdq")], "medium"),
+        ([hit("photodna")], "medium"),  # a PhotoDNA match is a signal like PDQ
+        ([hit("photodna"), hit("pdq")], "high"),
+        ([hit("photodna"), hit("md5", "i2")], "high"),
+        ([hit("photodna"), hit("pdq", "i2")], "medium"),
         ([hit("ahash"), hit("whash")], None),  # weak signals never match alone
         ([], None),
     ],

@@ -6,7 +6,16 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from guard.probing import ProbeRule, Watch, distances, flat_index, near_edges, observe, rule_for
+from guard.probing import (
+    ProbeRule,
+    Watch,
+    distances,
+    euclidean_rule,
+    flat_index,
+    near_edges,
+    observe,
+    rule_for,
+)
 from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
 
 LIMIT = 6  # the default HASHMATCH_PROBE_LIMIT
@@ -111,7 +120,8 @@ def test_near_edges_finds_exactly_the_codes_a_query_came_to_the_edge_of() -> Non
     queries = np.concatenate([rng.integers(0, 256, (50, 8), dtype=np.uint8), codes[:30] ^ 0x01])
     apart = distances(queries, codes)
     expected = (np.abs(apart - thresholds[None, :]) <= 2).any(axis=0)
-    assert near_edges(queries, flat_index(codes), thresholds, 2).tolist() == expected.tolist()
+    rule = rule_for(64, LIMIT)
+    assert near_edges(queries, codes, flat_index(codes, rule), thresholds, rule).tolist() == expected.tolist()
     assert expected.sum() > 0
 
 
@@ -122,3 +132,38 @@ def test_the_same_edge_code_again_is_no_probe() -> None:
     watch = Watch(1, listed, 8)
     assert observe([watch], np.stack([at_edge] * 20), rule) == 0
     assert watch.edge.shape[0] == 1
+
+
+def test_a_walk_on_a_photodna_entry_is_stopped_and_scattered_copies_are_not_probes() -> None:
+    """PhotoDNA's rule is in Euclidean units scaled to the list's threshold: a walk that moves one of
+    the 144 values at a time across the edge is suspended long before it has read the values, while
+    thousands of copies around the entry, many at the edge, are no probes."""
+    rng = np.random.default_rng(4)
+    rule = euclidean_rule(144, LIMIT)
+    threshold = 200
+    listed = rng.integers(60, 196, 144).astype(np.int64)
+    direction = rng.normal(0, 1, 144)
+    edge = np.rint(listed + direction / np.linalg.norm(direction) * threshold * 1.05).astype(np.int64)
+    # the walk's first part: move one value a unit at a time until the answer is about to flip
+    while int(((edge - listed) ** 2).sum()) > threshold**2:
+        position = int(np.argmax(np.abs(edge - listed)))
+        edge[position] -= np.sign(edge[position] - listed[position])
+    watch = Watch(1, listed.astype(np.uint8), threshold)
+    asked = 0
+    for position in range(144):  # then read each value's side off the answers flipping across the edge
+        for step in (-3, 3):
+            moved = edge.copy()
+            moved[position] += step
+            observe([watch], moved.astype(np.uint8)[None, :], rule)
+            asked += 1
+        if watch.probes >= rule.suspend_at:
+            break
+    assert watch.probes >= rule.suspend_at
+    assert asked < 2 * 144 * 0.8, f"suspended only after {asked} queries"
+    honest = Watch(2, listed.astype(np.uint8), threshold)
+    spreads = rng.uniform(0, 1.3 * threshold / 12, 3000)
+    noise = rng.normal(0, 1, (3000, 144)) * spreads[:, None]
+    copies = np.clip(np.rint(listed + noise), 0, 255).astype(np.uint8)
+    apart = distances(copies, listed.astype(np.uint8)[None, :], euclidean=True)[:, 0]
+    assert (np.abs(apart - threshold) <= rule.band_at(threshold)).sum() >= 100
+    assert observe([honest], copies, rule) < rule.throttle_at

@@ -39,6 +39,7 @@ EXPECTED = {
     "md5": (128, 0, 0),
     "sha1": (160, 0, 0),
     "sha256": (256, 0, 0),
+    "photodna": (1152, 0, 3060),  # no default threshold: each list sets its own (see test_photodna.py)
 }
 
 
@@ -52,11 +53,11 @@ def test_lookup_ignores_case_and_spaces() -> None:
     assert get_hash_type(" PDQ ") is HASH_TYPES["pdq"]
 
 
-@pytest.mark.parametrize("name", ["photodna", "", "pdq2", None, 5])
+@pytest.mark.parametrize("name", ["vpdq", "", "pdq2", None, 5])
 def test_unknown_type_names_the_known_ones(name: object) -> None:
     with pytest.raises(UnknownHashType) as raised:
         get_hash_type(name)
-    assert "pdq, phash, dhash, ahash, whash, md5, sha1, sha256" in str(raised.value)
+    assert "pdq, phash, dhash, ahash, whash, md5, sha1, sha256, photodna" in str(raised.value)
     assert repr(name) in str(raised.value) or str(name) in str(raised.value)
 
 
