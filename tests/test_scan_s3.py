@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -32,7 +33,7 @@ def tiny_png(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def bucket(s3: S3Server, tmp_path: Path, tiny: int, unrelated: int = 2) -> tuple[str, object]:
+def bucket(s3: S3Server, tmp_path: Path, tiny: int, unrelated: int = 2) -> tuple[str, Any]:
     """A bucket whose prefix holds the hoster's photos (tests/test_scan_http.py's storage: three copies
     of listed photos) and ``tiny`` small images; its URL and an s3fs file system on it."""
     import s3fs  # noqa: PLC0415
