@@ -45,8 +45,8 @@ class Source:
                 yield from self._s3_pages()
             else:
                 yield from self._walked()
-        except (OSError, ValueError) as error:  # the store went away or refused the listing
-            raise ScannerError(f"cannot list {self.url}: {error}") from None
+        except Exception as error:  # the store's client's own errors (botocore's...)
+            raise ScannerError(f"cannot list {self.url}: {type(error).__name__}: {error}") from None
 
     def _entry(self, path: str, size: int, version: str | None, modified: object) -> FileEntry:
         relative = path[len(self.root) :].lstrip("/") or path.rsplit("/", 1)[-1]

@@ -17,6 +17,8 @@ import pytest
 from PIL import Image
 
 from cli.main import main
+from scanner.errors import ScannerError
+from scanner.sources import open_source
 from tests.s3 import S3Server
 from tests.test_scan_http import MATCHED, Server, runs, sent_files, server, storage
 
@@ -149,3 +151,11 @@ def test_the_ray_engine_gives_what_the_local_engine_gives(
     assert len(scans["local"][1]) == 38
     assert matched(tmp_path / "ray", url) == LISTED
     assert scans["ray"] == scans["local"]
+
+
+def test_a_bucket_that_cannot_be_listed_is_one_line(s3: S3Server) -> None:
+    source = open_source("s3://no-such-bucket/uploads", s3.endpoint_url)
+    with pytest.raises(ScannerError, match=r"^cannot list s3://no-such-bucket/uploads: \w+: "):
+        next(source.entries())
+    with pytest.raises(ScannerError, match="gs:// needs an extra package"):
+        open_source("gs://bucket/uploads")
