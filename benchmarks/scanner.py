@@ -3,6 +3,12 @@
 Rates of one process are also given per second of its CPU time, which other load on the machine does not
 change; the ratio to the baseline uses them (wall-clock rates for several processes).
 
+A second table runs the scan's pipeline without a server (list, read, hash: ``scanner.scan``'s engines)
+over the same photos in a local directory and in a bucket of moto's S3 server on loopback (tests/s3.py),
+with the local engine (a process per core) and the Ray engine (a local Ray instance of as many CPUs,
+started before timing). Only the photos move: the rates show what reading through the S3 API and
+scheduling Ray tasks cost against reading files by path.
+
 Each configuration hashes the same generated photos (noise, gradients and shapes, about 2 MP, JPEG
 quality 85; PNG rows: 0.42 MP PNGs) with the default hash types (pdq, phash, dhash, md5, sha256). The
 baseline is the hotline tool's setting: full-size decoding, no query variants, one process. Worker
@@ -18,12 +24,17 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from functools import partial
+from itertools import product
 from pathlib import Path
 
 from benchmarks.report import Cell, PartResult, add_part_arguments, finish_part, markdown_table, ratio
+from scanner.config import ScanConfig
 from scanner.defaults import DRAFT_SIZE
+from scanner.distributed import ray_hasher
 from scanner.hashfile import HashOptions, hash_file
+from scanner.scan import Hasher, local_hasher
 from tests.fixtures.images import photo, save_jpeg
+from tests.s3 import s3_server
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,40 @@ def measure(case: Case, paths: list[Path]) -> Rate:
         return Rate(len(paths) / (time.perf_counter() - started), None)
 
 
+def pipeline(hasher: Hasher, config: ScanConfig) -> float:
+    """Files listed, read and hashed per second (wall clock) by ``hasher`` over ``config.root``."""
+    source = config.source()
+    started = time.perf_counter()
+    done = sum(1 for _ in hasher(source, config, source.entries()))
+    return done / (time.perf_counter() - started)
+
+
+def pipeline_rows(directory: Path, cores: int) -> list[list[Cell]]:
+    """The scan's pipeline over ``directory`` and over the same files in a bucket, with each engine."""
+    options = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True)
+    measured: list[tuple[str, str, float]] = []
+    with s3_server() as s3:
+        import ray  # noqa: PLC0415
+        import s3fs  # noqa: PLC0415
+
+        fs = s3fs.S3FileSystem(endpoint_url=s3.endpoint_url, skip_instance_cache=True)
+        bucket = s3.fresh_store().split("/")[2]
+        fs.put(f"{directory}/", f"{bucket}/photos/", recursive=True)
+        roots = {"local directory": str(directory), "S3 (moto, loopback)": f"s3://{bucket}/photos"}
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            engines: dict[str, Hasher] = {"local": local_hasher, "ray": ray_hasher()}
+            for (where, root), (engine, hasher) in product(roots.items(), engines.items()):
+                config = ScanConfig(root, options, workers=cores, endpoint_url=s3.endpoint_url)
+                pipeline(hasher, config)  # warm-up: workers started, the bucket's first reads
+                measured.append((where, engine, pipeline(hasher, config)))
+        finally:
+            ray.shutdown()
+    base = measured[0][2]
+    return [[where, engine, cores, rate, ratio(rate, base)] for where, engine, rate in measured]
+
+
+PIPELINE_HEADERS = ("storage", "engine", "CPUs", "files/s (wall)", "vs local directory, local engine")
 PNG_SIZE = (750, 560)
 HEADERS = ("configuration", "processes", "images/s (wall)", "images/s per core (CPU time)", "vs baseline")
 
@@ -105,6 +150,9 @@ def main(argv: list[str] | None = None) -> None:
         for n, path in enumerate(pngs):
             photo(args.seed + 1000 + n, PNG_SIZE).save(path)
         rates += [(case, measure(case, pngs)) for case in png_cases()]
+        for path in pngs:
+            path.unlink()
+        pipelines = pipeline_rows(Path(directory), cores)
     baseline = rates[0][1]  # the PNG rows are compared with the PNG baseline
     png_baseline = rates[len(cases(cores))][1]
     rows: list[list[Cell]] = []
@@ -119,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         f"rows: the first PNG row). Load average at the end: {os.getloadavg()[0]:.1f} "
         "(other work on the machine lowers the wall-clock rates, not the CPU-time ones).\n\n"
         + markdown_table(HEADERS, rows)
+        + f"\n\nThe scan's pipeline (list, read, hash; `scan` default options) over the {count} JPEGs:\n\n"
+        + markdown_table(PIPELINE_HEADERS, pipelines)
     )
     record = {
         "photos": {"count": count, "width": size[0], "height": size[1], "megabytes": megabytes},
@@ -126,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             {"case": case.name, "workers": case.workers, "wall": rate.wall, "cpu": rate.cpu}
             for case, rate in rates
         ],
+        "pipeline": [dict(zip(PIPELINE_HEADERS, row, strict=True)) for row in pipelines],
     }
     finish_part(PartResult("scanner", "Scanner: images hashed per second", markdown, record), args)
 

@@ -8,22 +8,19 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from cli.common import CommandError, Commands
 from cli.hashing import add_hash_options, parse_types
-from scanner.client import MatchClient, Retrying
-from scanner.config import ScanConfig
 from scanner.defaults import DEFAULT_BATCH_ITEMS, DRAFT_SIZE, MAX_ITEMS
-from scanner.errors import ScannerError
-from scanner.hashfile import HashOptions
-from scanner.noticed import NOTICE_COLUMNS, noticed_rows
-from scanner.output import FORMATS, Format, RowWriter, format_for
-from scanner.report import REPORT_COLUMNS, Report, Summary
-from scanner.scan import run_scan
-from scanner.state import ScanState
+from scanner.output import FORMATS, Format
+
+if TYPE_CHECKING:
+    from scanner.output import RowWriter
+    from scanner.report import Summary
 
 KEY_VARIABLE = "HASHMATCH_API_KEY"
+ENGINES = ("local", "ray")
 REPORT = "report"
 """``scan report``: the word in place of the directory (a directory named so is ``./report``)."""
 
@@ -34,11 +31,33 @@ def register(commands: Commands) -> None:
         help="hash a storage tree and match it against the server's lists; "
         "`scan report --state FILE`: the state's files with an active notice",
     )
-    scan.add_argument("root", metavar="DIR|report", help="directory to scan, or `report` (see --state)")
+    scan.add_argument(
+        "root",
+        metavar="DIR|URL|report",
+        help="directory or object store to scan (s3://bucket/prefix, gs://..., az://...), "
+        "or `report` (see --state)",
+    )
     scan.add_argument("--server", help="the hashmatch server's base URL (scan report: the state's)")
     scan.add_argument("--key", help=f"API key (default: the {KEY_VARIABLE} environment variable)")
     scan.add_argument(
-        "--ref-prefix", help="refs are this prefix + the path relative to DIR (default: absolute paths)"
+        "--ref-prefix",
+        help="refs are this prefix + the path relative to DIR|URL (default: absolute paths; objects' URLs)",
+    )
+    scan.add_argument(
+        "--s3-endpoint-url",
+        help="the S3 API's URL when it is not AWS's (MinIO, Ceph...; default: AWS_ENDPOINT_URL, else AWS)",
+    )
+    scan.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: --workers processes here; ray: Ray tasks on the cluster at --ray-address "
+        "(the 'ray' extra) (default: %(default)s)",
+    )
+    scan.add_argument(
+        "--ray-address",
+        help="the Ray cluster to hash on (ray://head:10001, or auto); default: a local Ray instance "
+        "of --workers CPUs",
     )
     scan.add_argument(
         "--state",
@@ -100,12 +119,19 @@ def _key(args: argparse.Namespace) -> str:
 
 
 def _scan(args: argparse.Namespace) -> None:
+    from scanner.client import MatchClient, Retrying
+    from scanner.config import ScanConfig
+    from scanner.distributed import ray_hasher
+    from scanner.errors import ScannerError
+    from scanner.hashfile import HashOptions
+    from scanner.output import format_for
+    from scanner.report import Report, Summary
+    from scanner.scan import local_hasher, run_scan
+    from scanner.state import ScanState
+
     key = _key(args)
     if not args.server:
         raise CommandError("--server: the hashmatch server's base URL is required")
-    root = Path(args.root)
-    if not root.is_dir():
-        raise CommandError(f"{root} is not a directory")
     options = HashOptions(
         types=parse_types(args.types),
         dihedral=not args.no_dihedral,
@@ -114,15 +140,21 @@ def _scan(args: argparse.Namespace) -> None:
     )
     try:
         config = ScanConfig(
-            root,
+            args.root,
             options,
             ref_prefix=args.ref_prefix,
             batch_items=args.batch_size,
             workers=args.workers,
             progress=not args.no_progress,
+            endpoint_url=args.s3_endpoint_url,
         )
     except ValueError as error:
         raise CommandError(f"--batch-size: {error}") from None
+    try:
+        config.source()  # a missing directory or store is said before any file is written
+    except ScannerError as error:
+        raise CommandError(str(error)) from None
+    hasher = ray_hasher(args.ray_address) if args.engine == "ray" else local_hasher
     started = datetime.now(UTC)
     report_path = args.report or Path(f"hashmatch-report-{started:%Y%m%dT%H%M%SZ}.csv")
     summary = Summary()
@@ -137,7 +169,7 @@ def _scan(args: argparse.Namespace) -> None:
                 args.state.with_name(args.state.name + suffix) for suffix in ("", "-journal", "-wal")
             ]
             skip = [*state_files, report_path]
-            run_scan(config, client, state, report, skip=skip, rematch_only=args.rematch_only)
+            run_scan(config, client, state, report, skip=skip, rematch_only=args.rematch_only, hasher=hasher)
     except ScannerError as error:
         if summary.found or summary.rematched:
             _print_summary(summary, report_path)
@@ -146,9 +178,12 @@ def _scan(args: argparse.Namespace) -> None:
 
 
 @contextmanager
-def _appending(path: Path, output_format: Format) -> Iterator[RowWriter]:
+def _appending(path: Path, output_format: Format) -> "Iterator[RowWriter]":
     """A writer appending to the report at ``path``: a CSV gets its header if it is new, and must have
     this version's columns if it is not."""
+    from scanner.output import RowWriter
+    from scanner.report import REPORT_COLUMNS
+
     exists = path.is_file() and path.stat().st_size > 0
     if exists and output_format == "csv":
         with path.open(encoding="utf-8", newline="") as stream:
@@ -162,19 +197,27 @@ def _appending(path: Path, output_format: Format) -> Iterator[RowWriter]:
         yield RowWriter(stream, REPORT_COLUMNS, output_format, header=not exists)
 
 
-def _print_summary(summary: Summary, report_path: Path) -> None:
+def _print_summary(summary: "Summary", report_path: Path) -> None:
     for line in summary.lines():
         print(line)
     print(f"report: {report_path}")
 
 
 def _report(args: argparse.Namespace) -> None:
+    from scanner.client import MatchClient, Retrying
+    from scanner.config import ScanConfig
+    from scanner.errors import ScannerError
+    from scanner.hashfile import HashOptions
+    from scanner.noticed import NOTICE_COLUMNS, noticed_rows
+    from scanner.output import RowWriter, format_for
+    from scanner.state import ScanState
+
     key = _key(args)
     try:
         with closing(ScanState(args.state, None)) as state:
             stored = state.settings
             server = args.server or str(stored["server"])
-            config = ScanConfig(Path(str(stored["root"])), HashOptions(), ref_prefix=stored.get("ref_prefix"))
+            config = ScanConfig(str(stored["root"]), HashOptions(), ref_prefix=stored.get("ref_prefix"))
             with (
                 closing(MatchClient(server, key, Retrying(retries=args.retries))) as client,
                 _output(args.report) as stream,

@@ -6,19 +6,23 @@ from pathlib import Path
 
 from scanner.defaults import DEFAULT_BATCH_ITEMS, MAX_ITEMS
 from scanner.hashfile import HashOptions
+from scanner.sources import Source, is_url, open_source
 
 
 @dataclass(frozen=True)
 class ScanConfig:
-    """What to scan and how; ``ref_prefix`` builds refs from paths relative to ``root`` (else a
-    file's ref is its absolute path)."""
+    """What to scan and how: ``root`` is a local directory or an object store's URL (``s3://bucket/
+    prefix``); ``ref_prefix`` builds refs from paths relative to ``root`` (else a file's ref is its
+    absolute path, an object's its URL)."""
 
-    root: Path
+    root: str | Path
     options: HashOptions
     ref_prefix: str | None = None
     batch_items: int = DEFAULT_BATCH_ITEMS
     workers: int = 1
     progress: bool = True
+    endpoint_url: str | None = None
+    """The S3 API's URL when it is not AWS's (MinIO, Ceph...)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_items <= MAX_ITEMS:
@@ -28,12 +32,18 @@ class ScanConfig:
         """The ref of the file at ``relative`` (to the root)."""
         if self.ref_prefix is not None:
             return self.ref_prefix + relative
-        return os.path.abspath(self.root / relative)
+        if is_url(str(self.root)):
+            return f"{str(self.root).rstrip('/')}/{relative}"
+        return os.path.abspath(Path(self.root) / relative)
+
+    def source(self) -> Source:
+        """The storage ``root`` names, ready to list and read."""
+        return open_source(str(self.root), self.endpoint_url)
 
     def settings(self, server: str) -> dict[str, object]:
         """What a state file must agree on to answer for this scan."""
         return {
-            "root": os.path.abspath(self.root),
+            "root": str(self.root).rstrip("/") if is_url(str(self.root)) else os.path.abspath(self.root),
             "server": server.rstrip("/"),
             "ref_prefix": self.ref_prefix,
             "types": list(self.options.types),

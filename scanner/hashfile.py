@@ -6,20 +6,26 @@ and rotated copies of both. A hotline's list gets the hashes of the image as sto
 """
 
 import multiprocessing
+import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import IO, Any
 
 from scanner.borders import trim_borders
 from scanner.defaults import DEFAULT_TYPES
-from scanner.hashing import FILE_TYPES, Hash, file_hashes, image_hashes
+from scanner.hashing import CHUNK, FILE_TYPES, Hash, digests_of, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
 
 CHUNKSIZE = 8
 WINDOW = 2_000
+SPOOL_BYTES = 32 << 20
+"""An object's bytes are kept in memory up to this size while they are read (then on disk), so that
+the image is decoded from the one copy read (an object is read once, in chunks)."""
 
 
 @dataclass(frozen=True)
@@ -55,26 +61,61 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
         found = file_hashes(path, options.types)
     except OSError as error:
         return FileHashes((), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
+    return _with_image(found, path, options)
+
+
+def hash_object(fs: Any, path: str, options: HashOptions) -> FileHashes:
+    """Every hash ``options`` asks for of the object at ``path`` of the fsspec file system ``fs``: its
+    bytes streamed once to the digests and a spool (memory, then disk) that the image is decoded from.
+    Never raises on a bad or unreadable object."""
+    with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
+        try:
+            with fs.open(path, "rb") as stream:
+                found = digests_of(_copied(stream, spool), options.types)
+        except (OSError, ValueError) as error:  # fsspec's errors are OSErrors (FileNotFoundError...)
+            return FileHashes(
+                (), Problem(ProblemKind.UNREADABLE, getattr(error, "strerror", None) or str(error))
+            )
+        spool.seek(0)
+        return _with_image(found, spool, options)
+
+
+def _copied(stream: IO[bytes], spool: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        spool.write(chunk)
+        yield chunk
+
+
+def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions) -> FileHashes:
     if not options.needs_image:
         return FileHashes(tuple(found))
-    loaded = load_image(path, draft_size=options.draft_size, max_pixels=options.max_pixels)
+    loaded = load_image(image, draft_size=options.draft_size, max_pixels=options.max_pixels)
     if loaded.image is not None:
         images = [loaded.image]
         trimmed = trim_borders(loaded.image) if options.trim else None
         if trimmed is not None:
             images.append(trimmed)
-        for image in images:
-            found.extend(image_hashes(image, options.types, dihedral=options.dihedral))
+        for each in images:
+            found.extend(image_hashes(each, options.types, dihedral=options.dihedral))
     found.sort(key=lambda item: options.types.index(item.type))
     return FileHashes(tuple(_distinct(found)), loaded.problem)
 
 
-def hash_files(paths: Iterable[Path], options: HashOptions, workers: int) -> Iterator[FileHashes]:
-    """``hash_file`` of each path, in order, in ``workers`` processes (in this one if 1).
+def hash_at(path: str, options: HashOptions, fs: Any = None) -> FileHashes:
+    """:func:`hash_file` of a local path (``fs`` None), else :func:`hash_object`."""
+    return hash_file(Path(path), options) if fs is None else hash_object(fs, path, options)
+
+
+def hash_files(
+    paths: Iterable[str | os.PathLike[str]], options: HashOptions, workers: int, fs: Any = None
+) -> Iterator[FileHashes]:
+    """:func:`hash_at` of each path (local, or of ``fs``), in order, in ``workers`` processes (in this
+    one if 1).
 
     Paths are handed out :data:`WINDOW` at a time, so that results waiting for a slow consumer (a scan
     waiting on the server) never pile up beyond one window."""
-    task = partial(hash_file, options=options)
+    task = partial(hash_at, options=options, fs=fs)
+    paths = (os.fspath(path) for path in paths)
     if workers <= 1:
         yield from map(task, paths)
         return

@@ -7,7 +7,7 @@ imagehash's ``str()``, the encoding of imagehash >= 4.0.
 """
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +68,18 @@ def check_types(names: Sequence[str]) -> tuple[str, ...]:
 
 def file_hashes(path: Path, types: Sequence[str]) -> list[Hash]:
     """The cryptographic hashes among ``types`` of the bytes of ``path``, read once in chunks."""
-    digests = {name: hashlib.new(name) for name in types if name in FILE_TYPES}
-    if not digests:
+    if not any(name in FILE_TYPES for name in types):
         return []
     with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK):
-            for digest in digests.values():
-                digest.update(chunk)
+        return digests_of(iter(lambda: stream.read(CHUNK), b""), types)
+
+
+def digests_of(chunks: Iterable[bytes], types: Sequence[str]) -> list[Hash]:
+    """The cryptographic hashes among ``types`` of the bytes in ``chunks`` (all of them are consumed)."""
+    digests = {name: hashlib.new(name) for name in types if name in FILE_TYPES}
+    for chunk in chunks:
+        for digest in digests.values():
+            digest.update(chunk)
     return [Hash(name, digest.hexdigest()) for name, digest in digests.items()]
 
 

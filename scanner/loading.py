@@ -6,6 +6,7 @@ Nothing here raises on a bad file: every failure comes back as a :class:`Problem
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -24,9 +25,11 @@ class Loaded:
     problem: Problem | None = None
 
 
-def load_image(path: Path, *, draft_size: int | None, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded:
-    """The image in ``path`` as RGB, reduced (if ``draft_size`` is given) to both sides at least
-    ``draft_size``: a JPEG while decoding, any other image after."""
+def load_image(
+    path: Path | IO[bytes], *, draft_size: int | None, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Loaded:
+    """The image in ``path`` (a file, or a binary stream) as RGB, reduced (if ``draft_size`` is given)
+    to both sides at least ``draft_size``: a JPEG while decoding, any other image after."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides

@@ -13,6 +13,8 @@ from tqdm import tqdm
 EVERY = 30.0
 """Seconds between two plain lines."""
 LINE = "{desc}: {n_fmt}/{total_fmt} {unit}s ({percentage:.0f}%), {rate_fmt}, ETA {remaining}{postfix}"
+OPEN_LINE = "{desc}: {n_fmt} {unit}s, {rate_fmt}{postfix}"
+"""The line for work of unknown size (a listing read as a stream)."""
 
 
 class Progress(Protocol):
@@ -27,7 +29,13 @@ class PlainLines:
     """tqdm's figures as a line every ``every`` seconds, for a stream that is no terminal."""
 
     def __init__(
-        self, total: int, unit: str, desc: str, stream: TextIO, scale: bool = False, every: float = EVERY
+        self,
+        total: int | None,
+        unit: str,
+        desc: str,
+        stream: TextIO,
+        scale: bool = False,
+        every: float = EVERY,
     ) -> None:
         self.total, self.unit, self.desc, self.stream, self.every = total, unit, desc, stream, every
         self.scale = scale
@@ -53,13 +61,13 @@ class PlainLines:
         elapsed = self.last - self.started
         line = tqdm.format_meter(
             self.n,
-            self.total,
+            self.total,  # type: ignore[arg-type]  # None: a meter without a total (tqdm's own use)
             elapsed,
             prefix=self.desc,
             unit=self.unit,
             postfix=self.postfix or None,
             unit_scale=self.scale,
-            bar_format=LINE,
+            bar_format=LINE if self.total is not None else OPEN_LINE,
         )
         self.stream.write(line + "\n")
         self.stream.flush()
@@ -78,9 +86,15 @@ class _Off:
 
 @contextmanager
 def progress(
-    total: int, unit: str, desc: str, enabled: bool = True, stream: TextIO | None = None, scale: bool = False
+    total: int | None,
+    unit: str,
+    desc: str,
+    enabled: bool = True,
+    stream: TextIO | None = None,
+    scale: bool = False,
 ) -> Iterator[Progress]:
-    """A progress display for ``total`` units of work (none if not ``enabled``), closed at the end;
+    """A progress display for ``total`` units of work (None: unknown; none if not ``enabled``), closed
+    at the end;
     ``scale``: figures with k, M, G (bytes)."""
     out = sys.stderr if stream is None else stream
     bar: Progress

@@ -1,10 +1,15 @@
 """The hoster's scan: check the key and the server, match stored files again if the server's lists
-changed, walk the storage, hash new and changed files in parallel, send them in batches, record what the
-server answered for, report what is new."""
+changed, list the storage (a directory, or a bucket as a stream of pages), hash new and changed files in
+parallel (worker processes here, or Ray tasks across a cluster: :mod:`scanner.distributed`), send them in
+batches, record what the server answered for, report what is new.
+
+Nothing holds the whole listing: entries flow from the listing through the hashers (a bounded window
+ahead) to the batches sent, so memory does not grow with the number of files."""
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, tee
 from pathlib import Path
 
 from scanner.client import MatchClient, items_of
@@ -15,8 +20,21 @@ from scanner.problems import Problem, ProblemKind
 from scanner.progress import progress
 from scanner.rematch import rematch
 from scanner.report import Report, Summary
+from scanner.sources import Source
 from scanner.state import Answered, ScanState
-from scanner.walking import FileEntry, walk
+from scanner.walking import FileEntry
+
+Hasher = Callable[[Source, ScanConfig, Iterator[FileEntry]], Iterator[tuple[FileEntry, FileHashes]]]
+"""An engine: each entry with its hashes, in the entries' order."""
+
+
+def local_hasher(
+    source: Source, config: ScanConfig, entries: Iterator[FileEntry]
+) -> Iterator[tuple[FileEntry, FileHashes]]:
+    """Hashing in ``config.workers`` processes of this machine (this one if 1)."""
+    mine, theirs = tee(entries)  # the pool reads one window ahead: tee buffers at most that
+    hashed = hash_files((entry.path for entry in theirs), config.options, config.workers, fs=source.fs)
+    return zip(mine, hashed, strict=True)
 
 
 def run_scan(
@@ -26,9 +44,11 @@ def run_scan(
     report: Report,
     skip: Collection[Path] = (),
     rematch_only: bool = False,
+    hasher: Hasher = local_hasher,
 ) -> Summary:
-    """Scan ``config.root`` (only match stored files again with ``rematch_only``); the files in ``skip``
-    (the state file, the report) are left out. The key and the server are checked before anything else."""
+    """Scan ``config.root`` (only match stored files again with ``rematch_only``) with ``hasher``; the
+    files in ``skip`` (the state file, the report) are left out. The key and the server are checked
+    before anything else."""
     summary = report.summary
     started = time.perf_counter()
     try:
@@ -37,29 +57,39 @@ def run_scan(
             raise ScannerError(f"{client.server} serves no index version yet (its /readyz says why)")
         rematch(config, client, state, report, served.index_version)
         if not rematch_only:
-            _scan(config, client, state, report, skip)
+            _scan(config, client, state, report, skip, hasher)
     finally:
         summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _scan(
-    config: ScanConfig, client: MatchClient, state: ScanState, report: Report, skip: Collection[Path]
+    config: ScanConfig,
+    client: MatchClient,
+    state: ScanState,
+    report: Report,
+    skip: Collection[Path],
+    hasher: Hasher,
 ) -> None:
     summary = report.summary
+    source = config.source()
 
-    def unreadable(path: Path, error: OSError) -> None:
+    def unreadable(path: str, error: OSError) -> None:
         summary.problems[ProblemKind.UNREADABLE] += 1
-        report.unsent(str(path), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
+        report.unsent(path, Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
 
-    pending: list[FileEntry] = []
-    for entry in walk(config.root, skip, on_error=unreadable):
-        summary.found += 1
-        if state.is_unchanged(entry):
-            summary.unchanged += 1
-        else:
-            pending.append(entry)
-    _hash_and_send(pending, config, client, state, report)
+    def changed() -> Iterator[FileEntry]:
+        for entry in source.entries(skip, on_error=unreadable):
+            summary.found += 1
+            if state.is_unchanged(entry):
+                summary.unchanged += 1
+            else:
+                yield entry
+
+    pending = changed()
+    first = next(pending, None)
+    if first is not None:  # no workers started for a tree with nothing new
+        _hash_and_send(hasher(source, config, chain([first], pending)), config, client, state, report)
 
 
 @dataclass
@@ -69,13 +99,16 @@ class _Batch:
 
 
 def _hash_and_send(
-    pending: list[FileEntry], config: ScanConfig, client: MatchClient, state: ScanState, report: Report
+    hashed: Iterable[tuple[FileEntry, FileHashes]],
+    config: ScanConfig,
+    client: MatchClient,
+    state: ScanState,
+    report: Report,
 ) -> None:
     summary = report.summary
     batch = _Batch()
-    hashed = hash_files((entry.path for entry in pending), config.options, min(config.workers, len(pending)))
-    with progress(len(pending), "file", "hashing", config.progress) as bar:
-        for entry, found in zip(pending, hashed, strict=True):
+    with progress(None, "file", "hashing", config.progress) as bar:
+        for entry, found in hashed:
             summary.hashed += 1
             bar.update()
             if found.problem is not None:
@@ -93,7 +126,7 @@ def _hash_and_send(
             if len(batch.items) >= config.batch_items:
                 _send(batch, client, state, report)
                 batch = _Batch()
-            bar.set_postfix_str(f"{summary.matched} matched", refresh=False)
+            bar.set_postfix_str(f"{summary.found} found, {summary.matched} matched", refresh=False)
         if batch.files:
             _send(batch, client, state, report)
 

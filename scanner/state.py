@@ -10,10 +10,11 @@ file's content) and the index version that answered (a file not matched by an ol
 again, from its stored hashes, once another version is served). Rows are written in one transaction per
 answered batch, after the answer: a scan stopped at any point (interrupted, the server gone) has lost
 nothing, and re-sends at most the batch it was waiting for, which the server answers without
-duplicating notices.
+duplicating notices. An object of an object store is compared by its size and version (ETag; column
+``version``, its time 0) instead.
 
-Version 1 (no hashes, version or notice) is upgraded in place; its files have no stored hashes, so the
-next scan hashes them once more.
+Versions 1 (no hashes, version or notice) and 2 (no object version) are upgraded in place; version 1's
+files have no stored hashes, so the next scan hashes them once more.
 """
 
 import json
@@ -29,7 +30,7 @@ from scanner.errors import StateFileError
 from scanner.hashing import Hash
 from scanner.walking import FileEntry
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (id INTEGER PRIMARY KEY CHECK (id = 1), value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -40,11 +41,12 @@ CREATE TABLE IF NOT EXISTS files (
     sent_at TEXT NOT NULL,
     hashes TEXT,
     index_version TEXT,
-    notice_id TEXT
+    notice_id TEXT,
+    version TEXT
 );
 """
-_ADDED = (("hashes", "TEXT"), ("index_version", "TEXT"), ("notice_id", "TEXT"))
-"""Columns version 2 added to version 1's ``files``."""
+_ADDED = (("hashes", "TEXT"), ("index_version", "TEXT"), ("notice_id", "TEXT"), ("version", "TEXT"))
+"""Columns versions 2 and 3 added to version 1's ``files``."""
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,13 @@ class ScanState:
         return settings
 
     def is_unchanged(self, entry: FileEntry) -> bool:
-        """Whether the server answered for this file as it is now (same path, size and time) and its
-        hashes are stored."""
+        """Whether the server answered for this file as it is now (same path, size, time and version)
+        and its hashes are stored."""
         row = self._db.execute(
-            "SELECT size, mtime_ns FROM files WHERE path = ? AND hashes IS NOT NULL", (entry.relative,)
+            "SELECT size, mtime_ns, version FROM files WHERE path = ? AND hashes IS NOT NULL",
+            (entry.relative,),
         ).fetchone()
-        return row is not None and (row[0], row[1]) == (entry.size, entry.mtime_ns)
+        return row is not None and tuple(row) == (entry.size, entry.mtime_ns, entry.version)
 
     def record(self, answered: Iterable[Answered]) -> None:
         """Record files the server answered for (their hashes and answers), all or none."""
@@ -153,10 +156,12 @@ class ScanState:
                 _encode(done.hashes),
                 done.index_version,
                 done.result.notice_id,
+                done.entry.version,
             )
             for done in answered
         ]
-        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        columns = "path, size, mtime_ns, matched, sent_at, hashes, index_version, notice_id, version"
+        self._write(f"INSERT OR REPLACE INTO files ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def stale_count(self, version: str) -> int:
         """How many stored files did not match and were last matched by another version than ``version``."""

@@ -9,13 +9,16 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class FileEntry:
-    """A file found by the walk: where it is, its path relative to the root it was found under (POSIX
-    separators; the file name for a root that is a file), and what the state file compares."""
+    """A file found by the walk (or an object listed): where it is (a local path, or the object's path
+    in its store), its path relative to the root it was found under (POSIX separators; the file name for
+    a root that is a file), and what the state file compares: size, modification time and, for an
+    object, its version (ETag; its time is then 0: a copy with the same bytes is unchanged)."""
 
-    path: Path
+    path: str
     relative: str
     size: int
     mtime_ns: int
+    version: str | None = None
 
 
 def walk(
@@ -51,7 +54,7 @@ def _entries(
                 on_error(path, error)
             continue
         if stat.S_ISREG(info.st_mode):
-            yield FileEntry(path, path.relative_to(root).as_posix(), info.st_size, info.st_mtime_ns)
+            yield FileEntry(str(path), path.relative_to(root).as_posix(), info.st_size, info.st_mtime_ns)
 
 
 def _report(on_error: Callable[[Path, OSError], None] | None) -> Callable[[OSError], None] | None:
