@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     @classmethod
     def _variant_thresholds(cls, value: dict[str, int]) -> dict[str, int]:
         try:
-            return {get_hash_type(name).name: get_hash_type(name).check_threshold(t) for name, t in value.items()}
+            return {
+                get_hash_type(name).name: get_hash_type(name).check_threshold(t) for name, t in value.items()
+            }
         except UnknownHashType as error:
             raise ValueError(str(error)) from None
 

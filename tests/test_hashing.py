@@ -223,12 +223,16 @@ measured at most 34 (small originals, where PDQ's downscaling is least symmetric
 def test_the_turned_copies_of_the_image_as_stored_are_marked_variants(tmp_path: Path) -> None:
     plain = hash_file(save_jpeg(photo(4), tmp_path / "a.jpg"), QUERY_SIDE).hashes
     marks = [(item.type, item.variant) for item in plain]
-    assert marks.count(("pdq", False)) == 1 and marks.count(("pdq", True)) == 7
-    assert marks.count(("phash", False)) == 1 and marks.count(("phash", True)) == 1
-    assert plain[0].type == "pdq" and not plain[0].variant  # the image as stored comes first
+    assert marks.count(("pdq", False)) == 1
+    assert marks.count(("pdq", True)) == 7
+    assert marks.count(("phash", False)) == 1
+    assert marks.count(("phash", True)) == 1
+    assert plain[0].type == "pdq"
+    assert not plain[0].variant
     framed = hash_file(save_jpeg(with_border(photo(4)), tmp_path / "b.jpg"), QUERY_SIDE).hashes
     trimmed = [item for item in framed if item.type == "pdq"][8:]  # the trimmed copy's: full radius
-    assert len(trimmed) == 8 and not any(item.variant for item in trimmed)
+    assert len(trimmed) == 8
+    assert not any(item.variant for item in trimmed)
 
 
 @pytest.mark.parametrize("transform", [mirrored, rotated, flipped])

@@ -208,4 +208,3 @@ def test_stored_files_not_matched_by_the_served_version_are_stale(tmp_path: Path
         state.rematched([("a", MatchResult("a", True, "high", ("md5",), "ntc_2", None))], "v2")
         assert [stored.path for stored in state.stale("v2")] == ["d"]
         assert state.noticed() == [("a", "ntc_2"), ("b", "ntc_1")]
-
