@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher import UnknownHashType, get_hash_type
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HASHMATCH_", frozen=True)
@@ -84,6 +86,12 @@ class Settings(BaseSettings):
     stream_chunk_items: int = Field(
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )
+    variant_thresholds: dict[str, int] = Field(
+        {},
+        description="lower search radius per hash type for items marked variant (the scanner's flipped and "
+        'rotated copies), as JSON, e.g. {"pdq": 36}: never above a list\'s own threshold; empty: variants '
+        "are searched like any hash (see Benchmarks: scan workload)",
+    )
     secret_key: SecretStr = Field(
         SecretStr(""),
         description="Fernet keys (comma-separated, the first encrypts) sealing webhook secrets in the "
@@ -108,6 +116,16 @@ class Settings(BaseSettings):
     webhook_ca_bundle: str = Field(
         "", description="CA certificates (PEM file) webhook receivers are verified against; empty: certifi's"
     )
+
+    @field_validator("variant_thresholds")
+    @classmethod
+    def _variant_thresholds(cls, value: dict[str, int]) -> dict[str, int]:
+        try:
+            return {
+                get_hash_type(name).name: get_hash_type(name).check_threshold(t) for name, t in value.items()
+            }
+        except UnknownHashType as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("secret_key")
     @classmethod

@@ -12,7 +12,9 @@ Confidence (signals are hash types; several items of one type for a ref count on
 A trivial query hash (the digest of the empty file, a blank image's perceptual hash: see
 :meth:`matcher.HashType.trivial`) is never searched; a ref with only such hashes is answered as not
 matched with the reason, ``unmatchable``. A match counts only within its entry's list threshold and the
-request's threshold. Notices are
+request's threshold. An item marked ``variant`` (a query-side transform of the file: a flipped or rotated
+copy's hash) is searched at the server's variant threshold of its type where that is lower (never above
+the list's); it is the same signal of the same ref as the file's own hash. Notices are
 idempotent: one active notice per (hoster, ref), enforced by a unique key on the ref's digest.
 Query hashes that match nothing are never stored; only counts are.
 """
@@ -25,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,6 +42,7 @@ from notices.lifecycle import record_created
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
 PERCEPTUAL = frozenset({"pdq", "phash", "dhash", "photodna"})
 WEAK = frozenset({"ahash", "whash"})
+ITEM_FIELDS = frozenset({"type", "hash", "ref", "variant"})
 MAX_REF_LENGTH = 2048
 _IN_CHUNK = 900  # ids per IN (...) clause: under every database's parameter limit
 
@@ -84,6 +88,7 @@ class Item:
     code: bytes
     ref: str
     unmatchable: str | None = None
+    variant: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,16 +135,22 @@ class MatchOutcome:
 
 def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], list[ItemError]]:
     """Validate raw JSON items; returns the good ones and every error (``index`` = position + offset)."""
-    pending: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    pending: dict[str, list[tuple[int, str, str, bool]]] = defaultdict(list)
     errors: list[ItemError] = []
     for position, value in enumerate(raw):
         index = position + offset
         if not isinstance(value, dict):
             errors.append(ItemError(index, "item", "expected an object with 'type', 'hash' and 'ref'"))
             continue
-        unknown = sorted(set(value) - {"type", "hash", "ref"})
+        unknown = sorted(set(value) - ITEM_FIELDS)
         if unknown:
-            errors.append(ItemError(index, unknown[0], "unknown field: expected only 'type', 'hash', 'ref'"))
+            errors.append(
+                ItemError(index, unknown[0], "unknown field: expected only 'type', 'hash', 'ref', 'variant'")
+            )
+            continue
+        variant = value.get("variant", False)
+        if not isinstance(variant, bool):
+            errors.append(ItemError(index, "variant", "expected true or false"))
             continue
         ref = value.get("ref")
         ref_error = _ref_error(ref)
@@ -154,7 +165,7 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
             errors.append(ItemError(index, "hash", "missing"))
             continue
         if isinstance(ref, str) and ref_error is None:
-            pending[hash_type.name].append((index, value["hash"], ref))
+            pending[hash_type.name].append((index, value["hash"], ref, variant))
         else:
             try:
                 hash_type.parse(value["hash"])
@@ -167,8 +178,8 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
         trivial = dict(HASH_TYPES[name].trivial(codes))
         errors.extend(ItemError(rows[i][0], "hash", f"invalid {name} hash: {why}") for i, why in bad)
         items.extend(
-            Item(index, name, bytes(codes[i]), ref, trivial.get(i))
-            for i, (index, _, ref) in enumerate(rows)
+            Item(index, name, bytes(codes[i]), ref, trivial.get(i), variant)
+            for i, (index, _, ref, variant) in enumerate(rows)
             if i not in failed
         )
     items.sort(key=lambda item: item.index)
@@ -228,22 +239,39 @@ def by_type(items: Sequence[Item]) -> dict[str, tuple[list[Item], Codes]]:
     }
 
 
+def radius_groups(
+    typed: Sequence[Item], radius: int, variant_radius: int
+) -> list[tuple[npt.NDArray[np.int64], int]]:
+    """The rows of ``typed`` to search at each radius: the file's own hashes at ``radius``, its
+    variants at ``variant_radius`` when that is lower (then the files' own hashes first)."""
+    flags = np.array([item.variant for item in typed], dtype=np.bool_)
+    if variant_radius >= radius or not flags.any():
+        return [(np.arange(len(typed)), radius)]
+    groups = [(np.flatnonzero(~flags), radius), (np.flatnonzero(flags), variant_radius)]
+    return [(rows, r) for rows, r in groups if rows.size]
+
+
 def find_hits(
     session: Session,
     served: ServedIndexes,
     items: Sequence[Item],
     requested: Mapping[str, int],
     owner: int | None = None,
+    variant_thresholds: Mapping[str, int] | None = None,
 ) -> dict[str, list[Hit]]:
     """For each ref, every active list entry its items match within both thresholds (only entries of
-    lists of ``owner``, when given: a hotline learns about its own lists only)."""
+    lists of ``owner``, when given: a hotline learns about its own lists only); variant items within
+    ``variant_thresholds`` of their type too, where it is lower."""
     found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
     for name, (typed, codes) in by_type(items).items():
-        matches = served.search(name, codes, search_threshold(served, name, requested))
-        for query, entry, distance in zip(
-            matches.query.tolist(), matches.entry.tolist(), matches.distance.tolist(), strict=True
-        ):
-            found.append((typed[query].ref, name, entry, distance))
+        radius = search_threshold(served, name, requested)
+        cheaper = (variant_thresholds or {}).get(name, radius)
+        for rows, searched in radius_groups(typed, radius, cheaper):
+            matches = served.search(name, codes[rows], searched)
+            for query, entry, distance in zip(
+                matches.query.tolist(), matches.entry.tolist(), matches.distance.tolist(), strict=True
+            ):
+                found.append((typed[int(rows[query])].ref, name, entry, distance))
     if not found:
         return {}
     entries = _load_entries(session, {entry for _, _, entry, _ in found})
@@ -435,12 +463,14 @@ def search(
     items: Sequence[Item],
     thresholds: Mapping[str, int],
     owner: int | None = None,
+    variant_thresholds: Mapping[str, int] | None = None,
 ) -> Search:
-    """Match ``items``; with ``owner``, against that organisation's lists only. Writes nothing."""
+    """Match ``items``; with ``owner``, against that organisation's lists only; variant items at
+    ``variant_thresholds`` where lower. Writes nothing."""
     if served is None:
         raise IndexNotReady("no index has been published yet: import a list first")
     searched = [item for item in items if item.unmatchable is None]
-    hits = find_hits(session, served, searched, thresholds, owner)
+    hits = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
     results = combine([item.ref for item in items], hits, unmatchable_refs(items))
     return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)
 

@@ -96,7 +96,7 @@ class MatchClient:
         version = health.get("index_version")
         return Server(str(me["organisation"]), str(me["role"]), None if version is None else str(version))
 
-    def match(self, items: Sequence[Mapping[str, str]]) -> Answer:
+    def match(self, items: Sequence[Mapping[str, str | bool]]) -> Answer:
         """The server's results for ``items`` (at most :data:`MAX_ITEMS`), one per distinct ref."""
         if len(items) > MAX_ITEMS:
             raise ValueError(f"at most {MAX_ITEMS} items per request, got {len(items)}")
@@ -145,9 +145,13 @@ class MatchClient:
         self._http.close()
 
 
-def items_of(hashes: Iterable[Hash], ref: str) -> list[dict[str, str]]:
-    """The match API's items for a file's hashes."""
-    return [{"type": item.type, "hash": item.hash, "ref": ref} for item in hashes]
+def items_of(hashes: Iterable[Hash], ref: str) -> list[dict[str, str | bool]]:
+    """The match API's items for a file's hashes (variants marked: the server may search them at a
+    cheaper radius)."""
+    return [
+        {"type": item.type, "hash": item.hash, "ref": ref, **({"variant": True} if item.variant else {})}
+        for item in hashes
+    ]
 
 
 def _answer(url: str, response: httpx.Response) -> Answer:

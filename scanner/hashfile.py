@@ -2,14 +2,17 @@
 
 What a hosting provider's scan sends for one file: its cryptographic hashes, the perceptual hashes of
 the image as stored and, as query variants, of its copy without uniform borders and PDQ of the flipped
-and rotated copies of both. A hotline's list gets the hashes of the image as stored only.
+and rotated copies of both. A hotline's list gets the hashes of the image as stored only. The turned
+copies of the image as stored are marked variants (the server may search them at a cheaper radius:
+their matching turn sits as close to a listed original as a re-encode does); the trimmed copy's hashes
+are not (trimming moves PDQ by up to ~66 bits on framed copies: they need the list's full threshold).
 """
 
 import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -91,12 +94,11 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
         return FileHashes(tuple(found))
     loaded = load_image(image, draft_size=options.draft_size, max_pixels=options.max_pixels)
     if loaded.image is not None:
-        images = [loaded.image]
         trimmed = trim_borders(loaded.image) if options.trim else None
-        if trimmed is not None:
-            images.append(trimmed)
-        for each in images:
-            found.extend(image_hashes(each, options.types, dihedral=options.dihedral))
+        found.extend(image_hashes(loaded.image, options.types, dihedral=options.dihedral))
+        if trimmed is not None:  # searched at the full radius, turned or not: trimming is not exact
+            hashes = image_hashes(trimmed, options.types, dihedral=options.dihedral)
+            found.extend(replace(item, variant=False) for item in hashes)
     found.sort(key=lambda item: options.types.index(item.type))
     return FileHashes(tuple(_distinct(found)), loaded.problem)
 

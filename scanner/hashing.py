@@ -41,11 +41,13 @@ _IMAGEHASH: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
 
 @dataclass(frozen=True)
 class Hash:
-    """One hash: its type name, lowercase hex, and PDQ's quality (0-100, None for other types)."""
+    """One hash: its type name, lowercase hex, PDQ's quality (0-100, None for other types), and whether
+    it is a query variant (a flipped or rotated copy's hash, not the file as stored)."""
 
     type: str
     hash: str
     quality: int | None = None
+    variant: bool = False
 
 
 LICENSED_TYPES = ("photodna",)
@@ -97,7 +99,7 @@ def image_hashes(image: Image.Image, types: Sequence[str], dihedral: bool = Fals
         elif name in _IMAGEHASH:
             found.append(Hash(name, str(_IMAGEHASH[name](gray))))
             if mirrored is not None:
-                found.append(Hash(name, str(_IMAGEHASH[name](mirrored))))
+                found.append(Hash(name, str(_IMAGEHASH[name](mirrored)), variant=True))
     return found
 
 
@@ -108,9 +110,10 @@ def pdq(image: Image.Image) -> Hash:
 
 def pdq_dihedral(image: Image.Image) -> list[Hash]:
     """PDQ of the image, then rotated 90, 180, 270 degrees, flipped left-right, top-bottom, and about
-    both diagonals: the reference's order; computed in one pass at little more than one hash's cost."""
+    both diagonals: the reference's order; computed in one pass at little more than one hash's cost.
+    All but the first are marked variants."""
     variants, quality = pdqhash.compute_dihedral(_rgb_array(image))
-    return [Hash("pdq", _pdq_hex(bits), int(quality)) for bits in variants]
+    return [Hash("pdq", _pdq_hex(bits), int(quality), variant=i > 0) for i, bits in enumerate(variants)]
 
 
 def _rgb_array(image: Image.Image) -> npt.NDArray[np.uint8]:

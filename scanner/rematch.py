@@ -20,7 +20,7 @@ from scanner.state import ScanState, Stored
 class _Batch:
     files: list[tuple[str, str]] = field(default_factory=list)
     """(path, ref) of each file in the batch."""
-    items: list[dict[str, str]] = field(default_factory=list)
+    items: list[dict[str, str | bool]] = field(default_factory=list)
 
 
 def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: Report, version: str) -> None:
@@ -35,7 +35,7 @@ def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: R
             if len(batch.items) + len(items) > config.batch_items and batch.files:
                 _send(batch, client, state, report)
                 batch = _Batch()
-            batch.files.append((stored.path, items[0]["ref"]))
+            batch.files.append((stored.path, config.ref(stored.path)))
             batch.items.extend(items)
             bar.update()
             bar.set_postfix_str(f"{report.summary.newly_matched} matched", refresh=False)
@@ -43,7 +43,7 @@ def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: R
             _send(batch, client, state, report)
 
 
-def _items(config: ScanConfig, stored: Stored) -> list[dict[str, str]]:
+def _items(config: ScanConfig, stored: Stored) -> list[dict[str, str | bool]]:
     return items_of(stored.hashes, config.ref(stored.path))
 
 

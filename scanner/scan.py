@@ -95,7 +95,7 @@ def _scan(
 @dataclass
 class _Batch:
     files: list[tuple[FileEntry, str, FileHashes]] = field(default_factory=list)
-    items: list[dict[str, str]] = field(default_factory=list)
+    items: list[dict[str, str | bool]] = field(default_factory=list)
 
 
 def _hash_and_send(

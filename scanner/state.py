@@ -210,8 +210,11 @@ _STALE = (
 
 
 def _encode(hashes: Iterable[Hash]) -> str:
-    return json.dumps([[item.type, item.hash] for item in hashes], separators=(",", ":"))
+    """[type, hash] per hash, [type, hash, 1] for a variant."""
+    return json.dumps(
+        [[item.type, item.hash, *([1] if item.variant else [])] for item in hashes], separators=(",", ":")
+    )
 
 
 def _decode(text: str) -> tuple[Hash, ...]:
-    return tuple(Hash(name, value) for name, value in json.loads(text))
+    return tuple(Hash(row[0], row[1], variant=len(row) > 2) for row in json.loads(text))

@@ -225,3 +225,37 @@ def test_worker_processes_give_the_same_hashes_in_order(
     paths = [save_jpeg(photo(seed), tmp_path / f"{seed}.jpg") for seed in range(4)]
     paths.append(tmp_path / "missing.jpg")
     assert list(hash_files(paths, QUERY_SIDE, workers=2)) == list(hash_files(paths, QUERY_SIDE, workers=1))
+
+
+VARIANT_RADIUS = 36
+"""The PDQ radius the turned copies' matching variant needs on these photos (README, scan workload):
+measured at most 34 (small originals, where PDQ's downscaling is least symmetric), 16 on large ones."""
+
+
+def test_the_turned_copies_of_the_image_as_stored_are_marked_variants(tmp_path: Path) -> None:
+    plain = hash_file(save_jpeg(photo(4), tmp_path / "a.jpg"), QUERY_SIDE).hashes
+    marks = [(item.type, item.variant) for item in plain]
+    assert marks.count(("pdq", False)) == 1
+    assert marks.count(("pdq", True)) == 7
+    assert marks.count(("phash", False)) == 1
+    assert marks.count(("phash", True)) == 1
+    assert plain[0].type == "pdq"
+    assert not plain[0].variant
+    framed = hash_file(save_jpeg(with_border(photo(4)), tmp_path / "b.jpg"), QUERY_SIDE).hashes
+    trimmed = [item for item in framed if item.type == "pdq"][8:]  # the trimmed copy's: full radius
+    assert len(trimmed) == 8
+    assert not any(item.variant for item in trimmed)
+
+
+@pytest.mark.parametrize("transform", [mirrored, rotated, flipped])
+@pytest.mark.parametrize("size", [(320, 240), (1024, 768)])
+def test_turned_copies_match_through_a_variant_within_the_variant_radius(
+    tmp_path: Path, transform: Transform, size: tuple[int, int]
+) -> None:
+    pdq_type = get_hash_type("pdq")
+    for seed in SEEDS:
+        listed = save_jpeg(photo(seed, size), tmp_path / f"{seed}.jpg")
+        (entry,) = [pdq_type.parse(h.hash) for h in hash_file(listed, LIST_SIDE).hashes if h.type == "pdq"]
+        copy = save_jpeg(transform(photo(seed, size)), tmp_path / f"{seed}-copy.jpg", quality=60)
+        sent = [h for h in hash_file(copy, QUERY_SIDE).hashes if h.type == "pdq" and h.variant]
+        assert min(pdq_type.distance(entry, pdq_type.parse(h.hash)) for h in sent) <= VARIANT_RADIUS

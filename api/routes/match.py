@@ -135,7 +135,8 @@ def _run(
         if caller.role == "hoster":
             refuse_if_suspended(found, session, caller)
         owner = caller.organisation_id if caller.role == "hotline" else None
-        result = search(session, found.watcher.current, items, thresholds, owner)
+        variants = found.settings.variant_thresholds
+        result = search(session, found.watcher.current, items, thresholds, owner, variants)
         created = 0
         if caller.role == "hoster":
             _guard(found, session, caller, items, result, now)
