@@ -1,6 +1,6 @@
 """The app factory: one FastAPI app over one database, one clock and one index watcher."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 import numpy as np
@@ -16,6 +16,7 @@ from api.limits import BodyLimit, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import audit, match, notices, probing, reports, system, webhooks
 from audit import AuditWriter
+from config import InvalidSettings
 from config.settings import Settings
 from db import make_engine, make_session_factory
 from db.clock import Clock, SystemClock
@@ -27,6 +28,7 @@ from indexer.store import IndexStore
 from indexer.watcher import IndexWatcher
 from matcher import get_hash_type
 from matcher.warm import warm_kernels
+from notices.matching import InvalidThresholds, parse_thresholds
 from notices.outbound import Outbound, Resolver, system_resolver
 from notices.sealing import sealer_from
 
@@ -45,6 +47,7 @@ def create_app(
     the newest publication (cached in ``settings.index_dir``) when the app starts and stopped when it
     stops. ``resolve`` turns webhook host
     names into addresses (tests stand in for DNS)."""
+    check_variant_thresholds(settings.variant_thresholds)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     budget_engine = make_engine(settings.effective_database_url, durable=False)
@@ -155,3 +158,13 @@ class ImageRefusal:
                 await errors.respond(refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def check_variant_thresholds(variants: Mapping[str, int]) -> None:
+    """``HASHMATCH_VARIANT_THRESHOLDS`` names hash types by their names, each within its range."""
+    try:
+        checked = parse_thresholds(dict(variants))
+    except InvalidThresholds as error:
+        raise InvalidSettings(f"HASHMATCH_VARIANT_THRESHOLDS={dict(variants)!r}: {error}") from None
+    if checked != dict(variants):
+        raise InvalidSettings(f"HASHMATCH_VARIANT_THRESHOLDS: name the hash types as {sorted(checked)}")

@@ -22,6 +22,8 @@ class AuditWriter:
         self.batch = batch
         self._pending: list[AuditEntry] = []
         self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        """Held while records are taken and written: a flush waits for one under way."""
         self._periodic = Periodic("audit-writer", interval, self._flush_or_keep)
 
     def submit(self, entry: AuditEntry) -> None:
@@ -32,18 +34,19 @@ class AuditWriter:
         """Append everything queued now; returns how many records were written. On a database error the
         records stay queued (in order) for the next attempt."""
         written = 0
-        while True:
-            with self._lock:
-                taken, self._pending = self._pending[: self.batch], self._pending[self.batch :]
-            if not taken:
-                return written
-            try:
-                self._write(taken)
-            except Exception:
+        with self._writing:
+            while True:
                 with self._lock:
-                    self._pending = taken + self._pending
-                raise
-            written += len(taken)
+                    taken, self._pending = self._pending[: self.batch], self._pending[self.batch :]
+                if not taken:
+                    return written
+                try:
+                    self._write(taken)
+                except Exception:
+                    with self._lock:
+                        self._pending = taken + self._pending
+                    raise
+                written += len(taken)
 
     def _write(self, entries: Sequence[AuditEntry]) -> None:
         with self.sessions.begin() as session:

@@ -13,8 +13,6 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from matcher import UnknownHashType, get_hash_type
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HASHMATCH_", frozen=True)
@@ -116,16 +114,6 @@ class Settings(BaseSettings):
     webhook_ca_bundle: str = Field(
         "", description="CA certificates (PEM file) webhook receivers are verified against; empty: certifi's"
     )
-
-    @field_validator("variant_thresholds")
-    @classmethod
-    def _variant_thresholds(cls, value: dict[str, int]) -> dict[str, int]:
-        try:
-            return {
-                get_hash_type(name).name: get_hash_type(name).check_threshold(t) for name, t in value.items()
-            }
-        except UnknownHashType as error:
-            raise ValueError(str(error)) from None
 
     @field_validator("secret_key")
     @classmethod

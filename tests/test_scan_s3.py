@@ -86,7 +86,7 @@ def test_a_bucket_of_thousands_is_scanned_and_unchanged_objects_skipped(
     # a copy over an object with the same bytes keeps its ETag; new bytes are a new ETag
     fs.pipe({f"{url[5:]}/tiny/00001.png": tiny_png(1), f"{url[5:]}/tiny/00002.png": tiny_png(99_999)})
     assert main(argv) == 0
-    assert "1 files hashed and 1 sent" in capsys.readouterr().out
+    assert "1 file hashed and 1 sent" in capsys.readouterr().out
     assert runs(tmp_path)[-1]["ref"] == f"{url}/tiny/00002.png"
 
 

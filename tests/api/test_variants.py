@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.api.support import World, flip, open_world
+from api.app import create_app
+from config import InvalidSettings
+from tests.api.support import World, flip, make_settings, open_world
 
 
 @pytest.fixture
@@ -74,3 +76,11 @@ def test_a_variant_is_the_same_signal_of_the_same_ref(cheap: World) -> None:
     assert (result["matched"], result["confidence"], result["signals"]) == (True, "medium", ["pdq"])
     assert result["notice_id"].startswith("ntc_")
     assert answer["counts"] == {"items": 3, "refs": 1, "matched": 1}
+
+
+def test_variant_thresholds_of_unknown_types_or_out_of_range_are_refused_at_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    for bad in ({"nope": 3}, {"pdq": 99}):
+        with pytest.raises(InvalidSettings, match="HASHMATCH_VARIANT_THRESHOLDS"):
+            create_app(make_settings(database_url, tmp_path, variant_thresholds=bad))
