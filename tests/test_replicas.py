@@ -256,11 +256,13 @@ def test_a_replica_killed_under_load_loses_no_notice_and_haproxy_routes_around_i
                 ref = f"s3://up/load/{n}.jpg"
                 item = {"type": "md5", "hash": cluster.listed[n % len(cluster.listed)], "ref": ref}
                 at = time.monotonic()
-                answer = client.post(
-                    f"{cluster.front}/v1/match",
-                    json={"items": [item]},
-                    headers={"Authorization": f"Bearer {key}"},
-                )
+                body, auth = {"items": [item]}, {"Authorization": f"Bearer {key}"}
+                try:
+                    answer = client.post(f"{cluster.front}/v1/match", json=body, headers=auth)
+                except httpx.TransportError:  # the connection of a request in flight at the kill
+                    with lock:
+                        answered.append((at, ref, 0, None))
+                    continue
                 notice = answer.json()["results"][0]["notice_id"] if answer.status_code == 200 else None
                 with lock:
                     answered.append((at, ref, answer.status_code, notice))
@@ -284,5 +286,4 @@ def test_a_replica_killed_under_load_loses_no_notice_and_haproxy_routes_around_i
     assert all(stored.get(ref) == notice for ref, notice in ok)  # every answered notice is durable
     late = [status for at, _, status, _ in answered if at > killed + 2]
     assert late, "no request after the health check noticed"
-    assert all(status < 500 for status in late), late
-    assert set(late) <= {200, 429}
+    assert set(late) <= {200, 429}, late  # no 5xx, no dropped connection once the check noticed
