@@ -29,6 +29,14 @@ from tests.listdata import codes, load, new_list, plain
 from tests.notices.conftest import half_written
 
 
+def serve(port: int, env: dict[str, str]) -> "subprocess.Popen[bytes]":
+    """``hashmatch serve`` in one process on ``port`` (its output piped, for failures to show)."""
+    command = [sys.executable, "-m", "cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(
+        [*command, "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -45,23 +53,7 @@ def test_serve_matches_over_http_and_streams(tmp_path: Path) -> None:
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "HASHMATCH_DATA_DIR": str(tmp_path), "HASHMATCH_DATABASE_URL": ""}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = serve(port, env)
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {keys['hoster']}"}
     try:
@@ -136,23 +128,7 @@ def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_
         "HASHMATCH_DATABASE_URL": "",
         "HASHMATCH_INDEX_POLL_SECONDS": "0.1",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = serve(port, env)
     auth = {"Authorization": f"Bearer {keys['hoster']}"}
     item = {"type": "pdq", "hash": hashes["img1.pdq"], "ref": "https://cdn.example/a.jpg"}
     try:
@@ -204,23 +180,7 @@ def test_kill_9_in_the_middle_of_batches_leaves_only_whole_notices(database_url:
         "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000",  # the budget is not what this test is about
         "HASHMATCH_RATE_BURST_HASHES": "1000000",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cli.main",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    server = serve(port, env)
     in_flight = [False] * CLIENTS
     refused: list[str] = []
 
