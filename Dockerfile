@@ -23,6 +23,7 @@ RUN /opt/hashmatch/bin/pip install --require-hashes --no-deps -r requirements-bu
 COPY pyproject.toml README.md ./
 COPY matcher ./matcher
 COPY guard ./guard
+COPY matching ./matching
 COPY indexer ./indexer
 COPY api ./api
 COPY cli ./cli

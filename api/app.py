@@ -28,7 +28,7 @@ from indexer.store import IndexStore
 from indexer.watcher import IndexWatcher
 from matcher import get_hash_type
 from matcher.warm import warm_kernels
-from notices.matching import InvalidThresholds, parse_thresholds
+from matching import InvalidThresholds, parse_thresholds
 from notices.outbound import Outbound, Resolver, system_resolver
 from notices.sealing import sealer_from
 

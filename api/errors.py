@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
 from indexer.errors import ListsError
 from indexer.errors import NotFound as ListNotFound
+from matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
 from notices.errors import NotFound as NoticeNotFound
-from notices.matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from config import get_settings
 from db.base import utcnow
 from db.models import Entry, Notice, Organisation, Publication
 from indexer.serving import ServedIndexes, serve
-from notices.matching import match, parse_items
+from matching import match, parse_items
 from tests.commands import run
 from tests.conftest import Configure
 from tests.listdata import codes, hotline, plain

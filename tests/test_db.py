@@ -14,7 +14,7 @@ from db import Base, make_engine, make_session_factory, upgrade
 from db.clock import ManualClock, SystemClock
 from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
 from db.periodic import Periodic
-from notices.matching import Hit, RefResult, new_public_id, open_notice, ref_digest
+from matching import Hit, RefResult, new_public_id, open_notice, ref_digest
 from tests.listdata import codes, load, new_list, plain
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)

@@ -14,8 +14,10 @@ ALLOWED: dict[str, set[str]] = {
     "indexer": {"matcher", "db", "config"},
     "accounts": {"db", "config"},
     "audit": {"db", "config"},
+    "guard": {"matcher", "db", "config"},  # rate budgets and the probing guard
     "notices": {"indexer", "matcher", "db", "config", "audit"},
-    "api": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices"},
+    "matching": {"indexer", "matcher", "db", "config", "notices"},  # the match service: it opens notices
+    "api": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices", "guard", "matching"},
     "scanner": {"matcher"},
 }
 OURS = set(ALLOWED) | {"cli", "benchmarks"}

@@ -11,7 +11,7 @@ from db import make_session_factory
 from db.clock import ManualClock
 from db.models import Notice, Organisation
 from indexer.serving import ServedIndexes
-from notices.matching import Hit, confidence, match, parse_items
+from matching import Hit, confidence, match, parse_items
 from tests.api.support import START, issue_keys, publish_lists, sample_lists
 
 

@@ -18,7 +18,7 @@ from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
 from api.guarding import SUSPENDED, escalate, refuse_if_suspended
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
-from notices.matching import (
+from matching import (
     IndexNotReady,
     InvalidItems,
     Item,

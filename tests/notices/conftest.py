@@ -14,7 +14,7 @@ from db import make_session_factory
 from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
 from indexer.formats import read_list
 from indexer.lists import create_list, import_list
-from notices.matching import Hit, RefResult, confidence, open_notice
+from matching import Hit, RefResult, confidence, open_notice
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 

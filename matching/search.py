@@ -1,0 +1,204 @@
+"""Searching a call's items against the served indexes and combining the hits per ref into a confidence."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Entry, HashList
+from indexer.serving import ServedIndexes
+from matcher import HASH_TYPES
+from matching.items import IndexNotReady, Item, by_type, unmatchable_refs
+
+CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
+PERCEPTUAL = frozenset({"pdq", "phash", "dhash", "photodna"})
+WEAK = frozenset({"ahash", "whash"})
+_IN_CHUNK = 900  # ids per IN (...) clause: under every database's parameter limit
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One list entry a ref matched, with what only hotlines and the authority may see."""
+
+    hash_type: str
+    entry_id: int
+    distance: int
+    list_id: int
+    list_name: str
+    hotline_id: int
+    item: str | None
+    category: str | None
+
+
+@dataclass
+class RefResult:
+    ref: str
+    matched: bool = False
+    confidence: str | None = None
+    signals: list[str] = field(default_factory=list)
+    notice_id: str | None = None
+    reupload_of: str | None = None
+    hits: list[Hit] = field(default_factory=list)
+    unmatchable: str | None = None
+
+
+def search_threshold(served: ServedIndexes, hash_type: str, requested: Mapping[str, int]) -> int:
+    """The radius to search: the largest list threshold of the type (from the manifest), or the type's
+    default (a type without one, PhotoDNA, is published only with lists that set it), lowered by the
+    request."""
+    published = served.manifest.get("search_thresholds", {})
+    if hash_type not in published and HASH_TYPES[hash_type].threshold_required:
+        return 0  # no list holds the type: it has no index, nothing to search
+    radius = HASH_TYPES[hash_type].list_threshold(published)
+    return min(radius, requested.get(hash_type, radius))
+
+
+def radius_groups(
+    typed: Sequence[Item], radius: int, variant_radius: int
+) -> list[tuple[npt.NDArray[np.int64], int]]:
+    """The rows of ``typed`` to search at each radius: the file's own hashes at ``radius``, its
+    variants at ``variant_radius`` when that is lower (then the files' own hashes first)."""
+    flags = np.array([item.variant for item in typed], dtype=np.bool_)
+    if variant_radius >= radius or not flags.any():
+        return [(np.arange(len(typed)), radius)]
+    groups = [(np.flatnonzero(~flags), radius), (np.flatnonzero(flags), variant_radius)]
+    return [(rows, r) for rows, r in groups if rows.size]
+
+
+def find_hits(
+    session: Session,
+    served: ServedIndexes,
+    items: Sequence[Item],
+    requested: Mapping[str, int],
+    owner: int | None = None,
+    variant_thresholds: Mapping[str, int] | None = None,
+) -> dict[str, list[Hit]]:
+    """For each ref, every active list entry its items match within both thresholds (only entries of
+    lists of ``owner``, when given: a hotline learns about its own lists only); variant items within
+    ``variant_thresholds`` of their type too, where it is lower."""
+    found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
+    for name, (typed, codes) in by_type(items).items():
+        radius = search_threshold(served, name, requested)
+        cheaper = (variant_thresholds or {}).get(name, radius)
+        for rows, searched in radius_groups(typed, radius, cheaper):
+            matches = served.search(name, codes[rows], searched)
+            for query, entry, distance in zip(
+                matches.query.tolist(), matches.entry.tolist(), matches.distance.tolist(), strict=True
+            ):
+                found.append((typed[int(rows[query])].ref, name, entry, distance))
+    if not found:
+        return {}
+    entries = _load_entries(session, {entry for _, _, entry, _ in found})
+    hits: dict[str, list[Hit]] = defaultdict(list)
+    seen: set[tuple[str, int]] = set()
+    for ref, name, entry_id, distance in found:
+        known = entries.get(entry_id)
+        if known is None or (ref, entry_id) in seen:
+            continue
+        entry, hash_list = known
+        if owner is not None and hash_list.organisation_id != owner:
+            continue
+        limit = HASH_TYPES[name].list_threshold(hash_list.thresholds)
+        if distance > min(limit, requested.get(name, distance)):
+            continue
+        seen.add((ref, entry_id))
+        hits[ref].append(
+            Hit(
+                name,
+                entry_id,
+                distance,
+                hash_list.id,
+                hash_list.name,
+                hash_list.organisation_id,
+                entry.item,
+                entry.category or hash_list.default_category,
+            )
+        )
+    return hits
+
+
+def _load_entries(session: Session, ids: Iterable[int]) -> dict[int, tuple[Entry, HashList]]:
+    """The entries still on their lists (a retracted entry no longer matches, even before the index
+    without it is published), with their lists."""
+    ordered = sorted(ids)
+    loaded: dict[int, tuple[Entry, HashList]] = {}
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start : start + _IN_CHUNK]
+        rows = session.execute(
+            select(Entry, HashList).join(HashList).where(Entry.id.in_(chunk), Entry.removed_in.is_(None))
+        )
+        loaded.update((entry.id, (entry, hash_list)) for entry, hash_list in rows)
+    return loaded
+
+
+def confidence(hits: Sequence[Hit]) -> str | None:
+    """``high``, ``medium`` or None (no match) for the hits of one ref, by the rules above."""
+    types = {hit.hash_type for hit in hits}
+    if types & CRYPTOGRAPHIC:
+        return "high"
+    per_item: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for hit in hits:
+        if hit.item is not None:
+            per_item[(hit.list_id, hit.item)].add(hit.hash_type)
+    for signals in per_item.values():
+        strong = signals & PERCEPTUAL
+        if len(strong) >= 2 or (strong and signals & WEAK):
+            return "high"
+    return "medium" if types & PERCEPTUAL else None
+
+
+def supporting(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits a match rests on: weak signals only where they corroborate a stronger one."""
+    strong_items = {
+        (hit.list_id, hit.item) for hit in hits if hit.hash_type not in WEAK and hit.item is not None
+    }
+    return [hit for hit in hits if hit.hash_type not in WEAK or (hit.list_id, hit.item) in strong_items]
+
+
+def combine(
+    refs: Sequence[str], hits: Mapping[str, list[Hit]], unmatchable: Mapping[str, str] | None = None
+) -> list[RefResult]:
+    """One result per distinct ref in order of first appearance; ``unmatchable``: refs that could not
+    be searched, and why."""
+    results: list[RefResult] = []
+    for ref in dict.fromkeys(refs):
+        ref_hits = hits.get(ref, [])
+        level = confidence(ref_hits)
+        if level is None:
+            results.append(RefResult(ref, unmatchable=(unmatchable or {}).get(ref)))
+            continue
+        kept = supporting(ref_hits)
+        results.append(RefResult(ref, True, level, sorted({hit.hash_type for hit in kept}), hits=kept))
+    return results
+
+
+@dataclass(frozen=True)
+class Search:
+    """What a call's items matched: one result per ref, and every hit behind them (weak ones that
+    corroborate nothing included: the probing guard watches every entry a caller came near)."""
+
+    results: list[RefResult]
+    hits: list[Hit]
+    index_version: str
+
+
+def search(
+    session: Session,
+    served: ServedIndexes | None,
+    items: Sequence[Item],
+    thresholds: Mapping[str, int],
+    owner: int | None = None,
+    variant_thresholds: Mapping[str, int] | None = None,
+) -> Search:
+    """Match ``items``; with ``owner``, against that organisation's lists only; variant items at
+    ``variant_thresholds`` where lower. Writes nothing."""
+    if served is None:
+        raise IndexNotReady("no index has been published yet: import a list first")
+    searched = [item for item in items if item.unmatchable is None]
+    hits = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
+    results = combine([item.ref for item in items], hits, unmatchable_refs(items))
+    return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)
