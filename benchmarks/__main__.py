@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,scanner,startup]``.
+"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,...]``.
 
 Runs each part in a fresh Python process, then prints the machine, library versions and seed once and one
 markdown section per part, and writes one JSON record to ``benchmarks/results/bench-<time>.json``.
@@ -9,6 +9,8 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - http: a real ``hashmatch serve`` over loopback, one connection and a load generator, 1M and 10M entries
   (1M), against the same search in-process;
 - scanner: photo-like JPEGs hashed per second, against full-size decoding;
+- scanload: images answered per server core against a 10M PDQ list (1M), every variant the scanner sends;
+- rematch: ``hashmatch scan --rematch-only`` against the server's match rate for the same batches;
 - startup: each command's time from start to exit, against ``python -c pass``.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "startup")
+PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

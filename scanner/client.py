@@ -80,6 +80,7 @@ class MatchClient:
         self.url = self.server + "/v1/match"
         self.retrying = retrying
         self._sleep = sleep
+        self._closed = False
         self._http = httpx.Client(
             headers={"Authorization": f"Bearer {key}", "User-Agent": "hashmatch-scanner"}, timeout=timeout
         )
@@ -124,7 +125,7 @@ class MatchClient:
                     raise ServerRefused(response.status_code, _detail(response))
                 failure = f"HTTP {response.status_code}: {_detail(response)}"
                 wait = _retry_after(response)
-            if attempt >= self.retrying.retries:
+            if attempt >= self.retrying.retries or self._closed:
                 tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
                 raise ServerUnavailable(
                     f"gave up on {url} after {tries} ({failure}); run the scan again to resume"
@@ -142,6 +143,8 @@ class MatchClient:
         return body
 
     def close(self) -> None:
+        """Close the connections; a request still in flight on another thread fails without retries."""
+        self._closed = True
         self._http.close()
 
 

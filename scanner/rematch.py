@@ -8,9 +8,10 @@ does and gets a row in the run's report. Files that matched already have their n
 
 from dataclasses import dataclass, field
 
-from scanner.client import MatchClient, items_of
+from scanner.client import Answer, MatchClient, items_of
 from scanner.config import ScanConfig
 from scanner.errors import ScannerError
+from scanner.pipeline import Pipeline
 from scanner.progress import progress
 from scanner.report import Report
 from scanner.state import ScanState, Stored
@@ -29,26 +30,32 @@ def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: R
     if not total:
         return
     batch = _Batch()
-    with progress(total, "file", "matching stored hashes again", config.progress) as bar:
+    with (
+        progress(total, "file", "matching stored hashes again", config.progress) as bar,
+        Pipeline(client) as pipeline,
+    ):
         for stored in state.stale(version):
             items = _items(config, stored)
             if len(batch.items) + len(items) > config.batch_items and batch.files:
-                _send(batch, client, state, report)
+                _send(batch, pipeline, state, report)
                 batch = _Batch()
             batch.files.append((stored.path, config.ref(stored.path)))
             batch.items.extend(items)
             bar.update()
             bar.set_postfix_str(f"{report.summary.newly_matched} matched", refresh=False)
         if batch.files:
-            _send(batch, client, state, report)
+            _send(batch, pipeline, state, report)
 
 
 def _items(config: ScanConfig, stored: Stored) -> list[dict[str, str | bool]]:
     return items_of(stored.hashes, config.ref(stored.path))
 
 
-def _send(batch: _Batch, client: MatchClient, state: ScanState, report: Report) -> None:
-    answer = client.match(batch.items)
+def _send(batch: _Batch, pipeline: Pipeline, state: ScanState, report: Report) -> None:
+    pipeline.send(batch.items, lambda answer: _answered(batch, answer, state, report))
+
+
+def _answered(batch: _Batch, answer: Answer, state: ScanState, report: Report) -> None:
     results = {result.ref: result for result in answer.results}
     missing = [ref for _, ref in batch.files if ref not in results]
     if missing:

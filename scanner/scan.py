@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from itertools import chain, tee
 from pathlib import Path
 
-from scanner.client import MatchClient, items_of
+from scanner.client import Answer, MatchClient, items_of
 from scanner.config import ScanConfig
 from scanner.errors import ScannerError
 from scanner.hashfile import FileHashes, hash_files
+from scanner.pipeline import Pipeline
 from scanner.problems import Problem, ProblemKind
 from scanner.progress import progress
 from scanner.rematch import rematch
@@ -107,7 +108,7 @@ def _hash_and_send(
 ) -> None:
     summary = report.summary
     batch = _Batch()
-    with progress(None, "file", "hashing", config.progress) as bar:
+    with progress(None, "file", "hashing", config.progress) as bar, Pipeline(client) as pipeline:
         for entry, found in hashed:
             summary.hashed += 1
             bar.update()
@@ -119,20 +120,23 @@ def _hash_and_send(
                 continue
             items = items_of(found.hashes, ref)
             if len(batch.items) + len(items) > config.batch_items and batch.files:
-                _send(batch, client, state, report)
+                _send(batch, pipeline, state, report)
                 batch = _Batch()
             batch.files.append((entry, ref, found))
             batch.items.extend(items)
             if len(batch.items) >= config.batch_items:
-                _send(batch, client, state, report)
+                _send(batch, pipeline, state, report)
                 batch = _Batch()
             bar.set_postfix_str(f"{summary.found} found, {summary.matched} matched", refresh=False)
         if batch.files:
-            _send(batch, client, state, report)
+            _send(batch, pipeline, state, report)
 
 
-def _send(batch: _Batch, client: MatchClient, state: ScanState, report: Report) -> None:
-    answer = client.match(batch.items)
+def _send(batch: _Batch, pipeline: Pipeline, state: ScanState, report: Report) -> None:
+    pipeline.send(batch.items, lambda answer: _answered(batch, answer, state, report))
+
+
+def _answered(batch: _Batch, answer: Answer, state: ScanState, report: Report) -> None:
     results = {result.ref: result for result in answer.results}
     missing = [ref for _, ref, _ in batch.files if ref not in results]
     if missing:
