@@ -37,6 +37,11 @@ _IMAGEHASH: dict[str, Callable[[Image.Image], imagehash.ImageHash]] = {
     "ahash": imagehash.average_hash,
     "whash": imagehash.whash,
 }
+_REDUCED = {"phash": (32, 32), "dhash": (9, 8), "ahash": (8, 8)}
+"""The size imagehash first reduces the gray image to (with LANCZOS) for these types. Reduced once, the
+image gives the same hash (Pillow returns a copy when asked for the size an image has), and its mirror
+gives the mirrored image's hash: mirroring and LANCZOS reduction commute exactly in Pillow
+(tests/test_hashing.py checks it), so the mirrored variant costs no second reduction of the image."""
 
 
 @dataclass(frozen=True)
@@ -92,14 +97,16 @@ def image_hashes(image: Image.Image, types: Sequence[str], dihedral: bool = Fals
     more than PDQ alone."""
     found: list[Hash] = []
     gray = image.convert("L")  # what imagehash converts to first: once for every type
-    mirrored = ImageOps.mirror(gray) if dihedral else None
     for name in types:
         if name == "pdq":
             found.extend(pdq_dihedral(image) if dihedral else [pdq(image)])
         elif name in _IMAGEHASH:
-            found.append(Hash(name, str(_IMAGEHASH[name](gray))))
-            if mirrored is not None:
-                found.append(Hash(name, str(_IMAGEHASH[name](mirrored)), variant=True))
+            function = _IMAGEHASH[name]
+            size = _REDUCED.get(name)
+            reduced = gray if size is None else gray.resize(size, Image.Resampling.LANCZOS)
+            found.append(Hash(name, str(function(reduced))))
+            if dihedral:
+                found.append(Hash(name, str(function(ImageOps.mirror(reduced))), variant=True))
     return found
 
 

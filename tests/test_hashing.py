@@ -21,6 +21,7 @@ from scanner.hashing import (
     LICENSED_TYPES,
     CannotCompute,
     check_types,
+    image_hashes,
     pdq,
     pdq_dihedral,
 )
@@ -147,6 +148,24 @@ def test_mirrored_variants_of_64_bit_hashes_recover_mirrored_copies(tmp_path: Pa
     without = HashOptions(types=QUERY_SIDE.types, trim=True, draft_size=DRAFT_SIZE)
     assert recovered(tmp_path, mirrored, without, type_name) == 0
     assert recovered(tmp_path, mirrored, QUERY_SIDE, type_name) == len(SEEDS)
+
+
+@pytest.mark.parametrize("size", [(400, 300), (257, 341), (1024, 768)])
+def test_64_bit_hashes_and_their_mirrored_variants_are_imagehash_bit_for_bit(size: tuple[int, int]) -> None:
+    """The image is reduced once for the hash and its mirrored variant: both stay imagehash's own."""
+    functions = {
+        "phash": imagehash.phash,
+        "dhash": imagehash.dhash,
+        "ahash": imagehash.average_hash,
+        "whash": imagehash.whash,
+    }
+    for seed in range(8):
+        image = photo(seed, size)
+        found = image_hashes(image, tuple(functions), dihedral=True)
+        for name, function in functions.items():
+            wanted = [str(function(image)), str(function(mirrored(image)))]
+            assert [item.hash for item in found if item.type == name] == wanted, (name, seed)
+            assert [item.variant for item in found if item.type == name] == [False, True]
 
 
 PNG_DRIFT = {"pdq": 16, "phash": 3, "dhash": 3}
