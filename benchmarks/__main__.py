@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "startup")
+PARTS = ("matcher", "lists", "http", "scanner", "scanload", "startup", "quality")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

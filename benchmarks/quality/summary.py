@@ -1,0 +1,196 @@
+"""The evaluation summed up: recall per transform, false positives on unknown pictures, cross-matches on
+related pairs, hashes sent per file, recall had PDQ's threshold been lower, the issue's targets; as
+markdown tables and as the JSON record."""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from statistics import mean
+from typing import Any
+
+from benchmarks.quality.scoring import Evaluation, Outcome
+from benchmarks.quality.transforms import Transform
+from benchmarks.report import Cell, markdown_table
+
+PDQ_WHAT_IF = (31, 40, 48)
+
+
+def _percent(part: int, whole: int) -> str | None:
+    return f"{100 * part / whole:.0f}%" if whole else None
+
+
+def _by(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dict[str, list[Outcome]]:
+    grouped: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        grouped[key(outcome)].append(outcome)
+    return grouped
+
+
+def found_at(outcome: Outcome, pdq: int) -> bool:
+    """Whether a known copy found today would still be found with PDQ's threshold at ``pdq``."""
+    return outcome.found and (outcome.own_other or (outcome.own_pdq is not None and outcome.own_pdq <= pdq))
+
+
+def rows(evaluation: Evaluation, transforms: Sequence[Transform]) -> list[dict[str, Any]]:
+    """One row per transform: its known copies found (its own item matched), with high confidence, wrong
+    (matched another item), its unknown copies matched (false positives), hashes sent per file."""
+    known = _by((o for o in evaluation.outcomes if o.copy.role == "known"), lambda o: o.copy.transform)
+    unknown = _by((o for o in evaluation.outcomes if o.copy.role == "unknown"), lambda o: o.copy.transform)
+    table = []
+    for transform in transforms:
+        mine, others = known.get(transform.name, []), unknown.get(transform.name, [])
+        table.append(
+            {
+                "group": transform.group,
+                "transform": transform.name,
+                "copies": len(mine),
+                "found": sum(o.found for o in mine),
+                "high": sum(o.found and o.confidence == "high" for o in mine),
+                "wrong": sum(o.wrong for o in mine),
+                "unknown": len(others),
+                "false_positives": sum(o.matched for o in others),
+                "hashes_per_file": mean(o.hashes for o in [*mine, *others]) if mine or others else None,
+                "missed": sorted(o.copy.picture for o in mine if not o.found),
+            }
+        )
+    return table
+
+
+def targets(table: Sequence[dict[str, Any]], false_positives: int) -> list[tuple[str, int, str, bool]]:
+    """The issue's targets: (what, threshold %, measured, met)."""
+
+    def recall(chosen: Callable[[dict[str, Any]], bool]) -> tuple[int, int]:
+        picked = [row for row in table if chosen(row)]
+        return sum(row["found"] for row in picked), sum(row["copies"] for row in picked)
+
+    result = []
+    for what, goal, chosen in (
+        ("screenshots inside UI chrome", 90, lambda row: row["group"] == "screenshot"),
+        ("5 % crops", 80, lambda row: row["transform"] == "crop 5%"),
+        ("10 % crops", 60, lambda row: row["transform"] == "crop 10%"),
+        ("3° rotations", 95, lambda row: row["transform"].startswith("rotate 3°")),
+    ):
+        found, copies = recall(chosen)
+        if copies:
+            result.append(
+                (f"recall on {what} >= {goal} %", goal, f"{found}/{copies}", 100 * found >= goal * copies)
+            )
+    result.append(
+        (
+            "no false positive (unknown copies matched + wrong items)",
+            0,
+            str(false_positives),
+            false_positives == 0,
+        )
+    )
+    return result
+
+
+def record(evaluation: Evaluation, transforms: Sequence[Transform]) -> dict[str, Any]:
+    """Everything measured, for the JSON result."""
+    table = rows(evaluation, transforms)
+    outcomes = evaluation.outcomes
+    known = [o for o in outcomes if o.copy.role == "known"]
+    related = [o for o in outcomes if o.copy.role == "related"]
+    false_positives = sum(row["false_positives"] + row["wrong"] for row in table)
+    return {
+        "files": len(outcomes),
+        "listed_entries": evaluation.listed,
+        "known_pictures": len({o.copy.picture for o in known}),
+        "unknown_pictures": len({o.copy.picture for o in outcomes if o.copy.role == "unknown"}),
+        "transforms": table,
+        "recall": sum(o.found for o in known) / len(known) if known else None,
+        "false_positives": false_positives,
+        "cross_matches": [
+            {
+                "relation": relation,
+                "pairs": len(pairs),
+                "matched": sorted(o.copy.picture for o in pairs if o.matched),
+            }
+            for relation, pairs in _by(related, lambda o: o.copy.transform).items()
+        ],
+        "recall_by_kind": {
+            kind: {"copies": len(group), "found": sum(o.found for o in group)}
+            for kind, group in _by(known, lambda o: o.copy.kind).items()
+        },
+        "recall_at_pdq": {str(t): sum(found_at(o, t) for o in known) for t in PDQ_WHAT_IF},
+        "hashes_sent": sum(o.hashes for o in outcomes),
+        "hashes_audited": evaluation.audited_hashes,
+        "guard_flags": evaluation.guard_flags,
+        "problems": sorted({o.problem for o in outcomes if o.problem}),
+        "targets": [
+            {"target": t, "measured": m, "met": met} for t, _, m, met in targets(table, false_positives)
+        ],
+        "seconds": evaluation.seconds,
+        "import": evaluation.import_summary,
+        "scan": evaluation.scan_summary,
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The report's tables."""
+    lines: list[list[Cell]] = []
+    for row in result["transforms"]:
+        missed = ", ".join(row["missed"][:4]) + (" ..." if len(row["missed"]) > 4 else "")
+        lines.append(
+            [
+                row["group"],
+                row["transform"],
+                f"{row['found']}/{row['copies']}",
+                _percent(row["found"], row["copies"]),
+                row["high"],
+                row["wrong"],
+                f"{row['false_positives']}/{row['unknown']}",
+                row["hashes_per_file"],
+                missed,
+            ]
+        )
+    headers = (
+        "group",
+        "transform",
+        "found",
+        "recall",
+        "high",
+        "wrong item",
+        "unknown matched",
+        "hashes/file",
+        "missed",
+    )
+    known_total = sum(row["copies"] for row in result["transforms"])
+    found_total = sum(row["found"] for row in result["transforms"])
+    what_if = ", ".join(
+        f"{threshold}: {count}/{known_total}" for threshold, count in result["recall_at_pdq"].items()
+    )
+    kinds = ", ".join(
+        f"{kind} {v['found']}/{v['copies']}" for kind, v in sorted(result["recall_by_kind"].items())
+    )
+    cross = markdown_table(
+        ("relation (listed one, scanned the other)", "pairs", "cross-matched"),
+        [[c["relation"], c["pairs"], ", ".join(c["matched"]) or "0"] for c in result["cross_matches"]],
+    )
+    goals = markdown_table(
+        ("target", "measured", "met"), [[t["target"], t["measured"], t["met"]] for t in result["targets"]]
+    )
+    return (
+        f"{result['known_pictures']} listed pictures ({result['listed_entries']} list entries) and "
+        f"{result['unknown_pictures']} unknown ones, each through {len(result['transforms'])} transforms; "
+        f"{result['files']} files scanned at the defaults. Recall {found_total}/{known_total} "
+        f"({_percent(found_total, known_total)}); false positives {result['false_positives']} (unknown "
+        f"copies matched, plus copies matched to an item they do not come from). *high*: found with high "
+        f"confidence. *hashes/file*: hashes the scan sent per file (mean over the transform's known and "
+        f"unknown copies); {result['hashes_sent']} in all, the server's audit log counted "
+        f"{result['hashes_audited']}. Probing-guard flags: {result['guard_flags']}.\n\n"
+        + markdown_table(headers, lines)
+        + f"\n\nRecall by kind of picture: {kinds}. Had PDQ's threshold been lower (a copy found through "
+        f"pHash, dHash or MD5/SHA-256 stays found): {what_if} found.\n\n" + cross + "\n\n" + goals
+    )
+
+
+def transform_table(transforms: Sequence[Transform]) -> str:
+    """The transforms as a markdown table (for the README)."""
+    return markdown_table(
+        ("group", "transform", "what it does", "saved as"),
+        [
+            [t.group, t.name, t.description, t.format + (f" q{t.quality}" if t.format != "PNG" else "")]
+            for t in transforms
+        ],
+    )
