@@ -2,6 +2,7 @@
 related pairs, hashes sent per file, recall had PDQ's threshold been lower, the issue's targets; as
 markdown tables and as the JSON record."""
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from statistics import mean
@@ -94,7 +95,7 @@ def record(evaluation: Evaluation, transforms: Sequence[Transform]) -> dict[str,
     false_positives = sum(row["false_positives"] + row["wrong"] for row in table)
     return {
         "files": len(outcomes),
-        "listed_entries": evaluation.listed,
+        "list_rows": evaluation.listed,
         "known_pictures": len({o.copy.picture for o in known}),
         "unknown_pictures": len({o.copy.picture for o in outcomes if o.copy.role == "unknown"}),
         "transforms": table,
@@ -171,7 +172,7 @@ def markdown(result: dict[str, Any]) -> str:
         ("target", "measured", "met"), [[t["target"], t["measured"], t["met"]] for t in result["targets"]]
     )
     return (
-        f"{result['known_pictures']} listed pictures ({result['listed_entries']} list entries) and "
+        f"{result['known_pictures']} listed pictures ({imported(result)}) and "
         f"{result['unknown_pictures']} unknown ones, each through {len(result['transforms'])} transforms; "
         f"{result['files']} files scanned at the defaults. Recall {found_total}/{known_total} "
         f"({_percent(found_total, known_total)}); false positives {result['false_positives']} (unknown "
@@ -182,6 +183,16 @@ def markdown(result: dict[str, Any]) -> str:
         + markdown_table(headers, lines)
         + f"\n\nRecall by kind of picture: {kinds}. Had PDQ's threshold been lower (a copy found through "
         f"pHash, dHash or MD5/SHA-256 stays found): {what_if} found.\n\n" + cross + "\n\n" + goals
+    )
+
+
+def imported(result: dict[str, Any]) -> str:
+    """How many of the hashed rows the list import took (it refuses low-quality PDQ and trivial hashes)."""
+    active = re.search(r"([\d,]+) active", result["import"])
+    skipped = re.search(r"(\d+) bad lines? skipped", result["import"])
+    return (
+        f"{result['list_rows']} rows from `hashmatch hash`, {active.group(1) if active else '?'} entries "
+        f"imported, {skipped.group(1) if skipped else 0} refused by the import's checks"
     )
 
 
