@@ -2,7 +2,8 @@
 listed pictures and an unknown one through a few transforms, scored through the real ``hashmatch hash``,
 ``lists import``/``publish``, ``serve`` and ``scan``. A listed picture's re-encoded and mirrored copies
 must be found, on their own item; the unknown picture and a tile of a listed one must not match; the
-hashes the scan sent must be what the server audited."""
+hashes the scan sent must be what the server audited, and the distances the benchmark computes itself
+must agree with the server's."""
 
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def test_the_quality_benchmark_scores_a_small_set_through_the_real_commands(tmp_
             assert outcome.items == {f"{name}.png"}
             assert outcome.own_pdq is not None
             assert outcome.own_pdq <= 48
+            assert outcome.nearest_own["pdq"] == outcome.own_pdq  # the benchmark's own distances agree
     assert not any(o.matched for o in evaluation.outcomes if o.copy.role in ("unknown", "related"))
+    unknown = by_file["unknown", "jpeg q75", f"gen-photo-{SEED + 3}"]
+    assert unknown.nearest_own == {}
+    assert unknown.nearest_other["pdq"] > 48
     assert all(o.hashes > 0 for o in evaluation.outcomes)
     assert evaluation.audited_hashes == sum(o.hashes for o in evaluation.outcomes)
 
@@ -46,5 +51,6 @@ def test_the_quality_benchmark_scores_a_small_set_through_the_real_commands(tmp_
     assert (rows["jpeg q75"]["found"], rows["jpeg q75"]["copies"]) == (2, 2)
     assert (rows["jpeg q75"]["false_positives"], rows["jpeg q75"]["unknown"]) == (0, 1)
     assert result["false_positives"] == 0
+    assert result["margins"]["unknown"]["pdq"]["distance"] > 48
     assert result["cross_matches"] == [{"relation": "tiles of one picture", "pairs": 1, "matched": []}]
     assert "| re-encode | jpeg q75 | 2/2 | 100% |" in markdown(result)

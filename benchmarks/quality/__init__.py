@@ -7,6 +7,8 @@ evaluation set of the project's own, end to end through the real commands at the
 - ``transforms``: the documented table of what happens to a picture before a hoster stores it;
 - ``chrome``/``drawing``: screenshots in UI chrome and overlays drawn with Pillow;
 - ``scoring``: hash, import, publish, serve, scan, and each file's outcome;
+- ``distances``: each file's nearest entry of its own picture and of any other (how far a miss is, how
+  close a false positive came);
 - ``summary``: the tables and the JSON record.
 
     python -m benchmarks.quality [--quick]         # alone; in the suite: python -m benchmarks --only quality

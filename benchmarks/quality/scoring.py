@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from benchmarks.quality.corpus import Corpus
+from benchmarks.quality.distances import Entries
 from benchmarks.quality.transforms import Context, Transform, save
 from benchmarks.report import progress
 from db import make_engine, make_session_factory
@@ -62,6 +63,10 @@ class Outcome:
     """Whether a non-PDQ hash matched an entry of its own source item."""
     hashes: int = 0
     problem: str = ""
+    nearest_own: dict[str, int] = field(default_factory=dict)
+    """Per perceptual type, the smallest distance of the file's hashes to an entry of its source item."""
+    nearest_other: dict[str, int] = field(default_factory=dict)
+    """Per perceptual type, the smallest distance to an entry of any other item."""
 
     @property
     def found(self) -> bool:
@@ -256,12 +261,11 @@ def _outcomes(copies: Sequence[Copy], root: Path) -> list[Outcome]:
             outcome.confidence = row["confidence"] or None
             outcome.signals = row["signals"]
             outcome.problem = row["problem"]
-    with sqlite3.connect(root / "state.sqlite") as state:
-        for path, hashes in state.execute("SELECT path, hashes FROM files"):
-            by_ref[REF_PREFIX + path].hashes = len(json.loads(hashes or "[]"))
     engine = make_engine(f"sqlite:///{root / 'server' / 'hashmatch.db'}")
     try:
         with make_session_factory(engine)() as session:
+            active = select(Entry.hash_type, Entry.value, Entry.item).where(Entry.removed_in.is_(None))
+            served = Entries((name, value, item) for name, value, item in session.execute(active))
             rows = session.execute(
                 select(Notice.ref, Entry.item, NoticeMatch.hash_type, NoticeMatch.distance)
                 .join(NoticeMatch, NoticeMatch.notice_id == Notice.id)
@@ -280,6 +284,12 @@ def _outcomes(copies: Sequence[Copy], root: Path) -> list[Outcome]:
                     outcome.own_other = True
     finally:
         engine.dispose()
+    with sqlite3.connect(root / "state.sqlite") as state:
+        for path, text in state.execute("SELECT path, hashes FROM files"):
+            outcome = by_ref[REF_PREFIX + path]
+            hashes = json.loads(text or "[]")
+            outcome.hashes = len(hashes)
+            outcome.nearest_own, outcome.nearest_other = served.nearest(hashes, outcome.copy.source)
     return list(by_ref.values())
 
 

@@ -5,9 +5,10 @@ markdown tables and as the JSON record."""
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from statistics import mean
+from statistics import mean, median
 from typing import Any
 
+from benchmarks.quality.distances import PERCEPTUAL
 from benchmarks.quality.scoring import Evaluation, Outcome
 from benchmarks.quality.transforms import Transform
 from benchmarks.report import Cell, markdown_table
@@ -51,6 +52,11 @@ def rows(evaluation: Evaluation, transforms: Sequence[Transform]) -> list[dict[s
                 "false_positives": sum(o.matched for o in others),
                 "hashes_per_file": mean(o.hashes for o in [*mine, *others]) if mine or others else None,
                 "missed": sorted(o.copy.picture for o in mine if not o.found),
+                "median_own": {
+                    name: median(distances)
+                    for name in PERCEPTUAL
+                    if (distances := [o.nearest_own[name] for o in mine if name in o.nearest_own])
+                },
             }
         )
     return table
@@ -86,6 +92,24 @@ def targets(table: Sequence[dict[str, Any]], false_positives: int) -> list[tuple
     return result
 
 
+def margins(outcomes: Sequence[Outcome]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per role and perceptual type, the closest a scanned file came to an entry it must not match, and
+    which file: unknown files to any entry, known ones to other pictures' entries, related ones to any
+    entry (their partner's included: how close a cross-match came)."""
+    closest: dict[str, dict[str, dict[str, Any]]] = {}
+    for outcome in outcomes:
+        role = outcome.copy.role
+        near = dict(outcome.nearest_other)
+        if role == "related":
+            for name, distance in outcome.nearest_own.items():
+                near[name] = min(distance, near.get(name, distance))
+        for name, distance in near.items():
+            best = closest.setdefault(role, {}).get(name)
+            if best is None or (distance, outcome.copy.path) < (best["distance"], best["file"]):
+                closest[role][name] = {"distance": distance, "file": outcome.copy.path}
+    return closest
+
+
 def record(evaluation: Evaluation, transforms: Sequence[Transform]) -> dict[str, Any]:
     """Everything measured, for the JSON result."""
     table = rows(evaluation, transforms)
@@ -114,6 +138,7 @@ def record(evaluation: Evaluation, transforms: Sequence[Transform]) -> dict[str,
             for kind, group in _by(known, lambda o: o.copy.kind).items()
         },
         "recall_at_pdq": {str(t): sum(found_at(o, t) for o in known) for t in PDQ_WHAT_IF},
+        "margins": margins(outcomes),
         "hashes_sent": sum(o.hashes for o in outcomes),
         "hashes_audited": evaluation.audited_hashes,
         "guard_flags": evaluation.guard_flags,
@@ -142,6 +167,10 @@ def markdown(result: dict[str, Any]) -> str:
                 row["wrong"],
                 f"{row['false_positives']}/{row['unknown']}",
                 row["hashes_per_file"],
+                " / ".join(
+                    str(round(row["median_own"][name])) if name in row["median_own"] else "-"
+                    for name in PERCEPTUAL
+                ),
                 missed,
             ]
         )
@@ -154,6 +183,7 @@ def markdown(result: dict[str, Any]) -> str:
         "wrong item",
         "unknown matched",
         "hashes/file",
+        "own entry: pdq / phash / dhash",
         "missed",
     )
     known_total = sum(row["copies"] for row in result["transforms"])
@@ -168,6 +198,10 @@ def markdown(result: dict[str, Any]) -> str:
         ("relation (listed one, scanned the other)", "pairs", "cross-matched"),
         [[c["relation"], c["pairs"], ", ".join(c["matched"]) or "0"] for c in result["cross_matches"]],
     )
+    margin = "; ".join(
+        f"{role}: " + ", ".join(f"{name} {v['distance']}" for name, v in sorted(types.items()))
+        for role, types in sorted(result["margins"].items())
+    )
     goals = markdown_table(
         ("target", "measured", "met"), [[t["target"], t["measured"], t["met"]] for t in result["targets"]]
     )
@@ -181,8 +215,11 @@ def markdown(result: dict[str, Any]) -> str:
         f"unknown copies); {result['hashes_sent']} in all, the server's audit log counted "
         f"{result['hashes_audited']}. Probing-guard flags: {result['guard_flags']}.\n\n"
         + markdown_table(headers, lines)
-        + f"\n\nRecall by kind of picture: {kinds}. Had PDQ's threshold been lower (a copy found through "
-        f"pHash, dHash or MD5/SHA-256 stays found): {what_if} found.\n\n" + cross + "\n\n" + goals
+        + f"\n\nClosest distance to an entry a file must not match (thresholds pdq 48, phash/dhash 8; known "
+        f"files: other pictures' entries): {margin}.\n\nRecall by kind of picture: {kinds}. Had PDQ's "
+        f"threshold been lower (a copy found through pHash, dHash or MD5/SHA-256 stays found): {what_if} "
+        "found. *own entry*: the median distance of the transform's known copies to their own picture's "
+        "entries (for a miss: how far off it is).\n\n" + cross + "\n\n" + goals
     )
 
 
