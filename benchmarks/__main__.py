@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,...]``.
+"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,...,quality]``.
 
 Runs each part in a fresh Python process, then prints the machine, library versions and seed once and one
 markdown section per part, and writes one JSON record to ``benchmarks/results/bench-<time>.json``.
@@ -11,7 +11,9 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - scanner: photo-like JPEGs hashed per second, against full-size decoding;
 - scanload: images answered per server core against a 10M PDQ list (1M), every variant the scanner sends;
 - rematch: ``hashmatch scan --rematch-only`` against the server's match rate for the same batches;
-- startup: each command's time from start to exit, against ``python -c pass``.
+- startup: each command's time from start to exit, against ``python -c pass``;
+- quality: recall per transform, false positives and cross-matches of ``hashmatch scan`` on the project's
+  evaluation set, end to end through hash, import, publish, serve and scan (``--quick``: fewer pictures).
 """
 
 import argparse
@@ -25,7 +27,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup")
+PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup", "quality")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:
