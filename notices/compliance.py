@@ -23,15 +23,17 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from db.models import HashList, Notice, NoticeMatch, Organisation
 from notices.errors import InvalidRequest
 
+READERS = ("authority", "admin")
+"""The roles that read compliance figures (over the API and in the console)."""
 GroupBy = Literal["hoster", "list", "total"]
 GROUPINGS: tuple[GroupBy, ...] = ("hoster", "list", "total")
 
@@ -60,14 +62,7 @@ def compliance_report(
     in ``[start, end)``; rows sorted by name."""
     if group_by not in GROUPINGS:
         raise InvalidRequest("group_by", f"expected one of {', '.join(GROUPINGS)}, got {group_by!r}")
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise InvalidRequest(name, "give a time zone (UTC offset)")
-    if start >= end:
-        raise InvalidRequest(
-            "end", f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
-        )
-    in_period = (Notice.created_at >= start) & (Notice.created_at < end)
+    in_period = _period(start, end)
     notices = {notice.id: notice for notice in session.scalars(select(Notice).where(in_period))}
     if group_by == "total":
         return [_row("total", list(notices.values()), now)]
@@ -87,6 +82,28 @@ def compliance_report(
     return [_row(group, members, now) for group, members in sorted(groups.items())]
 
 
+def compliance_over_time(
+    session: Session, start: datetime, end: datetime, step: timedelta, now: datetime
+) -> list[tuple[datetime, ComplianceRow]]:
+    """The total row of each ``step`` from ``start`` (the last one cut at ``end``): how compliance moved."""
+    if step <= timedelta(0):
+        raise InvalidRequest("step", "expected a positive length")
+    in_period = _period(start, end)
+    notices = session.scalars(select(Notice).where(in_period)).all()
+    buckets: dict[int, list[Notice]] = defaultdict(list)
+    for notice in notices:
+        buckets[(notice.created_at - start) // step].append(notice)
+    count = -((start - end) // step)
+    return [(start + step * i, _row("total", buckets[i], now)) for i in range(count)]
+
+
+def removal_hours(session: Session, start: datetime, end: datetime) -> list[float]:
+    """Hours from creation to removal of each removed notice created in ``[start, end)``, ascending (the
+    figures the median and p90 of the report come from)."""
+    notices = session.scalars(select(Notice).where(_period(start, end), Notice.status == "removed")).all()
+    return _hours([(notice.closed_at, notice) for notice in notices if notice.closed_at is not None])
+
+
 def to_csv(rows: Iterable[ComplianceRow], delimiter: str = ",") -> str:
     """The rows as CSV with a header line; shares with 4 decimals, hours with 2, blanks for None."""
     out = io.StringIO()
@@ -100,6 +117,22 @@ def to_csv(rows: Iterable[ComplianceRow], delimiter: str = ",") -> str:
 _NAMES = [field.name for field in fields(ComplianceRow)]
 
 
+def _period(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Notices created in ``[start, end)``, once both are checked."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise InvalidRequest(name, "give a time zone (UTC offset)")
+    if start >= end:
+        raise InvalidRequest(
+            "end", f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+        )
+    return (Notice.created_at >= start) & (Notice.created_at < end)
+
+
+def _hours(removals: Sequence[tuple[datetime, Notice]]) -> list[float]:
+    return sorted((closed_at - notice.created_at).total_seconds() / 3600 for closed_at, notice in removals)
+
+
 def _row(group: str, notices: Sequence[Notice], now: datetime) -> ComplianceRow:
     status = Counter(notice.status for notice in notices)
     removals = [
@@ -109,7 +142,7 @@ def _row(group: str, notices: Sequence[Notice], now: datetime) -> ComplianceRow:
     ]
     on_time = sum(1 for closed_at, notice in removals if closed_at <= notice.deadline)
     late_now = sum(1 for notice in notices if notice.status in ("open", "overdue") and notice.deadline <= now)
-    hours = sorted((closed_at - notice.created_at).total_seconds() / 3600 for closed_at, notice in removals)
+    hours = _hours(removals)
     due = len(removals) + late_now
     return ComplianceRow(
         group=group,
