@@ -18,6 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "notices": {"indexer", "matcher", "db", "config", "audit"},
     "matching": {"indexer", "matcher", "db", "config", "notices"},  # the match service: it opens notices
     "api": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices", "guard", "matching"},
+    "console": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices", "guard"},
     "scanner": {"matcher"},
 }
 OURS = set(ALLOWED) | {"cli", "benchmarks"}
