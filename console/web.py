@@ -171,10 +171,12 @@ def signed_in(*roles: str) -> Callable[[Request], Visit]:
                 session.commit()
                 raise SignInFirst(out.code) from None
             session.commit()
+        assert token is not None  # resume refuses a missing token
+        shown = Visit(request, found, signed.caller, token, signed.csrf, signed.session_id, signed.flash)
+        request.state.visit = shown  # an error page still shows the user's menu
         if signed.caller.role not in roles:
             raise PageError(403, f"This page is not for a {signed.caller.role}'s key.")
-        assert token is not None  # resume refuses a missing token
-        return Visit(request, found, signed.caller, token, signed.csrf, signed.session_id, signed.flash)
+        return shown
 
     visit.__name__ = f"visit_{'_'.join(roles)}"
     return visit
@@ -242,4 +244,5 @@ def respond_to(error: Exception, request: Request) -> Response:
         target = url("/sign-in", why=error.code, next=request.url.path if request.method == "GET" else None)
         return RedirectResponse(target, status_code=303)
     assert isinstance(error, PageError)
-    return page(request, "error.html", error.status, message=error.message)
+    visit = getattr(request.state, "visit", None)
+    return page(request, "error.html", error.status, message=error.message, visit=visit)

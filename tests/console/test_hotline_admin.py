@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from api.deps import Services
 from db import make_session_factory
-from db.models import ApiKey, HashList, ListVersion, Notice
+from db.models import ApiKey, HashList, ListVersion, Notice, Organisation
 from tests.api.support import World
 from tests.console.support import csrf_of, open_notices, signed_in
 
@@ -102,8 +102,6 @@ def test_the_operator_creates_an_organisation_issues_a_key_once_and_revokes_it(w
     bad = client.post("/console/organisations", data={"csrf": csrf, "name": "X", "role": "king"})
     assert "unknown role &#39;king&#39;" in client.get(bad.headers["location"]).text
     with make_session_factory(world.engine)() as session:
-        from db.models import Organisation
-
         org_id = session.scalars(select(Organisation.id).where(Organisation.name == "New Host")).one()
     issued = client.post(f"/console/organisations/{org_id}/keys", data={"csrf": csrf, "name": "scanner"})
     assert issued.status_code == 201
