@@ -43,8 +43,19 @@ NAV = {
 }
 """Each role's menu: only the pages its key may use."""
 TEMPLATES.env.globals["nav"] = lambda role: [(PREFIX + path, label) for path, label in NAV.get(role, ())]
+TEMPLATES.env.filters["when"] = lambda moment: f"{str(moment)[:16].replace('T', ' ')} UTC" if moment else "—"
 REFUSALS = (NoticeError, ListsError, AccountError, ValueError)
 """What the core refuses with a readable sentence: shown to the user as the action's outcome."""
+
+
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""Every page: never cached, no script nor anything from elsewhere, never framed, no address leaked onward."""
 
 
 class ConsoleServices(Protocol):
@@ -150,9 +161,9 @@ def services(request: Request) -> ConsoleServices:
 
 
 def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A rendered template (every page says what it is to caches: never keep it)."""
+    """A rendered template, with :data:`HEADERS`."""
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(HEADERS)
     return response
 
 

@@ -41,6 +41,11 @@ def test_a_key_opens_a_session_whose_cookie_is_strict_and_whose_token_is_stored_
     form = answer.get("/console/sign-in")
     signed = answer.post("/console/sign-in", data={"key": world.keys["hoster"], "csrf": csrf_of(form)})
     flags = signed.headers["set-cookie"].lower()
+    assert form.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in form.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in form.headers["content-security-policy"]
+    assert "http" not in form.text  # every asset from this server
+    assert client.get("/console/static/console.css").status_code == 200
     assert "httponly" in flags
     assert "samesite=strict" in flags
     assert "secure" in flags
