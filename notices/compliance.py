@@ -24,16 +24,26 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timedelta
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from db.models import HashList, Notice, NoticeMatch, Organisation
 from notices.errors import InvalidRequest
 
-Figures: TypeAlias = Row[int, str, datetime, datetime, datetime | None, bool]
-"""A notice's id, status, created_at, deadline, closed_at and binding_order (:func:`_figures`)."""
+
+class Figures(Protocol):
+    """What the figures of a notice come from (a row of :data:`_COLUMNS`)."""
+
+    id: int
+    status: str
+    created_at: datetime
+    deadline: datetime
+    closed_at: datetime | None
+    binding_order: bool
+
+
 READERS = ("authority", "admin")
 """The roles that read compliance figures (over the API and in the console)."""
 GroupBy = Literal["hoster", "list", "total"]
@@ -84,26 +94,46 @@ def compliance_report(
     return [_row(group, members, now) for group, members in sorted(groups.items())]
 
 
-def compliance_over_time(
-    session: Session, start: datetime, end: datetime, step: timedelta, now: datetime
-) -> list[tuple[datetime, ComplianceRow]]:
-    """The total row of each ``step`` from ``start`` (the last one cut at ``end``): how compliance moved."""
+@dataclass(frozen=True)
+class Dashboard:
+    """The figures of a period at once (the console's compliance page), from one read of its notices."""
+
+    hosters: list[ComplianceRow]
+    """One row per hoster, by name: ``compliance_report(..., "hoster", ...)``."""
+    total: ComplianceRow
+    series: list[tuple[datetime, ComplianceRow]]
+    """The total row of each ``step`` from the start (the last one cut at the end)."""
+    hours: list[float]
+    """Hours from creation to removal of each removed notice, ascending (what median and p90 come from)."""
+
+    @property
+    def rows(self) -> list[ComplianceRow]:
+        """The hosters' rows, then the total: the table shown, and its CSV."""
+        return [*self.hosters, self.total]
+
+
+def dashboard(session: Session, start: datetime, end: datetime, step: timedelta, now: datetime) -> Dashboard:
+    """The notices created in ``[start, end)``: per hoster, in total, per ``step``, hours to removal."""
     if step <= timedelta(0):
         raise InvalidRequest("step", "expected a positive length")
-    in_period = _period(start, end)
-    notices = _figures(session, in_period)
+    found = session.execute(
+        select(*_COLUMNS, Organisation.name)
+        .join(Organisation, Organisation.id == Notice.hoster_id)
+        .where(_period(start, end))
+    ).all()
+    by_hoster: dict[str, list[Figures]] = defaultdict(list)
     buckets: dict[int, list[Figures]] = defaultdict(list)
-    for notice in notices:
+    for notice in found:
+        by_hoster[notice.name].append(notice)
         buckets[(notice.created_at - start) // step].append(notice)
-    count = -((start - end) // step)
-    return [(start + step * i, _row("total", buckets[i], now)) for i in range(count)]
-
-
-def removal_hours(session: Session, start: datetime, end: datetime) -> list[float]:
-    """Hours from creation to removal of each removed notice created in ``[start, end)``, ascending (the
-    figures the median and p90 of the report come from)."""
-    notices = _figures(session, _period(start, end) & (Notice.status == "removed"))
-    return _hours([(notice.closed_at, notice) for notice in notices if notice.closed_at is not None])
+    steps = -((start - end) // step)
+    removed = [(n.closed_at, n) for n in found if n.status == "removed" and n.closed_at is not None]
+    return Dashboard(
+        hosters=[_row(name, members, now) for name, members in sorted(by_hoster.items())],
+        total=_row("total", found, now),
+        series=[(start + step * i, _row("total", buckets[i], now)) for i in range(steps)],
+        hours=_hours(removed),
+    )
 
 
 def to_csv(rows: Iterable[ComplianceRow], delimiter: str = ",") -> str:
@@ -131,17 +161,20 @@ def _period(start: datetime, end: datetime) -> ColumnElement[bool]:
     return (Notice.created_at >= start) & (Notice.created_at < end)
 
 
+_COLUMNS = (
+    Notice.id,
+    Notice.status,
+    Notice.created_at,
+    Notice.deadline,
+    Notice.closed_at,
+    Notice.binding_order,
+)
+"""What the figures come from (not whole notices: a period can hold many thousands)."""
+
+
 def _figures(session: Session, where: ColumnElement[bool]) -> Sequence[Figures]:
-    """The columns the figures come from (not whole notices: a period can hold many thousands)."""
-    columns = (
-        Notice.id,
-        Notice.status,
-        Notice.created_at,
-        Notice.deadline,
-        Notice.closed_at,
-        Notice.binding_order,
-    )
-    return session.execute(select(*columns).where(where)).all()
+    found: Sequence[Figures] = session.execute(select(*_COLUMNS).where(where)).all()
+    return found
 
 
 def _hours(removals: Sequence[tuple[datetime, Figures]]) -> list[float]:

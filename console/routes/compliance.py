@@ -2,9 +2,9 @@
 and over time, as tables and server-drawn charts; the notices overdue now (to escalate); the CSV of the
 table shown."""
 
-import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -13,14 +13,7 @@ from fastapi.responses import Response
 from console import charts
 from console.web import PREFIX, PageError, Visit, countdown, parse_day, signed_in, url
 from notices import lifecycle, views
-from notices.compliance import (
-    READERS,
-    ComplianceRow,
-    compliance_over_time,
-    compliance_report,
-    removal_hours,
-    to_csv,
-)
+from notices.compliance import READERS, Dashboard, dashboard, to_csv
 from notices.errors import InvalidRequest
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -55,30 +48,22 @@ def _period(visit: Visit, start: str, end: str) -> Period:
     return Period(first, last + timedelta(days=1))
 
 
-def _rows(visit: Visit, period: Period) -> list[ComplianceRow]:
-    """What the table shows and the CSV holds: one row per hoster, then the total."""
-    now = visit.now()
+def _figures(visit: Visit, period: Period, step: timedelta) -> Dashboard:
     with visit.session() as (session, _):
         try:
-            return [
-                *compliance_report(session, period.start, period.end, "hoster", now),
-                *compliance_report(session, period.start, period.end, "total", now),
-            ]
+            return dashboard(session, period.start, period.end, step, visit.now())
         except InvalidRequest as refused:
             raise PageError(400, str(refused)) from None
 
 
 @router.get("/compliance")
-def dashboard(visit: Reader) -> Response:
+def compliance_page(visit: Reader) -> Response:
     query = visit.request.query_params
     period = _period(visit, query.get("from", ""), query.get("to", ""))
-    rows = _rows(visit, period)
     now = visit.now()
-    days = (period.end - period.start).days
-    step = timedelta(days=7 if days > 31 else 1)
+    step = timedelta(days=7 if (period.end - period.start).days > 31 else 1)
+    figures = _figures(visit, period, step)
     with visit.session() as (session, organisation):
-        series = compliance_over_time(session, period.start, period.end, step, now)
-        hours = removal_hours(session, period.start, period.end)
         overdue = views.table_of_notices(
             session,
             organisation,
@@ -87,25 +72,24 @@ def dashboard(visit: Reader) -> Response:
             sort="deadline",
             limit=OVERDUE_SHOWN,
         )
-    labels = [f"{a:g}-{b:g} h" for a, b in itertools.pairwise(HOUR_EDGES)] + [f"{HOUR_EDGES[-1]:g}+ h"]
-    hosters, total = rows[:-1], rows[-1]
+    labels = [f"{a:g}-{b:g} h" for a, b in pairwise(HOUR_EDGES)] + [f"{HOUR_EDGES[-1]:g}+ h"]
     return visit.render(
         "compliance.html",
         period=period,
-        hosters=hosters,
-        total=total,
+        hosters=figures.hosters,
+        total=figures.total,
         bars=charts.share_bars(
-            [(row.group, row.removed_within_deadline_share) for row in hosters],
+            [(row.group, row.removed_within_deadline_share) for row in figures.hosters],
             "Removed within the deadline, per hoster",
         ),
         line=charts.share_line(
-            [(moment.strftime("%d %b"), row.removed_within_deadline_share) for moment, row in series],
+            [(moment.strftime("%d %b"), row.removed_within_deadline_share) for moment, row in figures.series],
             "Removed within the deadline, over time",
         ),
         histogram=charts.histogram(
-            charts.bins(hours, [*HOUR_EDGES, float("inf")]), labels, "Hours to removal"
+            charts.bins(figures.hours, [*HOUR_EDGES, float("inf")]), labels, "Hours to removal"
         ),
-        removed=len(hours),
+        removed=len(figures.hours),
         step="week" if step.days == 7 else "day",
         overdue=[{**item, "countdown": countdown(item["deadline"], now)} for item in overdue.items],
         overdue_total=overdue.total,
@@ -121,7 +105,7 @@ def download(visit: Reader) -> Response:
     period = _period(visit, query.get("from", ""), query.get("to", ""))
     name = f"compliance-hoster-{period.first}-{period.last}.csv"
     return Response(
-        to_csv(_rows(visit, period)),
+        to_csv(_figures(visit, period, period.end - period.start).rows),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
