@@ -3,7 +3,7 @@ templates, flash messages, and the error pages (never a 500 or a JSON body for a
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -96,7 +96,7 @@ class Visit:
     csrf: str
     session_id: int
     flash: str
-    form: FormData | None = field(default=None)
+    form: FormData | None = None
 
     @property
     def role(self) -> str:

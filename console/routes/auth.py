@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from console.sessions import REASONS, SignInRefused, sign_in, sign_out
@@ -46,10 +46,12 @@ def sign_in_form(request: Request) -> Response:
     return _sign_in_page(request, why=request.query_params.get("why", ""))
 
 
+Field = Annotated[str, Form()]
+
+
 @router.post("/sign-in")
-async def sign_in_post(request: Request) -> Response:
-    form = await request.form()
-    key, token, nxt = (str(form.get(name) or "") for name in ("key", "csrf", "next"))
+def sign_in_post(request: Request, key: Field = "", csrf: Field = "", next: Field = "") -> Response:
+    token, nxt = csrf, next
     expected = request.cookies.get(PRE_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, token):
         return _sign_in_page(request, 403, error="This form is stale: sign in again.")

@@ -4,7 +4,7 @@ serve (and withdraws the notices of retracted entries) at once. Through ``indexe
 ``notices.retraction``, as the CLI."""
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
@@ -16,6 +16,7 @@ from indexer.errors import NotFound
 from indexer.formats import FORMATS, detect_format, read_list
 from indexer.lists import (
     ImportPlan,
+    Mode,
     active_by_type,
     apply_import,
     lists_of,
@@ -119,18 +120,18 @@ def _plan(
         allow_retract=mode == "delta",
         error_cap=visit.found.settings.import_error_cap,
     )
-    return plan_import(session, hash_list, found, mode, source, skip_bad=True)  # type: ignore[arg-type]
+    return plan_import(session, hash_list, found, cast(Mode, mode), source, skip_bad=True)
 
 
 @router.post("/lists/{list_id}/import")
-async def preview(visit: Posted, list_id: str) -> Response:
+def preview(visit: Posted, list_id: str) -> Response:
     """The file's line errors and what the import would change; nothing is written yet."""
     number = _list_id(list_id)
     upload = visit.upload("file")
     back = url(f"/lists/{number}")
     if upload is None:
         return visit.done(back, "Choose a list file to import.", ok=False)
-    raw = await upload.read()
+    raw = upload.file.read()  # the form parser spooled it already
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as bad:
