@@ -266,3 +266,30 @@ def test_a_hoster_adds_tests_and_disables_a_webhook_and_sees_its_secret_once(wor
     client.post(f"/console/webhooks/{hook_id}/disable", data={"csrf": csrf})
     assert "disabled 2026" in client.get("/console/webhooks").text
     assert client.get("/console/webhooks/abc").status_code == 400
+
+
+def test_the_inbox_pages_sorts_and_filters_and_refuses_a_bad_address_with_a_page(world: World) -> None:
+    items = [
+        {"type": "md5", "hash": world.hashes["img1.md5"], "ref": f"https://cdn.example/{n}"}
+        for n in range(30)
+    ]
+    ids = [result["notice_id"] for result in world.match("hoster", items).json()["results"]]
+    client, csrf = signed_in(world, "hoster")
+    first = client.get("/console/notices?show=all&sort=oldest").text
+    assert "30 notices" in first
+    assert "Page 1 of 2" in first
+    assert ids[0] in first
+    assert ids[29] not in first
+    second = client.get("/console/notices?show=all&sort=oldest&page=2").text
+    assert ids[29] in second
+    assert ids[0] not in second
+    assert ids[29] in client.get("/console/notices?show=all&sort=newest").text
+    client.post(f"/console/notices/{ids[0]}/removed", data={"csrf": csrf})
+    assert "29 notices" in client.get("/console/notices").text  # needing action
+    closed = client.get("/console/notices?show=closed").text
+    assert "1 notice<" in closed
+    assert ids[0] in closed
+    for bad in ("?sort=size", "?show=lost", "?page=0", "?page=two"):
+        answer = client.get(f"/console/notices{bad}")
+        assert answer.status_code == 400, bad
+        assert "expected" in answer.text or "one of" in answer.text
