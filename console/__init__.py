@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from console.routes import admin, auth, compliance, lists, notices, webhooks
-from console.web import PREFIX, PageError, SignInFirst, respond_to
+from console.web import PREFIX, PageError, SignInFirst, page, respond_to
 
 
 def mount(app: FastAPI) -> None:
@@ -25,6 +25,11 @@ def mount(app: FastAPI) -> None:
     app.mount(
         f"{PREFIX}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static"
     )
+
+    @app.get(f"{PREFIX}/{{rest:path}}", include_in_schema=False)
+    def missing(request: Request) -> Response:
+        """A page for a person, not the API's JSON, at an address the console does not have."""
+        return page(request, "error.html", 404, message="There is no such page in the console.")
 
     async def handle(request: Request, error: Exception) -> Response:
         return respond_to(error, request)

@@ -289,6 +289,9 @@ def test_the_inbox_pages_sorts_and_filters_and_refuses_a_bad_address_with_a_page
     closed = client.get("/console/notices?show=closed").text
     assert "1 notice<" in closed
     assert ids[0] in closed
+    missing = client.get("/console/nowhere")
+    assert missing.status_code == 404
+    assert "no such page" in missing.text
     for bad in ("?sort=size", "?show=lost", "?page=0", "?page=two"):
         answer = client.get(f"/console/notices{bad}")
         assert answer.status_code == 400, bad
