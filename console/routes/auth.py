@@ -34,6 +34,7 @@ def _sign_in_page(request: Request, status: int = 200, error: str = "", why: str
         error=error,
         notice=REASONS.get(why, ""),
         next=nxt if nxt.startswith(f"{PREFIX}/") else "",
+        plain_http=request.url.scheme == "http" and _secure(request),
     )
     response.set_cookie(
         PRE_COOKIE, form_token, httponly=True, secure=_secure(request), samesite="strict", path=PREFIX

@@ -62,6 +62,9 @@ def test_on_localhost_the_cookie_is_not_secure_so_plain_http_works(world: World)
     form = client.get("/console/sign-in")
     signed = client.post("/console/sign-in", data={"key": world.keys["hoster"], "csrf": csrf_of(form)})
     assert "secure" not in signed.headers["set-cookie"].lower()
+    assert "plain HTTP" not in form.text
+    remote = TestClient(world.client.app, base_url="http://console.example")
+    assert "browsers keep the console" in remote.get("/console/sign-in").text
     assert client.get("/console/notices").status_code == 200
 
 
