@@ -13,13 +13,22 @@ from notices.compliance import compliance_report, to_csv
 from tests.api.support import World
 from tests.console.support import browser, csrf_of, open_notices, signed_in
 
-PAGES = ("/console/notices", "/console/webhooks", "/console/compliance", "/console/compliance.csv")
+NOTICES, WEBHOOKS, COMPLIANCE, CSV = (
+    "/console/notices",
+    "/console/webhooks",
+    "/console/compliance",
+    "/console/compliance.csv",
+)
+LISTS, DISPUTES, ORGANISATIONS = "/console/lists", "/console/disputes", "/console/organisations"
+PAGES = (NOTICES, WEBHOOKS, COMPLIANCE, CSV, LISTS, DISPUTES, ORGANISATIONS)
 ALLOWED = {
-    "hoster": {"/console/notices", "/console/webhooks"},
-    "hotline": {"/console/notices", "/console/webhooks"},
-    "authority": {"/console/notices", "/console/compliance", "/console/compliance.csv"},
-    "admin": {"/console/notices", "/console/compliance", "/console/compliance.csv"},
+    "hoster": {NOTICES, WEBHOOKS},
+    "hotline": {NOTICES, WEBHOOKS, LISTS, DISPUTES},
+    "authority": {NOTICES, COMPLIANCE, CSV},
+    "admin": {NOTICES, COMPLIANCE, CSV, DISPUTES, ORGANISATIONS},
 }
+"""Who opens which page: the API's rules (webhook receivers, compliance readers, the lifecycle's deciders of
+disputes, list owners, the operator)."""
 
 
 def test_a_key_opens_a_session_whose_cookie_is_strict_and_whose_token_is_stored_only_as_a_hash(
