@@ -35,6 +35,8 @@ from matcher.codes import Codes
 from matcher.entries import deduplicate
 
 Mode = Literal["full", "delta", "retract"]
+OWNERS = ("hotline",)
+"""The role whose organisations own lists (and alone see and change their own)."""
 BATCH = 20_000
 GROUP_MIN = 32
 """Rows of a batch sharing their meta that are inserted with one statement (fewer: executemany)."""
@@ -74,7 +76,7 @@ def create_list(
     owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
     if owner is None:
         raise NotFound(f"no organisation named {organisation!r} (create it with 'hashmatch orgs create')")
-    if owner.role != "hotline":
+    if owner.role not in OWNERS:
         raise InvalidList(
             f"organisation {organisation!r} is a {owner.role}, not a hotline: it cannot own lists"
         )

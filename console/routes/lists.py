@@ -15,6 +15,7 @@ from db.models import MAX_ID, Organisation
 from indexer.errors import NotFound
 from indexer.formats import FORMATS, detect_format, read_list
 from indexer.lists import (
+    OWNERS,
     ImportPlan,
     Mode,
     active_by_type,
@@ -29,9 +30,8 @@ from indexer.publishing import served_list_versions
 from notices.retraction import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-HOTLINE = ("hotline",)
-Hotline = Annotated[Visit, Depends(signed_in(*HOTLINE))]
-Posted = Annotated[Visit, Depends(posted(*HOTLINE))]
+Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
+Posted = Annotated[Visit, Depends(posted(*OWNERS))]
 MODES = {"full": "Full: the file is the whole list", "delta": "Delta: add rows (and retract rows marked so)"}
 
 
