@@ -116,3 +116,29 @@ def test_the_operator_creates_an_organisation_issues_a_key_once_and_revokes_it(w
     assert world.client.get("/v1/notices", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     hotline, _ = signed_in(world, "hotline")
     assert hotline.get("/console/organisations").status_code == 403
+
+
+def test_a_hotline_retracts_an_entry_and_publishes_and_a_wrong_id_changes_nothing(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    entry = world.entries[world.hashes["img1.md5"]]
+    iwf_entry = world.entries[world.hashes["iwf.sha1"]]
+    for entries, said in (("", "expected entry ids"), ("12x", "expected entry ids"), (str(iwf_entry), "")):
+        answer = client.post(
+            f"/console/lists/{list_id}/retract", data={"csrf": csrf, "entries": entries, "reason": "wrong"}
+        )
+        page = client.get(answer.headers["location"]).text
+        assert 'class="flash error"' in page
+        assert said in page
+    no_reason = client.post(f"/console/lists/{list_id}/retract", data={"csrf": csrf, "entries": str(entry)})
+    assert "reason: required" in client.get(no_reason.headers["location"]).text
+    done = client.post(
+        f"/console/lists/{list_id}/retract",
+        data={"csrf": csrf, "entries": f"{entry}", "reason": "false positive", "publish": "yes"},
+    )
+    page = client.get(done.headers["location"]).text
+    assert "Version 2: 1 entries retracted." in page
+    assert "Published: index version" in page
+    _serve_newest(world)
+    item = {"type": "md5", "hash": world.hashes["img1.md5"], "ref": "https://cdn.example/r"}
+    assert world.match("hoster", [item]).json()["counts"]["matched"] == 0
