@@ -34,6 +34,7 @@ COPY db ./db
 COPY accounts ./accounts
 COPY audit ./audit
 COPY notices ./notices
+COPY console ./console
 RUN /opt/hashmatch/bin/pip install --no-deps --no-build-isolation --no-index . \
     && /opt/hashmatch/bin/pip uninstall -y cython wheel \
     && /opt/hashmatch/bin/pip check

@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut
 DATA ?= var
 PORT ?= 8000
 
-.PHONY: run test check bench bench-quick lock clean
+.PHONY: run test check bench bench-quick lock clean screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
@@ -27,6 +27,11 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-services
 	$(BIN)/python -m pytest
+
+## screenshots: the console's main pages photographed in headless Chromium into docs/console/ (for the README)
+screenshots: $(STAMP)
+	scripts/ensure-services
+	$(BIN)/python -m tests.screenshots docs/console
 
 ## check: lint, format and strict typing
 check: $(STAMP)

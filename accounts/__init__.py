@@ -8,10 +8,19 @@ from accounts.errors import (
     UnknownKey,
     UnknownOrganisation,
 )
-from accounts.keys import Caller, IssuedKey, authenticate, issue_key, list_keys, revoke_key
-from accounts.organisations import create_organisation, find_organisation, list_organisations
+from accounts.keys import (
+    Caller,
+    IssuedKey,
+    authenticate,
+    caller_of_key,
+    issue_key,
+    list_keys,
+    revoke_key,
+)
+from accounts.organisations import MANAGERS, create_organisation, find_organisation, list_organisations
 
 __all__ = [
+    "MANAGERS",
     "AccountError",
     "Caller",
     "DuplicateName",
@@ -21,6 +30,7 @@ __all__ = [
     "UnknownKey",
     "UnknownOrganisation",
     "authenticate",
+    "caller_of_key",
     "create_organisation",
     "find_organisation",
     "issue_key",

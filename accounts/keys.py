@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from accounts.errors import InvalidKey, UnknownKey
@@ -61,13 +61,7 @@ def authenticate(session: Session, presented: str | None, now: datetime) -> Call
     found = KEY_PATTERN.fullmatch(presented or "")
     if found is None:
         raise InvalidKey("missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'")
-    row = session.execute(
-        select(ApiKey, Organisation, Standing.level)
-        .select_from(ApiKey)
-        .join(Organisation, Organisation.id == ApiKey.organisation_id)
-        .outerjoin(Standing, Standing.organisation_id == Organisation.id)
-        .where(ApiKey.prefix == found.group(1))
-    ).first()
+    row = _key_row(session, ApiKey.prefix == found.group(1))
     expected = row[0].digest if row is not None else digest("hm_no_such_key")
     matches = hmac.compare_digest(expected, digest(found.group(0)))
     if row is None or not matches or row[0].revoked_at is not None:
@@ -76,6 +70,28 @@ def authenticate(session: Session, presented: str | None, now: datetime) -> Call
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         key.last_used_at = now
     return Caller(key.id, key.prefix, organisation.id, organisation.name, organisation.role, standing)
+
+
+def caller_of_key(session: Session, key_id: int) -> Caller:
+    """The caller behind the key ``key_id`` (already authenticated once, e.g. at a console sign-in), as
+    :func:`authenticate` finds it now; :class:`InvalidKey` once the key is revoked."""
+    row = _key_row(session, ApiKey.id == key_id)
+    if row is None or row[0].revoked_at is not None:
+        raise InvalidKey("unknown or revoked API key")
+    key, organisation, standing = row
+    return Caller(key.id, key.prefix, organisation.id, organisation.name, organisation.role, standing)
+
+
+def _key_row(session: Session, which: ColumnElement[bool]) -> tuple[ApiKey, Organisation, str | None] | None:
+    """A key with its organisation and that organisation's standing (None: never watched)."""
+    row = session.execute(
+        select(ApiKey, Organisation, Standing.level)
+        .select_from(ApiKey)
+        .join(Organisation, Organisation.id == ApiKey.organisation_id)
+        .outerjoin(Standing, Standing.organisation_id == Organisation.id)
+        .where(which)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def revoke_key(session: Session, prefix: str, now: datetime) -> ApiKey:

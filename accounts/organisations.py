@@ -8,6 +8,9 @@ from sqlalchemy.orm import Session
 from accounts.errors import DuplicateName, InvalidRole, UnknownOrganisation
 from db.models import ROLES, Organisation
 
+MANAGERS = ("admin",)
+"""The role that manages organisations and keys: the operator's (the CLI runs as the operator)."""
+
 
 def create_organisation(session: Session, name: str, role: str, now: datetime) -> Organisation:
     """A new organisation (flushed, so it has its id); names are unique."""

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import console
 from api import errors
 from api.background import NoticeTicker
 from api.deps import Services
@@ -118,6 +119,7 @@ def create_app(
         probing.router,
     ):
         app.include_router(router)
+    console.mount(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, unlimited=(match.STREAM_PATH,))
     app.add_middleware(ImageRefusal)
     app.add_middleware(MetricsMiddleware, metrics=lambda: found.metrics)
@@ -153,11 +155,17 @@ class ImageRefusal:
         if scope["type"] == "http":
             content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
             try:
-                refuse_image_type(content_type)
+                if not (content_type.startswith("multipart/form-data") and _upload_path(scope["path"])):
+                    refuse_image_type(content_type)
             except UnsupportedMediaType as refused:
                 await errors.respond(refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _upload_path(path: str) -> bool:
+    """The console's list import takes a file as a multipart form (the file is read as text)."""
+    return path.startswith(console.UPLOADS) and path.endswith("/import")
 
 
 def check_variant_thresholds(variants: Mapping[str, int]) -> None:

@@ -13,7 +13,8 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - rematch: ``hashmatch scan --rematch-only`` against the server's match rate for the same batches;
 - startup: each command's time from start to exit, against ``python -c pass``;
 - quality: recall per transform, false positives and cross-matches of ``hashmatch scan`` on the project's
-  evaluation set, end to end through hash, import, publish, serve and scan (``--quick``: fewer pictures).
+  evaluation set, end to end through hash, import, publish, serve and scan (``--quick``: fewer pictures);
+- console: the web console's main pages at 10,000 notices (1,000), median and p95 per page.
 """
 
 import argparse
@@ -27,7 +28,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup", "quality")
+PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup", "quality", "console")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     webhook_ca_bundle: str = Field(
         "", description="CA certificates (PEM file) webhook receivers are verified against; empty: certifi's"
     )
+    console_idle_minutes: int = Field(
+        30, ge=1, description="minutes without a request after which a web console session is signed out"
+    )
 
     @field_validator("secret_key")
     @classmethod

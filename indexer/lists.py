@@ -35,6 +35,8 @@ from matcher.codes import Codes
 from matcher.entries import deduplicate
 
 Mode = Literal["full", "delta", "retract"]
+OWNERS = ("hotline",)
+"""The role whose organisations own lists (and alone see and change their own)."""
 BATCH = 20_000
 GROUP_MIN = 32
 """Rows of a batch sharing their meta that are inserted with one statement (fewer: executemany)."""
@@ -74,7 +76,7 @@ def create_list(
     owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
     if owner is None:
         raise NotFound(f"no organisation named {organisation!r} (create it with 'hashmatch orgs create')")
-    if owner.role != "hotline":
+    if owner.role not in OWNERS:
         raise InvalidList(
             f"organisation {organisation!r} is a {owner.role}, not a hotline: it cannot own lists"
         )
@@ -120,6 +122,21 @@ def find_list(session: Session, ref: str) -> HashList:
     if not found:
         raise NotFound(f"no list {ref!r} (see 'hashmatch lists show')")
     return found[0]
+
+
+def lists_of(session: Session, organisation_id: int) -> list[HashList]:
+    """The lists an organisation (a hotline) owns, by name: the only ones it may see or change."""
+    query = select(HashList).where(HashList.organisation_id == organisation_id).order_by(HashList.name)
+    return list(session.scalars(query))
+
+
+def owned_list(session: Session, organisation_id: int, list_id: int) -> HashList:
+    """The list ``list_id`` if the organisation owns it; otherwise :class:`NotFound` (another hotline's
+    list is not told apart from a missing one)."""
+    hash_list = session.get(HashList, list_id)
+    if hash_list is None or hash_list.organisation_id != organisation_id:
+        raise NotFound(f"you have no list {list_id}")
+    return hash_list
 
 
 def list_label(session: Session, hash_list: HashList) -> str:

@@ -23,15 +23,37 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from db.models import HashList, Notice, NoticeMatch, Organisation
 from notices.errors import InvalidRequest
 
+
+class Figures(NamedTuple):
+    """What the figures of a notice come from, its times as POSIX seconds (compared and subtracted many
+    times over: floats, not timezone-aware datetimes)."""
+
+    id: int
+    status: str
+    created: float
+    deadline: float
+    closed: float | None
+    binding_order: bool
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> "Figures":
+        """From a row starting with :data:`_COLUMNS` (by position: a row's names are slower to read)."""
+        notice_id, status, created, deadline, closed, binding = row[:6]
+        at = None if closed is None else closed.timestamp()
+        return cls(notice_id, status, created.timestamp(), deadline.timestamp(), at, binding)
+
+
+READERS = ("authority", "admin")
+"""The roles that read compliance figures (over the API and in the console)."""
 GroupBy = Literal["hoster", "list", "total"]
 GROUPINGS: tuple[GroupBy, ...] = ("hoster", "list", "total")
 
@@ -60,17 +82,10 @@ def compliance_report(
     in ``[start, end)``; rows sorted by name."""
     if group_by not in GROUPINGS:
         raise InvalidRequest("group_by", f"expected one of {', '.join(GROUPINGS)}, got {group_by!r}")
-    for name, value in (("start", start), ("end", end)):
-        if value.tzinfo is None:
-            raise InvalidRequest(name, "give a time zone (UTC offset)")
-    if start >= end:
-        raise InvalidRequest(
-            "end", f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
-        )
-    in_period = (Notice.created_at >= start) & (Notice.created_at < end)
-    notices = {notice.id: notice for notice in session.scalars(select(Notice).where(in_period))}
+    in_period = _period(start, end)
+    notices = {notice.id: notice for notice in _figures(session, in_period)}
     if group_by == "total":
-        return [_row("total", list(notices.values()), now)]
+        return [_row("total", list(notices.values()), now.timestamp())]
     if group_by == "hoster":
         pairs = select(Notice.id, Organisation.name).join(Organisation, Organisation.id == Notice.hoster_id)
     else:
@@ -81,10 +96,56 @@ def compliance_report(
             .join(Organisation, Organisation.id == HashList.organisation_id)
             .distinct()
         )
-    groups: dict[str, list[Notice]] = defaultdict(list)
+    groups: dict[str, list[Figures]] = defaultdict(list)
     for notice_id, group in session.execute(pairs.where(in_period)):
         groups[group].append(notices[notice_id])
-    return [_row(group, members, now) for group, members in sorted(groups.items())]
+    return [_row(group, members, now.timestamp()) for group, members in sorted(groups.items())]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The figures of a period at once (the console's compliance page), from one read of its notices."""
+
+    hosters: list[ComplianceRow]
+    """One row per hoster, by name: ``compliance_report(..., "hoster", ...)``."""
+    total: ComplianceRow
+    series: list[tuple[datetime, ComplianceRow]]
+    """The total row of each ``step`` from the start (the last one cut at the end)."""
+    hours: list[float]
+    """Hours from creation to removal of each removed notice, ascending (what median and p90 come from)."""
+
+    @property
+    def rows(self) -> list[ComplianceRow]:
+        """The hosters' rows, then the total: the table shown, and its CSV."""
+        return [*self.hosters, self.total]
+
+
+def dashboard(session: Session, start: datetime, end: datetime, step: timedelta, now: datetime) -> Dashboard:
+    """The notices created in ``[start, end)``: per hoster, in total, per ``step``, hours to removal."""
+    if step <= timedelta(0):
+        raise InvalidRequest("step", "expected a positive length")
+    found = session.execute(
+        select(*_COLUMNS, Organisation.name)
+        .join(Organisation, Organisation.id == Notice.hoster_id)
+        .where(_period(start, end))
+    ).all()
+    by_hoster: dict[str, list[Figures]] = defaultdict(list)
+    buckets: dict[int, list[Figures]] = defaultdict(list)
+    everything = []
+    origin, width = start.timestamp(), step.total_seconds()
+    for row in found:
+        notice = Figures.of(row)
+        everything.append(notice)
+        by_hoster[row[6]].append(notice)
+        buckets[int((notice.created - origin) // width)].append(notice)
+    steps = -((start - end) // step)
+    at = now.timestamp()
+    return Dashboard(
+        hosters=[_row(name, members, at) for name, members in sorted(by_hoster.items())],
+        total=_row("total", everything, at),
+        series=[(start + step * i, _row("total", buckets[i], at)) for i in range(steps)],
+        hours=_hours([n for n in everything if n.status == "removed" and n.closed is not None]),
+    )
 
 
 def to_csv(rows: Iterable[ComplianceRow], delimiter: str = ",") -> str:
@@ -100,16 +161,46 @@ def to_csv(rows: Iterable[ComplianceRow], delimiter: str = ",") -> str:
 _NAMES = [field.name for field in fields(ComplianceRow)]
 
 
-def _row(group: str, notices: Sequence[Notice], now: datetime) -> ComplianceRow:
+def _period(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Notices created in ``[start, end)``, once both are checked."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None:
+            raise InvalidRequest(name, "give a time zone (UTC offset)")
+    if start >= end:
+        raise InvalidRequest(
+            "end", f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+        )
+    return (Notice.created_at >= start) & (Notice.created_at < end)
+
+
+_COLUMNS = (
+    Notice.id,
+    Notice.status,
+    Notice.created_at,
+    Notice.deadline,
+    Notice.closed_at,
+    Notice.binding_order,
+)
+"""What the figures come from (not whole notices: a period can hold many thousands)."""
+
+
+def _figures(session: Session, where: ColumnElement[bool]) -> list[Figures]:
+    return [Figures.of(row) for row in session.execute(select(*_COLUMNS).where(where))]
+
+
+def _hours(removed: Sequence[Figures]) -> list[float]:
+    """Hours from creation to removal of each (removed) notice, ascending."""
+    return sorted(
+        (closed - notice.created) / 3600 for notice in removed if (closed := notice.closed) is not None
+    )
+
+
+def _row(group: str, notices: Sequence[Figures], now: float) -> ComplianceRow:
     status = Counter(notice.status for notice in notices)
-    removals = [
-        (notice.closed_at, notice)
-        for notice in notices
-        if notice.status == "removed" and notice.closed_at is not None
-    ]
-    on_time = sum(1 for closed_at, notice in removals if closed_at <= notice.deadline)
+    removals = [notice for notice in notices if notice.status == "removed" and notice.closed is not None]
+    on_time = sum(1 for notice in removals if notice.closed is not None and notice.closed <= notice.deadline)
     late_now = sum(1 for notice in notices if notice.status in ("open", "overdue") and notice.deadline <= now)
-    hours = sorted((closed_at - notice.created_at).total_seconds() / 3600 for closed_at, notice in removals)
+    hours = _hours(removals)
     due = len(removals) + late_now
     return ComplianceRow(
         group=group,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, not_, select
+from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.orm import Session
 
 from db.models import MAX_ID, STATUSES, Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
@@ -90,6 +90,47 @@ def list_notices(
         items=render(session, notices, viewer),
         next_cursor=_encode_cursor(notices[-1].id) if more else None,
     )
+
+
+SORTS = {
+    "newest": (Notice.id.desc(),),
+    "oldest": (Notice.id.asc(),),
+    "deadline": (Notice.deadline.asc(), Notice.id.asc()),
+}
+"""The orders a numbered table of notices can take (the console's inbox)."""
+
+
+@dataclass(frozen=True)
+class Table:
+    items: list[dict[str, Any]]
+    total: int
+    """How many notices pass the filters in all (for page numbers)."""
+
+
+def table_of_notices(
+    session: Session,
+    viewer: Organisation,
+    filters: NoticeFilters,
+    *,
+    now: datetime,
+    sort: str = "newest",
+    offset: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> Table:
+    """The notices ``viewer`` may see that pass ``filters``, in the order ``sort`` names, ``limit`` from
+    ``offset`` (numbered pages for people; programs page with the cursor of :func:`list_notices`)."""
+    if sort not in SORTS:
+        raise InvalidRequest("sort", f"expected one of {', '.join(SORTS)}, got {sort!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidRequest("limit", f"expected 1 to {MAX_LIMIT}, got {limit}")
+    if offset < 0:
+        raise InvalidRequest("offset", f"expected 0 or more, got {offset}")
+    conditions = [visible_to(viewer), *_conditions(filters, now)]
+    total = session.scalar(select(func.count()).select_from(Notice).where(*conditions)) or 0
+    notices = session.scalars(
+        select(Notice).where(*conditions).order_by(*SORTS[sort]).offset(offset).limit(limit)
+    ).all()
+    return Table(items=render(session, notices, viewer), total=total)
 
 
 def render(session: Session, notices: Sequence[Notice], viewer: Organisation) -> list[dict[str, Any]]:

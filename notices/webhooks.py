@@ -391,3 +391,23 @@ def notify_organisations(session: Session, payloads: Mapping[int, dict[str, Any]
         for hook in hooks
     )
     return len(hooks)
+
+
+def queue_test_delivery(session: Session, organisation: Organisation, webhook_id: int, now: datetime) -> None:
+    """Queue a ``test`` event to one of ``organisation``'s webhooks: signed, delivered and logged like any
+    event (by the next delivery run), so its owner sees the receiver answer."""
+    hook = _own_webhook(session, organisation, webhook_id)
+    if hook.disabled_at is not None:
+        raise WebhookNotFound(webhook_id)
+    payload = {"type": "test", "occurred_at": now.isoformat(), "organisation": organisation.name}
+    session.add(
+        WebhookDelivery(
+            webhook_id=hook.id,
+            event_id=None,
+            event="test",
+            payload=payload,
+            created_at=now,
+            next_attempt_at=now,
+            log=[],
+        )
+    )

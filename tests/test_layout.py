@@ -17,7 +17,19 @@ ALLOWED: dict[str, set[str]] = {
     "guard": {"matcher", "db", "config"},  # rate budgets and the probing guard
     "notices": {"indexer", "matcher", "db", "config", "audit"},
     "matching": {"indexer", "matcher", "db", "config", "notices"},  # the match service: it opens notices
-    "api": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices", "guard", "matching"},
+    "api": {
+        "indexer",
+        "matcher",
+        "db",
+        "config",
+        "accounts",
+        "audit",
+        "notices",
+        "guard",
+        "matching",
+        "console",
+    },
+    "console": {"indexer", "matcher", "db", "config", "accounts", "audit", "notices", "guard"},
     "scanner": {"matcher"},
 }
 OURS = set(ALLOWED) | {"cli", "benchmarks"}

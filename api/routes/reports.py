@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from accounts import Caller
 from api.deps import allow, record, services
 from api.schemas import ComplianceReport, Moment, error_responses
-from notices.compliance import GroupBy, compliance_report, to_csv
+from notices.compliance import READERS, GroupBy, compliance_report, to_csv
 
 router = APIRouter(tags=["reports"])
-REPORT_ROLES = ("authority", "admin")
-Reader = Annotated[Caller, Depends(allow(*REPORT_ROLES))]
+Reader = Annotated[Caller, Depends(allow(*READERS))]
 Start = Annotated[Moment, Query(description="first moment of the period, with a UTC offset")]
 End = Annotated[Moment, Query(description="end of the period (exclusive), with a UTC offset")]
 By = Annotated[GroupBy, Query(description="one row per hoster, per list (hotline/list), or one in total")]

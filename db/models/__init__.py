@@ -1,7 +1,7 @@
 """Every table of the service, in one metadata: lists, access (keys, audit), notices and rate budgets."""
 
 from db.base import MAX_BIG_ID, MAX_ID, text_problem
-from db.models.access import ApiKey, AuditRecord
+from db.models.access import ApiKey, AuditRecord, ConsoleSession
 from db.models.budgets import RateBudget
 from db.models.guard import STANDINGS, ProbeWatch, Standing
 from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
@@ -16,6 +16,7 @@ __all__ = [
     "STATUSES",
     "ApiKey",
     "AuditRecord",
+    "ConsoleSession",
     "Entry",
     "HashList",
     "ListVersion",

@@ -89,8 +89,8 @@ def test_serve_matches_over_http_and_streams(tmp_path: Path) -> None:
     assert "Traceback" not in output
 
 
-def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert server.poll() is None, server.communicate()[0].decode()
         try:
@@ -99,7 +99,7 @@ def _wait_ready(client: httpx.Client, server: subprocess.Popen[bytes]) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise AssertionError("the server did not become ready within 60 s")
+    raise AssertionError(f"the server did not become ready within {seconds:.0f} s")
 
 
 def test_a_served_file_truncated_under_a_running_server_is_swapped_away_without_a_crash(

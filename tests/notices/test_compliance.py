@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from notices.compliance import ComplianceRow, compliance_report, to_csv
+from notices.compliance import ComplianceRow, compliance_report, dashboard, to_csv
 from notices.errors import InvalidRequest
 from notices.lifecycle import confirm_removed, dispute, escalate, resolve_dispute, tick
 from tests.notices.conftest import T0, World
@@ -114,3 +114,16 @@ def test_bad_periods_and_groupings_are_refused(world: World) -> None:
             compliance_report(session, T0.replace(tzinfo=None), END, "hoster", NOW)
         with pytest.raises(InvalidRequest, match="group_by"):
             compliance_report(session, T0, END, "country", NOW)  # type: ignore[arg-type]
+
+
+def test_the_dashboard_holds_the_reports_rows_and_splits_the_period_into_steps(example: World) -> None:
+    with example.sessions() as session:
+        shown = dashboard(session, T0, END, timedelta(days=2), NOW)
+        hosters = compliance_report(session, T0, END, "hoster", NOW)
+        (total,) = compliance_report(session, T0, END, "total", NOW)
+    assert shown.rows == [*hosters, total]
+    assert [moment for moment, _ in shown.series] == [T0, T0 + timedelta(days=2)]  # the second cut at END
+    assert [r.notices for _, r in shown.series] == [total.notices - 1, 1]  # created at T0 + 71 h
+    assert shown.hours == sorted([2, 10, 30, 2.5, 4])  # the removals of the period, from creation
+    with pytest.raises(InvalidRequest, match="step"), example.sessions() as session:
+        dashboard(session, T0, END, timedelta(0), NOW)

@@ -1,0 +1,144 @@
+"""The hotline's and the operator's console pages through the real app: imports checked before they are
+written, publish, retract, disputes decided with a retraction that stops matching at once; organisations
+and keys."""
+
+from sqlalchemy import select
+
+from api.deps import Services
+from db import make_session_factory
+from db.models import ApiKey, HashList, ListVersion, Notice, Organisation
+from tests.api.support import World
+from tests.console.support import csrf_of, open_notices, signed_in
+
+
+def _eokm_list(world: World) -> int:
+    with make_session_factory(world.engine)() as session:
+        return session.scalars(select(HashList.id).where(HashList.name == "eokm-main")).one()
+
+
+def _serve_newest(world: World) -> None:
+    """What each server's index watcher does within HASHMATCH_INDEX_POLL_SECONDS (the test's doesn't poll)."""
+    services: Services = world.client.app.state.services  # type: ignore[attr-defined]
+    services.watcher.check()
+
+
+def test_a_hotline_sees_only_its_own_lists(world: World) -> None:
+    client, _ = signed_in(world, "hotline")
+    page = client.get("/console/lists").text
+    assert "eokm-main" in page
+    assert "iwf-hashes" not in page
+    other, _ = signed_in(world, "hotline2")
+    assert other.get(f"/console/lists/{_eokm_list(world)}").status_code == 404
+    hoster, _ = signed_in(world, "hoster")
+    assert hoster.get("/console/lists").status_code == 403
+
+
+def test_an_import_shows_its_bad_lines_and_changes_before_anything_is_written_then_confirms(
+    world: World,
+) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    body = "type,hash,item\nmd5," + "ab" * 16 + ",new1\nmd5,zz,bad\n"
+    files = {"file": ("more.csv", body.encode(), "text/csv")}
+    shown = client.post(f"/console/lists/{list_id}/import", data={"csrf": csrf, "mode": "delta"}, files=files)
+    assert shown.status_code == 200, shown.text
+    assert 'id="bad-lines">1<' in shown.text
+    assert '<td class="num">3</td>' in shown.text  # the bad line's number
+    assert 'id="added">1<' in shown.text
+    sessions = make_session_factory(world.engine)
+    with sessions() as session:
+        before = session.scalars(select(ListVersion.number).where(ListVersion.list_id == list_id)).all()
+    assert before == [1]  # nothing written by the check
+    confirm = {"csrf": csrf_of(shown), "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
+    refused = client.post(f"/console/lists/{list_id}/import/confirm", data=confirm)
+    assert "bad lines: fix the file" in client.get(refused.headers["location"]).text
+    written = client.post(
+        f"/console/lists/{list_id}/import/confirm", data={**confirm, "skip_bad": "yes", "publish": "yes"}
+    )
+    page = client.get(written.headers["location"]).text
+    assert "Version 2 written: 1 added, 0 removed." in page
+    assert "Published: index version" in page
+    _serve_newest(world)
+    answer = world.match("hoster", [{"type": "md5", "hash": "ab" * 16, "ref": "https://cdn.example/new"}])
+    assert answer.json()["counts"]["matched"] == 1
+    image = {"file": ("x.csv", b"\x89PNG\r\n\x1a\n\x00\xff", "text/csv")}
+    binary = client.post(
+        f"/console/lists/{list_id}/import", data={"csrf": csrf, "mode": "delta"}, files=image
+    )
+    assert "not UTF-8 text" in client.get(binary.headers["location"]).text
+    assert world.client.post("/v1/match", files=image, headers=world.auth("hoster")).status_code == 415
+
+
+def test_withdrawing_a_dispute_with_retraction_stops_the_entry_matching_at_once(world: World) -> None:
+    eokm, _, others = open_notices(world)
+    hoster, hoster_csrf = signed_in(world, "hoster")
+    hoster.post(f"/console/notices/{eokm}/dispute", data={"csrf": hoster_csrf, "reason": "our own logo"})
+    client, csrf = signed_in(world, "hotline")
+    queue = client.get("/console/disputes").text
+    assert eokm in queue
+    assert others not in queue
+    decided = client.post(
+        f"/console/notices/{eokm}/resolve",
+        data={"csrf": csrf, "outcome": "withdrawn", "retract": "yes", "reason": "false positive"},
+    )
+    page = client.get(decided.headers["location"]).text
+    assert "no longer served" in page
+    assert 'id="status">withdrawn' in page
+    with make_session_factory(world.engine)() as session:
+        assert session.scalar(select(Notice.status).where(Notice.public_id == others)) == "withdrawn"
+    _serve_newest(world)
+    again = world.match(
+        "hoster", [{"type": "md5", "hash": world.hashes["img1.md5"], "ref": "https://cdn.example/z"}]
+    )
+    assert again.json()["counts"]["matched"] == 0
+
+
+def test_the_operator_creates_an_organisation_issues_a_key_once_and_revokes_it(world: World) -> None:
+    client, csrf = signed_in(world, "admin")
+    created = client.post("/console/organisations", data={"csrf": csrf, "name": "New Host", "role": "hoster"})
+    assert "New Host (hoster) created" in client.get(created.headers["location"]).text
+    dup = client.post("/console/organisations", data={"csrf": csrf, "name": "New Host", "role": "hoster"})
+    assert "already exists" in client.get(dup.headers["location"]).text
+    bad = client.post("/console/organisations", data={"csrf": csrf, "name": "X", "role": "king"})
+    assert "unknown role &#39;king&#39;" in client.get(bad.headers["location"]).text
+    with make_session_factory(world.engine)() as session:
+        org_id = session.scalars(select(Organisation.id).where(Organisation.name == "New Host")).one()
+    issued = client.post(f"/console/organisations/{org_id}/keys", data={"csrf": csrf, "name": "scanner"})
+    assert issued.status_code == 201
+    secret = issued.text.split('id="new-key">')[1].split("<")[0]
+    assert secret.startswith("hm_")
+    assert secret not in client.get("/console/organisations").text
+    assert world.client.get("/v1/notices", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    prefix = secret.split("_")[1]
+    client.post(f"/console/keys/{prefix}/revoke", data={"csrf": csrf})
+    with make_session_factory(world.engine)() as session:
+        assert session.scalar(select(ApiKey.revoked_at).where(ApiKey.prefix == prefix)) is not None
+    assert world.client.get("/v1/notices", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    hotline, _ = signed_in(world, "hotline")
+    assert hotline.get("/console/organisations").status_code == 403
+
+
+def test_a_hotline_retracts_an_entry_and_publishes_and_a_wrong_id_changes_nothing(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    entry = world.entries[world.hashes["img1.md5"]]
+    iwf_entry = world.entries[world.hashes["iwf.sha1"]]
+    for entries, said in (("", "expected entry ids"), ("12x", "expected entry ids"), (str(iwf_entry), "")):
+        answer = client.post(
+            f"/console/lists/{list_id}/retract", data={"csrf": csrf, "entries": entries, "reason": "wrong"}
+        )
+        page = client.get(answer.headers["location"]).text
+        assert 'class="flash error"' in page
+        assert said in page
+    no_reason = client.post(f"/console/lists/{list_id}/retract", data={"csrf": csrf, "entries": str(entry)})
+    assert "reason: required" in client.get(no_reason.headers["location"]).text
+    done = client.post(
+        f"/console/lists/{list_id}/retract",
+        data={"csrf": csrf, "entries": f"{entry}", "reason": "false positive", "publish": "yes"},
+    )
+    page = client.get(done.headers["location"]).text
+    assert "Version 2: 1 entries retracted." in page
+    assert "Published: index version" in page
+    _serve_newest(world)
+    item = {"type": "md5", "hash": world.hashes["img1.md5"], "ref": "https://cdn.example/r"}
+    assert world.match("hoster", [item]).json()["counts"]["matched"] == 0
