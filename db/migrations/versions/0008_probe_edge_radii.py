@@ -1,0 +1,24 @@
+"""probing: the radius each kept edge query was answered at (a variant item's lower one), so that the
+guard watches a listed entry's variant edge too
+
+Revision ID: 0008s
+Revises: 0007
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008s"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("probe_watches", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("edge_radii", sa.LargeBinary(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("probe_watches", schema=None) as batch_op:
+        batch_op.drop_column("edge_radii")
