@@ -29,6 +29,13 @@ compared with the edge it was answered at (the smaller of the entry's threshold 
 radius), and flips are looked for among earlier edge queries answered at that same radius; the probes
 of every edge of an entry count together, as every one of them can teach a bit of the same entry.
 
+A watch keeps only its newest edge queries (:data:`EDGE_KEPT`): a walker could send that many other
+edge queries, spread around the entry, before each bit it reads, so that the query the read would flip
+with is forgotten. For PDQ every :data:`EDGE_KEPT` distinct edge queries of a watch therefore count as
+one probe: such a flood pays one probe per bit, like a plain walk. Not for 64-bit hashes, whose edge is
+narrow (2 bits of 64): thousands of honest copies of one listed picture put hundreds of distinct queries
+there (README, residual risks).
+
 This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
 """
 
@@ -67,6 +74,8 @@ class ProbeRule:
     euclidean: bool = False
     """Distances are Euclidean (rounded up), band and cluster a share of each entry's threshold;
     ``band`` and ``cluster`` are then unused."""
+    flood: int = 0
+    """Distinct edge queries of one watch that count as one probe (0: not counted)."""
 
     def band_at(self, threshold: int) -> int:
         return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.band
@@ -88,7 +97,8 @@ def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
     band = max(2, bits // 64)
     suspend_at = max(2, probes_per_64_bits * bits // 64)
     throttle_at = suspend_at - max(1, suspend_at // 4)
-    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at)
+    flood = EDGE_KEPT if bits >= 256 else 0
+    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at, flood=flood)
 
 
 def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
@@ -122,6 +132,8 @@ class Watch:
     edge: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
     radii: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     """Empty where the edge was kept before radii were (every query at the entry's threshold)."""
+    seen: int = 0
+    """Distinct edge queries seen (kept or since forgotten)."""
     changed: bool = False
 
     def __post_init__(self) -> None:
@@ -130,16 +142,17 @@ class Watch:
         if self.radii.size != self.edge.shape[0]:
             self.radii = np.full(self.edge.shape[0], self.threshold, np.int32)
 
-    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule, radius: int | None = None) -> bool:
-        """Record an edge query answered at ``radius`` (default: the entry's threshold); True if it is
-        a probe: within the cluster radius of an earlier, different edge query answered at the same
-        radius on the other side of it (the answers flip between them)."""
+    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule, radius: int | None = None) -> int:
+        """Record an edge query answered at ``radius`` (default: the entry's threshold); the probes it
+        makes: one if it is within the cluster radius of an earlier, different edge query answered at
+        the same radius on the other side of it (the answers flip between them), and one more if it
+        completes a :attr:`ProbeRule.flood` of distinct edge queries."""
         radius = self.threshold if radius is None else radius
         if self.edge.shape[0]:
             apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
             same = self.radii == radius
             if (apart[same] == 0).any():
-                return False  # the same code again, at the same radius, teaches nothing new
+                return 0  # the same code again, at the same radius, teaches nothing new
             inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
             matches = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
             probe = bool((same & (apart <= rule.cluster_at(radius)) & (inside != matches)).any())
@@ -147,9 +160,11 @@ class Watch:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-EDGE_KEPT:]
         self.radii = np.append(self.radii, np.int32(radius))[-EDGE_KEPT:]
-        self.probes += probe
+        self.seen += 1
+        made = int(probe) + int(rule.flood > 0 and self.seen % rule.flood == 0)
+        self.probes += made
         self.changed = True
-        return probe
+        return made
 
 
 def distances(queries: Codes, codes: Codes, euclidean: bool = False) -> npt.NDArray[np.int32]:

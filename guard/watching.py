@@ -118,7 +118,7 @@ class ProbeGuard:
             for row, watch in zip(rows, watches, strict=True):
                 if watch.changed:
                     row.probes, row.edge, row.updated_at = watch.probes, watch.edge.tobytes(), now
-                    row.edge_radii = watch.radii.astype("<i4").tobytes()
+                    row.edge_radii, row.edges_seen = watch.radii.astype("<i4").tobytes(), watch.seen
                 if watch.changed and watch.probes >= rule.throttle_at:
                     reached["suspended" if watch.probes >= rule.suspend_at else "throttled"].append(
                         watch.entry_id
@@ -205,7 +205,7 @@ def lift(session: Session, organisation_id: int, now: datetime, reason: str) -> 
     session.execute(
         update(ProbeWatch)
         .where(ProbeWatch.organisation_id == organisation_id)
-        .values(probes=0, edge=b"", edge_radii=b"", updated_at=now)
+        .values(probes=0, edge=b"", edge_radii=b"", edges_seen=0, updated_at=now)
     )
     return before
 
@@ -314,6 +314,7 @@ def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCo
             probes=0,
             edge=b"",
             edge_radii=b"",
+            edges_seen=0,
             created_at=now,
             updated_at=now,
         )
@@ -338,4 +339,4 @@ def _as_watch(row: ProbeWatch) -> Watch:
     code = np.frombuffer(row.code, np.uint8)
     edge = np.frombuffer(row.edge, np.uint8).reshape(-1, code.size).copy()
     radii = np.frombuffer(row.edge_radii or b"", "<i4").astype(np.int32)
-    return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii)
+    return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii, row.edges_seen or 0)

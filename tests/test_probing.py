@@ -8,6 +8,7 @@ import numpy.typing as npt
 import pytest
 
 from guard.probing import (
+    EDGE_KEPT,
     ProbeRule,
     Watch,
     distances,
@@ -56,7 +57,7 @@ def listed_and_copy(bits: int, near: int, seed: int = 3) -> tuple[bytes, bytes]:
 
 
 def test_the_rule_scales_with_the_hash_width() -> None:
-    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24)
+    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24, flood=64)
     assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=5, suspend_at=6)
 
 
@@ -119,7 +120,7 @@ def test_edges_at_two_radii_are_kept_apart_and_count_together() -> None:
     assert not watch.see(at(36), rule, 36)  # inside the variant radius
     assert not watch.see(at(37), rule, 48)  # one bit off, but answered at the threshold: no flip there
     assert watch.see(at(37), rule, 36)  # the same code at the variant radius: it flips
-    assert watch.see(at(49), rule, 48) is False  # the threshold's edge: nothing to flip with yet
+    assert watch.see(at(49), rule, 48) == 0  # the threshold's edge: nothing to flip with yet
     assert watch.see(at(47, 1), rule, 48)  # inside, 3 bits from the one just outside
     assert watch.probes == 2
     assert watch.radii.tolist() == [36, 48, 36, 48, 48]
@@ -224,3 +225,39 @@ def test_a_walk_on_a_photodna_entry_is_stopped_and_scattered_copies_are_not_prob
     apart = distances(copies, listed.astype(np.uint8)[None, :], euclidean=True)[:, 0]
     assert (np.abs(apart - threshold) <= rule.band_at(threshold)).sum() >= 100
     assert observe([honest], copies, rule) < rule.throttle_at
+
+
+@pytest.mark.parametrize("threshold", [48, 31])
+def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(threshold: int) -> None:
+    """A PDQ walker sends, before each bit it reads, a memory's worth of other distinct queries at the
+    edge, spread around the entry and never flipping among themselves, so that the walk's earlier
+    queries are forgotten: the flood counts as probes instead."""
+    rng = np.random.default_rng(8)
+    listed = rng.integers(0, 256, 32, dtype=np.uint8)
+    rule = rule_for(256, LIMIT)
+    watch = Watch(1, listed, threshold)
+    centre = np.unpackbits(listed)
+    centre[:threshold] ^= 1  # exactly at the threshold: inside
+    agree = np.flatnonzero(centre == np.unpackbits(listed))
+    differ = np.flatnonzero(centre != np.unpackbits(listed))
+
+    def flood() -> npt.NDArray[np.uint8]:
+        """Queries at the threshold exactly (as many bits flipped towards the entry as away), far apart."""
+        flooded = []
+        for _ in range(EDGE_KEPT):
+            moved = centre.copy()
+            moved[rng.choice(agree, 4, replace=False)] ^= 1
+            moved[rng.choice(differ, 4, replace=False)] ^= 1
+            flooded.append(np.packbits(moved))
+        return np.stack(flooded)
+
+    learned = 0
+    for bit in range(256):
+        observe([watch], flood(), rule)
+        read = centre.copy()
+        read[bit] ^= 1
+        observe([watch], np.packbits(read)[None, :], rule)
+        if watch.probes >= rule.suspend_at:
+            break
+        learned += 1
+    assert learned <= 32, f"{learned} of 256 bits read behind {EDGE_KEPT} edge queries each"

@@ -39,6 +39,8 @@ class ProbeWatch(Base):
     edge_radii: Mapped[bytes | None] = mapped_column(LargeBinary, default=b"")
     """The radius each ``edge`` query was answered at (little-endian int32 each): the entry's threshold,
     or a variant item's lower one; empty or NULL (kept before radii were): the entry's threshold."""
+    edges_seen: Mapped[int | None] = mapped_column(default=0)
+    """Distinct edge queries seen, kept or forgotten (NULL: counted before this was, as 0)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
