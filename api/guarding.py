@@ -1,15 +1,21 @@
 """What the API does with the probing guard's verdicts: refuse a suspended organisation's matching,
 and on an escalation audit it, count it and tell the owners of the lists concerned."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from accounts import Caller
 from api.deps import Services, record
 from api.errors import Suspended
 from guard.escalations import described
+from guard.probing import UNCAPPED
 from guard.watching import Verdict
+from matcher.codes import Codes
+from matching import Item, by_type
 from notices.webhooks import notify_organisations
 
 SUSPENDED = (
@@ -22,6 +28,21 @@ SUSPENDED = (
 def refuse_if_suspended(found: Services, session: Session, caller: Caller) -> None:
     if found.probes.standing(session, caller.organisation_id) == "suspended":
         raise Suspended(SUSPENDED)
+
+
+def guarded_queries(
+    items: Sequence[Item], variant_thresholds: Mapping[str, int]
+) -> tuple[dict[str, Codes], dict[str, npt.NDArray[np.int32]]]:
+    """A call's query codes per hash type, in order, and the lower radius each was answered at: a
+    variant item's type's variant threshold (search lowers it no further than its entries' own), the
+    others none (:data:`UNCAPPED`). The guard watches each query at the edge it was answered at."""
+    codes: dict[str, Codes] = {}
+    caps: dict[str, npt.NDArray[np.int32]] = {}
+    for name, (typed, found) in by_type(items).items():
+        codes[name] = found
+        cap = variant_thresholds.get(name, UNCAPPED)
+        caps[name] = np.array([cap if item.variant else UNCAPPED for item in typed], np.int32)
+    return codes, caps
 
 
 def escalate(found: Services, session: Session, caller: Caller, verdict: Verdict, now: datetime) -> None:

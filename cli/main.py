@@ -5,6 +5,7 @@ line on standard error and a non-zero exit code, never a traceback.
 """
 
 import argparse
+import importlib.metadata
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,8 @@ def _reported_errors() -> tuple[type[Exception], ...]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hashmatch", description="Exact matching against hash lists.")
+    version = importlib.metadata.version("hashmatch")
+    parser.add_argument("--version", action="version", version=f"hashmatch {version}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)

@@ -85,10 +85,10 @@ class Settings(BaseSettings):
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )
     variant_thresholds: dict[str, int] = Field(
-        {},
+        {"pdq": 36},
         description="lower search radius per hash type for items marked variant (the scanner's flipped and "
-        'rotated copies), as JSON, e.g. {"pdq": 36}: never above a list\'s own threshold; empty: variants '
-        "are searched like any hash (see Benchmarks: scan workload)",
+        "rotated copies), as JSON: never above a list's own threshold; the probing guard watches this edge "
+        "too; {} searches variants like any hash (see Benchmarks: scan workload)",
     )
     secret_key: SecretStr = Field(
         SecretStr(""),

@@ -23,6 +23,19 @@ of the watched entry's threshold (:data:`EUCLIDEAN_SHARE`) instead of a count of
 moves one value of the 144 at a time near the edge: consecutive probes are a few units apart while
 the threshold is hundreds; honest copies near the edge differ from each other by about the threshold.
 
+An entry has one edge per radius its queries are answered at: the list's threshold, and the lower
+radius of items marked variant where the server has one (HASHMATCH_VARIANT_THRESHOLDS). Each query is
+compared with the edge it was answered at (the smaller of the entry's threshold and the query's own
+radius), and flips are looked for among earlier edge queries answered at that same radius; the probes
+of every edge of an entry count together, as every one of them can teach a bit of the same entry.
+
+A watch keeps only its newest edge queries (:data:`EDGE_KEPT`): a walker could send that many other
+edge queries, spread around the entry, before each bit it reads, so that the query the read would flip
+with is forgotten. For PDQ every :data:`EDGE_KEPT` distinct edge queries of a watch therefore count as
+one probe: such a flood pays one probe per bit, like a plain walk. Not for 64-bit hashes, whose edge is
+narrow (2 bits of 64): thousands of honest copies of one listed picture put hundreds of distinct queries
+there (README, residual risks).
+
 This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
 """
 
@@ -46,6 +59,8 @@ CHUNK_BYTES = 8 << 20
 EUCLIDEAN_SHARE = 16
 """Euclidean types: the band and the cluster radius are the watched entry's threshold divided by
 this, rounded up (PhotoDNA at a threshold of 1,000: 63 units)."""
+UNCAPPED = np.iinfo(np.int32).max
+"""A query's radius when it is answered at its entries' own thresholds (not a variant item)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +74,20 @@ class ProbeRule:
     euclidean: bool = False
     """Distances are Euclidean (rounded up), band and cluster a share of each entry's threshold;
     ``band`` and ``cluster`` are then unused."""
+    flood: int = 0
+    """Distinct edge queries of one watch that count as one probe (0: not counted)."""
 
     def band_at(self, threshold: int) -> int:
         return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.band
 
     def cluster_at(self, threshold: int) -> int:
         return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.cluster
+
+    def bands_at(self, radii: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """:meth:`band_at` of every radius of an array."""
+        if not self.euclidean:
+            return np.full_like(radii, self.band)
+        return np.maximum(1, -(-radii // EUCLIDEAN_SHARE)).astype(np.int32)
 
 
 def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
@@ -74,7 +97,8 @@ def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
     band = max(2, bits // 64)
     suspend_at = max(2, probes_per_64_bits * bits // 64)
     throttle_at = suspend_at - max(1, suspend_at // 4)
-    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at)
+    flood = EDGE_KEPT if bits >= 256 else 0
+    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at, flood=flood)
 
 
 def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
@@ -98,37 +122,49 @@ def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
 
 @dataclass
 class Watch:
-    """One watched entry of one organisation, as the rule sees it."""
+    """One watched entry of one organisation, as the rule sees it: its latest distinct edge queries
+    (``edge``) and the radius each was answered at (``radii``)."""
 
     entry_id: int
     code: npt.NDArray[np.uint8]
     threshold: int
     probes: int = 0
     edge: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    radii: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    """Empty where the edge was kept before radii were (every query at the entry's threshold)."""
+    seen: int = 0
+    """Distinct edge queries seen (kept or since forgotten)."""
     changed: bool = False
 
     def __post_init__(self) -> None:
         if self.edge.size == 0:
             self.edge = np.zeros((0, self.code.size), np.uint8)
+        if self.radii.size != self.edge.shape[0]:
+            self.radii = np.full(self.edge.shape[0], self.threshold, np.int32)
 
-    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule) -> bool:
-        """Record an edge query; True if it is a probe: within the cluster radius of an earlier,
-        different edge query on the other side of the threshold (the answers flip between them)."""
+    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule, radius: int | None = None) -> int:
+        """Record an edge query answered at ``radius`` (default: the entry's threshold); the probes it
+        makes: one if it is within the cluster radius of an earlier, different edge query answered at
+        the same radius on the other side of it (the answers flip between them), and one more if it
+        completes a :attr:`ProbeRule.flood` of distinct edge queries."""
+        radius = self.threshold if radius is None else radius
         if self.edge.shape[0]:
             apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
-            if (apart == 0).any():
-                return False  # the same code again teaches nothing new
-            inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.threshold
-            matches = (
-                int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= self.threshold
-            )
-            probe = bool(((apart <= rule.cluster_at(self.threshold)) & (inside != matches)).any())
+            same = self.radii == radius
+            if (apart[same] == 0).any():
+                return 0  # the same code again, at the same radius, teaches nothing new
+            inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
+            matches = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
+            probe = bool((same & (apart <= rule.cluster_at(radius)) & (inside != matches)).any())
         else:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-EDGE_KEPT:]
-        self.probes += probe
+        self.radii = np.append(self.radii, np.int32(radius))[-EDGE_KEPT:]
+        self.seen += 1
+        made = int(probe) + int(rule.flood > 0 and self.seen % rule.flood == 0)
+        self.probes += made
         self.changed = True
-        return probe
+        return made
 
 
 def distances(queries: Codes, codes: Codes, euclidean: bool = False) -> npt.NDArray[np.int32]:
@@ -164,37 +200,59 @@ def flat_index(codes: Codes, rule: ProbeRule) -> Any:
     return flat
 
 
+def answered_radii(
+    thresholds: npt.NDArray[np.int32], caps: npt.NDArray[np.int32] | None, queries: int
+) -> npt.NDArray[np.int32]:
+    """The radius each query (rows) was answered at against each entry (columns): the entry's
+    threshold, lowered to the query's own radius (``caps``, :data:`UNCAPPED` for none) if any."""
+    if caps is None:
+        return np.broadcast_to(thresholds[None, :], (queries, thresholds.size))
+    return np.minimum(thresholds[None, :], caps[:, None]).astype(np.int32)
+
+
 def near_edges(
-    queries: Codes, codes: Codes, flat: Any, thresholds: npt.NDArray[np.int32], rule: ProbeRule
+    queries: Codes,
+    codes: Codes,
+    flat: Any,
+    thresholds: npt.NDArray[np.int32],
+    rule: ProbeRule,
+    caps: npt.NDArray[np.int32] | None = None,
 ) -> npt.NDArray[np.bool_]:
-    """Which ``codes`` some query came to the edge of (within the band of its threshold). Hamming: one
-    exact FAISS range search of ``flat`` out to the largest threshold plus the band (microseconds per
-    query against thousands of codes), then each code's own band; Euclidean: every distance."""
+    """Which ``codes`` some query came to the edge of (within the band of the radius it was answered
+    at: see :func:`answered_radii`). Hamming: one exact FAISS range search of ``flat`` out to the
+    largest threshold plus the band (microseconds per query against thousands of codes), then each
+    pair's own radius; Euclidean: every distance."""
     found = np.zeros(codes.shape[0], np.bool_)
     if codes.shape[0] == 0 or queries.shape[0] == 0:
         return found
     if rule.euclidean:
-        bands = np.array([rule.band_at(int(threshold)) for threshold in thresholds], np.int32)
+        radii = answered_radii(thresholds, caps, queries.shape[0])
         apart = distances(np.ascontiguousarray(queries), codes, euclidean=True)
-        return np.asarray((np.abs(apart - thresholds[None, :]) <= bands[None, :]).any(axis=0))
+        return np.asarray((np.abs(apart - radii) <= rule.bands_at(radii)).any(axis=0))
     faiss.omp_set_num_threads(1)  # per thread; small searches lose more to thread start-up than they gain
     radius = int(thresholds.max()) + rule.band + 1
-    _, apart, columns = flat.range_search(np.ascontiguousarray(queries), radius)
-    edge = np.abs(apart.astype(np.int32) - thresholds[columns]) <= rule.band
+    lims, apart, columns = flat.range_search(np.ascontiguousarray(queries), radius)
+    radii = thresholds[columns]
+    if caps is not None:
+        radii = np.minimum(radii, np.repeat(caps, np.diff(lims).astype(np.int64)))
+    edge = np.abs(apart.astype(np.int32) - radii) <= rule.band
     found[columns[edge]] = True
     return found
 
 
-def observe(watches: list[Watch], queries: Codes, rule: ProbeRule) -> int:
-    """Let ``watches`` (entries of one hash type) see a call's ``queries`` of that type, in order;
+def observe(
+    watches: list[Watch], queries: Codes, rule: ProbeRule, caps: npt.NDArray[np.int32] | None = None
+) -> int:
+    """Let ``watches`` (entries of one hash type) see a call's ``queries`` of that type, in order, each
+    answered at its entry's threshold or at its own lower radius in ``caps`` (:data:`UNCAPPED`: none);
     returns the number of probes found."""
     if not watches or queries.shape[0] == 0:
         return 0
     codes = np.stack([watch.code for watch in watches])
     thresholds = np.array([watch.threshold for watch in watches], np.int32)
-    bands = np.array([rule.band_at(watch.threshold) for watch in watches], np.int32)
-    edge = np.abs(distances(queries, codes, rule.euclidean) - thresholds[None, :]) <= bands[None, :]
+    radii = answered_radii(thresholds, caps, queries.shape[0])
+    edge = np.abs(distances(queries, codes, rule.euclidean) - radii) <= rule.bands_at(radii)
     probes = 0
     for query, column in zip(*np.nonzero(edge), strict=True):  # row-major: in the call's order
-        probes += watches[int(column)].see(queries[int(query)], rule)
+        probes += watches[int(column)].see(queries[int(query)], rule, int(radii[query, column]))
     return probes

@@ -92,14 +92,18 @@ class ProbeGuard:
         queries: Mapping[str, Codes],
         matched: Iterable[tuple[int, str]],
         now: datetime,
+        caps: Mapping[str, npt.NDArray[np.int32]] | None = None,
     ) -> Verdict:
         """Let the organisation's watches see a call's perceptual ``queries`` (hash type -> codes, in
-        the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs)."""
+        the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs).
+        ``caps``: per type, the lower radius each query was answered at (a variant item's; for the
+        others, and types not given, :data:`guard.probing.UNCAPPED`)."""
+        caps = caps or {}
         types = sorted(name for name, codes in queries.items() if name in self.rules and codes.shape[0])
         matched_here = {entry: name for entry, name in matched if name in self.rules}
         if not types and not matched_here:
             return Verdict()
-        fresh, near = self._near(session, organisation_id, queries, types, matched_here)
+        fresh, near = self._near(session, organisation_id, queries, caps, types, matched_here)
         if not fresh and not any(near.values()):
             return Verdict()
         standing = _lock(session, organisation_id, now)
@@ -110,10 +114,11 @@ class ProbeGuard:
             rule = self.rules[name]
             rows = _load(session, organisation_id, close)
             watches = [_as_watch(row) for row in rows]
-            probes += observe(watches, np.ascontiguousarray(queries[name]), rule)
+            probes += observe(watches, np.ascontiguousarray(queries[name]), rule, caps.get(name))
             for row, watch in zip(rows, watches, strict=True):
                 if watch.changed:
                     row.probes, row.edge, row.updated_at = watch.probes, watch.edge.tobytes(), now
+                    row.edge_radii, row.edges_seen = watch.radii.astype("<i4").tobytes(), watch.seen
                 if watch.changed and watch.probes >= rule.throttle_at:
                     reached["suspended" if watch.probes >= rule.suspend_at else "throttled"].append(
                         watch.entry_id
@@ -131,6 +136,7 @@ class ProbeGuard:
         session: Session,
         organisation_id: int,
         queries: Mapping[str, Codes],
+        caps: Mapping[str, npt.NDArray[np.int32]],
         types: Sequence[str],
         matched: Mapping[int, str],
     ) -> tuple[list[EntryCode], dict[str, list[int]]]:
@@ -145,7 +151,9 @@ class ProbeGuard:
             rule = self.rules[name]
             found = _with(watched[name], [row for row in fresh if row[1] == name], rule)
             if found.entries.size:
-                edge = near_edges(queries[name], found.codes, found.flat, found.thresholds, rule)
+                edge = near_edges(
+                    queries[name], found.codes, found.flat, found.thresholds, rule, caps.get(name)
+                )
                 near[name] = found.entries[edge].tolist()
         return fresh, near
 
@@ -197,7 +205,7 @@ def lift(session: Session, organisation_id: int, now: datetime, reason: str) -> 
     session.execute(
         update(ProbeWatch)
         .where(ProbeWatch.organisation_id == organisation_id)
-        .values(probes=0, edge=b"", updated_at=now)
+        .values(probes=0, edge=b"", edge_radii=b"", edges_seen=0, updated_at=now)
     )
     return before
 
@@ -305,6 +313,8 @@ def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCo
             threshold=threshold,
             probes=0,
             edge=b"",
+            edge_radii=b"",
+            edges_seen=0,
             created_at=now,
             updated_at=now,
         )
@@ -328,4 +338,5 @@ def _load(session: Session, organisation_id: int, entries: Sequence[int]) -> lis
 def _as_watch(row: ProbeWatch) -> Watch:
     code = np.frombuffer(row.code, np.uint8)
     edge = np.frombuffer(row.edge, np.uint8).reshape(-1, code.size).copy()
-    return Watch(row.entry_id, code, row.threshold, row.probes, edge)
+    radii = np.frombuffer(row.edge_radii or b"", "<i4").astype(np.int32)
+    return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii, row.edges_seen or 0)

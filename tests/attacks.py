@@ -43,6 +43,8 @@ class Attack:
     batch: int = 1
     outside: bool = False
     """Read bits from the first point past the edge (no match) instead of the last one inside."""
+    reads: int | None = None
+    """Stop after reading this many bits (a walk that means to go on elsewhere); None: every bit."""
     seed: int = 1
     learned: int = 0
     calls: int = 0
@@ -68,7 +70,7 @@ class Attack:
             edge_in, edge_out, used = self._to_edge(start)
             centre = edge_out if self.outside else edge_in
             self.learned = 1  # the bit whose flip crossed the edge
-            pending = [bit for bit in range(self.bits) if bit != used]
+            pending = [bit for bit in range(self.bits) if bit != used][: self.reads]
             for first in range(0, len(pending), self.batch):
                 chunk = pending[first : first + self.batch]
                 self._ask([flip_bit(centre, bit) for bit in chunk])

@@ -3,14 +3,19 @@
 Every attack of REFERENCE's "Oracles" is played over HTTP against a server on SQLite: descending
 thresholds, the bit walk at the list's own threshold (reading bits from inside and from outside the
 edge), the walk hidden among random fillers, in one batch, spread over several keys of one
-organisation and over many small calls, and across a restart of the server. Each must be stopped
-before it learns more than 32 of the 256 bits of a listed PDQ hash, or 8 of the 64 of a pHash/dHash.
+organisation and over many small calls, and across a restart of the server. A second server searches
+items marked ``variant`` at lower radii (HASHMATCH_VARIANT_THRESHOLDS): there every walk is played with
+variant items, along that second edge, and a walk that reads part of an entry at one edge and goes on
+at the other. Each must be stopped before it learns more than 32 of the 256 bits of a listed PDQ hash,
+or 8 of the 64 of a pHash/dHash.
 """
 
 import itertools
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -46,8 +51,15 @@ class Target:
             self.last_hoster = org.id
             return [issue_key(session, org, f"key {n}", now).secret for n in range(count)]
 
-    def ask(self, hash_type: str, keys: Sequence[str], every: Callable[[int], None] | None = None) -> Ask:
-        """Match answers over HTTP, the calls going round ``keys``; ``every`` is told each call's number."""
+    def ask(
+        self,
+        hash_type: str,
+        keys: Sequence[str],
+        every: Callable[[int], None] | None = None,
+        variant: bool = False,
+    ) -> Ask:
+        """Match answers over HTTP, the calls going round ``keys``; ``every`` is told each call's number;
+        ``variant``: every item is marked a variant (searched at the server's variant radius)."""
         rotation = itertools.cycle(keys)
         calls = itertools.count()
 
@@ -56,7 +68,12 @@ class Target:
             if every is not None:
                 every(number)
             items = [
-                {"type": hash_type, "hash": code.hex(), "ref": f"f{number}-{i}"}
+                {
+                    "type": hash_type,
+                    "hash": code.hex(),
+                    "ref": f"f{number}-{i}",
+                    **({"variant": True} if variant else {}),
+                }
                 for i, code in enumerate(codes)
             ]
             return _answers(self.server.url, next(rotation), items)
@@ -64,7 +81,7 @@ class Target:
         return ask
 
 
-def _answers(url: str, key: str, items: list[dict[str, str]]) -> list[bool]:
+def _answers(url: str, key: str, items: list[dict[str, object]]) -> list[bool]:
     while True:
         answer = httpx.post(
             f"{url}/v1/match", json={"items": items}, headers={"Authorization": f"Bearer {key}"}
@@ -79,9 +96,23 @@ def _answers(url: str, key: str, items: list[dict[str, str]]) -> list[bool]:
         return [result["matched"] for result in answer.json()["results"]]
 
 
+VARIANT_THRESHOLDS = {"pdq": 36, "phash": 6, "dhash": 6}
+"""Lower radii for variant items, as an operator might set them (the lists' own are 48 and 8)."""
+
+
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
-    data = tmp_path_factory.mktemp("attacked")
+    yield from _target(tmp_path_factory.mktemp("attacked"), {})
+
+
+@pytest.fixture(scope="module")
+def variant_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    environment = {"HASHMATCH_VARIANT_THRESHOLDS": json.dumps(VARIANT_THRESHOLDS)}
+    yield from _target(tmp_path_factory.mktemp("attacked-variants"), environment)
+
+
+def _target(data: Path, environment: dict[str, str]) -> Iterator[Target]:
+    """A served list holding one random hash of each type, under ``environment``."""
     engine = make_engine(f"sqlite:///{data / 'hashmatch.db'}")
     upgrade(engine)
     rng = np.random.default_rng(17)
@@ -90,7 +121,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         "EOKM", "eokm-main", [ListedHash(name, value, f"img-{name}") for name, value in listed.items()]
     )
     publish_lists(engine, data / "indexes", [spec])
-    server = Server(data)
+    server = Server(data, environment)
     server.start()
     try:
         yield Target(
@@ -180,3 +211,34 @@ def test_a_suspension_is_audited_and_leaves_no_notice_of_the_refused_call(target
         refused_call = session.scalar(mine.where(Notice.ref.like(f"f{attack.calls}-%")))
         assert session.scalar(mine)  # the calls answered before opened their notices
     assert refused_call == 0  # the call that reached the suspension was refused whole
+
+
+@pytest.mark.parametrize("hash_type", sorted(BITS))
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_every_walk_through_variant_items_is_stopped_before_it_learns_its_share(
+    variant_target: Target, hash_type: str, shape: str
+) -> None:
+    """Variant items are answered at the lower variant radius: a second edge to walk along."""
+    bits = BITS[hash_type]
+    ask = variant_target.ask(hash_type, variant_target.keys(), variant=True)
+    attack = Attack(ask, bits, **SHAPES[shape])  # type: ignore[arg-type]
+    learned = attack.run(copy_of(variant_target.listed[hash_type], bits, seed=len(shape)))
+    print(f"{hash_type} {shape} (variant items): {learned} bits in {attack.calls} calls")
+    assert learned <= ALLOWED[hash_type], f"{learned} bits of {bits} learned in {attack.calls} calls"
+    assert learned < bits
+
+
+@pytest.mark.parametrize("hash_type", sorted(BITS))
+@pytest.mark.parametrize("first", ["own", "variant"])
+def test_two_edges_of_one_entry_share_one_budget(variant_target: Target, hash_type: str, first: str) -> None:
+    """Half the allowed bits read at one edge (the list's threshold or the variant radius), then the
+    walk goes on at the other edge: what both teach together stays within the entry's share."""
+    bits = BITS[hash_type]
+    keys = variant_target.keys()
+    start = copy_of(variant_target.listed[hash_type], bits, seed=50)
+    learned = 0
+    for variant in (first == "variant", first != "variant"):
+        ask = variant_target.ask(hash_type, keys, variant=variant)
+        reads = ALLOWED[hash_type] // 2 if learned == 0 else None
+        learned += Attack(ask, bits, reads=reads).run(start)
+    assert learned <= ALLOWED[hash_type], f"{learned} bits of {bits} learned"

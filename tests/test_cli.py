@@ -1,5 +1,6 @@
 """The command line: readable output, one-line errors, exit codes."""
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -175,3 +176,10 @@ def test_a_bad_setting_is_one_line_naming_the_variable(
         "HASHMATCH_MAX_ITEMS='many': input should be a valid integer, unable to parse string as an integer "
         "(fix the environment)\n"
     )
+
+
+def test_version_is_the_installed_distribution(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"hashmatch {importlib.metadata.version('hashmatch')}\n"

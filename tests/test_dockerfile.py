@@ -1,7 +1,7 @@
-"""The image, read statically (building it takes minutes and root: scripts/build-image does, outside make
-test): every package copied, dependencies installed only from the hash-checked lock files, a non-root user,
-numba's kernels compiled into the image, a health check on /readyz, several workers; the compose file
-and HAProxy agree on the replicas."""
+"""The image, read statically (building it takes minutes and root: tests/test_image.py builds and runs it
+where it can): every package copied, dependencies installed only from the hash-checked lock files, a
+non-root user, numba's kernels compiled into the image, a health check on /readyz, several workers; the
+compose file and HAProxy agree on the replicas."""
 
 import re
 import shlex

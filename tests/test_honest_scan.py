@@ -1,8 +1,10 @@
 """The honest side of the probing guard: a hoster's ordinary scan of storage full of near-duplicates
 (resized, re-encoded, mirrored, flipped, turned and padded copies of the same pictures, listed ones
 among them: thousands of files) through ``hashmatch scan`` against a real ``hashmatch serve`` is never
-throttled or suspended, and neither is a hotline scanning its own material."""
+throttled or suspended, and neither is a hotline scanning its own material: with the scanner's variant
+items searched at the lists' thresholds, and at lower variant radii (a second edge the guard watches)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -53,12 +55,20 @@ def copies(root: Path, seed: int) -> int:
     return written
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
+VARIANT_RADII = {
+    "variants-at-list-thresholds": {},
+    "variant-radii": {"pdq": 36, "phash": 6, "dhash": 6},
+}
+"""HASHMATCH_VARIANT_THRESHOLDS of each run: off, and lower radii for every type the scanner turns."""
+
+
+@pytest.fixture(params=sorted(VARIANT_RADII))
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Server, dict[str, str]]]:
     """A server whose list holds the listed pictures' hashes (made by ``hashmatch hash``), a hoster's
     key and the hotline's own key."""
     data = tmp_path / "server"
-    environment = {**os.environ, "HASHMATCH_DATA_DIR": str(data)}
+    variants = {"HASHMATCH_VARIANT_THRESHOLDS": json.dumps(VARIANT_RADII[request.param])}
+    environment = {**os.environ, **variants, "HASHMATCH_DATA_DIR": str(data)}
     environment.pop("HASHMATCH_DATABASE_URL", None)
     material = tmp_path / "hotline"
     for seed in LISTED:
@@ -79,7 +89,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
         "hoster": hashmatch("keys", "create", "Busy Hosting").split()[0],
         "hotline": hashmatch("keys", "create", "EOKM").split()[0],
     }
-    server = Server(data)
+    server = Server(data, variants)
     server.start()
     yield server, keys
     server.stop()

@@ -4,9 +4,11 @@ listed hash's bits, and honest copies around a listed entry are not probes."""
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from guard.probing import (
+    EDGE_KEPT,
     ProbeRule,
     Watch,
     distances,
@@ -24,17 +26,20 @@ CASES = [(256, 48, 32), (256, 31, 32), (64, 8, 8), (64, 6, 8)]
 and dHash at theirs and aHash's."""
 
 
-def guarded(listed: bytes, threshold: int, rule: ProbeRule) -> Ask:
+def guarded(listed: bytes, threshold: int, rule: ProbeRule, variant: int | None = None) -> Ask:
     """The answers of one organisation's calls under the rule: the entry is watched from its first
-    match on, and the call that reaches the suspension is refused whole."""
+    match on, and the call that reaches the suspension is refused whole. ``variant``: every query is
+    a variant item answered at that lower radius."""
     watch: list[Watch] = []
+    radius = threshold if variant is None else min(threshold, variant)
 
     def ask(codes: Sequence[bytes]) -> list[bool]:
-        answers = [distance(code, listed) <= threshold for code in codes]
+        answers = [distance(code, listed) <= radius for code in codes]
         if not watch and any(answers):
             watch.append(Watch(1, np.frombuffer(listed, np.uint8), threshold))
         queries = np.frombuffer(b"".join(codes), np.uint8).reshape(len(codes), -1)
-        observe(watch, queries, rule)
+        caps = None if variant is None else np.full(len(codes), variant, np.int32)
+        observe(watch, queries, rule, caps)
         if watch and watch[0].probes >= rule.suspend_at:
             raise Stopped
         return answers
@@ -52,7 +57,7 @@ def listed_and_copy(bits: int, near: int, seed: int = 3) -> tuple[bytes, bytes]:
 
 
 def test_the_rule_scales_with_the_hash_width() -> None:
-    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24)
+    assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24, flood=64)
     assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=5, suspend_at=6)
 
 
@@ -83,6 +88,59 @@ def test_every_walk_is_stopped_before_it_learns_its_share(
     attack = Attack(guarded(listed, threshold, rule), bits, **shape)  # type: ignore[arg-type]
     learned = attack.run(copy)
     assert learned <= allowed, f"{learned} of {bits} bits learned in {attack.calls} calls"
+
+
+@pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
+@pytest.mark.parametrize("shape", [{}, {"outside": True}, {"batch": 16, "fillers": 31}], ids=str)
+def test_a_walk_at_a_variant_radius_is_stopped_before_it_learns_its_share(
+    bits: int, threshold: int, allowed: int, shape: dict[str, object]
+) -> None:
+    """Variant items answered at a lower radius have an edge of their own there: walked just the same."""
+    listed, copy = listed_and_copy(bits, 2)
+    rule = rule_for(bits, LIMIT)
+    variant = threshold * 3 // 4  # PDQ at 48: 36
+    attack = Attack(guarded(listed, threshold, rule, variant), bits, **shape)  # type: ignore[arg-type]
+    learned = attack.run(copy)
+    assert learned <= allowed, f"{learned} of {bits} bits learned in {attack.calls} calls"
+
+
+def test_edges_at_two_radii_are_kept_apart_and_count_together() -> None:
+    """A query is compared with earlier ones answered at its own radius (an answer at another radius
+    says nothing about the same bit), and the probes at both radii add up on the entry."""
+    listed = np.zeros(32, np.uint8)
+    rule = rule_for(256, LIMIT)
+    watch = Watch(1, listed, 48)
+
+    def at(distance: int, extra: int = 0) -> npt.NDArray[np.uint8]:
+        bits = np.zeros(256, np.uint8)
+        bits[:distance] = 1
+        bits[200 : 200 + extra] = 1
+        return np.packbits(bits)
+
+    assert not watch.see(at(36), rule, 36)  # inside the variant radius
+    assert not watch.see(at(37), rule, 48)  # one bit off, but answered at the threshold: no flip there
+    assert watch.see(at(37), rule, 36)  # the same code at the variant radius: it flips
+    assert watch.see(at(49), rule, 48) == 0  # the threshold's edge: nothing to flip with yet
+    assert watch.see(at(47, 1), rule, 48)  # inside, 3 bits from the one just outside
+    assert watch.probes == 2
+    assert watch.radii.tolist() == [36, 48, 36, 48, 48]
+
+
+def test_near_edges_and_observe_use_the_radius_each_query_was_answered_at() -> None:
+    rng = np.random.default_rng(13)
+    codes = rng.integers(0, 256, (300, 8), dtype=np.uint8)
+    thresholds = rng.integers(6, 12, 300).astype(np.int32)
+    moved = codes[:40].copy()
+    moved[:, 0] ^= 0x1F  # 5 bits from their entries
+    queries = np.concatenate([rng.integers(0, 256, (50, 8), dtype=np.uint8), moved])
+    caps = rng.choice([4, 5, np.iinfo(np.int32).max], queries.shape[0]).astype(np.int32)
+    radii = np.minimum(thresholds[None, :], caps[:, None])
+    expected = (np.abs(distances(queries, codes) - radii) <= 2).any(axis=0)
+    rule = rule_for(64, LIMIT)
+    found = near_edges(queries, codes, flat_index(codes, rule), thresholds, rule, caps)
+    assert found.tolist() == expected.tolist()
+    assert expected.sum() > 0
+    assert found.tolist() != near_edges(queries, codes, flat_index(codes, rule), thresholds, rule).tolist()
 
 
 @pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
@@ -167,3 +225,39 @@ def test_a_walk_on_a_photodna_entry_is_stopped_and_scattered_copies_are_not_prob
     apart = distances(copies, listed.astype(np.uint8)[None, :], euclidean=True)[:, 0]
     assert (np.abs(apart - threshold) <= rule.band_at(threshold)).sum() >= 100
     assert observe([honest], copies, rule) < rule.throttle_at
+
+
+@pytest.mark.parametrize("threshold", [48, 31])
+def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(threshold: int) -> None:
+    """A PDQ walker sends, before each bit it reads, a memory's worth of other distinct queries at the
+    edge, spread around the entry and never flipping among themselves, so that the walk's earlier
+    queries are forgotten: the flood counts as probes instead."""
+    rng = np.random.default_rng(8)
+    listed = rng.integers(0, 256, 32, dtype=np.uint8)
+    rule = rule_for(256, LIMIT)
+    watch = Watch(1, listed, threshold)
+    centre = np.unpackbits(listed)
+    centre[:threshold] ^= 1  # exactly at the threshold: inside
+    agree = np.flatnonzero(centre == np.unpackbits(listed))
+    differ = np.flatnonzero(centre != np.unpackbits(listed))
+
+    def flood() -> npt.NDArray[np.uint8]:
+        """Queries at the threshold exactly (as many bits flipped towards the entry as away), far apart."""
+        flooded = []
+        for _ in range(EDGE_KEPT):
+            moved = centre.copy()
+            moved[rng.choice(agree, 4, replace=False)] ^= 1
+            moved[rng.choice(differ, 4, replace=False)] ^= 1
+            flooded.append(np.packbits(moved))
+        return np.stack(flooded)
+
+    learned = 0
+    for bit in range(256):
+        observe([watch], flood(), rule)
+        read = centre.copy()
+        read[bit] ^= 1
+        observe([watch], np.packbits(read)[None, :], rule)
+        if watch.probes >= rule.suspend_at:
+            break
+        learned += 1
+    assert learned <= 32, f"{learned} of 256 bits read behind {EDGE_KEPT} edge queries each"

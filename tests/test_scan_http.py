@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -34,13 +34,14 @@ def free_port() -> int:
 class Server:
     """The API under uvicorn on one port, stopped and started again over the same data."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, environment: Mapping[str, str] | None = None) -> None:
         self.data = data
+        self.environment = dict(environment or {})
         self.url = f"http://127.0.0.1:{free_port()}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        environment = {**os.environ, "HASHMATCH_DATA_DIR": str(self.data)}
+        environment = {**os.environ, **self.environment, "HASHMATCH_DATA_DIR": str(self.data)}
         port = self.url.rsplit(":", 1)[1]
         command = [
             sys.executable,

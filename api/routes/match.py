@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from accounts import Caller
 from api.deps import Services, allow, budget_of, charge, rate_of, record, services
 from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
-from api.guarding import SUSPENDED, escalate, refuse_if_suspended
+from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
 from matching import (
@@ -27,7 +27,6 @@ from matching import (
     RefResult,
     Search,
     audit_detail,
-    by_type,
     open_notices,
     parse_items,
     parse_thresholds,
@@ -157,9 +156,9 @@ def _guard(
     """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
     owners of the lists concerned; refuse the call that reaches the suspension (committing only the
     guard's state and its audit record)."""
-    queries = {name: codes for name, (_, codes) in by_type(items).items()}
+    queries, caps = guarded_queries(items, found.settings.variant_thresholds)
     matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
-    verdict = found.probes.watch(session, caller.organisation_id, queries, matched, now)
+    verdict = found.probes.watch(session, caller.organisation_id, queries, matched, now, caps)
     if verdict.escalated is None:
         return
     escalate(found, session, caller, verdict, now)

@@ -16,7 +16,8 @@ class ProbeWatch(Base):
 
     ``code`` is the entry's value (a copy of list data: server-side only, never shown to the
     organisation), ``edge`` the organisation's latest distinct query codes that fell in the entry's
-    edge band, concatenated; ``probes`` how many of those came close to an earlier one.
+    edge band, concatenated; ``probes`` how many of those came close to an earlier one (at any of the
+    entry's edges: its threshold and a variant item's lower radius).
     """
 
     __tablename__ = "probe_watches"
@@ -35,6 +36,11 @@ class ProbeWatch(Base):
     threshold: Mapped[int]
     probes: Mapped[int] = mapped_column(default=0)
     edge: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    edge_radii: Mapped[bytes | None] = mapped_column(LargeBinary, default=b"")
+    """The radius each ``edge`` query was answered at (little-endian int32 each): the entry's threshold,
+    or a variant item's lower one; empty or NULL (kept before radii were): the entry's threshold."""
+    edges_seen: Mapped[int | None] = mapped_column(default=0)
+    """Distinct edge queries seen, kept or forgotten (NULL: counted before this was, as 0)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -5,21 +5,25 @@ still handles its notices, others are untouched, and the operator's lift restore
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from cli.main import main
 from db import make_session_factory
 from db.models import AuditRecord, ProbeWatch, Standing, WebhookDelivery
 from guard.watching import lift
-from tests.api.support import World, flip
+from tests.api.support import World, flip, open_world
 from tests.attacks import Attack, Stopped
 from tests.conftest import Configure
 
 
-def ask_as(world: World, who: str) -> Attack:
+def ask_as(world: World, who: str, variant: bool = False) -> Attack:
     def ask(codes: Sequence[bytes]) -> list[bool]:
-        items = [{"type": "pdq", "hash": code.hex(), "ref": f"walk-{code.hex()[:12]}"} for code in codes]
+        items = [
+            {"type": "pdq", "hash": code.hex(), "ref": f"walk-{code.hex()[:12]}", "variant": variant}
+            for code in codes
+        ]
         answer = world.match(who, items)
         if answer.status_code == 403:
             raise Stopped
@@ -105,3 +109,20 @@ def test_the_operator_lists_and_lifts_from_the_command_line(
         lifted = session.scalar(select(AuditRecord).where(AuditRecord.action == "probing.lifted"))
         assert lifted is not None
         assert lifted.detail["reason"] == "false alarm, reviewed"
+
+
+def test_a_walk_through_variant_items_is_watched_at_the_variant_radius(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """Variant items answered at a lower radius (20 here, the list's threshold 31): the guard keeps
+    each edge query with the radius it was answered at, and the walk along that edge is suspended."""
+    with open_world(engine, database_url, tmp_path, variant_thresholds={"pdq": 20}) as world:
+        start = bytes.fromhex(flip(world.hashes["img2.pdq"], 3))
+        assert ask_as(world, "hoster", variant=True).run(start) <= 32
+        refused = world.match("hoster", [{"type": "md5", "hash": world.hashes["img1.md5"], "ref": "x"}])
+        assert refused.status_code == 403
+        with make_session_factory(world.engine)() as session:
+            (watch,) = session.scalars(select(ProbeWatch)).all()
+            assert watch.threshold == 31
+            assert watch.probes >= 24
+            assert set(np.frombuffer(watch.edge_radii or b"", "<i4").tolist()) == {20}

@@ -35,9 +35,21 @@ def test_the_variant_field_must_be_a_boolean(world: World) -> None:
     assert matched(world, "hoster", {"type": "pdq", "hash": h["iwf.pdq"], "variant": False})
 
 
-def test_without_a_variant_threshold_variants_match_at_the_lists_thresholds(world: World) -> None:
-    far = flip(world.hashes["iwf.pdq"], 45)  # IWF's list: 48
-    assert matched(world, "hoster", {"type": "pdq", "hash": far, "variant": True})
+def test_without_a_variant_threshold_variants_match_at_the_lists_thresholds(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    with open_world(engine, database_url, tmp_path, variant_thresholds={}) as world:
+        far = flip(world.hashes["iwf.pdq"], 45)  # IWF's list: 48
+        assert matched(world, "hoster", {"type": "pdq", "hash": far, "variant": True})
+
+
+def test_pdq_variants_are_searched_at_36_by_default(world: World) -> None:
+    """The radius that keeps recall on the project's images (tests/test_hashing.py, README: scan
+    workload) at about a quarter of the cost of 48, on an edge the probing guard watches."""
+    h = world.hashes
+    assert matched(world, "hoster", {"type": "pdq", "hash": flip(h["iwf.pdq"], 36), "variant": True})
+    assert not matched(world, "hoster", {"type": "pdq", "hash": flip(h["iwf.pdq"], 37), "variant": True})
+    assert matched(world, "hoster", {"type": "pdq", "hash": flip(h["iwf.pdq"], 45)})
 
 
 def test_a_variant_that_matches_only_at_the_list_threshold_is_not_matched(cheap: World) -> None:
