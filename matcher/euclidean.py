@@ -1,16 +1,15 @@
 """Exact Euclidean range search over byte vectors (PhotoDNA): a scan that abandons each code as soon as a
 partial sum of squares proves it out of reach.
 
-The unique codes are stored in two parts: the ``W`` widest-spread dimensions (by variance on a sample of
-the list) column by column, the others row by row. A query adds the squares of the first dimensions for a
-whole block of codes at once (vectorised), so most codes are dropped after 8 to 16 of their 144 values and
-only the few still within reach are read further (see :mod:`matcher.l2scan`, which also states why
-nothing is missed). Measured against two designs tried before it (``benchmarks/photodna.py``, README):
-k-means clusters pruned by the triangle inequality skipped almost nothing on 144-dimensional data and
-were no faster than FAISS's flat scan; this scan is.
+The unique codes are stored column by column, the widest-spread dimensions (by variance on a sample of the
+list) first. A query adds the squares of the first dimensions for a whole block of codes at once
+(vectorised), so where unrelated vectors lie far apart most codes are dropped after 8 to 16 of their 144
+values (see :mod:`matcher.l2scan`, which also states why nothing is missed). Measured
+(``benchmarks/photodna.py``, README): k-means clusters pruned by the triangle inequality, tried before,
+skipped almost nothing on 144-dimensional data and were no faster than FAISS's flat scan; this scan is.
 
-Memory: the codes (``nbytes`` each, the same bytes in another layout) and the entry map (~12 bytes per
-code): 10M PhotoDNA codes take about 1.56 GB, memory-mapped when loaded.
+Memory: the codes (``nbytes`` each, the same bytes transposed) and the entry map (~12 bytes per code): 10M
+PhotoDNA codes take about 1.56 GB, memory-mapped when loaded.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +27,6 @@ from matcher.matches import Int64s, Matches
 from matcher.storage import read_array, write_index_dir
 from matcher.validation import check_queries, check_threshold, default_threads
 
-COLUMNS = 32
-"""Dimensions stored column by column (the rest row by row)."""
 ORDER_SAMPLE = 65_536
 """Codes sampled to rank the dimensions by spread (steers speed only)."""
 
@@ -45,7 +42,6 @@ class EuclideanIndex:
         max_threshold: int,
         dims: npt.NDArray[np.int64],
         columns: Codes,
-        rest: Codes,
         entries: EntryMap,
     ) -> None:
         self.name = name
@@ -53,7 +49,6 @@ class EuclideanIndex:
         self.nbytes = int(dims.size)
         self.dims = dims
         self.columns = columns
-        self.rest = rest
         self.entries = entries
 
     @classmethod
@@ -72,10 +67,8 @@ class EuclideanIndex:
         check_queries(name, codes, nbytes)
         unique, entries = deduplicate(codes, ids)
         dims = dimension_order(unique, seed)
-        width = min(COLUMNS, nbytes)
-        columns = np.ascontiguousarray(unique[:, dims[:width]].T)
-        rest = np.ascontiguousarray(unique[:, dims[width:]])
-        return cls(name, max_threshold, dims, columns, rest, entries)
+        columns = np.ascontiguousarray(unique[:, dims].T)
+        return cls(name, max_threshold, dims, columns, entries)
 
     @property
     def entry_count(self) -> int:
@@ -107,7 +100,7 @@ class EuclideanIndex:
 
         def run(part: tuple[npt.NDArray[np.int64], int, int]) -> tuple[Int64s, Int64s, Int64s]:
             chunk, start, stop = part
-            q, code, distance = l2scan.search(self.columns, self.rest, ordered[chunk], threshold, start, stop)
+            q, code, distance = l2scan.search(self.columns, ordered[chunk], threshold, start, stop)
             return chunk[q], code, distance
 
         if len(parts) == 1:
@@ -124,14 +117,12 @@ class EuclideanIndex:
             "hash_type": self.name,
             "bits": self.nbytes * 8,
             "max_threshold": self.max_threshold,
-            "columns": int(self.columns.shape[0]),
             "unique": self.unique_count,
             "entries": self.entry_count,
         }
         arrays: dict[str, npt.NDArray[Any]] = {
             "dims": self.dims,
             "columns": self.columns,
-            "rest": self.rest,
             "entry_offsets": self.entries.offsets,
             "entry_ids": self.entries.ids,
         }
@@ -145,15 +136,11 @@ class EuclideanIndex:
             int(meta["max_threshold"]),
             np.asarray(read_array(directory, "dims"), dtype=np.int64),
             read_array(directory, "columns"),
-            read_array(directory, "rest"),
             entries,
         )
-        n = entries.unique_count
-        if index.columns.shape[1] != n or index.rest.shape[0] != n:
-            raise ValueError(f"{index.columns.shape[1]} and {index.rest.shape[0]} codes but {n} mapped")
-        if index.columns.shape[0] + index.rest.shape[1] != index.nbytes or not np.array_equal(
-            np.sort(index.dims), np.arange(index.nbytes)
-        ):
+        if index.columns.shape != (index.nbytes, entries.unique_count):
+            raise ValueError(f"columns of shape {index.columns.shape}, {entries.unique_count} codes mapped")
+        if not np.array_equal(np.sort(index.dims), np.arange(index.nbytes)):
             raise ValueError("the dimension order is not a permutation of the stored dimensions")
         return index
 

@@ -1,13 +1,13 @@
 """Compiled loops of the Euclidean index (numba, released GIL): squared distances in integers, abandoned
 as soon as a partial sum proves a code out of reach.
 
-Layout: the dimensions are taken in the index's order (the widest-spread first); the first ``W`` are
-stored column by column (``columns[k]``: the ``k``-th dimension of every code, contiguous), the others
-row by row (``rest[i]``: the remaining values of code ``i``). A query walks the codes a block at a time:
-for every code of the block it adds the squares of the first dimensions column after column (loops the
-compiler vectorises), a pass of :data:`STAGE` columns at a time, while more than :data:`ALONE` codes of
-the block are still within reach; each code still within reach then continues alone (the remaining
-columns, then its row) until its sum passes the limit or it is complete.
+Layout: the codes are stored column by column (``columns[k]``: the ``k``-th dimension, in the index's order
+of widest spread first, of every code, contiguous). A query walks the codes a block at a time: for every
+code of the block it adds the squares of the dimensions column after column (loops the compiler
+vectorises), a pass of :data:`STAGE` columns at a time, while more than :data:`ALONE` codes of the block
+are still within reach; each code still within reach then continues alone until its sum passes the limit
+or it is complete. Where unrelated vectors lie far beyond the threshold a block is done after 8-16 of 144
+columns; where they lie near it the passes go on, and the search becomes a vectorised integer scan.
 
 Why nothing is missed: a squared distance is a sum of squares of integers, each at least 0, so every
 partial sum is at most the whole. A code is dropped only when a partial sum already exceeds ``t * t``:
@@ -23,15 +23,13 @@ import numpy as np
 from numba import njit
 
 BLOCK = 1024
-"""Codes per block: a block's columns (``W`` x 1 KB) stay in the L1/L2 cache for every query of a batch."""
+"""Codes per block: the part of a column a pass reads (1 KB) stays in the cache for every query of a batch."""
 STAGE = 8
 """Columns added per vectorised pass over a block."""
 ALONE = 2
 """At most this many codes of a block continue alone: reading a column a code at a time costs a cache miss
 per code, a vectorised pass reads the block's part of it in order (measured: 3x faster than letting an
 eighth of the block continue alone)."""
-REST_CHUNK = 16
-"""A code continuing alone checks its sum after every this many values of its row."""
 
 
 @njit(inline="always")
@@ -49,7 +47,6 @@ def ceil_sqrt(value: np.int64) -> np.int64:
 @njit(nogil=True, cache=True)
 def search(
     columns: np.ndarray,
-    rest: np.ndarray,
     queries: np.ndarray,
     threshold: int,
     start: int,
@@ -57,9 +54,8 @@ def search(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every code of positions ``start`` to ``stop`` within ``threshold`` (Euclidean) of each query:
     (query, code position, distance rounded up). ``queries`` are int32 rows in the index's dimension
-    order (``W`` column values, then the rest)."""
+    order."""
     width = columns.shape[0]
-    tail = rest.shape[1]
     limit = np.int64(threshold) * np.int64(threshold)
     partial = np.empty(BLOCK, dtype=np.int32)
     out_query = np.empty(1024, dtype=np.int64)
@@ -98,13 +94,6 @@ def search(
                     diff = np.int64(columns[k, code]) - query[k]
                     total += diff * diff
                     k += 1
-                row = rest[code]
-                chunk = 0
-                while chunk < tail and total <= limit:
-                    for j in range(chunk, min(tail, chunk + REST_CHUNK)):
-                        diff = np.int64(row[j]) - query[width + j]
-                        total += diff * diff
-                    chunk += REST_CHUNK
                 if total > limit:
                     continue
                 if found == out_query.shape[0]:

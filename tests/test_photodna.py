@@ -189,7 +189,7 @@ def test_save_and_load_are_memory_mapped_and_exact(tmp_path: Path) -> None:
         5000,
         5000,
     )
-    for array in (loaded.columns, loaded.rest, loaded.entries.ids):
+    for array in (loaded.columns, loaded.entries.ids):
         assert isinstance(array, np.memmap)
         assert not array.flags.writeable
     queries = edge_queries(rng, codes, 120)
