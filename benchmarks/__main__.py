@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,...,quality]``.
+"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,...]``.
 
 Runs each part in a fresh Python process, then prints the machine, library versions and seed once and one
 markdown section per part, and writes one JSON record to ``benchmarks/results/bench-<time>.json``.
@@ -14,7 +14,9 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - startup: each command's time from start to exit, against ``python -c pass``;
 - quality: recall per transform, false positives and cross-matches of ``hashmatch scan`` on the project's
   evaluation set, end to end through hash, import, publish, serve and scan (``--quick``: fewer pictures);
-- console: the web console's main pages at 10,000 notices (1,000), median and p95 per page.
+- console: the web console's main pages at 10,000 notices (1,000), median and p95 per page;
+- photodna: hashmatch's exact Euclidean index against FAISS ``IndexFlatL2``, synthetic PhotoDNA vectors,
+  1M and 10M (``--quick``: 100K and 1M).
 """
 
 import argparse
@@ -28,7 +30,18 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "rematch", "startup", "quality", "console")
+PARTS = (
+    "matcher",
+    "lists",
+    "http",
+    "scanner",
+    "scanload",
+    "rematch",
+    "startup",
+    "quality",
+    "console",
+    "photodna",
+)
 
 
 def parse_parts(text: str) -> tuple[str, ...]:

@@ -122,5 +122,5 @@ def _layout(index: "Index") -> str:
     if isinstance(index, HammingIndex) and index.tables is not None:
         return f"{index.tables.count} tables of {index.tables.width} bits"
     if isinstance(index, EuclideanIndex):
-        return f"{index.cluster_count} clusters"
+        return "filtered scan by column"
     return "flat scan" if isinstance(index, HammingIndex) else "sorted lookup"

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from matcher.errors import IndexFileError
 
 FORMAT = "hashmatch-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 DESCRIPTION = "index.json"
 
 

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -234,3 +235,27 @@ def test_publish_rebuilds_a_damaged_served_version_under_its_name_and_every_hash
         assert len(index.search("md5", md5, 0)) == 60
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [version]  # nothing broken left over
     assert_consistent(sessions, tmp_path)
+
+
+def test_a_photodna_list_is_published_with_checksums_and_a_damaged_file_is_rebuilt(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The PhotoDNA index's own files (its codes by column, its dimension order) are in the manifest:
+    a flipped byte is refused before it is served, and publish builds the version again."""
+    vectors = codes(400, 31, nbytes=144)
+    list_id = new_list(sessions, thresholds={"photodna": 40})
+    load(sessions, list_id, plain("photodna", vectors))
+    version = publish(sessions, tmp_path).version
+    manifest = json.loads((tmp_path / version / MANIFEST).read_text())
+    assert {"photodna/columns.npy", "photodna/dims.npy", "photodna/entry_ids.npy"} <= set(manifest["files"])
+    assert manifest["search_thresholds"] == {"photodna": 40}
+    near = vectors[:5].copy()
+    near[:, 0] = np.where(near[:, 0] < 128, near[:, 0] + 40, near[:, 0] - 40)  # exactly 40 away
+    assert sorted(served(tmp_path).search("photodna", near, 40).query.tolist()) == [0, 1, 2, 3, 4]
+    _flip_byte(tmp_path / version / "photodna" / "columns.npy")
+    assert check_version(tmp_path, version) == [
+        f"{version}/photodna/columns.npy: its SHA-256 differs from the manifest's"
+    ]
+    assert publish(sessions, tmp_path).version == version
+    assert check_version(tmp_path, version) == []
+    assert len(served(tmp_path).search("photodna", vectors, 0)) == 400

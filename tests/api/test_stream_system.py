@@ -15,6 +15,7 @@ from db import make_session_factory
 from db.clock import ManualClock
 from db.models import AuditRecord, Notice
 from indexer.watcher import IndexWatcher
+from matcher import INDEX_FORMAT_VERSION
 from tests.api.support import START, World, flip, make_settings
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -211,7 +212,9 @@ def test_readiness_says_why_the_served_index_cannot_be_loaded(
     shutil.copytree(world.index_dir, copy)
     assert world.index_version is not None
     description = copy / world.index_version / "pdq" / "index.json"
-    description.write_text(description.read_text().replace('"format_version": 2', '"format_version": 1'))
+    current = f'"format_version": {INDEX_FORMAT_VERSION}'
+    assert current in description.read_text()
+    description.write_text(description.read_text().replace(current, '"format_version": 1'))
     manifest_path = copy / world.index_version / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["files"]["pdq/index.json"] = {
@@ -227,7 +230,8 @@ def test_readiness_says_why_the_served_index_cannot_be_loaded(
     assert answer.status_code == 503
     detail = answer.json()["detail"]
     assert (
-        f"{world.index_version}/pdq/index.json has format version 1; this program reads version 2" in detail
+        f"{world.index_version}/pdq/index.json has format version 1; "
+        f"this program reads version {INDEX_FORMAT_VERSION}" in detail
     )
     assert str(tmp_path) not in answer.text
 
