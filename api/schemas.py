@@ -97,6 +97,8 @@ class MatchDetail(BaseModel):
     type: str
     distance: int
     category: str | None
+    variant: str | None = None
+    """The entry hashes this transformed copy of its item (``crop5``, ``rot3``...); null: the item."""
 
 
 class RefResult(BaseModel):

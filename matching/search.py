@@ -32,6 +32,8 @@ class Hit:
     hotline_id: int
     item: str | None
     category: str | None
+    variant: str | None = None
+    """Which transformed copy of the item the entry hashes (a list-side variant), None: the item."""
 
 
 @dataclass
@@ -116,6 +118,7 @@ def find_hits(
                 hash_list.organisation_id,
                 entry.item,
                 entry.category or hash_list.default_category,
+                entry.variant,
             )
         )
     return hits

@@ -26,6 +26,7 @@ from scanner.embedded import find_regions
 from scanner.hashing import CHUNK, FILE_TYPES, Hash, digests_of, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
+from scanner.variants import list_variants
 
 CHUNKSIZE = 8
 WINDOW = 2_000
@@ -43,6 +44,9 @@ class HashOptions:
     """Add PDQ of the seven flipped and rotated copies (query side)."""
     trim: bool = False
     """Add the perceptual hashes of the image without its uniform borders, if it has any (query side)."""
+    variants: bool = False
+    """Add the perceptual hashes of the list's transformed copies, labelled (list side:
+    :mod:`scanner.variants`)."""
     regions: int = 0
     """Add the perceptual hashes of at most this many pictures found inside the image (a photo in a
     screenshot, the parts of a collage: :mod:`scanner.embedded`; query side)."""
@@ -114,6 +118,9 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
             picture = framed.crop(box)
             found.extend(image_hashes(trim_borders(picture) or picture, options.types))
         regions = len(boxes)
+        if options.variants:
+            for label, copy in list_variants(loaded.image):
+                found.extend(replace(item, label=label) for item in image_hashes(copy, options.types))
     found.sort(key=lambda item: options.types.index(item.type))
     return FileHashes(tuple(_distinct(found)), loaded.problem, regions)
 

@@ -200,6 +200,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                 "type": hit.hash_type,
                 "distance": hit.distance,
                 "category": hit.category,
+                "variant": hit.variant,
             }
             for hit in result.hits
         ]
