@@ -104,7 +104,10 @@ class MatchDetail(BaseModel):
 class RefResult(BaseModel):
     ref: str
     matched: bool
-    confidence: Literal["high", "medium"] | None
+    confidence: Literal["high", "medium", "review"] | None = Field(
+        description="review (hotlines and admins only): not a match, pHash/dHash hits that the ref's "
+        "PDQ contradicts, for the hotline to look at"
+    )
     signals: list[str] = Field(description="hash types that matched")
     notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
     reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")
