@@ -2,6 +2,9 @@
 upright pair does, and a pHash/dHash match that the ref's own PDQ contradicts goes to the hotline's
 review instead of opening a notice."""
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from sqlalchemy import func, select
 
 from db import make_session_factory
@@ -9,7 +12,7 @@ from db.models import Notice
 from tests.api.support import World, flip
 
 
-def results(world: World, who: str, items: list[dict[str, object]]) -> dict[str, dict[str, object]]:
+def results(world: World, who: str, items: Sequence[Mapping[str, object]]) -> dict[str, dict[str, Any]]:
     answer = world.match(who, items)
     assert answer.status_code == 200, answer.text
     return {result["ref"]: result for result in answer.json()["results"]}
@@ -23,8 +26,11 @@ def notices(world: World) -> int:
 def test_a_mirrored_pair_corroborates_like_an_upright_pair(world: World) -> None:
     h = world.hashes
     far = flip(h["img1.pdq"], 100)  # the file as stored: another picture
-    upright = [{"type": "pdq", "hash": h["img1.pdq"]}, {"type": "phash", "hash": h["img1.phash"]}]
-    mirrored = [
+    upright: list[dict[str, object]] = [
+        {"type": "pdq", "hash": h["img1.pdq"]},
+        {"type": "phash", "hash": h["img1.phash"]},
+    ]
+    mirrored: list[dict[str, object]] = [
         {"type": "pdq", "hash": far},
         {"type": "phash", "hash": flip(h["img1.phash"], 30)},
         {"type": "pdq", "hash": flip(h["img1.pdq"], 3), "variant": True},
