@@ -13,7 +13,7 @@ from tests.api.support import World, flip
 
 
 def results(world: World, who: str, items: Sequence[Mapping[str, object]]) -> dict[str, dict[str, Any]]:
-    answer = world.match(who, items)
+    answer = world.match(who, list(items))
     assert answer.status_code == 200, answer.text
     return {result["ref"]: result for result in answer.json()["results"]}
 
