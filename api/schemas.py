@@ -97,12 +97,17 @@ class MatchDetail(BaseModel):
     type: str
     distance: int
     category: str | None
+    variant: str | None = None
+    """The entry hashes this transformed copy of its item (``crop5``, ``rot3``...); null: the item."""
 
 
 class RefResult(BaseModel):
     ref: str
     matched: bool
-    confidence: Literal["high", "medium"] | None
+    confidence: Literal["high", "medium", "review"] | None = Field(
+        description="review (hotlines and admins only): not a match, pHash/dHash hits that the ref's "
+        "PDQ contradicts, for the hotline to look at"
+    )
     signals: list[str] = Field(description="hash types that matched")
     notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
     reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")

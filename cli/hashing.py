@@ -32,6 +32,12 @@ def register(commands: Commands) -> None:
         "--category", help="add a category column with this value on every row (e.g. an IWF category)"
     )
     hash_command.add_argument(
+        "--variants",
+        action="store_true",
+        help="also hash centre crops (5 %%, 10 %%) and 3-degree turns of each picture, as variant rows "
+        "of its item: cropped and slightly turned copies then match",
+    )
+    hash_command.add_argument(
         "--draft",
         action="store_const",
         const=DRAFT_SIZE,
@@ -64,7 +70,7 @@ def _hash(args: argparse.Namespace) -> None:
     from scanner.output import RowWriter, format_for
     from scanner.progress import progress
 
-    options = HashOptions(types=parse_types(args.types), draft_size=args.draft)
+    options = HashOptions(types=parse_types(args.types), draft_size=args.draft, variants=args.variants)
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
     files = written = 0
@@ -74,7 +80,8 @@ def _hash(args: argparse.Namespace) -> None:
         progress(len(entries), "file", "hashing", not args.no_progress) as bar,
     ):
         category = {} if args.category is None else {"category": args.category}
-        writer = RowWriter(stream, (*LIST_COLUMNS, *category), output_format)
+        labelled = ("variant",) if args.variants else ()
+        writer = RowWriter(stream, (*LIST_COLUMNS, *labelled, *category), output_format)
         for entry, found in zip(
             entries,
             hash_files((e.path for e in entries), options, min(args.workers, len(entries))),
@@ -86,7 +93,7 @@ def _hash(args: argparse.Namespace) -> None:
                 problems.append(f"{entry.path}: {found.problem}")
             for item in found.hashes:
                 row = {"type": item.type, "hash": item.hash, "item": entry.relative, "quality": item.quality}
-                writer.write(row | category)
+                writer.write(row | ({"variant": item.label} if args.variants else {}) | category)
                 written += 1
     for line in problems:
         print(f"hashmatch: warning: {line}", file=sys.stderr)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from cli.common import CommandError, Commands
 from cli.hashing import add_hash_options, parse_types
-from scanner.defaults import DEFAULT_BATCH_ITEMS, DRAFT_SIZE, MAX_ITEMS
+from scanner.defaults import DEFAULT_BATCH_ITEMS, DEFAULT_REGIONS, DRAFT_SIZE, MAX_ITEMS
 from scanner.output import FORMATS, Format
 
 if TYPE_CHECKING:
@@ -82,6 +82,13 @@ def register(commands: Commands) -> None:
     scan.add_argument("--no-dihedral", action="store_true", help="do not query flipped/rotated variants")
     scan.add_argument("--no-trim", action="store_true", help="do not query the image without uniform borders")
     scan.add_argument(
+        "--max-regions",
+        type=int,
+        default=DEFAULT_REGIONS,
+        help="hash at most this many pictures found inside an image (a photo in a screenshot, the parts "
+        "of a collage); 0: none (default: %(default)s)",
+    )
+    scan.add_argument(
         "--draft-size",
         type=_positive,
         default=DRAFT_SIZE,
@@ -136,6 +143,7 @@ def _scan(args: argparse.Namespace) -> None:
         types=parse_types(args.types),
         dihedral=not args.no_dihedral,
         trim=not args.no_trim,
+        regions=_non_negative(args.max_regions, "--max-regions"),
         draft_size=None if args.no_draft else args.draft_size,
     )
     try:
@@ -247,4 +255,10 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of pixels >= 1, got {text!r}")
+    return value
+
+
+def _non_negative(value: int, option: str) -> int:
+    if value < 0:
+        raise CommandError(f"{option}: expected 0 or more, got {value}")
     return value

@@ -1,8 +1,10 @@
 """Reading hash list files: CSV with a header, NDJSON, and python-threatexchange's plain lines.
 
 - CSV: a header row naming at least ``type`` and ``hash``; optional ``item`` (the hotline's reference of
-  the source material), ``category``, ``quality`` (PDQ quality 0-100) and ``action`` (``add`` or
-  ``retract``, delta imports only). Other columns are ignored and reported.
+  the source material), ``category``, ``quality`` (PDQ quality 0-100), ``action`` (``add`` or
+  ``retract``, delta imports only) and ``variant`` (the row hashes a transformed copy of its item, such
+  as ``crop5`` or ``rot3``, made by ``hashmatch hash --variants``: it needs an item). Other columns are
+  ignored and reported.
 - NDJSON (``.ndjson``, ``.jsonl``): one object per line with the same keys.
 - Plain (anything else): one ``<type> <hash>`` pair per line; blank lines and ``#`` comments ignored.
 
@@ -11,7 +13,8 @@ hex; PhotoDNA also as base64 (192 characters, standard or URL-safe alphabet).
 
 Files are read as a stream (bytes, decoded strictly as UTF-8 line by line, or text), a chunk of rows at a
 time: what is kept is one binary code per valid row (a NumPy array per hash type) and the few distinct
-(item, category, quality) combinations, never the text. A UTF-8 byte order mark at the start is skipped.
+(item, category, quality, variant) combinations, never the text. A UTF-8 byte order mark at the start
+is skipped.
 Every bad line is counted; the first ``error_cap`` are kept with their line number, value and reason. Bad
 lines include: bytes that are not UTF-8, NUL characters, a hash of the wrong length, a trivial value in a
 row that adds (see :meth:`matcher.HashType.trivial`) and PDQ quality below ``LOW_QUALITY`` unless allowed.
@@ -35,12 +38,13 @@ from matcher import HASH_TYPES, HashType, MatcherError, get_hash_type
 from matcher.codes import Codes, decode_hex
 
 FORMATS = ("csv", "ndjson", "plain")
-COLUMNS = ("type", "hash", "item", "category", "quality", "action")
+COLUMNS = ("type", "hash", "item", "category", "quality", "action", "variant")
 ACTIONS = ("add", "retract")
 LOW_QUALITY = 50
 """PDQ quality below this is unreliable: such rows are refused unless allowed (then kept and counted)."""
 ITEM_LENGTH = 256
 CATEGORY_LENGTH = 64
+VARIANT_LENGTH = 32
 BOM = "\ufeff"
 CHUNK_ROWS = 65_536
 
@@ -68,6 +72,8 @@ class Meta(NamedTuple):
     item: str | None
     category: str | None
     quality: int | None
+    variant: str | None = None
+    """Which transformed copy of the item the hash is of (``crop5``...); None: the item as it is."""
 
 
 @dataclass(frozen=True)
@@ -284,18 +290,18 @@ class _Reader:
         if problem is not None:
             self.error(line, values[problem[0]], problem[1])
             return None
-        item, category = (cast(str | None, values[name]) for name in ("item", "category"))
+        item, category, variant = (cast(str | None, values[name]) for name in ("item", "category", "variant"))
         number, retract = _quality(values["quality"]), values["action"] == "retract"
         if number is not None and number < LOW_QUALITY and self.adding and not retract:
             self.result.low_quality += 1
-        return self._intern(Meta(item, category, number)), retract
+        return self._intern(Meta(item, category, number, variant)), retract
 
     def _meta_problem(self, values: dict[str, object]) -> tuple[str, str] | None:
-        """The field at fault in a row's item, category, quality and action, and why; None if none."""
-        for name, limit in (("item", ITEM_LENGTH), ("category", CATEGORY_LENGTH)):
-            problem = _text_problem(name, values[name], limit)
-            if problem is not None:
-                return name, problem
+        """The field at fault in a row's item, category, quality, action and variant, and why; None if
+        none."""
+        problem = self._text_fields_problem(values)
+        if problem is not None:
+            return problem
         quality, action = values["quality"], values["action"]
         number = _quality(quality)
         if quality is not None and number is None:
@@ -313,6 +319,20 @@ class _Reader:
                 "quality",
                 f"quality {number} is below {LOW_QUALITY}: unreliable (--allow-low-quality keeps it)",
             )
+        return None
+
+    @staticmethod
+    def _text_fields_problem(values: dict[str, object]) -> tuple[str, str] | None:
+        for name, limit in (
+            ("item", ITEM_LENGTH),
+            ("category", CATEGORY_LENGTH),
+            ("variant", VARIANT_LENGTH),
+        ):
+            problem = _text_problem(name, values[name], limit)
+            if problem is not None:
+                return name, problem
+        if values["variant"] is not None and values["item"] is None:
+            return "variant", "a variant needs an item: the item it is a transformed copy of"
         return None
 
     def _intern(self, meta: Meta) -> int:

@@ -9,7 +9,7 @@ change committed is refused. Entries are never deleted: a version that removes o
 ``removed_in``; the entries of a list at version ``v`` are those with ``added_in <= v`` and
 ``removed_in`` NULL or ``> v`` (version ids grow with their numbers).
 
-An entry is identified by (hash type, value, item, category, quality). A full import keeps the
+An entry is identified by (hash type, value, item, category, quality, variant). A full import keeps the
 entries the new file still holds (same ids: notices keep resting on them), adds the new ones and
 removes the others as "replaced"; the comparison is one sort of the old and new rows together. An
 import that changes nothing makes no version, and a full import without a valid row (which would
@@ -346,7 +346,7 @@ def iter_active(
     chunk: int = 100_000,
 ) -> Iterator[tuple[Ids, bytes, list[tuple[Any, ...]]]]:
     """The list's entries of ``hash_type`` at ``version_id`` (None: the newest), a chunk at a time:
-    (ids, concatenated values, and if ``with_meta`` each row's (item, category, quality)).
+    (ids, concatenated values, and if ``with_meta`` each row's (item, category, quality, variant)).
 
     Read through the DB-API cursor (a server-side one on PostgreSQL): no ORM object per row."""
     condition = "removed_in IS NULL"
@@ -354,7 +354,7 @@ def iter_active(
     if version_id is not None:
         condition = "added_in <= ? AND (removed_in IS NULL OR removed_in > ?)"
         params = (list_id, hash_type, version_id, version_id)
-    columns = "id, value" + (", item, category, quality" if with_meta else "")
+    columns = "id, value" + (", item, category, quality, variant" if with_meta else "")
     with _cursor(connection, streaming=True) as cursor, gc_paused():
         query = f"SELECT {columns} FROM entries WHERE list_id = ? AND hash_type = ? AND {condition}"
         cursor.execute(_sql(connection, query), params)
@@ -409,7 +409,7 @@ def _active_entries(connection: Connection, list_id: int, hash_type: str, metas:
         cursor.execute(
             _sql(
                 connection,
-                "SELECT DISTINCT item, category, quality FROM entries "
+                "SELECT DISTINCT item, category, quality, variant FROM entries "
                 "WHERE list_id = ? AND hash_type = ? AND removed_in IS NULL LIMIT 2",
             ),
             (list_id, hash_type),
@@ -419,7 +419,7 @@ def _active_entries(connection: Connection, list_id: int, hash_type: str, metas:
     for ids, values, others in iter_active(connection, list_id, None, hash_type, with_meta=uniform is None):
         if uniform is not None:
             meta = np.full(ids.size, uniform, dtype=np.int32)
-        else:  # a new (item, category, quality) gets the next index: len(known) before it is added
+        else:  # a new (item, category, quality, variant) gets the next index: len(known) before it is added
             meta = np.fromiter((known.setdefault(other, len(known)) for other in others), np.int32, ids.size)
         parts.append((ids, np.frombuffer(values, dtype=np.uint8).reshape(ids.size, nbytes), meta))
     metas.extend(Meta(*key) for key in list(known)[len(metas) :])
@@ -552,13 +552,16 @@ def _insert(
     as a per-row item, go through executemany. Integer columns and the registry's type name are
     written into the statements."""
     name, width = rows.hash_type.name, rows.hash_type.nbytes
-    into = "INSERT INTO entries (list_id, hash_type, value, item, category, quality, added_in) "
-    one_by_one = _sql(connection, into + f"VALUES ({int(list_id)}, '{name}', ?, ?, ?, ?, {int(version_id)})")
+    into = "INSERT INTO entries (list_id, hash_type, value, item, category, quality, variant, added_in) "
+    one_by_one = _sql(
+        connection, into + f"VALUES ({int(list_id)}, '{name}', ?, ?, ?, ?, ?, {int(version_id)})"
+    )
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         in_bulk = into + (
             f"SELECT {int(list_id)}, '{name}', substring(%s::bytea from i * {width} + 1 for {width}), "
-            f"%s::text, %s::text, %s::integer, {int(version_id)} FROM generate_series(0, %s - 1) AS i"
+            f"%s::text, %s::text, %s::integer, %s::text, {int(version_id)} "
+            "FROM generate_series(0, %s - 1) AS i"
         )
     else:
         numbers = "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?) "
@@ -566,7 +569,7 @@ def _insert(
             numbers
             + into
             + (
-                f"SELECT {int(list_id)}, '{name}', substr(?, i * {width} + 1, {width}), ?, ?, ?, "
+                f"SELECT {int(list_id)}, '{name}', substr(?, i * {width} + 1, {width}), ?, ?, ?, ?, "
                 f"{int(version_id)} FROM n"
             )
         )

@@ -7,7 +7,14 @@ Confidence (signals are hash types; several items of one type for a ref count on
 - two or more of pdq/phash/dhash/photodna matching entries of the same list item is ``high``, and so
   is one of them corroborated by ahash/whash on the same item;
 - one of pdq/phash/dhash/photodna is ``medium`` (PhotoDNA is a perceptual signal like PDQ);
-- ahash/whash alone never make a match.
+- ahash/whash alone never make a match;
+- but an item matched on pHash/dHash only (64 bits: related pictures such as a stereo pair's two
+  halves, and random codes at scale, come that close) whose PDQ or PhotoDNA entry the ref's own hash of
+  that type did not match is contradicted: it counts for nothing above. A ref with only such items is
+  ``review``: not matched, no notice; hotlines and admins see its hits, hosters only "not matched".
+
+Variant entries of an item (a hotline's list-side crops and turns, ``entries.variant``) are entries of
+that item like any other: a crop's PDQ and its pHash on one item are two signals.
 
 A trivial query hash (the digest of the empty file, a blank image's perceptual hash: see
 :meth:`matcher.HashType.trivial`) is never searched; a ref with only such hashes is answered as not

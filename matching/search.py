@@ -1,7 +1,7 @@
 """Searching a call's items against the served indexes and combining the hits per ref into a confidence."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +16,9 @@ from matching.items import IndexNotReady, Item, by_type, unmatchable_refs
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
 PERCEPTUAL = frozenset({"pdq", "phash", "dhash", "photodna"})
+WIDE = frozenset({"pdq", "photodna"})
+"""Perceptual signals wide enough to stand alone (256 bits, 144 bytes: unrelated pictures sit far
+beyond their thresholds); pHash and dHash (64 bits) are not: see :func:`confidence`."""
 WEAK = frozenset({"ahash", "whash"})
 _IN_CHUNK = 900  # ids per IN (...) clause: under every database's parameter limit
 
@@ -32,6 +35,8 @@ class Hit:
     hotline_id: int
     item: str | None
     category: str | None
+    variant: str | None = None
+    """Which transformed copy of the item the entry hashes (a list-side variant), None: the item."""
 
 
 @dataclass
@@ -116,6 +121,7 @@ def find_hits(
                 hash_list.organisation_id,
                 entry.item,
                 entry.category or hash_list.default_category,
+                entry.variant,
             )
         )
     return hits
@@ -135,8 +141,10 @@ def _load_entries(session: Session, ids: Iterable[int]) -> dict[int, tuple[Entry
     return loaded
 
 
-def confidence(hits: Sequence[Hit]) -> str | None:
-    """``high``, ``medium`` or None (no match) for the hits of one ref, by the rules above."""
+def confidence(hits: Sequence[Hit], contradicted: Set[tuple[int, str]] = frozenset()) -> str | None:
+    """``high``, ``medium``, ``review`` or None (no match) for the hits of one ref, by the rules of
+    :mod:`matching`; ``contradicted``: the (list, item) pairs whose PDQ or PhotoDNA entry the ref's own
+    hash of that type did not match."""
     types = {hit.hash_type for hit in hits}
     if types & CRYPTOGRAPHIC:
         return "high"
@@ -144,11 +152,22 @@ def confidence(hits: Sequence[Hit]) -> str | None:
     for hit in hits:
         if hit.item is not None:
             per_item[(hit.list_id, hit.item)].add(hit.hash_type)
-    for signals in per_item.values():
+    standing = {
+        key: signals for key, signals in per_item.items() if not _only_narrow(signals, key, contradicted)
+    }
+    for signals in standing.values():
         strong = signals & PERCEPTUAL
         if len(strong) >= 2 or (strong and signals & WEAK):
             return "high"
-    return "medium" if types & PERCEPTUAL else None
+    loose = {hit.hash_type for hit in hits if hit.item is None}
+    if any(signals & PERCEPTUAL for signals in standing.values()) or loose & PERCEPTUAL:
+        return "medium"
+    return "review" if types & PERCEPTUAL else None
+
+
+def _only_narrow(signals: set[str], key: tuple[int, str], contradicted: Set[tuple[int, str]]) -> bool:
+    """The item's match rests on pHash/dHash only while its PDQ (PhotoDNA) says another picture."""
+    return key in contradicted and not signals & WIDE
 
 
 def supporting(hits: Sequence[Hit]) -> list[Hit]:
@@ -160,20 +179,67 @@ def supporting(hits: Sequence[Hit]) -> list[Hit]:
 
 
 def combine(
-    refs: Sequence[str], hits: Mapping[str, list[Hit]], unmatchable: Mapping[str, str] | None = None
+    refs: Sequence[str],
+    hits: Mapping[str, list[Hit]],
+    unmatchable: Mapping[str, str] | None = None,
+    contradicted: Mapping[str, Set[tuple[int, str]]] | None = None,
 ) -> list[RefResult]:
     """One result per distinct ref in order of first appearance; ``unmatchable``: refs that could not
-    be searched, and why."""
+    be searched, and why; ``contradicted``: per ref, the items its PDQ (PhotoDNA) did not match. A
+    ``review`` result is not matched (no notice): its hits are there for the hotline to see."""
     results: list[RefResult] = []
     for ref in dict.fromkeys(refs):
         ref_hits = hits.get(ref, [])
-        level = confidence(ref_hits)
+        level = confidence(ref_hits, (contradicted or {}).get(ref, frozenset()))
         if level is None:
             results.append(RefResult(ref, unmatchable=(unmatchable or {}).get(ref)))
             continue
         kept = supporting(ref_hits)
-        results.append(RefResult(ref, True, level, sorted({hit.hash_type for hit in kept}), hits=kept))
+        signals = sorted({hit.hash_type for hit in kept})
+        results.append(RefResult(ref, level != "review", level, signals, hits=kept))
     return results
+
+
+def contradicted_items(
+    session: Session, items: Sequence[Item], hits: Mapping[str, list[Hit]]
+) -> dict[str, set[tuple[int, str]]]:
+    """Per ref, the (list, item) pairs it matched on pHash/dHash only although it sent a hash of a
+    wide type (PDQ, PhotoDNA) that the item is listed with: that hash was searched and did not match
+    the item. One query per list involved, for such refs only (few)."""
+    sent: dict[str, set[str]] = defaultdict(set)
+    for item in items:
+        sent[item.ref].add(item.hash_type)
+    suspects: dict[str, set[tuple[int, str]]] = {}
+    for ref, ref_hits in hits.items():
+        matched: dict[tuple[int, str], set[str]] = defaultdict(set)
+        for hit in ref_hits:
+            if hit.item is not None:
+                matched[(hit.list_id, hit.item)].add(hit.hash_type)
+        narrow = {key for key, signals in matched.items() if signals & PERCEPTUAL and not signals & WIDE}
+        if narrow and sent[ref] & WIDE:
+            suspects[ref] = narrow
+    if not suspects:
+        return {}
+    wanted = sorted({key for keys in suspects.values() for key in keys})
+    listed: set[tuple[int, str, str]] = set()
+    for list_id in {key[0] for key in wanted}:
+        names = sorted({item for other, item in wanted if other == list_id})
+        for start in range(0, len(names), _IN_CHUNK):
+            rows = session.execute(
+                select(Entry.item, Entry.hash_type)
+                .where(
+                    Entry.list_id == list_id,
+                    Entry.item.in_(names[start : start + _IN_CHUNK]),
+                    Entry.hash_type.in_(sorted(WIDE)),
+                    Entry.removed_in.is_(None),
+                )
+                .distinct()
+            )
+            listed.update((list_id, str(item), str(hash_type)) for item, hash_type in rows)
+    return {
+        ref: {key for key in keys if any((*key, kind) in listed for kind in WIDE & sent[ref])}
+        for ref, keys in suspects.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -200,5 +266,6 @@ def search(
         raise IndexNotReady("no index has been published yet: import a list first")
     searched = [item for item in items if item.unmatchable is None]
     hits = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
-    results = combine([item.ref for item in items], hits, unmatchable_refs(items))
+    contradicted = contradicted_items(session, searched, hits)
+    results = combine([item.ref for item in items], hits, unmatchable_refs(items), contradicted)
     return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)

@@ -209,6 +209,7 @@ def _view(
                 "value": entry.value.hex(),
                 "item": entry.item,
                 "category": entry.category,
+                "variant": entry.variant,
                 "distance": match.distance,
             }
             for match, hash_list, entry in matches

@@ -19,3 +19,8 @@ image to 64 pixels or fewer a side, so four or more source pixels still feed eac
 On generated 1-4 MP photos PDQ moves by at most 14 bits at 256 (mean 5-8; at most 10 at 512), against a
 threshold of 48 and unrelated images 90-128 apart; pHash and dHash by 0-3 (tests/test_hashing.py states
 the bound for PNGs). Twice the speed of 512 (see benchmarks/scanner.py)."""
+
+DEFAULT_REGIONS = 4
+"""The most pictures found inside one image (a photo in a screenshot, the parts of a collage of up to
+four) that a scan hashes too: at most this many times the perceptual types more items per file, and
+only for images where such pictures are found."""

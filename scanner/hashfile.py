@@ -1,11 +1,13 @@
 """Hashing whole files, one by one or in parallel worker processes.
 
 What a hosting provider's scan sends for one file: its cryptographic hashes, the perceptual hashes of
-the image as stored and, as query variants, of its copy without uniform borders and PDQ of the flipped
-and rotated copies of both. A hotline's list gets the hashes of the image as stored only. The turned
-copies of the image as stored are marked variants (the server may search them at a cheaper radius:
-their matching turn sits as close to a listed original as a re-encode does); the trimmed copy's hashes
-are not (trimming moves PDQ by up to ~66 bits on framed copies: they need the list's full threshold).
+the image as stored and, as query variants, of its copy without uniform borders and PDQ of the
+flipped and rotated copies of both, and of the pictures found inside it (a bounded number: a photo
+inside a screenshot's chrome, the parts of a collage). A hotline's list gets the hashes of the image
+as stored only. The turned copies of the image as stored are marked variants (the server may search
+them at a cheaper radius: their matching turn sits as close to a listed original as a re-encode
+does); the trimmed copy's and the pictures' hashes are not (trimming moves PDQ by up to ~66 bits on
+framed copies: they need the list's full threshold).
 """
 
 import multiprocessing
@@ -20,9 +22,11 @@ from typing import IO, Any
 
 from scanner.borders import trim_borders
 from scanner.defaults import DEFAULT_TYPES
+from scanner.embedded import find_regions
 from scanner.hashing import CHUNK, FILE_TYPES, Hash, digests_of, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
+from scanner.variants import list_variants
 
 CHUNKSIZE = 8
 WINDOW = 2_000
@@ -40,6 +44,12 @@ class HashOptions:
     """Add PDQ of the seven flipped and rotated copies (query side)."""
     trim: bool = False
     """Add the perceptual hashes of the image without its uniform borders, if it has any (query side)."""
+    variants: bool = False
+    """Add the perceptual hashes of the list's transformed copies, labelled (list side:
+    :mod:`scanner.variants`)."""
+    regions: int = 0
+    """Add the perceptual hashes of at most this many pictures found inside the image (a photo in a
+    screenshot, the parts of a collage: :mod:`scanner.embedded`; query side)."""
     draft_size: int | None = None
     """Decode JPEGs at reduced size, both sides at least this long (a few bits of PDQ for speed)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
@@ -56,6 +66,8 @@ class FileHashes:
 
     hashes: tuple[Hash, ...]
     problem: Problem | None = None
+    regions: int = 0
+    """Pictures found inside the image and hashed as well."""
 
 
 def hash_file(path: Path, options: HashOptions) -> FileHashes:
@@ -93,14 +105,24 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
     if not options.needs_image:
         return FileHashes(tuple(found))
     loaded = load_image(image, draft_size=options.draft_size, max_pixels=options.max_pixels)
+    regions = 0
     if loaded.image is not None:
         trimmed = trim_borders(loaded.image) if options.trim else None
         found.extend(image_hashes(loaded.image, options.types, dihedral=options.dihedral))
         if trimmed is not None:  # searched at the full radius, turned or not: trimming is not exact
             hashes = image_hashes(trimmed, options.types, dihedral=options.dihedral)
             found.extend(replace(item, variant=False) for item in hashes)
+        framed = trimmed or loaded.image
+        boxes = find_regions(framed, options.regions)
+        for box in boxes:  # upright only, at the full radius: one hash per type and picture found
+            picture = framed.crop(box)
+            found.extend(image_hashes(trim_borders(picture) or picture, options.types))
+        regions = len(boxes)
+        if options.variants:
+            for label, copy in list_variants(loaded.image):
+                found.extend(replace(item, label=label) for item in image_hashes(copy, options.types))
     found.sort(key=lambda item: options.types.index(item.type))
-    return FileHashes(tuple(_distinct(found)), loaded.problem)
+    return FileHashes(tuple(_distinct(found)), loaded.problem, regions)
 
 
 def hash_at(path: str, options: HashOptions, fs: Any = None) -> FileHashes:

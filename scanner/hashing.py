@@ -46,13 +46,15 @@ gives the mirrored image's hash: mirroring and LANCZOS reduction commute exactly
 
 @dataclass(frozen=True)
 class Hash:
-    """One hash: its type name, lowercase hex, PDQ's quality (0-100, None for other types), and whether
-    it is a query variant (a flipped or rotated copy's hash, not the file as stored)."""
+    """One hash: its type name, lowercase hex, PDQ's quality (0-100, None for other types), whether
+    it is a query variant (a flipped or rotated copy's hash, not the file as stored), and on the list
+    side the label of the transformed copy it hashes (``crop5``: :mod:`scanner.variants`)."""
 
     type: str
     hash: str
     quality: int | None = None
     variant: bool = False
+    label: str | None = None
 
 
 LICENSED_TYPES = ("photodna",)

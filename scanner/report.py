@@ -40,6 +40,10 @@ class Summary:
     """Stored files matched again (their hashes were sent again, not the files read)."""
     newly_matched: int = 0
     """Of those, the ones that matched this time."""
+    regions: int = 0
+    """Pictures found inside images (screenshots, collages) and hashed as well..."""
+    region_files: int = 0
+    """...in this many files."""
     problems: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
@@ -57,6 +61,11 @@ class Summary:
             f"{_files(self.hashed)} hashed and {self.sent} sent ({hashes}) in {self.seconds:.1f} s "
             f"({rate:.1f} files/s); {self.matched} matched"
         )
+        if self.regions:
+            yield (
+                f"{self.regions} picture{'' if self.regions == 1 else 's'} found inside "
+                f"{_files(self.region_files)} (screenshots, collages) and hashed too"
+            )
         if self.problems:
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.problems.items()))
             yield f"{_files(sum(self.problems.values()))} with problems: {kinds} (see the report)"

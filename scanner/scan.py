@@ -111,6 +111,8 @@ def _hash_and_send(
     with progress(None, "file", "hashing", config.progress) as bar, Pipeline(client) as pipeline:
         for entry, found in hashed:
             summary.hashed += 1
+            summary.regions += found.regions
+            summary.region_files += found.regions > 0
             bar.update()
             if found.problem is not None:
                 summary.problems[found.problem.kind] += 1

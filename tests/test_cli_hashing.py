@@ -129,3 +129,13 @@ def test_progress_off_a_terminal_is_a_plain_line_now_and_then() -> None:
     quiet = io.StringIO()
     PlainLines(3, "file", "hashing", quiet).close()  # done within the first interval: nothing
     assert quiet.getvalue() == ""
+
+
+def test_a_negative_region_bound_is_refused_in_one_line(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["scan", str(folder), "--server", closed_port(), "--key", "k", "--state", str(tmp_path / "s.db")]
+    code, out, err = run(capsys, *argv, "--max-regions", "-1")
+    assert (code, out) == (1, "")
+    assert err == "hashmatch: error: --max-regions: expected 0 or more, got -1\n"
+    assert not (tmp_path / "s.db").exists()

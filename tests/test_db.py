@@ -6,16 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 import db.models
 from db import Base, make_engine, make_session_factory, upgrade
 from db.clock import ManualClock, SystemClock
-from db.models import Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import Entry, HashList, ListVersion, Notice, NoticeEvent, NoticeMatch, Organisation
 from db.periodic import Periodic
 from matching import Hit, RefResult, new_public_id, open_notice, ref_digest
-from tests.listdata import codes, load, new_list, plain
+from tests.listdata import codes, new_list
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 
@@ -90,15 +90,25 @@ def test_migration_0004_withdraws_the_notices_a_crash_left_half_written(database
     upgrade(engine, "0003b")
     sessions = make_session_factory(engine)
     list_id = new_list(sessions)
-    load(sessions, list_id, plain("md5", codes(2, 1, 16)))
+    with sessions.begin() as session:  # entries as they were at 0003b (later columns left unset)
+        version = ListVersion(list_id=list_id, number=1, mode="full", entries=2, types={"md5": 2})
+        session.add(version)
+        session.flush()
+        session.execute(
+            insert(Entry),
+            [
+                {"list_id": list_id, "hash_type": "md5", "value": bytes(row), "added_in": version.id}
+                for row in codes(2, 1, 16)
+            ],
+        )
     with sessions.begin() as session:
         hoster = Organisation(name="hoster", role="hoster")
         session.add(hoster)
         session.flush()
-        entry = session.scalars(select(Entry).order_by(Entry.id)).first()
-        assert entry is not None
+        entry_id = session.scalars(select(Entry.id).order_by(Entry.id)).first()
+        assert entry_id is not None
         hash_list = session.get_one(HashList, list_id)
-        hit = Hit("md5", entry.id, 0, list_id, hash_list.name, hash_list.organisation_id, None, "A")
+        hit = Hit("md5", entry_id, 0, list_id, hash_list.name, hash_list.organisation_id, None, "A")
         whole, _ = open_notice(session, hoster.id, RefResult("a.jpg", True, "high", ["md5"], hits=[hit]), T0)
         bare = _notice(hoster.id, "b.jpg", "open")  # what a crash left: the notice row alone
         unheard = _notice(hoster.id, "c.jpg", "overdue")  # matches, but no `created` event
@@ -106,7 +116,7 @@ def test_migration_0004_withdraws_the_notices_a_crash_left_half_written(database
         session.add_all([bare, unheard, closed])
         session.flush()
         session.add(
-            NoticeMatch(notice_id=unheard.id, entry_id=entry.id, list_id=list_id, hash_type="md5", distance=0)
+            NoticeMatch(notice_id=unheard.id, entry_id=entry_id, list_id=list_id, hash_type="md5", distance=0)
         )
         ids = {"whole": whole.id, "bare": bare.id, "unheard": unheard.id, "closed": closed.id}
 

@@ -69,3 +69,22 @@ def test_concurrent_calls_for_one_ref_open_one_notice(engine: Engine, tmp_path: 
     assert len(set(found)) == 1
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Notice)) == 1
+
+
+@pytest.mark.parametrize(
+    ("hits", "contradicted", "expected"),
+    [
+        ([hit("phash"), hit("dhash")], set(), "high"),  # no PDQ to say otherwise
+        ([hit("phash"), hit("dhash")], {(1, "i1")}, "review"),  # the item's PDQ did not match
+        ([hit("phash")], {(1, "i1")}, "review"),
+        ([hit("phash"), hit("whash")], {(1, "i1")}, "review"),
+        ([hit("phash"), hit("pdq")], {(1, "i1")}, "high"),  # PDQ agreeing is no contradiction
+        ([hit("phash"), hit("pdq", "i2")], {(1, "i1")}, "medium"),  # i2 stands on PDQ alone
+        ([hit("phash"), hit("phash", "i2")], {(1, "i1")}, "medium"),  # i2 is not contradicted
+        ([hit("phash"), hit("md5", "i2")], {(1, "i1")}, "high"),
+    ],
+)
+def test_a_narrow_match_that_pdq_contradicts_goes_to_review(
+    hits: list[Hit], contradicted: set[tuple[int, str]], expected: str
+) -> None:
+    assert confidence(hits, contradicted) == expected

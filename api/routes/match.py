@@ -176,13 +176,15 @@ def _count(found: Services, outcome: MatchOutcome) -> None:
 
 
 def view(result: RefResult, caller: Caller) -> dict[str, Any]:
-    """A ref's result as the caller may see it: hosters never get entries or distances (a hotline's
-    results already cover its own lists only)."""
+    """A ref's result as the caller may see it: hosters never get entries or distances, nor anything
+    of a result that is not a match (``review``: for the hotline only); a hotline's results already
+    cover its own lists only."""
+    hidden = caller.role == "hoster" and not result.matched
     shown: dict[str, Any] = {
         "ref": result.ref,
         "matched": result.matched,
-        "confidence": result.confidence,
-        "signals": result.signals,
+        "confidence": None if hidden else result.confidence,
+        "signals": [] if hidden else result.signals,
         "notice_id": result.notice_id,
         "reupload_of": result.reupload_of,
     }
@@ -199,6 +201,7 @@ def view(result: RefResult, caller: Caller) -> dict[str, Any]:
                 "type": hit.hash_type,
                 "distance": hit.distance,
                 "category": hit.category,
+                "variant": hit.variant,
             }
             for hit in result.hits
         ]

@@ -83,6 +83,7 @@ class Entry(Base):
     item: Mapped[str | None] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(64))
     quality: Mapped[int | None]
+    variant: Mapped[str | None] = mapped_column(String(32))  # a transformed copy of the item: "crop5"...
     added_in: Mapped[int] = mapped_column(ForeignKey("list_versions.id"))
     removed_in: Mapped[int | None] = mapped_column(ForeignKey("list_versions.id"))
     removal: Mapped[str | None] = mapped_column(String(12))  # "retracted" (false positive) | "replaced"

@@ -1,0 +1,130 @@
+"""The region finder (scanner/embedded.py) on drawn screenshots, letterboxes and collages of generated
+photos, saved as JPEG and decoded as a scan decodes them; and what it must leave alone: plain photos,
+textures, uniformly framed images (trimmed first, as the scan does)."""
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scanner.borders import trim_borders
+from scanner.embedded import find_regions
+from scanner.hashfile import HashOptions, hash_file
+from scanner.hashing import pdq
+from scanner.loading import load_image
+from tests.fixtures.images import letterboxed, photo, save_jpeg, with_border
+from tests.fixtures.screens import CHROMES, Box, collage
+
+SEEDS = (31, 32, 33, 34)
+
+
+def decoded(image: Image.Image, quality: int = 85) -> Image.Image:
+    """``image`` as a scan sees it: saved as JPEG, decoded at reduced size (sides >= 256)."""
+    stream = io.BytesIO()
+    image.save(stream, "JPEG", quality=quality)
+    stream.seek(0)
+    loaded = load_image(stream, draft_size=256).image
+    assert loaded is not None
+    return loaded
+
+
+def overlap(a: Box, b: Box) -> float:
+    """Intersection over union of two boxes."""
+    width = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def scaled(box: Box, factor: float) -> Box:
+    left, top, right, bottom = box
+    return (round(left * factor), round(top * factor), round(right * factor), round(bottom * factor))
+
+
+def distance(a: str, b: str) -> int:
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+@pytest.mark.parametrize("chrome", sorted(CHROMES))
+def test_the_photo_inside_chrome_is_found_and_matches(chrome: str) -> None:
+    draw: Callable[[Image.Image, int], tuple[Image.Image, Box]] = CHROMES[chrome]
+    for seed in SEEDS:
+        original = photo(seed, (480, 360))
+        screenshot, box = draw(original, seed)
+        image = decoded(screenshot)
+        whole = distance(pdq(image).hash, pdq(original).hash)
+        found = find_regions(image, 4)
+        assert len(found) == 1, (chrome, seed, found)
+        assert overlap(found[0], scaled(box, image.width / screenshot.width)) > 0.9
+        inside = distance(pdq(image.crop(found[0])).hash, pdq(original).hash)
+        assert inside <= 31 < whole, (chrome, seed, inside, whole)
+
+
+@pytest.mark.parametrize(
+    ("count", "gutter", "recovered"), [(2, 0, 2), (2, 6, 2), (3, 0, 3), (3, 6, 2), (4, 0, 4), (4, 6, 4)]
+)
+def test_the_parts_of_a_collage_are_found(count: int, gutter: int, recovered: int) -> None:
+    """Each part is found and matches its photo; but of three parts with white gutters and a blank
+    fourth cell, the top row is taken for a picture on a white page and its two parts only are found."""
+    originals = [photo(seed, (400, 300)) for seed in SEEDS[:count]]
+    picture, boxes = collage(originals, gutter)
+    image = decoded(picture)
+    found = find_regions(image, 4)
+    factor = image.width / picture.width
+    matched = 0
+    for original, box in zip(originals, boxes, strict=True):
+        best = max(found, key=lambda region: overlap(region, scaled(box, factor)))
+        if overlap(best, scaled(box, factor)) > 0.85:
+            part = image.crop(best)
+            part = trim_borders(part) or part  # the gutter, as the scan trims it
+            assert distance(pdq(part).hash, pdq(original).hash) <= 31
+            matched += 1
+    assert (len(found), matched) == (recovered, recovered)
+
+
+def test_the_bound_caps_the_regions() -> None:
+    picture, _ = collage([photo(seed, (400, 300)) for seed in SEEDS])
+    image = decoded(picture)
+    assert len(find_regions(image, 4)) == 4
+    assert len(find_regions(image, 2)) == 2
+    assert find_regions(image, 0) == []
+
+
+@pytest.mark.parametrize("seed", range(40, 52))
+def test_a_plain_photo_has_no_region(seed: int) -> None:
+    assert find_regions(decoded(photo(seed, (480, 360))), 4) == []
+
+
+def test_noise_and_flat_images_have_no_region() -> None:
+    noise = np.random.default_rng(5).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    assert find_regions(decoded(Image.fromarray(noise, "RGB")), 4) == []
+    assert find_regions(Image.new("RGB", (400, 300), "gray"), 4) == []
+    assert find_regions(Image.new("RGB", (20, 20), "gray"), 4) == []
+
+
+@pytest.mark.parametrize("frame", [with_border, letterboxed])
+def test_a_uniform_frame_is_left_to_the_trim(frame: Callable[[Image.Image], Image.Image]) -> None:
+    """The scan looks for pictures inside the trimmed image: a framed photo yields no extra region."""
+    image = decoded(frame(photo(41, (480, 360))))
+    trimmed = trim_borders(image)
+    assert trimmed is not None
+    assert find_regions(trimmed, 4) == []
+
+
+def test_a_scan_hashes_the_picture_inside_a_screenshot(tmp_path: Path) -> None:
+    original = photo(35, (480, 360))
+    screenshot, _ = CHROMES["phone"](original, 1)
+    path = save_jpeg(screenshot, tmp_path / "screen.jpg")
+    options = HashOptions(types=("pdq", "phash"), dihedral=True, trim=True, draft_size=256, regions=4)
+    found = hash_file(path, options)
+    assert found.regions == 1
+    own = pdq(original).hash
+    assert min(distance(item.hash, own) for item in found.hashes if item.type == "pdq") <= 31
+    without = hash_file(path, HashOptions(types=("pdq", "phash"), dihedral=True, trim=True, draft_size=256))
+    assert without.regions == 0
+    assert len(found.hashes) == len(without.hashes) + 2  # one pdq and one phash of the picture, upright
+    plain = hash_file(save_jpeg(original, tmp_path / "plain.jpg"), options)
+    assert plain.regions == 0
