@@ -29,12 +29,12 @@ compared with the edge it was answered at (the smaller of the entry's threshold 
 radius), and flips are looked for among earlier edge queries answered at that same radius; the probes
 of every edge of an entry count together, as every one of them can teach a bit of the same entry.
 
-A watch keeps only its newest edge queries (:data:`EDGE_KEPT`): a walker could send that many other
-edge queries, spread around the entry, before each bit it reads, so that the query the read would flip
-with is forgotten. For PDQ every :data:`EDGE_KEPT` distinct edge queries of a watch therefore count as
-one probe: such a flood pays one probe per bit, like a plain walk. Not for 64-bit hashes, whose edge is
-narrow (2 bits of 64): thousands of honest copies of one listed picture put hundreds of distinct queries
-there (README, residual risks).
+A watch keeps only its newest edge queries (:data:`EDGE_KEPT` for PDQ, :data:`NARROW_EDGE_KEPT` for
+64-bit hashes): a walker could send that many other edge queries, spread around the entry, before each
+bit it reads, so that the query the read would flip with is forgotten. Every that many distinct edge
+queries of a watch therefore count as one probe: such a flood pays one probe per bit, like a plain walk.
+A 64-bit edge is narrow (2 bits of 64) and thousands of honest copies of one listed picture put hundreds
+of distinct queries there: its watches keep, and count, three times as many.
 
 This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
 """
@@ -51,7 +51,13 @@ from matcher import HASH_TYPES
 from matcher.codes import Codes
 
 EDGE_KEPT = 64
-"""Distinct edge queries kept per watch (the newest): enough to see any walk's neighbours."""
+"""Distinct edge queries kept per watch of a PDQ entry (the newest): enough to see any walk's neighbours;
+as many distinct edge queries count as one probe, so that flooding the memory costs a probe per bit."""
+NARROW_EDGE_KEPT = 192
+"""What a watch of a 64-bit hash keeps, and counts as one probe. Its edge (2 bits of 64) is narrow:
+thousands of honest copies of one listed picture put hundreds of distinct queries there (420-485 of
+4,000 copies at pHash's 8, 650 at aHash's 6), at most 3 probes at this size, below the throttle at 5;
+a flood needs this many queries per bit it reads, a probe per bit, and is suspended after 6 bits."""
 EUCLIDEAN = frozenset({"photodna"})
 """Hash types compared by Euclidean distance."""
 CHUNK_BYTES = 8 << 20
@@ -76,6 +82,8 @@ class ProbeRule:
     ``band`` and ``cluster`` are then unused."""
     flood: int = 0
     """Distinct edge queries of one watch that count as one probe (0: not counted)."""
+    kept: int = EDGE_KEPT
+    """The newest distinct edge queries a watch keeps to look for flips among."""
 
     def band_at(self, threshold: int) -> int:
         return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.band
@@ -97,8 +105,8 @@ def rule_for(bits: int, probes_per_64_bits: int) -> ProbeRule:
     band = max(2, bits // 64)
     suspend_at = max(2, probes_per_64_bits * bits // 64)
     throttle_at = suspend_at - max(1, suspend_at // 4)
-    flood = EDGE_KEPT if bits >= 256 else 0
-    return ProbeRule(band=band, cluster=band, throttle_at=throttle_at, suspend_at=suspend_at, flood=flood)
+    kept = EDGE_KEPT if bits >= 256 else NARROW_EDGE_KEPT
+    return ProbeRule(band, band, throttle_at, suspend_at, flood=kept, kept=kept)
 
 
 def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
@@ -158,8 +166,8 @@ class Watch:
             probe = bool((same & (apart <= rule.cluster_at(radius)) & (inside != matches)).any())
         else:
             probe = False
-        self.edge = np.concatenate([self.edge, code[None, :]])[-EDGE_KEPT:]
-        self.radii = np.append(self.radii, np.int32(radius))[-EDGE_KEPT:]
+        self.edge = np.concatenate([self.edge, code[None, :]])[-rule.kept :]
+        self.radii = np.append(self.radii, np.int32(radius))[-rule.kept :]
         self.seen += 1
         made = int(probe) + int(rule.flood > 0 and self.seen % rule.flood == 0)
         self.probes += made

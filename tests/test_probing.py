@@ -8,7 +8,6 @@ import numpy.typing as npt
 import pytest
 
 from guard.probing import (
-    EDGE_KEPT,
     ProbeRule,
     Watch,
     distances,
@@ -58,7 +57,9 @@ def listed_and_copy(bits: int, near: int, seed: int = 3) -> tuple[bytes, bytes]:
 
 def test_the_rule_scales_with_the_hash_width() -> None:
     assert rule_for(256, LIMIT) == ProbeRule(band=4, cluster=4, throttle_at=18, suspend_at=24, flood=64)
-    assert rule_for(64, LIMIT) == ProbeRule(band=2, cluster=2, throttle_at=5, suspend_at=6)
+    assert rule_for(64, LIMIT) == ProbeRule(
+        band=2, cluster=2, throttle_at=5, suspend_at=6, flood=192, kept=192
+    )
 
 
 @pytest.mark.parametrize(("bits", "threshold", "allowed"), CASES)
@@ -227,14 +228,19 @@ def test_a_walk_on_a_photodna_entry_is_stopped_and_scattered_copies_are_not_prob
     assert observe([honest], copies, rule) < rule.throttle_at
 
 
-@pytest.mark.parametrize("threshold", [48, 31])
-def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(threshold: int) -> None:
-    """A PDQ walker sends, before each bit it reads, a memory's worth of other distinct queries at the
+@pytest.mark.parametrize(
+    ("bits", "threshold", "moved"), [(256, 48, 4), (256, 31, 4), (64, 8, 1), (64, 10, 1), (64, 6, 1)]
+)
+def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(
+    bits: int, threshold: int, moved: int
+) -> None:
+    """A walker sends, before each bit it reads, a memory's worth of other distinct queries at the
     edge, spread around the entry and never flipping among themselves, so that the walk's earlier
-    queries are forgotten: the flood counts as probes instead."""
+    queries are forgotten: the flood counts as probes instead, and it learns no more than a plain walk
+    is allowed (its share of the width: 1/8)."""
     rng = np.random.default_rng(8)
-    listed = rng.integers(0, 256, 32, dtype=np.uint8)
-    rule = rule_for(256, LIMIT)
+    listed = rng.integers(0, 256, bits // 8, dtype=np.uint8)
+    rule = rule_for(bits, LIMIT)
     watch = Watch(1, listed, threshold)
     centre = np.unpackbits(listed)
     centre[:threshold] ^= 1  # exactly at the threshold: inside
@@ -242,17 +248,17 @@ def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(threshold: int
     differ = np.flatnonzero(centre != np.unpackbits(listed))
 
     def flood() -> npt.NDArray[np.uint8]:
-        """Queries at the threshold exactly (as many bits flipped towards the entry as away), far apart."""
-        flooded = []
-        for _ in range(EDGE_KEPT):
-            moved = centre.copy()
-            moved[rng.choice(agree, 4, replace=False)] ^= 1
-            moved[rng.choice(differ, 4, replace=False)] ^= 1
-            flooded.append(np.packbits(moved))
-        return np.stack(flooded)
+        """Queries at the threshold exactly (as many bits flipped towards the entry as away), apart."""
+        flooded: dict[bytes, npt.NDArray[np.uint8]] = {}
+        while len(flooded) < rule.kept:
+            shifted = centre.copy()
+            shifted[rng.choice(agree, moved, replace=False)] ^= 1
+            shifted[rng.choice(differ, moved, replace=False)] ^= 1
+            flooded.setdefault(np.packbits(shifted).tobytes(), np.packbits(shifted))
+        return np.stack(list(flooded.values()))
 
     learned = 0
-    for bit in range(256):
+    for bit in range(bits):
         observe([watch], flood(), rule)
         read = centre.copy()
         read[bit] ^= 1
@@ -260,4 +266,4 @@ def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(threshold: int
         if watch.probes >= rule.suspend_at:
             break
         learned += 1
-    assert learned <= 32, f"{learned} of 256 bits read behind {EDGE_KEPT} edge queries each"
+    assert learned <= bits // 8, f"{learned} of {bits} bits read behind {rule.kept} edge queries each"
