@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api import errors
+from api import docs, errors
 from api.background import NoticeTicker
 from api.deps import Services
 from api.errors import UnsupportedMediaType
@@ -105,9 +105,17 @@ def create_app(
             engine.dispose()
             budget_engine.dispose()
 
-    app = FastAPI(title="hashmatch", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="hashmatch",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = found
     errors.install(app)
+    docs.install(app)
     for router in (
         system.router,
         match.router,

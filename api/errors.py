@@ -39,6 +39,13 @@ class Forbidden(ApiError):
     status = 403
 
 
+class WrongRole(Forbidden):
+    """A key whose organisation's role may not call the route."""
+
+    def __init__(self, role: str, roles: Sequence[str]) -> None:
+        super().__init__(f"a {role} key may not do this: it needs a key of {' or '.join(roles)}")
+
+
 class ForbiddenField(ApiError):
     """A field the caller's role may not send (403, one error naming it)."""
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accounts import Caller
 from api.deps import Services, allow, organisation_of, record, services
+from api.openapi import error_responses
 from api.schemas import (
     DisputeBody,
     EscalateBody,
@@ -19,7 +20,6 @@ from api.schemas import (
     NoticePage,
     RemovedBody,
     ResolveBody,
-    error_responses,
 )
 from db.models import MAX_ID, ROLES, Notice, NoticeEvent, Organisation
 from indexer.lists import retract_entries

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from accounts import Caller
 from api.deps import allow, record, services
-from api.schemas import ComplianceReport, Moment, error_responses
+from api.openapi import error_responses
+from api.schemas import ComplianceReport, Moment
 from notices.compliance import GroupBy, compliance_report, to_csv
 
 router = APIRouter(tags=["reports"])
