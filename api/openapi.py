@@ -59,7 +59,7 @@ HEADERS: dict[int, dict[str, Any]] = {
 
 def example_body(status: int) -> dict[str, Any]:
     """The body the app answers with for the example error of ``status``."""
-    found: dict[str, Any] = json.loads(respond(EXAMPLE_ERRORS[status][1]).body)
+    found: dict[str, Any] = json.loads(bytes(respond(EXAMPLE_ERRORS[status][1]).body))
     return found
 
 
