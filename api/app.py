@@ -14,7 +14,7 @@ from api.deps import Services
 from api.errors import UnsupportedMediaType
 from api.limits import BodyLimit, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, match, notices, probing, reports, system, webhooks
+from api.routes import audit, lists, match, notices, probing, reports, system, webhooks
 from audit import AuditWriter
 from config import InvalidSettings
 from config.settings import Settings
@@ -124,6 +124,7 @@ def create_app(
         reports.router,
         audit.router,
         probing.router,
+        lists.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, unlimited=(match.STREAM_PATH,))

@@ -361,7 +361,14 @@ class ResolveBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"outcome": "withdrawn", "reason": "confirmed false positive", "retract": True}]
+            "examples": [
+                {
+                    "outcome": "withdrawn",
+                    "reason": "confirmed false positive",
+                    "retract": True,
+                    "publish": True,
+                }
+            ]
         },
     )
     outcome: Literal["upheld", "withdrawn"]
@@ -370,6 +377,11 @@ class ResolveBody(BaseModel):
         False,
         description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
         "they stop matching at the next publish, which withdraws other notices resting only on them",
+    )
+    publish: bool = Field(
+        False,
+        description="with 'retract': publish your lists at once, so the retracted entries stop matching "
+        "now and the other notices resting only on them are withdrawn",
     )
 
 

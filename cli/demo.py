@@ -9,7 +9,6 @@ import argparse
 from pathlib import Path
 
 from cli.common import Commands, open_binary, open_database
-from cli.lists import withdraw_notices
 
 ORGANISATIONS = {"hotline": "Demo Hotline", "hoster": "Demo Hoster", "authority": "Demo Authority"}
 LIST_NAME = "sample"
@@ -29,8 +28,7 @@ def _demo(args: argparse.Namespace) -> None:
     from db.models import HashList, Organisation
     from indexer.formats import detect_format, read_list
     from indexer.lists import create_list, find_list, import_list
-    from indexer.publishing import publish
-    from indexer.store import IndexStore
+    from notices.publishing import publish_lists
 
     settings = get_settings()
     now = SystemClock().now()
@@ -74,12 +72,7 @@ def _demo(args: argparse.Namespace) -> None:
         for key_file, secret in new_keys.items():  # written once the keys are committed
             key_file.touch(mode=0o600)
             key_file.write_text(secret + "\n")
-        served = publish(
-            sessions,
-            settings.index_dir,
-            on_entries_removed=withdraw_notices,
-            store=IndexStore.from_settings(settings),
-        )
+        served = publish_lists(sessions, settings)
     counts = ", ".join(f"{name} {count}" for name, count in sorted(served.entries.items()))
     print(f"list {label} served as index version {served.version} ({counts})")
     print(f"API keys (one per role) in {keys}/: {', '.join(sorted(ORGANISATIONS))}")

@@ -22,15 +22,6 @@ LIST_FORMATS = "csv, ndjson or plain"
 """The list file formats (``indexer.formats.FORMATS``), as ``--format`` help names them."""
 
 
-def withdraw_notices(session: "Session", entry_ids: Sequence[int]) -> None:
-    """Called by every publish with the entries it stops serving: notices resting only on retracted
-    entries are withdrawn in the publish's transaction."""
-    from db.base import utcnow
-    from notices.lifecycle import withdraw_for_removed_entries
-
-    withdraw_for_removed_entries(session, entry_ids, utcnow())
-
-
 def register(commands: Commands) -> None:
     lists = commands.add_parser("lists", help="hotline hash lists: create, import, publish, retract")
     actions = lists.add_subparsers(required=True, metavar="ACTION")
@@ -347,19 +338,10 @@ def _then_publish(sessions: "sessionmaker[Session]", wanted: bool) -> None:
 
 def _run_publish(sessions: "sessionmaker[Session]", ids: Sequence[int] | None) -> None:
     from config import get_settings
-    from indexer.publishing import publish
-    from indexer.store import IndexStore
+    from notices.publishing import publish_lists
 
-    settings = get_settings()
     started = time.perf_counter()
-    result = publish(
-        sessions,
-        settings.index_dir,
-        lists=ids,
-        on_entries_removed=withdraw_notices,
-        keep=settings.index_versions_kept,
-        store=IndexStore.from_settings(settings),
-    )
+    result = publish_lists(sessions, get_settings(), lists=ids)
     print(_publish_summary(result, time.perf_counter() - started))
 
 
