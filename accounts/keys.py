@@ -56,11 +56,14 @@ def issue_key(session: Session, organisation: Organisation, name: str, now: date
     return IssuedKey(key, secret)
 
 
+MISSING_KEY = "missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'"
+
+
 def authenticate(session: Session, presented: str | None, now: datetime) -> Caller:
     """The caller a presented key belongs to; :class:`InvalidKey` if it is malformed, unknown or revoked."""
     found = KEY_PATTERN.fullmatch(presented or "")
     if found is None:
-        raise InvalidKey("missing or malformed API key: send 'Authorization: Bearer hm_<prefix>_<secret>'")
+        raise InvalidKey(MISSING_KEY)
     row = _key_row(session, ApiKey.prefix == found.group(1))
     expected = row[0].digest if row is not None else digest("hm_no_such_key")
     matches = hmac.compare_digest(expected, digest(found.group(0)))

@@ -9,13 +9,13 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import console
-from api import errors
+from api import docs, errors
 from api.background import NoticeTicker
 from api.deps import Services
 from api.errors import UnsupportedMediaType
 from api.limits import BodyLimit, refuse_image_type
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import audit, match, notices, probing, reports, system, webhooks
+from api.routes import audit, lists, match, notices, probing, reports, system, webhooks
 from audit import AuditWriter
 from config import InvalidSettings
 from config.settings import Settings
@@ -106,9 +106,17 @@ def create_app(
             engine.dispose()
             budget_engine.dispose()
 
-    app = FastAPI(title="hashmatch", version="1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="hashmatch",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.services = found
     errors.install(app)
+    docs.install(app)
     for router in (
         system.router,
         match.router,
@@ -117,6 +125,7 @@ def create_app(
         reports.router,
         audit.router,
         probing.router,
+        lists.router,
     ):
         app.include_router(router)
     console.mount(app)

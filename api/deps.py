@@ -3,15 +3,16 @@
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import audit
 from accounts import Caller, authenticate
-from api.errors import Forbidden, RateLimited
+from api.errors import RateLimited, WrongRole
 from api.metrics import Metrics
 from audit import AuditEntry, AuditWriter
 from config.settings import Settings
@@ -55,23 +56,29 @@ def organisation_of(session: Session, caller: Caller) -> Organisation:
     return session.get_one(Organisation, caller.organisation_id)
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="hm_<prefix>_<secret>",
+    description="An organisation's API key (`hashmatch keys create`), sent as "
+    "`Authorization: Bearer hm_<prefix>_<secret>`",
+    auto_error=False,  # a missing or malformed key is answered by accounts' InvalidKey (401, our shape)
+)
+"""The security scheme every protected operation declares in the OpenAPI document ("Authorize")."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
 def allow(*roles: str) -> Callable[..., Caller]:
     """A dependency admitting keys of organisations with one of ``roles`` (401, 403, then 429: the call
     costs one hash of its organisation's rate budget)."""
 
-    def caller(request: Request) -> Caller:
+    def caller(request: Request, credentials: Credentials) -> Caller:
         found = services(request)
+        presented = credentials.credentials.strip() if credentials is not None else None
         with found.sessions() as session:
-            who = authenticate(session, _bearer(request), found.clock.now())
+            who = authenticate(session, presented, found.clock.now())
             session.commit()  # last_used_at
         if who.role not in roles:
-            raise Forbidden(f"a {who.role} key may not do this: it needs a key of {' or '.join(roles)}")
+            raise WrongRole(who.role, roles)
         charge(found, who, 1)
         return who
 

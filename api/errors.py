@@ -15,8 +15,9 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
-from indexer.errors import ListsError
+from indexer.errors import EmptyImport, FileFormatError, ImportRejected, InvalidRetraction, ListsError
 from indexer.errors import NotFound as ListNotFound
+from indexer.formats import LineError
 from matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
 from notices.errors import NotFound as NoticeNotFound
@@ -37,6 +38,13 @@ class ApiError(Exception):
 
 class Forbidden(ApiError):
     status = 403
+
+
+class WrongRole(Forbidden):
+    """A key whose organisation's role may not call the route."""
+
+    def __init__(self, role: str, roles: Sequence[str]) -> None:
+        super().__init__(f"a {role} key may not do this: it needs a key of {' or '.join(roles)}")
 
 
 class ForbiddenField(ApiError):
@@ -102,9 +110,17 @@ STATUS: dict[type[Exception], int] = {
     NotAllowed: 403,
     InvalidTransition: 409,
     InvalidRequest: 422,
+    ImportRejected: 422,
+    FileFormatError: 422,
+    InvalidRetraction: 422,
     ListNotFound: 404,
     ListsError: 409,
 }
+
+
+def line_errors(errors: Sequence[LineError]) -> list[ItemError]:
+    """A list file's bad lines as errors: the index is the line number (from 1)."""
+    return [ItemError(error.line, "line", f"{error.reason} (value {error.text!r})") for error in errors]
 
 
 def error_body(detail: str, errors: Sequence[ItemError] | None = None) -> dict[str, Any]:
@@ -133,7 +149,20 @@ def respond(error: Exception) -> JSONResponse:
     errors = getattr(error, "errors", None)
     if isinstance(error, InvalidRequest):
         errors = (ItemError(-1, error.field, error.reason),)
-    if isinstance(error, InvalidItems):
+    if isinstance(error, InvalidRetraction):
+        errors = tuple(ItemError(-1 if at is None else at, name, why) for at, name, why in error.problems)
+    if isinstance(error, ImportRejected):
+        errors = tuple(line_errors(error.found.errors))
+        detail = (
+            f"{error.found.bad_lines} bad line(s) (the first {len(errors)} listed): nothing was imported; "
+            "fix them, or send skip_bad=true to import the valid lines"
+        )
+    elif isinstance(error, EmptyImport):
+        detail = (
+            f"no valid rows: as a full import it would remove all {error.entries} entries of the list; "
+            "nothing was imported (allow_empty=true empties the list)"
+        )
+    elif isinstance(error, InvalidItems):
         detail = (
             f"{len(error.errors)} invalid item(s): nothing was matched; fix them and send the batch again"
         )

@@ -51,6 +51,10 @@ def require_content_type(request: Request, *expected: str) -> None:
         raise UnsupportedMediaType(f"content type {kind or 'missing'!r}: send {' or '.join(expected)}")
 
 
+def body_too_large(declared: str, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"request body of {declared} bytes is larger than the limit of {limit} bytes")
+
+
 class BodyLimit:
     """Refuses (413) a request body over ``limit`` bytes on every route but the ``unlimited`` paths (the
     NDJSON stream, read line by line in bounded memory): at once when its Content-Length says so,
@@ -68,8 +72,7 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
         digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
         if len(digits) > 18 or (digits and int(digits) > self.limit):  # more digits than any limit has
-            refused = f"request body of {declared} bytes is larger than the limit of {self.limit} bytes"
-            await respond(PayloadTooLarge(refused))(scope, receive, send)
+            await respond(body_too_large(declared, self.limit))(scope, receive, send)
             return
         size = 0
 

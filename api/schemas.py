@@ -35,22 +35,8 @@ class ErrorItem(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "detail": "1 invalid item(s): nothing was matched; fix them and send the batch again",
-                    "errors": [
-                        {
-                            "index": 3,
-                            "field": "hash",
-                            "reason": "invalid pdq hash: expected 64 hexadecimal digits, got 63 characters",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    """The one error shape of every answer other than 2xx (examples per status: :mod:`api.openapi`)."""
+
     detail: str
     errors: list[ErrorItem] | None = Field(None, description="every bad item (422 only)")
 
@@ -290,23 +276,6 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
 
 
-def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error codes a route can answer."""
-    meaning = {
-        401: "missing, malformed, unknown or revoked API key",
-        403: "the key's organisation has a role that may not call this route",
-        404: "not found, or not visible to the caller (never told apart)",
-        409: "the notice's status does not admit this step",
-        413: "too many items, or the body is larger than the limit",
-        415: "an image content type or image bytes: only hashes are accepted",
-        422: "invalid items or fields: every one is listed with its index, field and reason",
-        429: "rate limit exceeded: retry after the Retry-After header's seconds",
-        503: "no index version can be served (none published, or every one refused: /readyz says why), "
-        "or the database is unavailable",
-    }
-    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
-
-
 NOTICE_EXAMPLE: dict[str, Any] = {
     "id": "ntc_zakqllfo4w4yag3u2bea2k74",
     "hoster": "Example Hosting",
@@ -397,7 +366,14 @@ class ResolveBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"outcome": "withdrawn", "reason": "confirmed false positive", "retract": True}]
+            "examples": [
+                {
+                    "outcome": "withdrawn",
+                    "reason": "confirmed false positive",
+                    "retract": True,
+                    "publish": True,
+                }
+            ]
         },
     )
     outcome: Literal["upheld", "withdrawn"]
@@ -406,6 +382,11 @@ class ResolveBody(BaseModel):
         False,
         description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
         "they stop matching at the next publish, which withdraws other notices resting only on them",
+    )
+    publish: bool = Field(
+        False,
+        description="with 'retract': publish your lists at once, so the retracted entries stop matching "
+        "now and the other notices resting only on them are withdrawn",
     )
 
 

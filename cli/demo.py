@@ -28,7 +28,7 @@ def _demo(args: argparse.Namespace) -> None:
     from db.models import HashList, Organisation
     from indexer.formats import detect_format, read_list
     from indexer.lists import create_list, find_list, import_list
-    from notices.retraction import publish_lists
+    from notices.publishing import publish_lists
 
     settings = get_settings()
     now = SystemClock().now()

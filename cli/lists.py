@@ -338,10 +338,10 @@ def _then_publish(sessions: "sessionmaker[Session]", wanted: bool) -> None:
 
 def _run_publish(sessions: "sessionmaker[Session]", ids: Sequence[int] | None) -> None:
     from config import get_settings
-    from notices.retraction import publish_lists
+    from notices.publishing import publish_lists
 
     started = time.perf_counter()
-    result = publish_lists(sessions, get_settings(), ids)
+    result = publish_lists(sessions, get_settings(), lists=ids)
     print(_publish_summary(result, time.perf_counter() - started))
 
 

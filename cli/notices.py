@@ -2,7 +2,7 @@
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cli.common import CommandError, Commands, open_database, plural
 
@@ -20,8 +20,16 @@ def register(commands: Commands) -> None:
     compliance = reports.add_parser(
         "compliance", help="per hoster or list: notices by status, share removed in time, time to removal"
     )
-    compliance.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day (UTC)")
-    compliance.add_argument("--to", dest="end", required=True, metavar="DATE", help="end, exclusive (UTC)")
+    compliance.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="DATE",
+        help="first day (00:00 UTC), or a time with its offset",
+    )
+    compliance.add_argument(
+        "--to", dest="end", required=True, metavar="DATE", help="end, exclusive: a date (00:00 UTC) or a time"
+    )
     compliance.add_argument(
         "--by", default="hoster", metavar="hoster|list|total", help="one row per (default: hoster)"
     )
@@ -58,16 +66,18 @@ def _compliance(args: argparse.Namespace) -> None:
     if args.by not in GROUPINGS:
         raise CommandError(f"--by {args.by!r}: expected one of {', '.join(GROUPINGS)}")
 
-    start, end = _moment("--from", args.start), _moment("--to", args.end)
+    start, end = _bound("--from", args.start), _bound("--to", args.end)
     with open_database(get_settings()) as sessions, sessions() as session:
         rows = compliance_report(session, start, end, args.by, SystemClock().now())
     sys.stdout.write(to_csv(rows, delimiter="," if args.csv else "\t"))
 
 
-def _moment(option: str, text: str) -> datetime:
-    """A date or an ISO 8601 time; without an offset it is taken as UTC."""
+def _bound(option: str, text: str) -> datetime:
+    """``--from``/``--to``: the forms the API takes too (:func:`notices.compliance.parse_bound`)."""
+    from notices.compliance import parse_bound
+    from notices.errors import InvalidRequest
+
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{option} {text!r}: expected a date (2026-11-23) or an ISO 8601 time") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+        return parse_bound(option, text)
+    except InvalidRequest as error:
+        raise CommandError(f"{option} {text!r}: {error.reason}") from None

@@ -53,6 +53,22 @@ class EmptyImport(ListsError, ValueError):
         )
 
 
+class InvalidRetraction(ListsError, ValueError):
+    """Entries to retract named wrongly: each problem as (position in the request or None, field,
+    reason); nothing was written."""
+
+    def __init__(self, problems: Sequence[tuple[int | None, str, str]]) -> None:
+        self.problems = tuple(problems)
+        index, name, reason = self.problems[0]
+        at = f"{name}[{index}]" if index is not None else name
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"{at}: {reason}{more}; nothing was retracted")
+
+
+class NothingToPublish(ListsError):
+    """A publish of an organisation's lists when it has none."""
+
+
 class UnknownEntries(NotFound):
     """Entry ids that are not active entries of the list."""
 

@@ -267,6 +267,14 @@ def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> Import
     return _result(plan, version, int(gone.size))
 
 
+def preview_import(session: Session, plan: ImportPlan) -> ImportResult:
+    """What :func:`apply_import` would make of ``plan``, without writing: ``version`` is the list's
+    newest now, ``changed`` whether the import would make a new one."""
+    removed = sum(int(ids.size) for ids in plan.removed.values())
+    changed = bool(removed or any(plan.added.values()))
+    return _result(plan, _version_at(session, plan.hash_list.id, plan.base), removed, changed=changed)
+
+
 def _result(
     plan: ImportPlan, version: ListVersion | None, removed: int, *, changed: bool = True
 ) -> ImportResult:

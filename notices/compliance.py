@@ -23,7 +23,7 @@ import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import ColumnElement, select
@@ -73,6 +73,36 @@ class ComplianceRow:
     p90_hours_to_removal: float | None
     overdue_now: int
     binding_orders: int
+
+
+PERIOD_FORMS = (
+    "expected a date (2026-11-01: 00:00 UTC) or an ISO 8601 time with a UTC offset "
+    "(2026-11-01T09:00:00+01:00, or Z for UTC)"
+)
+
+
+def parse_bound(field: str, text: str) -> datetime:
+    """One bound of a report period, as the API and the CLI both take it: a date means 00:00 UTC that
+    day; a time must carry its UTC offset (a bare local time is ambiguous). Returned in UTC; raises
+    :class:`InvalidRequest` naming ``field``."""
+    text = text.strip()
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), UTC)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        hint = " (in a URL, write + as %2B)" if " " in text else ""
+        raise InvalidRequest(field, PERIOD_FORMS + hint) from None
+    if moment.tzinfo is None:
+        raise InvalidRequest(
+            field, f"{text!r} has no time zone: add a UTC offset (+01:00, or Z), or give a date alone"
+        )
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest(field, "out of range: expected a time between years 1 and 9999 in UTC") from None
 
 
 def compliance_report(

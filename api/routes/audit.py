@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Query, Request
 import audit
 from accounts import Caller
 from api.deps import allow, record, services
-from api.schemas import AuditPage, AuditVerification, error_responses
+from api.openapi import error_responses
+from api.schemas import AuditPage, AuditVerification
 from db.models import MAX_BIG_ID
 
 router = APIRouter(tags=["audit"])

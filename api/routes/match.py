@@ -17,7 +17,8 @@ from api.deps import Services, allow, budget_of, charge, rate_of, record, servic
 from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
 from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended
 from api.limits import first_chunk, read_body, require_content_type, split_lines
-from api.schemas import MatchRequest, MatchResponse, error_responses, request_body
+from api.openapi import error_responses
+from api.schemas import MatchRequest, MatchResponse, request_body
 from matching import (
     IndexNotReady,
     InvalidItems,

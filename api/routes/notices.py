@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from accounts import Caller
 from api.deps import Services, allow, organisation_of, record, services
+from api.openapi import error_responses
+from api.publishing import publish_for
 from api.schemas import (
     DisputeBody,
     EscalateBody,
@@ -19,11 +21,11 @@ from api.schemas import (
     NoticePage,
     RemovedBody,
     ResolveBody,
-    error_responses,
 )
 from db.models import MAX_ID, ROLES, Notice, NoticeEvent, Organisation
 from indexer.lists import retract_entries
 from notices import lifecycle, views
+from notices.errors import InvalidRequest
 
 router = APIRouter(tags=["notices"])
 Anyone = Annotated[Caller, Depends(allow(*ROLES))]
@@ -111,17 +113,31 @@ def _transition(
 Step = Callable[[Session, Notice, Organisation, Any, datetime], NoticeEvent]
 
 
-def _step(name: str, roles: tuple[str, ...], summary: str, body_type: type[BaseModel], apply: Step) -> None:
-    """Register ``POST /v1/notices/{id}/<name>``: ``apply`` the lifecycle step with the request's body."""
+Then = Callable[[Services, Caller, Any], object]
+
+
+def _step(
+    name: str,
+    roles: tuple[str, ...],
+    summary: str,
+    body_type: type[BaseModel],
+    apply: Step,
+    then: Then | None = None,
+) -> None:
+    """Register ``POST /v1/notices/{id}/<name>``: ``apply`` the lifecycle step with the request's body,
+    and once it is committed, ``then``."""
 
     def endpoint(
         request: Request, caller: Annotated[Caller, Depends(allow(*roles))], notice_id: NoticeId, body: Any
     ) -> dict[str, Any]:
         found = services(request)
         now = found.clock.now()
-        return _transition(
+        shown = _transition(
             found, caller, notice_id, lambda s, notice, actor: apply(s, notice, actor, body, now)
         )
+        if then is not None:
+            then(found, caller, body)
+        return shown
 
     endpoint.__annotations__["body"] = body_type  # the body FastAPI parses and documents
     endpoint.__name__ = name
@@ -150,12 +166,12 @@ _step(
     DisputeBody,
     lambda s, notice, actor, body, now: lifecycle.dispute(s, notice, actor, reason=body.reason, now=now),
 )
-_step(
-    "resolve",
-    ("hotline", "admin"),
-    "The hotline (or an admin) upholds or withdraws a disputed notice",
-    ResolveBody,
-    lambda s, notice, actor, body, now: lifecycle.resolve_dispute(
+
+
+def _resolve(s: Session, notice: Notice, actor: Organisation, body: Any, now: datetime) -> NoticeEvent:
+    if body.publish and not body.retract:
+        raise InvalidRequest("publish", "only with retract: a publish makes a retraction effective at once")
+    return lifecycle.resolve_dispute(
         s,
         notice,
         actor,
@@ -163,7 +179,16 @@ _step(
         reason=body.reason,
         now=now,
         retract=retract_entries if body.retract else None,
-    ),
+    )
+
+
+_step(
+    "resolve",
+    ("hotline", "admin"),
+    "The hotline (or an admin) upholds or withdraws a disputed notice (and retracts and publishes)",
+    ResolveBody,
+    _resolve,
+    then=lambda found, caller, body: publish_for(found, caller) if body.publish else None,
 )
 _step(
     "escalate",

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from accounts import Caller
 from api.deps import allow, services
-from api.schemas import Escalations, error_responses
+from api.openapi import error_responses
+from api.schemas import Escalations
 from guard.escalations import escalations
 
 router = APIRouter(tags=["probing"])

@@ -8,14 +8,33 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from accounts import Caller
 from api.deps import allow, record, services
-from api.schemas import ComplianceReport, Moment, error_responses
-from notices.compliance import READERS, GroupBy, compliance_report, to_csv
+from api.openapi import error_responses
+from api.schemas import ComplianceReport
+from notices.compliance import READERS, GroupBy, compliance_report, parse_bound, to_csv
+from notices.errors import InvalidRequest
 
 router = APIRouter(tags=["reports"])
 Reader = Annotated[Caller, Depends(allow(*READERS))]
-Start = Annotated[Moment, Query(description="first moment of the period, with a UTC offset")]
-End = Annotated[Moment, Query(description="end of the period (exclusive), with a UTC offset")]
+FORMS = "a date (2026-11-01: 00:00 UTC) or an ISO 8601 time with a UTC offset (+ written %2B in a URL)"
+From = Annotated[
+    str | None, Query(alias="from", max_length=64, description=f"first day of the period: {FORMS}")
+]
+To = Annotated[
+    str | None, Query(alias="to", max_length=64, description=f"end of the period, exclusive: {FORMS}")
+]
+Start = Annotated[str | None, Query(max_length=64, deprecated=True, description="the former name of 'from'")]
+End = Annotated[str | None, Query(max_length=64, deprecated=True, description="the former name of 'to'")]
 By = Annotated[GroupBy, Query(description="one row per hoster, per list (hotline/list), or one in total")]
+
+
+def _bound(name: str, value: str | None, alias: str, old: str | None) -> datetime:
+    """A period bound given by its name or its deprecated alias (not both), parsed as the CLI does."""
+    if value is not None and old is not None:
+        raise InvalidRequest(name, f"give {name} or its deprecated alias {alias}, not both")
+    if value is None and old is None:
+        which = "first day" if name == "from" else "end (exclusive)"
+        raise InvalidRequest(name, f"required: the period's {which}, {FORMS}")
+    return parse_bound(name, value) if value is not None else parse_bound(alias, old or "")
 
 
 def _rows(request: Request, caller: Caller, start: datetime, end: datetime, group_by: GroupBy) -> list[Any]:
@@ -33,12 +52,19 @@ def _rows(request: Request, caller: Caller, start: datetime, end: datetime, grou
     responses=error_responses(401, 403, 422, 429),
 )
 def compliance(
-    request: Request, caller: Reader, start: Start, end: End, group_by: By = "hoster"
+    request: Request,
+    caller: Reader,
+    from_: From = None,
+    to: To = None,
+    start: Start = None,
+    end: End = None,
+    group_by: By = "hoster",
 ) -> dict[str, Any]:
-    rows = _rows(request, caller, start, end, group_by)
+    first, last = _bound("from", from_, "start", start), _bound("to", to, "end", end)
+    rows = _rows(request, caller, first, last, group_by)
     return {
-        "start": start.isoformat(),
-        "end": end.isoformat(),
+        "start": first.isoformat(),
+        "end": last.isoformat(),
         "group_by": group_by,
         "rows": [asdict(r) for r in rows],
     }
@@ -63,10 +89,17 @@ def compliance(
     },
 )
 def compliance_csv(
-    request: Request, caller: Reader, start: Start, end: End, group_by: By = "hoster"
+    request: Request,
+    caller: Reader,
+    from_: From = None,
+    to: To = None,
+    start: Start = None,
+    end: End = None,
+    group_by: By = "hoster",
 ) -> Response:
-    rows = _rows(request, caller, start, end, group_by)
-    name = f"compliance-{group_by}-{start.date()}-{end.date()}.csv"
+    first, last = _bound("from", from_, "start", start), _bound("to", to, "end", end)
+    rows = _rows(request, caller, first, last, group_by)
+    name = f"compliance-{group_by}-{first.date()}-{last.date()}.csv"
     return Response(
         to_csv(rows), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
 from api.deps import allow, record, services
-from api.schemas import Health, Me, RefusedVersion, error_responses
+from api.openapi import error_responses
+from api.schemas import Health, Me, RefusedVersion
 from db.base import utcnow
 from db.models import ROLES
 from indexer.watcher import ServingState

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Path, Request
 
 from accounts import Caller
 from api.deps import allow, organisation_of, record, services
-from api.schemas import Delivery, NewWebhook, WebhookBody, WebhookOut, error_responses
+from api.openapi import error_responses
+from api.schemas import Delivery, NewWebhook, WebhookBody, WebhookOut
 from db.models import MAX_ID
 from notices import webhooks
 

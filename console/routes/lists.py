@@ -1,7 +1,7 @@
 """A hotline's lists: versions and counts, an import shown before it is written (the bad lines, what it
 adds and removes) and written on confirmation, retracting entries, and the publish that makes changes
 serve (and withdraws the notices of retracted entries) at once. Through ``indexer.lists`` and
-``notices.retraction``, as the CLI."""
+``notices.publishing``, as the CLI and the API."""
 
 import hashlib
 from typing import Annotated, cast
@@ -27,7 +27,7 @@ from indexer.lists import (
     versions_of,
 )
 from indexer.publishing import served_list_versions
-from notices.retraction import publish_lists
+from notices.publishing import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
@@ -240,7 +240,7 @@ def publish(visit: Posted, list_id: str) -> Response:
 
 def _publish(visit: Visit, number: int) -> str:
     """Serve the list's newest version now (notices of entries no longer served are withdrawn)."""
-    result = publish_lists(visit.found.sessions, visit.found.settings, [number])
+    result = publish_lists(visit.found.sessions, visit.found.settings, lists=[number])
     with visit.session() as (session, _):
         visit.audit(session, "list.published", {"list": number, "version": result.version})
         session.commit()

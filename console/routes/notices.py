@@ -14,6 +14,7 @@ from console.web import PREFIX, PageError, Visit, countdown, parse_int, posted, 
 from db.models import ROLES, Notice, NoticeEvent, Organisation
 from notices import lifecycle, retraction, views
 from notices.errors import NoticeNotFound
+from notices.publishing import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Anyone = Annotated[Visit, Depends(signed_in(*ROLES))]
@@ -151,7 +152,7 @@ def resolve(
             return event
 
         def publish() -> str:
-            result = retraction.publish_lists(visit.found.sessions, visit.found.settings, retracted)
+            result = publish_lists(visit.found.sessions, visit.found.settings, lists=retracted)
             return f"Its entries are retracted and no longer served (index version {result.version})."
 
         return _change(visit, notice_id, "withdrawn", withdraw, publish)

@@ -36,12 +36,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("GET", "/v1/probing/escalations"): frozenset({"hotline", "admin"}),
     ("GET", "/v1/reports/compliance"): frozenset({"authority", "admin"}),
     ("GET", "/v1/reports/compliance.csv"): frozenset({"authority", "admin"}),
+    ("GET", "/v1/lists"): frozenset({"hotline"}),
+    ("GET", "/v1/lists/{name}/versions"): frozenset({"hotline"}),
+    ("POST", "/v1/lists/{name}/imports"): frozenset({"hotline"}),
+    ("POST", "/v1/lists/{name}/retractions"): frozenset({"hotline"}),
+    ("POST", "/v1/lists/publish"): frozenset({"hotline", "admin"}),
 }
 BODIES: dict[str, dict[str, object]] = {
     "removed": {},
     "dispute": {"reason": "stock photo"},
     "resolve": {"outcome": "upheld", "reason": "confirmed"},
     "escalate": {"hours": 2, "reason": "order 1"},
+    "retractions": {"entries": [999999], "reason": "false positive"},
+    "publish": {},
 }
 KEY_OF_ROLE = {"hoster": "hoster", "hotline": "hotline", "authority": "authority", "admin": "admin"}
 
@@ -55,8 +62,16 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str]) -
         headers = {**headers, "Content-Type": "application/x-ndjson"}
         return int(client.request(method, path, content=line, headers=headers).status_code)
     path = path.replace("{notice_id}", "ntc_nosuchnotice").replace("{webhook_id}", "999999")
+    path = path.replace("{name}", "eokm-main")
+    if path.endswith("/imports"):
+        headers = {**headers, "Content-Type": "text/csv"}
+        return int(
+            client.post(
+                path + "?mode=delta&dry_run=true", content=b"type,hash\n", headers=headers
+            ).status_code
+        )
     if path.startswith("/v1/reports/"):
-        path += "?start=2026-11-01T00:00:00Z&end=2026-12-01T00:00:00Z"
+        path += "?from=2026-11-01&to=2026-12-01"
     if path == "/v1/webhooks" and method == "POST":
         return int(client.post(path, json={"url": "https://hooks.example/x"}, headers=headers).status_code)
     if method == "POST":

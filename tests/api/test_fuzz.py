@@ -467,11 +467,19 @@ QUERIES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "action": st.one_of(st.sampled_from(["match", "notice.disputed"]), ODD_TEXT),
     },
     "/v1/reports/compliance": {
+        "from": DATES,
+        "to": DATES,
         "start": DATES,
         "end": DATES,
         "group_by": st.one_of(st.sampled_from(["hoster", "list", "total"]), ODD_TEXT),
     },
-    "/v1/reports/compliance.csv": {"start": DATES, "end": DATES, "group_by": ODD_TEXT},
+    "/v1/reports/compliance.csv": {
+        "from": DATES,
+        "to": DATES,
+        "start": DATES,
+        "end": DATES,
+        "group_by": ODD_TEXT,
+    },
     "/v1/notices/{notice_id}": {},
     "/v1/webhooks/{webhook_id}/deliveries": {},
 }

@@ -180,6 +180,54 @@ def test_the_authority_reads_compliance_as_json_and_csv(world: World) -> None:
     assert backwards.status_code == 422
 
 
+def test_the_report_period_takes_dates_as_the_cli_does_and_the_old_names_still_work(world: World) -> None:
+    _open_notices(world)
+    auth = world.auth("authority")
+    by_dates = world.client.get("/v1/reports/compliance?from=2026-11-23&to=2026-11-24", headers=auth)
+    assert by_dates.status_code == 200, by_dates.text
+    assert (by_dates.json()["start"], by_dates.json()["end"]) == (
+        "2026-11-23T00:00:00+00:00",
+        "2026-11-24T00:00:00+00:00",
+    )
+    assert by_dates.json()["rows"][0]["notices"] == 2
+    in_zones = world.client.get(
+        "/v1/reports/compliance",
+        params={"from": "2026-11-23T01:00:00+01:00", "to": "2026-11-24"},
+        headers=auth,
+    )
+    assert in_zones.json() == by_dates.json()
+    deprecated = world.client.get("/v1/reports/compliance?start=2026-11-23&end=2026-11-24", headers=auth)
+    assert deprecated.json() == by_dates.json()
+    csv = world.client.get("/v1/reports/compliance.csv?from=2026-11-23&to=2026-11-24", headers=auth)
+    assert (
+        csv.headers["content-disposition"]
+        == 'attachment; filename="compliance-hoster-2026-11-23-2026-11-24.csv"'
+    )
+    for query, field, reason in (
+        ("from=2026-11-23T09:00:00&to=2026-11-24", "from", "has no time zone: add a UTC offset"),
+        ("start=2026-11-23&to=2026-11-24T00:00", "to", "has no time zone"),
+        ("to=2026-11-24", "from", "required: the period's first day"),
+        ("from=2026-11-23&start=2026-11-23&to=2026-11-24", "from", "give from or its deprecated alias start"),
+        ("from=2026-11-23T09:00:00 01:00&to=2026-11-24", "from", "in a URL, write + as %2B"),
+    ):
+        refused = world.client.get(f"/v1/reports/compliance?{query}", headers=auth)
+        assert refused.status_code == 422, query
+        (error,) = refused.json()["errors"]
+        assert error["field"] == field, query
+        assert reason in error["reason"], query
+    parameters = world.client.get("/openapi.json").json()["paths"]["/v1/reports/compliance"]["get"][
+        "parameters"
+    ]
+    named = {p["name"]: p for p in parameters}
+    assert {"from", "to", "start", "end"} <= set(named)
+    assert [bool(named[name].get("deprecated")) for name in ("from", "to", "start", "end")] == [
+        False,
+        False,
+        True,
+        True,
+    ]
+
+
 def test_the_server_marks_notices_overdue_by_itself(world: World, database_url: str, tmp_path: Path) -> None:
     eokm, _ = _open_notices(world)
     world.clock.advance(timedelta(hours=25))

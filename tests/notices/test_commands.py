@@ -80,6 +80,10 @@ def test_report_compliance(configured: World, capsys: pytest.CaptureFixture[str]
     [
         (("--from", "yesterday", "--to", "2026-11-24"), "--from 'yesterday': expected a date"),
         (
+            ("--from", "2026-11-23T00:00", "--to", "2026-11-24"),
+            "--from '2026-11-23T00:00': '2026-11-23T00:00' has no time zone: add a UTC offset",
+        ),
+        (
             ("--from", "2026-11-24", "--to", "2026-11-23"),
             "end: the period ends (2026-11-23T00:00:00+00:00) before",
         ),

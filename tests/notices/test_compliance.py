@@ -1,11 +1,11 @@
 """Compliance figures on a small example worked out by hand."""
 
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notices.compliance import ComplianceRow, compliance_report, dashboard, to_csv
+from notices.compliance import ComplianceRow, compliance_report, dashboard, parse_bound, to_csv
 from notices.errors import InvalidRequest
 from notices.lifecycle import confirm_removed, dispute, escalate, resolve_dispute, tick
 from tests.notices.conftest import T0, World
@@ -127,3 +127,37 @@ def test_the_dashboard_holds_the_reports_rows_and_splits_the_period_into_steps(e
     assert shown.hours == sorted([2, 10, 30, 2.5, 4])  # the removals of the period, from creation
     with pytest.raises(InvalidRequest, match="step"), example.sessions() as session:
         dashboard(session, T0, END, timedelta(0), NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        (" 2026-11-01 ", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2026-11-01T09:30:00+01:00", datetime(2026, 11, 1, 8, 30, tzinfo=UTC)),
+        ("2026-11-01T09:30Z", datetime(2026, 11, 1, 9, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_period_bound_is_a_date_at_midnight_utc_or_a_time_with_its_zone(
+    text: str, moment: datetime
+) -> None:
+    parsed = parse_bound("from", text)
+    assert parsed == moment
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-11-01T09:30:00", "has no time zone: add a UTC offset"),
+        ("yesterday", "expected a date (2026-11-01: 00:00 UTC) or an ISO 8601 time with a UTC offset"),
+        ("2026-11-01T09:30:00 01:00", "in a URL, write + as %2B"),
+        ("", "expected a date"),
+        ("0001-01-01T00:00:00+14:00", "out of range"),
+    ],
+)
+def test_a_bad_period_bound_names_its_field_and_what_is_expected(text: str, reason: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_bound("to", text)
+    assert refused.value.field == "to"
+    assert reason in refused.value.reason

@@ -1,0 +1,43 @@
+"""Publishing lists as the service does it, from the CLI, the API or the console: the index built and
+served under the publish lock (:func:`indexer.publishing.publish`), and in the same transaction the
+notices that rested only on entries it stops serving withdrawn."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from db.base import utcnow
+from indexer.errors import NothingToPublish
+from indexer.publishing import PublishResult, publish
+from indexer.store import IndexStore
+from notices.lifecycle import withdraw_for_removed_entries
+
+
+def withdraw_notices(session: Session, entry_ids: Sequence[int], now: datetime | None = None) -> None:
+    """Called by every publish with the entries it stops serving: notices resting only on retracted
+    entries are withdrawn in the publish's transaction (at ``now``, default the current time)."""
+    withdraw_for_removed_entries(session, entry_ids, now or utcnow())
+
+
+def publish_lists(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    lists: Sequence[int] | None = None,
+    now: datetime | None = None,
+) -> PublishResult:
+    """Serve the newest version of ``lists`` (default: every list; the others stay as served), into
+    ``settings``' index directory and store. An empty ``lists`` (an organisation without lists) is
+    refused with :class:`NothingToPublish`."""
+    if lists is not None and not lists:
+        raise NothingToPublish("no lists to publish: create one first")
+    return publish(
+        sessions,
+        settings.index_dir,
+        lists=lists,
+        on_entries_removed=lambda session, removed: withdraw_notices(session, removed, now),
+        keep=settings.index_versions_kept,
+        store=IndexStore.from_settings(settings),
+    )
