@@ -209,7 +209,7 @@ def _view(
                 "value": entry.value.hex(),
                 "item": entry.item,
                 "category": entry.category,
-                "variant": entry.variant,
+                **({"variant": entry.variant} if entry.variant else {}),  # a --variants entry: which
                 "distance": match.distance,
             }
             for match, hash_list, entry in matches
