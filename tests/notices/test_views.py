@@ -54,6 +54,7 @@ def test_a_hotline_sees_its_own_entries_in_full_and_others_by_list_name(world: W
             "value": bytes(range(32)).hex(),
             "item": "item-17",
             "category": "A",  # the list's default category
+            "variant": None,
             "distance": 3,
         }
     ]
