@@ -362,6 +362,15 @@ class DisputeBody(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_TEXT)
 
 
+class ReviewBody(BaseModel):
+    """A hotline's decision on a notice held for review: the reason is required to dismiss it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "the other half of a stereo pair"}]}
+    )
+    reason: str = Field("", max_length=MAX_TEXT)
+
+
 class ResolveBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

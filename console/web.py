@@ -35,11 +35,17 @@ NAV = {
     "hotline": (
         ("/lists", "Lists"),
         ("/disputes", "Disputes"),
+        ("/review", "To review"),
         ("/notices", "Notices"),
         ("/webhooks", "Webhooks"),
     ),
     "authority": (("/compliance", "Compliance"), ("/notices", "Notices")),
-    "admin": (("/organisations", "Organisations"), ("/notices", "Notices"), ("/compliance", "Compliance")),
+    "admin": (
+        ("/organisations", "Organisations"),
+        ("/review", "To review"),
+        ("/notices", "Notices"),
+        ("/compliance", "Compliance"),
+    ),
 }
 """Each role's menu: only the pages its key may use."""
 TEMPLATES.env.globals["nav"] = lambda role: [(PREFIX + path, label) for path, label in NAV.get(role, ())]

@@ -11,7 +11,9 @@ Confidence (signals are hash types; several items of one type for a ref count on
 - but an item matched on pHash/dHash only (64 bits: related pictures such as a stereo pair's two
   halves, and random codes at scale, come that close) whose PDQ or PhotoDNA entry the ref's own hash of
   that type did not match is contradicted: it counts for nothing above. A ref with only such items is
-  ``review``: not matched, no notice; hotlines and admins see its hits, hosters only "not matched".
+  ``review``: not matched for the hoster (no notice id, no confidence), and a hoster's call holds a notice
+  in status ``review`` for the hotlines of the matched lists to confirm or dismiss (``notices.lifecycle``);
+  hotlines and admins see its hits in their own calls.
 
 Variant entries of an item (a hotline's list-side crops and turns, ``entries.variant``) are entries of
 that item like any other: a crop's PDQ and its pHash on one item are two signals.

@@ -1,5 +1,6 @@
-"""Opening the takedown notice of every matched ref of a hoster: idempotent, one active notice per
-(hoster, ref), with its matches and its ``created`` event, in the caller's transaction."""
+"""Opening the takedown notice of every matched ref of a hoster, and holding one for the hotline's review
+for every ``review`` ref: idempotent, one active notice per (hoster, ref), with its matches and its
+``created`` event, in the caller's transaction."""
 
 import hashlib
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from db.tokens import random_token
 from indexer.serving import ServedIndexes
 from matching.items import Item
 from matching.search import RefResult, Search, search
-from notices.lifecycle import record_created
+from notices.lifecycle import record_created, supersede_review
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,15 @@ def _earlier_removed(session: Session, hoster_id: int, entry_ids: Sequence[int])
 
 
 def open_notice(session: Session, hoster_id: int, result: RefResult, now: datetime) -> tuple[Notice, bool]:
-    """The active notice for a matched ref: the existing one, or a new one with its matches and its
-    ``created`` event. Returns the notice and whether it is new."""
+    """The active notice for a matched (or ``review``) ref: the existing one, or a new one with its
+    matches and its ``created`` event, in status ``open`` (``review``: unseen by the hoster until a
+    hotline confirms it). A match replaces a notice still in review. Returns the notice and whether it
+    is new."""
     active_ref = ref_digest(result.ref)
     existing = _active_notice(session, hoster_id, active_ref)
+    if existing is not None and existing.status == "review" and result.matched:
+        supersede_review(session, existing, now)
+        existing = _active_notice(session, hoster_id, active_ref)
     if existing is not None:
         return existing, False
     lists = {
@@ -81,7 +87,7 @@ def open_notice(session: Session, hoster_id: int, result: RefResult, now: dateti
         hoster_id=hoster_id,
         ref=result.ref,
         active_ref=active_ref,
-        status="open",
+        status="open" if result.matched else "review",
         confidence=result.confidence,
         signals=result.signals,
         category=categories[0] if categories else None,
@@ -114,16 +120,18 @@ def open_notice(session: Session, hoster_id: int, result: RefResult, now: dateti
 
 
 def open_notices(session: Session, hoster_id: int, found: Search, now: datetime) -> int:
-    """Open (or find) the notice of every matched ref of ``found`` for the hoster and put its id on
-    the result; the number of notices created. Writes only notices (with their matches and events):
-    the caller commits."""
+    """Open (or find) the notice of every matched or ``review`` ref of ``found`` for the hoster and put
+    a matched ref's notice id on its result (a review's stays unseen); the number of notices created.
+    Writes only notices (with their matches and events): the caller commits."""
     created = 0
     reupload_ids: dict[int, str] = {}
     for result in found.results:
-        if not result.matched:
+        if not result.matched and result.confidence != "review":
             continue
         notice, new = open_notice(session, hoster_id, result, now)
         created += new
+        if not result.matched:
+            continue
         result.notice_id = notice.public_id
         if notice.reupload_of is not None:
             if notice.reupload_of not in reupload_ids:
@@ -143,7 +151,7 @@ def match(
     now: datetime,
 ) -> MatchOutcome:
     """Match ``items`` as ``role`` may see them (a hotline: its own lists only) and, when the caller
-    is a hoster, open a notice for every matched ref. The caller commits."""
+    is a hoster, open a notice for every matched ref (and hold one for review). The caller commits."""
     found = search(session, served, items, thresholds, organisation_id if role == "hotline" else None)
     created = open_notices(session, organisation_id, found, now) if role == "hoster" else 0
     return MatchOutcome(found.results, len(items), created, found.index_version)

@@ -1,12 +1,12 @@
-"""Who sees which notices: a hoster its own, a hotline those resting on its lists, the authority and
-the operator (admin) all of them."""
+"""Who sees which notices: a hoster its own (never one held for review or dismissed there), a hotline
+those resting on its lists, the authority and the operator (admin) all of them."""
 
 from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from db.models import HashList, Notice, NoticeMatch, Organisation
+from db.models import UNSEEN_BY_HOSTER, HashList, Notice, NoticeMatch, Organisation
 from notices.errors import NotAllowed
 
 SEE_ALL = ("authority", "admin")
@@ -15,7 +15,7 @@ SEE_ALL = ("authority", "admin")
 def visible_to(viewer: Organisation) -> ColumnElement[bool]:
     """A condition on ``Notice`` that holds for the notices ``viewer`` may see."""
     if viewer.role == "hoster":
-        return Notice.hoster_id == viewer.id
+        return (Notice.hoster_id == viewer.id) & Notice.status.not_in(UNSEEN_BY_HOSTER)
     if viewer.role == "hotline":
         return Notice.id.in_(
             select(NoticeMatch.notice_id)

@@ -2,7 +2,8 @@
 
 Definitions (``compliance_report``):
 
-- **period**: the notices *created* in ``[start, end)``, whatever happened to them later;
+- **period**: the notices *created* in ``[start, end)``, whatever happened to them later; a notice held
+  for the hotline's review counts from its confirmation, and never while in review or once dismissed;
 - **status counts**: each notice by its status now (open, overdue, disputed, removed, withdrawn);
 - **removed within deadline**: removed notices whose removal time (``closed_at``, as the hoster reported
   it) is at or before the deadline in force (a binding order's own deadline once escalated);
@@ -29,7 +30,7 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from db.models import HashList, Notice, NoticeMatch, Organisation
+from db.models import UNSEEN_BY_HOSTER, HashList, Notice, NoticeMatch, Organisation
 from notices.errors import InvalidRequest
 
 
@@ -192,7 +193,8 @@ _NAMES = [field.name for field in fields(ComplianceRow)]
 
 
 def _period(start: datetime, end: datetime) -> ColumnElement[bool]:
-    """Notices created in ``[start, end)``, once both are checked."""
+    """Notices created in ``[start, end)``, once both are checked; never one the hoster has not seen
+    (in review, or dismissed there: a confirmed one counts from its confirmation)."""
     for name, value in (("start", start), ("end", end)):
         if value.tzinfo is None:
             raise InvalidRequest(name, "give a time zone (UTC offset)")
@@ -200,7 +202,7 @@ def _period(start: datetime, end: datetime) -> ColumnElement[bool]:
         raise InvalidRequest(
             "end", f"the period ends ({end.isoformat()}) before it starts ({start.isoformat()})"
         )
-    return (Notice.created_at >= start) & (Notice.created_at < end)
+    return (Notice.created_at >= start) & (Notice.created_at < end) & Notice.status.not_in(UNSEEN_BY_HOSTER)
 
 
 _COLUMNS = (

@@ -4,12 +4,16 @@ Statuses (``db.models.STATUSES``): ``open`` -> ``removed`` (the hoster confirms,
 | ``disputed`` (the hoster says false positive, with a reason) -> ``upheld`` (back to ``open``, or
 ``overdue`` if the unchanged deadline has passed) | ``withdrawn`` (the hotline agrees, and may retract the
 entries). ``open`` past its deadline -> ``overdue`` (by ``tick``). The authority may turn any active
-notice into a binding order with its own deadline of at most 12 hours.
+notice into a binding order with its own deadline of at most 12 hours. A notice the match service holds
+for review (a lone pHash/dHash signal the ref's own PDQ contradicts) starts in ``review``, unseen by its
+hoster and with no deadline running: a hotline owning a matched list (or an admin) confirms it
+(-> ``open``, created and its deadline counted from then) or dismisses it (-> ``dismissed``, closed, never
+shown to the hoster).
 
 Every function checks the actor's role and relation to the notice, then the transition, and only then
 changes the notice and appends a ``NoticeEvent`` (actor, time, action, resulting status, reason) in the
 caller's transaction: a refused request changes nothing. ``active_ref`` becomes NULL when a notice
-closes (removed, withdrawn), so the location can be noticed again.
+closes (removed, withdrawn, dismissed), so the location can be noticed again.
 """
 
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +24,7 @@ from typing import Literal, TypeAlias
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from db.models import ACTIVE, Entry, Notice, NoticeEvent, NoticeMatch, Organisation, text_problem
+from db.models import ACTIVE, Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation, text_problem
 from notices.access import owned_list_ids
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed
 
@@ -45,6 +49,8 @@ RULES: dict[str, Rule] = {
     "dispute": Rule(("hoster",), ("open", "overdue")),
     "resolve a dispute": Rule(("hotline", "admin"), ("disputed",)),
     "escalate": Rule(("authority",), ACTIVE),
+    "confirm a review": Rule(("hotline", "admin"), ("review",)),
+    "dismiss a review": Rule(("hotline", "admin"), ("review",)),
 }
 """The transition table: hosters act on their own notices, hotlines on notices resting on their lists."""
 
@@ -175,11 +181,52 @@ def escalate(
     return _record(session, notice, actor, "escalated", now, reason)
 
 
+def confirm_review(
+    session: Session, notice: Notice, actor: Organisation, *, reason: str = "", now: datetime
+) -> NoticeEvent:
+    """A hotline owning a matched list (or the operator) confirms a notice held for review: it opens for
+    the hoster now, its deadline ``notice_deadline_hours`` from now (the shortest of its lists)."""
+    _check(session, notice, actor, "confirm a review")
+    reason = _text("reason", reason)
+    hours = session.scalar(
+        select(func.min(HashList.notice_deadline_hours))
+        .join(NoticeMatch, NoticeMatch.list_id == HashList.id)
+        .where(NoticeMatch.notice_id == notice.id)
+    )
+    notice.status = "open"
+    notice.created_at = now
+    notice.deadline = now + timedelta(hours=hours or 0)
+    return _record(session, notice, actor, "confirmed", now, reason)
+
+
+def dismiss_review(
+    session: Session, notice: Notice, actor: Organisation, *, reason: str, now: datetime
+) -> NoticeEvent:
+    """A hotline owning a matched list (or the operator) dismisses a notice held for review: closed,
+    and its hoster never learns of it."""
+    _check(session, notice, actor, "dismiss a review")
+    reason = _required(reason, "say why the match is not the listed item")
+    _close(notice, "dismissed", now)
+    return _record(session, notice, actor, "dismissed", now, reason)
+
+
+def supersede_review(session: Session, notice: Notice, now: datetime) -> None:
+    """A later call matched the location outright: the notice held for review is dismissed (by the
+    service) so that a notice of its own replaces it. Nothing if it left review meanwhile."""
+    session.flush()
+    session.refresh(notice, with_for_update=True)
+    if notice.status == "review":
+        _close(notice, "dismissed", now)
+        _record(
+            session, notice, SYSTEM, "dismissed", now, "a later call matched it: a new notice replaces it"
+        )
+
+
 def withdraw_for_removed_entries(session: Session, entry_ids: Sequence[int], now: datetime) -> list[Notice]:
     """Withdraw the active notices every match of which rests on an entry in ``entry_ids`` or on one
     already removed from its list (an entry ``replaced`` by an identical one in a later version still
-    counts as listed). The indexer calls it inside a publish, with the entries that left their lists.
-    Returns the withdrawn notices."""
+    counts as listed), and dismiss the notices held for review that way. The indexer calls it inside a
+    publish, with the entries that left their lists. Returns the withdrawn (and dismissed) notices."""
     removed = set(entry_ids)
     candidates: set[int] = set()
     for chunk in _chunks(sorted(removed)):
@@ -200,13 +247,14 @@ def withdraw_for_removed_entries(session: Session, entry_ids: Sequence[int], now
         }
         notices = session.scalars(
             select(Notice)
-            .where(Notice.id.in_(set(chunk) - still_listed), Notice.status.in_(ACTIVE))
+            .where(Notice.id.in_(set(chunk) - still_listed), Notice.status.in_((*ACTIVE, "review")))
             .order_by(Notice.id)
             .with_for_update()
         ).all()
         for notice in notices:
-            _close(notice, "withdrawn", now)
-            _record(session, notice, SYSTEM, "withdrawn", now, "every list entry it rests on was removed")
+            closed = "dismissed" if notice.status == "review" else "withdrawn"
+            _close(notice, closed, now)
+            _record(session, notice, SYSTEM, closed, now, "every list entry it rests on was removed")
             withdrawn.append(notice)
     return withdrawn
 

@@ -3,7 +3,8 @@
 Every ``NoticeEvent`` is written in the same transaction as the change it records. ``fan_out`` turns
 each event not yet fanned out into one ``WebhookDelivery`` per active webhook of each organisation
 concerned (the hoster, and the hotlines owning the matched lists), carrying the notice as that
-organisation may see it. ``deliver_due`` POSTs the deliveries that are due::
+organisation may see it; the hoster gets none of a notice in review (or dismissed there), and its
+``notice.created`` when a hotline confirms it. ``deliver_due`` POSTs the deliveries that are due::
 
     X-Hashmatch-Event: notice.created | notice.reminder | notice.status_changed
     X-Hashmatch-Delivery: <delivery id>       (the same on every retry: deduplicate on it)
@@ -33,7 +34,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import HashList, Notice, NoticeEvent, NoticeMatch, Organisation, Webhook, WebhookDelivery
+from db.models import (
+    UNSEEN_BY_HOSTER,
+    HashList,
+    Notice,
+    NoticeEvent,
+    NoticeMatch,
+    Organisation,
+    Webhook,
+    WebhookDelivery,
+)
 from db.sealing import InvalidToken, Sealer
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
 from notices.outbound import Outbound, Refused, generic
@@ -154,9 +164,10 @@ def delivery_view(delivery: WebhookDelivery) -> dict[str, Any]:
     }
 
 
-def event_type(action: str) -> str:
-    """The ``X-Hashmatch-Event`` of a notice event's action."""
-    if action == "created":
+def event_type(action: str, role: str) -> str:
+    """The ``X-Hashmatch-Event`` of a notice event's action for a receiver of ``role`` (a hoster's
+    notice is created when a hotline confirms it out of review)."""
+    if action == "created" or (action == "confirmed" and role == "hoster"):
         return "notice.created"
     if action == "reminded":
         return "notice.reminder"
@@ -183,11 +194,13 @@ def fan_out(session: Session, now: datetime, batch: int = 500) -> int:
     for event in events:
         notice = session.get_one(Notice, event.notice_id)
         for webhook, organisation in _receivers(session, notice):
+            if organisation.role == "hoster" and event.status in UNSEEN_BY_HOSTER:
+                continue
             key = (notice.id, organisation.id)
             if key not in views:
                 views[key] = render(session, [notice], organisation)[0]
             payload = {
-                "type": event_type(event.action),
+                "type": event_type(event.action, organisation.role),
                 "occurred_at": event.at.isoformat(),
                 "action": event.action,
                 "status": event.status,

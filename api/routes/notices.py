@@ -21,8 +21,9 @@ from api.schemas import (
     NoticePage,
     RemovedBody,
     ResolveBody,
+    ReviewBody,
 )
-from db.models import MAX_ID, ROLES, Notice, NoticeEvent, Organisation
+from db.models import MAX_ID, ROLES, STATUSES, Notice, NoticeEvent, Organisation
 from indexer.lists import retract_entries
 from notices import lifecycle, views
 from notices.errors import InvalidRequest
@@ -47,9 +48,7 @@ NOTICE_ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 def list_notices(
     request: Request,
     caller: Anyone,
-    status: Annotated[
-        list[str], Query(description="repeatable: open, overdue, disputed, removed, withdrawn")
-    ] = [],  # noqa: B006
+    status: Annotated[list[str], Query(description="repeatable: " + ", ".join(STATUSES))] = [],  # noqa: B006
     hoster_id: Id = None,
     list_id: Id = None,
     created_from: Annotated[Moment | None, Query(description="inclusive, with a UTC offset")] = None,
@@ -197,5 +196,23 @@ _step(
     EscalateBody,
     lambda s, notice, actor, body, now: lifecycle.escalate(
         s, notice, actor, hours=body.hours, reason=body.reason, now=now
+    ),
+)
+_step(
+    "confirm",
+    ("hotline", "admin"),
+    "The hotline (or an admin) confirms a notice held for review: it opens for the hoster now",
+    ReviewBody,
+    lambda s, notice, actor, body, now: lifecycle.confirm_review(
+        s, notice, actor, reason=body.reason, now=now
+    ),
+)
+_step(
+    "dismiss",
+    ("hotline", "admin"),
+    "The hotline (or an admin) dismisses a notice held for review, with a reason; the hoster never sees it",
+    ReviewBody,
+    lambda s, notice, actor, body, now: lifecycle.dismiss_review(
+        s, notice, actor, reason=body.reason, now=now
     ),
 )

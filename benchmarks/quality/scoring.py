@@ -29,7 +29,7 @@ from benchmarks.quality.distances import Entries
 from benchmarks.quality.transforms import Context, Transform, save
 from benchmarks.report import progress
 from db import make_engine, make_session_factory
-from db.models import AuditRecord, Entry, Notice, NoticeMatch
+from db.models import UNSEEN_BY_HOSTER, AuditRecord, Entry, Notice, NoticeMatch
 
 REF_PREFIX = "q/"
 HOTLINE, HOSTER = "Quality Hotline", "Quality Hosting"
@@ -270,6 +270,7 @@ def _outcomes(copies: Sequence[Copy], root: Path) -> list[Outcome]:
                 select(Notice.ref, Entry.item, NoticeMatch.hash_type, NoticeMatch.distance)
                 .join(NoticeMatch, NoticeMatch.notice_id == Notice.id)
                 .join(Entry, Entry.id == NoticeMatch.entry_id)
+                .where(Notice.status.not_in(UNSEEN_BY_HOSTER))  # the notices the hoster got
             )
             for ref, item, hash_type, distance in rows:
                 outcome = by_ref[ref]

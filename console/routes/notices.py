@@ -24,9 +24,11 @@ SHOWS = {
     "open": ("Open", views.NoticeFilters(status=("open", "overdue"), overdue=False)),
     "overdue": ("Overdue", views.NoticeFilters(overdue=True)),
     "disputed": ("Disputed", views.NoticeFilters(status=("disputed",))),
-    "closed": ("Closed", views.NoticeFilters(status=("removed", "withdrawn"))),
+    "closed": ("Closed", views.NoticeFilters(status=("removed", "withdrawn", "dismissed"))),
+    "review": ("To review", views.NoticeFilters(status=("review",))),
     "all": ("All", views.NoticeFilters()),
 }
+"""The inbox's tabs (``review`` only for those who decide reviews: a hoster never has one)."""
 Step = Callable[[Session, Notice, Organisation, datetime], NoticeEvent]
 SORTS = {"deadline": "Deadline first", "newest": "Newest first", "oldest": "Oldest first"}
 
@@ -57,7 +59,11 @@ def inbox(visit: Anyone, show: str = "active", sort: str = "deadline", page: str
         notices=[{**item, "countdown": countdown(item["deadline"], now)} for item in table.items],
         total=table.total,
         show=show,
-        shows={name: label for name, (label, _) in SHOWS.items()},
+        shows={
+            name: label
+            for name, (label, _) in SHOWS.items()
+            if name != "review" or visit.role in _step("confirm a review")
+        },
         sort=sort,
         sorts=SORTS,
         page=number,
@@ -86,6 +92,8 @@ def notice(visit: Anyone, notice_id: str) -> Response:
                 ("dispute", "dispute"),
                 ("resolve", "resolve a dispute"),
                 ("escalate", "escalate"),
+                ("confirm", "confirm a review"),
+                ("dismiss", "dismiss a review"),
             )
         },
         max_hours=lifecycle.BINDING_ORDER_MAX_HOURS,
@@ -176,6 +184,35 @@ def escalate(visit: Annotated[Visit, Depends(posted(*_step("escalate")))], notic
         "escalated to a binding order",
         lambda s, n, actor, now: lifecycle.escalate(s, n, actor, hours=hours, reason=reason, now=now),
     )
+
+
+@router.post("/notices/{notice_id}/confirm")
+def confirm(visit: Annotated[Visit, Depends(posted(*_step("confirm a review")))], notice_id: str) -> Response:
+    reason = visit.field("reason")
+    return _change(
+        visit,
+        notice_id,
+        "confirmed: the hoster is notified",
+        lambda s, n, actor, now: lifecycle.confirm_review(s, n, actor, reason=reason, now=now),
+    )
+
+
+@router.post("/notices/{notice_id}/dismiss")
+def dismiss(visit: Annotated[Visit, Depends(posted(*_step("dismiss a review")))], notice_id: str) -> Response:
+    reason = visit.field("reason")
+    return _change(
+        visit,
+        notice_id,
+        "dismissed",
+        lambda s, n, actor, now: lifecycle.dismiss_review(s, n, actor, reason=reason, now=now),
+    )
+
+
+@router.get("/review")
+def review(visit: Annotated[Visit, Depends(signed_in(*_step("confirm a review")))]) -> Response:
+    """The review queue: notices held for review (a lone pHash/dHash signal the ref's own PDQ
+    contradicts), oldest first, each to confirm (the hoster is notified) or dismiss."""
+    return inbox(visit, show="review", sort="oldest")
 
 
 @router.get("/disputes")

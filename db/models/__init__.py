@@ -5,7 +5,16 @@ from db.models.access import ApiKey, AuditRecord, ConsoleSession
 from db.models.budgets import RateBudget
 from db.models.guard import STANDINGS, ProbeWatch, Standing
 from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
-from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
+from db.models.notices import (
+    ACTIVE,
+    STATUSES,
+    UNSEEN_BY_HOSTER,
+    Notice,
+    NoticeEvent,
+    NoticeMatch,
+    Webhook,
+    WebhookDelivery,
+)
 
 __all__ = [
     "ACTIVE",
@@ -14,6 +23,7 @@ __all__ = [
     "ROLES",
     "STANDINGS",
     "STATUSES",
+    "UNSEEN_BY_HOSTER",
     "ApiKey",
     "AuditRecord",
     "ConsoleSession",

@@ -10,7 +10,10 @@ from db.base import Base, utcnow
 
 ACTIVE = ("open", "disputed", "overdue")
 """Statuses of a notice that still asks something of the hoster."""
-STATUSES = (*ACTIVE, "removed", "withdrawn")
+UNSEEN_BY_HOSTER = ("review", "dismissed")
+"""Statuses of a notice its hoster never learns of: held for the hotline's review (it still holds the
+location's one active notice, so retries never duplicate it), or dismissed there."""
+STATUSES = (*ACTIVE, "removed", "withdrawn", *UNSEEN_BY_HOSTER)
 
 
 class Notice(Base):
@@ -33,16 +36,16 @@ class Notice(Base):
     ref: Mapped[str] = mapped_column(Text)
     active_ref: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="open")
-    confidence: Mapped[str] = mapped_column(String(8))  # high | medium
+    confidence: Mapped[str] = mapped_column(String(8))  # high | medium | review
     signals: Mapped[list[str]] = mapped_column(JSON, default=list)
     category: Mapped[str | None] = mapped_column(String(64))
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    deadline: Mapped[datetime]
+    deadline: Mapped[datetime]  # not running in review: set anew when the hotline confirms
     binding_order: Mapped[bool] = mapped_column(default=False)  # escalated by the authority
     escalated_at: Mapped[datetime | None]  # when the binding order (and its deadline) was issued
     reminded_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]  # removed or withdrawn
+    closed_at: Mapped[datetime | None]  # removed, withdrawn or dismissed
     reupload_of: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
 
 

@@ -29,6 +29,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str] | str] = {
     ("POST", "/v1/notices/{notice_id}/dispute"): frozenset({"hoster"}),
     ("POST", "/v1/notices/{notice_id}/resolve"): frozenset({"hotline", "admin"}),
     ("POST", "/v1/notices/{notice_id}/escalate"): frozenset({"authority"}),
+    ("POST", "/v1/notices/{notice_id}/confirm"): frozenset({"hotline", "admin"}),
+    ("POST", "/v1/notices/{notice_id}/dismiss"): frozenset({"hotline", "admin"}),
     ("POST", "/v1/webhooks"): frozenset({"hoster", "hotline"}),
     ("GET", "/v1/webhooks"): frozenset({"hoster", "hotline"}),
     ("DELETE", "/v1/webhooks/{webhook_id}"): frozenset({"hoster", "hotline"}),
@@ -49,6 +51,8 @@ BODIES: dict[str, dict[str, object]] = {
     "escalate": {"hours": 2, "reason": "order 1"},
     "retractions": {"entries": [999999], "reason": "false positive"},
     "publish": {},
+    "confirm": {},
+    "dismiss": {"reason": "another picture"},
 }
 KEY_OF_ROLE = {"hoster": "hoster", "hotline": "hotline", "authority": "authority", "admin": "admin"}
 

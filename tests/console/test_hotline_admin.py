@@ -7,7 +7,7 @@ from sqlalchemy import select
 from api.deps import Services
 from db import make_session_factory
 from db.models import ApiKey, HashList, ListVersion, Notice, Organisation
-from tests.api.support import World
+from tests.api.support import World, flip
 from tests.console.support import csrf_of, open_notices, signed_in
 
 
@@ -142,3 +142,36 @@ def test_a_hotline_retracts_an_entry_and_publishes_and_a_wrong_id_changes_nothin
     _serve_newest(world)
     item = {"type": "md5", "hash": world.hashes["img1.md5"], "ref": "https://cdn.example/r"}
     assert world.match("hoster", [item]).json()["counts"]["matched"] == 0
+
+
+def test_the_hotline_confirms_one_notice_held_for_review_and_dismisses_another(world: World) -> None:
+    h = world.hashes
+    stereo = [
+        {"type": "pdq", "hash": flip(h["img1.pdq"], 100), "ref": ref}
+        for ref in ("https://cdn.example/left", "https://cdn.example/right")
+    ] + [
+        {"type": "phash", "hash": flip(h["img1.phash"], 4), "ref": ref}
+        for ref in ("https://cdn.example/left", "https://cdn.example/right")
+    ]
+    assert world.match("hoster", stereo).json()["counts"]["matched"] == 0
+    with make_session_factory(world.engine)() as session:
+        left, right = session.scalars(select(Notice.public_id).order_by(Notice.id)).all()
+    hoster, _ = signed_in(world, "hoster")
+    assert "To review" not in hoster.get("/console/notices?show=all").text
+    assert left not in hoster.get("/console/notices?show=all").text
+    assert hoster.get(f"/console/notices/{left}").status_code == 404
+    client, csrf = signed_in(world, "hotline")
+    queue = client.get("/console/review").text
+    assert left in queue
+    assert right in queue
+    assert f'action="/console/notices/{left}/confirm"' in queue
+    refused = client.post(f"/console/notices/{left}/confirm", data={"reason": "same child"})
+    assert refused.status_code == 403  # no CSRF token: nothing done
+    confirmed = client.post(f"/console/notices/{left}/confirm", data={"csrf": csrf, "reason": "same child"})
+    assert 'id="status">open' in client.get(confirmed.headers["location"]).text
+    dismissed = client.post(f"/console/notices/{right}/dismiss", data={"csrf": csrf, "reason": "other half"})
+    assert 'id="status">dismissed' in client.get(dismissed.headers["location"]).text
+    assert "No notices here." in client.get("/console/review").text
+    inbox = hoster.get("/console/notices?show=all").text
+    assert left in inbox
+    assert right not in inbox

@@ -17,9 +17,12 @@ from notices.errors import InvalidRequest, InvalidTransition, NotAllowed
 from notices.lifecycle import (
     RULES,
     confirm_removed,
+    confirm_review,
+    dismiss_review,
     dispute,
     escalate,
     resolve_dispute,
+    tick,
     withdraw_for_removed_entries,
 )
 from tests.notices.conftest import T0, World, history
@@ -31,12 +34,16 @@ ALLOWED_ACTORS = {
     "dispute": {"hoster-a"},
     "resolve a dispute": {"EOKM", "operator"},
     "escalate": {"ATKM"},
+    "confirm a review": {"EOKM", "operator"},
+    "dismiss a review": {"EOKM", "operator"},
 }
 ALLOWED_FROM = {
     "confirm removal": {"open", "overdue", "disputed"},
     "dispute": {"open", "overdue"},
     "resolve a dispute": {"disputed"},
     "escalate": {"open", "overdue", "disputed"},
+    "confirm a review": {"review"},
+    "dismiss a review": {"review"},
 }
 
 
@@ -48,12 +55,16 @@ def ask(session: Session, notice: Notice, actor: Organisation, action: str) -> N
         return dispute(session, notice, actor, reason="a stock photo of a beach", now=NOW)
     if action == "resolve a dispute":
         return resolve_dispute(session, notice, actor, outcome="upheld", reason="it matches", now=NOW)
+    if action == "confirm a review":
+        return confirm_review(session, notice, actor, now=NOW)
+    if action == "dismiss a review":
+        return dismiss_review(session, notice, actor, reason="the other half of a stereo pair", now=NOW)
     return escalate(session, notice, actor, hours=4, reason="ATKM order 2026-17", now=NOW)
 
 
 def put(notice: Notice, status: str) -> None:
     notice.status = status
-    if status in ("removed", "withdrawn"):
+    if status in ("removed", "withdrawn", "dismissed"):
         notice.closed_at = T0 + timedelta(hours=1)
         notice.active_ref = None
 
@@ -68,6 +79,8 @@ def test_the_rules_are_the_documented_table() -> None:
         "dispute": {"hoster"},
         "resolve a dispute": {"hotline", "admin"},
         "escalate": {"authority"},
+        "confirm a review": {"hotline", "admin"},
+        "dismiss a review": {"hotline", "admin"},
     }
     assert {action: set(rule.from_statuses) for action, rule in RULES.items()} == ALLOWED_FROM
 
@@ -310,3 +323,18 @@ def test_a_step_decides_on_the_committed_status_not_a_stale_copy(world: World) -
         assert old_copy.status == "open"  # what this session last read
         with pytest.raises(InvalidTransition, match="a notice that is removed"):
             dispute(stale, old_copy, world.host_a, reason="false positive", now=NOW)
+
+
+def test_a_notice_in_review_has_no_running_deadline_and_is_dismissed_when_its_entries_go(
+    world: World,
+) -> None:
+    with world.sessions.begin() as session:
+        held = world.notice(session, [world.eokm_pdq])
+        put(held, "review")
+        session.flush()
+        assert tick(session, T0 + timedelta(days=30)).overdue == 0
+        assert held.status == "review"
+        assert [step[0] for step in history(session, held)] == ["created"]
+        assert withdraw_for_removed_entries(session, [world.eokm_pdq.id], NOW) == [held]
+        assert (held.status, held.active_ref) == ("dismissed", None)
+        assert history(session, held)[-1] == ("dismissed", "dismissed", None)
