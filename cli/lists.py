@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from indexer.lists import ImportResult, Mode
     from indexer.publishing import PublishResult
 
-LIST_FORMATS = "csv, ndjson or plain"
+LIST_FORMATS = "csv, ndjson, plain or vpdq (one video in Meta's frame lines)"
 """The list file formats (``indexer.formats.FORMATS``), as ``--format`` help names them."""
 
 
@@ -45,6 +45,13 @@ def register(commands: Commands) -> None:
         "--threshold", action="append", default=[], metavar="TYPE=N", help="override a type's threshold"
     )
     create.add_argument("--deadline-hours", type=int, default=24, help="deadline of notices (default 24)")
+    create.add_argument(
+        "--video-percent",
+        default="80/80",
+        metavar="QUERY/LISTED",
+        help="vpdq: the shares (percent) of the query video's frames that must match and of the listed "
+        "video's frames that must be matched (default 80/80)",
+    )
     create.set_defaults(handler=_create)
 
     imports = actions.add_parser("import", help="import a file as the list's next version")
@@ -59,7 +66,7 @@ def register(commands: Commands) -> None:
         const="delta",
         help="add rows; retract action=retract rows",
     )
-    imports.add_argument("--format", help=f"{LIST_FORMATS} (default: from the file name: .csv, .ndjson)")
+    imports.add_argument("--format", help=f"{LIST_FORMATS} (default: by the file name)")
     imports.add_argument(
         "--skip-bad", action="store_true", help="import the valid lines of a file with bad ones"
     )
@@ -99,6 +106,9 @@ def _create(args: argparse.Namespace) -> None:
     from indexer.lists import create_list, list_label
 
     thresholds = parse_thresholds(args.threshold)
+    query, _, listed = args.video_percent.partition("/")
+    if not (query.isdigit() and listed.isdigit()):
+        raise CommandError(f"--video-percent {args.video_percent!r}: expected QUERY/LISTED, e.g. 80/80")
     with open_database(get_settings()) as sessions, sessions.begin() as session:
         hash_list = create_list(
             session,
@@ -109,6 +119,7 @@ def _create(args: argparse.Namespace) -> None:
             legal_basis=args.legal_basis,
             thresholds=thresholds,
             notice_deadline_hours=args.deadline_hours,
+            video_percent=(int(query), int(listed)),
         )
         label = list_label(session, hash_list)
         print(
@@ -264,6 +275,7 @@ def _read(
             allow_low_quality=allow_low_quality,
             error_cap=cap,
             progress=progress,
+            item=Path(name).stem if chosen == "vpdq" else None,
         )
     for error in found.errors:
         print(f"{name} line {error.line}: {error.reason} (value {error.text!r})", file=sys.stderr)

@@ -36,8 +36,6 @@ class HashType:
     is then 0, a placeholder that matches only identical values)."""
     max_threshold: ClassVar[int]
     description: ClassVar[str]
-    video: ClassVar[bool] = False
-    """A value is a video's frame hashes (vPDQ): parsed by ``parse_videos``, indexed by frames."""
 
     @property
     def nbytes(self) -> int:
@@ -309,7 +307,6 @@ class VPDQ(HashType):
     default_threshold = 31
     max_threshold = 63
     description = "Meta's vPDQ video hash: PDQ of frames (1 per second), matched as frame sets"
-    video = True
 
     def parse_videos(self, values: Sequence[object]) -> tuple[list[Frames | None], list[tuple[int, str]]]:
         """Each value's frames (None where it is bad) and the ``(index, reason)`` of every bad value."""

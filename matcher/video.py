@@ -114,12 +114,14 @@ class VideoIndex:
         row (see :attr:`offsets`)."""
         return self.frames.search(queries, threshold, threads=threads)
 
-    def scores(self, query: Frames, radius: int, threshold: int | None = None) -> VideoScores:
-        """The scores at ``threshold`` (default ``radius``) of every listed video with a frame within
-        ``radius`` of a usable frame of ``query``."""
-        pairs = self.search(usable(query), radius)
-        at = radius if threshold is None else threshold
-        return shares_from_pairs(pairs, at, self.frame_video, self.video_ids, self.frame_counts)
+    def pairs(self, query: Frames, radius: int) -> Matches:
+        """Every (usable query frame, listed frame) pair within ``radius``: what :meth:`score` reads."""
+        return self.search(usable(query), radius)
+
+    def score(self, pairs: Matches, threshold: int) -> VideoScores:
+        """The scores at ``threshold`` (at most the radius ``pairs`` were found at) of every listed video
+        with a frame within it of a query frame."""
+        return shares_from_pairs(pairs, threshold, self.frame_video, self.video_ids, self.frame_counts)
 
     def save(self, directory: Path) -> None:
         meta = {

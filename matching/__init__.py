@@ -7,7 +7,9 @@ Confidence (signals are hash types; several items of one type for a ref count on
 - two or more of pdq/phash/dhash/photodna matching entries of the same list item is ``high``, and so
   is one of them corroborated by ahash/whash on the same item;
 - one of pdq/phash/dhash/photodna is ``medium`` (PhotoDNA is a perceptual signal like PDQ);
-- ahash/whash alone never make a match.
+- ahash/whash alone never make a match;
+- a vpdq match (a video whose frames match a listed video's at the list's frame threshold, both ways
+  at the list's percentages, 80/80 by default) is ``high``.
 
 A trivial query hash (the digest of the empty file, a blank image's perceptual hash: see
 :meth:`matcher.HashType.trivial`) is never searched; a ref with only such hashes is answered as not
@@ -28,6 +30,7 @@ from matching.items import (
     by_type,
     parse_items,
     parse_thresholds,
+    perceptual_queries,
 )
 from matching.opening import (
     MatchOutcome,
@@ -59,6 +62,7 @@ __all__ = [
     "open_notices",
     "parse_items",
     "parse_thresholds",
+    "perceptual_queries",
     "ref_digest",
     "search",
 ]

@@ -10,12 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import HASH_TYPES, load_index
+import matcher
+from matcher import load_index
 from matcher.frames import FRAME, Frames, decode_frames, encode_frames, format_frames, parse_frames, usable
 from matcher.video import VideoIndex
 
 SAMPLES = Path(__file__).parent / "fixtures" / "vpdq"
-VPDQ = HASH_TYPES["vpdq"]
+VPDQ = matcher.VPDQ()
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -61,7 +62,7 @@ def test_transformed_copies_of_one_sample_video_match_and_another_does_not() -> 
     logo = parse_frames((SAMPLES / "chair-22-with-small-logo-bar.txt").read_text())
     pattern = parse_frames((SAMPLES / "pattern-hd-no-bar.txt").read_text())
     index = VideoIndex.build("vpdq", 63, [chair, pattern], [7, 8], 31)
-    scores = index.scores(logo, 31)
+    scores = index.score(index.pairs(logo, 31), 31)
     assert scores.entry.tolist() == [7]
     assert 100 * scores.query_matched[0] >= 80 * usable(logo).shape[0]
     assert 100 * scores.listed_matched[0] >= 80 * scores.listed_frames[0]
@@ -136,7 +137,7 @@ def test_video_scores_equal_brute_force(case: tuple[list[Frames], Frames, int]) 
     ids = np.arange(100, 100 + len(listed))
     index = VideoIndex.build("vpdq", 63, listed, ids, 31)
     radius = min(63, threshold + 5)
-    found = index.scores(query, radius, threshold)
+    found = index.score(index.pairs(query, radius), threshold)
     got = {
         int(entry): (int(q), int(lm), int(lf))
         for entry, q, lm, lf in zip(
@@ -161,6 +162,6 @@ def test_a_saved_video_index_answers_the_same(tmp_path: Path) -> None:
     loaded = load_index(tmp_path / "vpdq")
     assert isinstance(loaded, VideoIndex)
     assert (loaded.entry_count, loaded.unique_count) == (20, 100)
-    found = loaded.scores(listed[4][:3], 0)
+    found = loaded.score(loaded.pairs(listed[4][:3], 0), 0)
     assert found.entry.tolist() == [12]
     assert (found.query_matched.tolist(), found.listed_matched.tolist()) == ([3], [3])

@@ -27,10 +27,10 @@ from matching import (
     RefResult,
     Search,
     audit_detail,
-    by_type,
     open_notices,
     parse_items,
     parse_thresholds,
+    perceptual_queries,
     search,
 )
 
@@ -157,7 +157,7 @@ def _guard(
     """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
     owners of the lists concerned; refuse the call that reaches the suspension (committing only the
     guard's state and its audit record)."""
-    queries = {name: codes for name, (_, codes) in by_type(items).items()}
+    queries = perceptual_queries(items)
     matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
     verdict = found.probes.watch(session, caller.organisation_id, queries, matched, now)
     if verdict.escalated is None:

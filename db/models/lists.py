@@ -36,6 +36,10 @@ class HashList(Base):
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
+    video_query_percent: Mapped[int] = mapped_column(default=80)
+    """vPDQ: the share of a query video's frames that must match a listed video (percent)."""
+    video_listed_percent: Mapped[int] = mapped_column(default=80)
+    """vPDQ: the share of the listed video's frames the query must match (percent)."""
     latest_version: Mapped[int] = mapped_column(default=0)  # number of the newest version; bumped first
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -86,6 +90,17 @@ class Entry(Base):
     added_in: Mapped[int] = mapped_column(ForeignKey("list_versions.id"))
     removed_in: Mapped[int | None] = mapped_column(ForeignKey("list_versions.id"))
     removal: Mapped[str | None] = mapped_column(String(12))  # "retracted" (false positive) | "replaced"
+
+
+class VideoFrames(Base):
+    """The frames of a vPDQ hash (:data:`matcher.frames.FRAME` records), stored once under their digest,
+    which is the ``value`` of every entry holding that video. Written with the entries that first use
+    them, never changed (a digest names one content) and kept with the entries."""
+
+    __tablename__ = "video_frames"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    frames: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Publication(Base):
