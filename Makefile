@@ -11,6 +11,7 @@ PORT ?= 8000
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "hashmatch needs Python 3.11, found " + sys.version.split()[0]'
+	scripts/ensure-services  # the dev extra's vpdq builds against FFmpeg's libraries
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

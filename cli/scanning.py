@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cli.common import CommandError, Commands
-from cli.hashing import add_hash_options, parse_types
+from cli.hashing import add_hash_options, parse_types, video_interval
 from scanner.defaults import DEFAULT_BATCH_ITEMS, DRAFT_SIZE, MAX_ITEMS
 from scanner.output import FORMATS, Format
 
@@ -137,6 +137,7 @@ def _scan(args: argparse.Namespace) -> None:
         dihedral=not args.no_dihedral,
         trim=not args.no_trim,
         draft_size=None if args.no_draft else args.draft_size,
+        video_interval=video_interval(args),
     )
     try:
         config = ScanConfig(

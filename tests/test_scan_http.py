@@ -55,7 +55,7 @@ class Server:
             "1",
         ]
         self.process = subprocess.Popen(command, env=environment)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core machine takes over 30 s to start one
         while time.monotonic() < deadline:
             try:
                 httpx.get(self.url + "/", timeout=1)  # any answer, even 404: the server is up
@@ -63,7 +63,7 @@ class Server:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("the API server did not start within 30 s")
+        raise RuntimeError("the API server did not start within 90 s")
 
     def stop(self) -> None:
         if self.process is not None:
