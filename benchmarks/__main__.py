@@ -1,4 +1,4 @@
-"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,scanner,startup]``.
+"""The benchmark suite: ``python -m benchmarks [--quick] [--only matcher,lists,http,scanner,startup,video]``.
 
 Runs each part in a fresh Python process, then prints the machine, library versions and seed once and one
 markdown section per part, and writes one JSON record to ``benchmarks/results/bench-<time>.json``.
@@ -9,7 +9,9 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
 - http: a real ``hashmatch serve`` over loopback, one connection and a load generator, 1M and 10M entries
   (1M), against the same search in-process;
 - scanner: photo-like JPEGs hashed per second, against full-size decoding;
-- startup: each command's time from start to exit, against ``python -c pass``.
+- startup: each command's time from start to exit, against ``python -c pass``;
+- video: vPDQ, one query video of 60 frames against 100K listed videos of 60 frames (10K), against the
+  brute force over every video.
 """
 
 import argparse
@@ -23,7 +25,7 @@ from typing import Any
 
 from benchmarks.report import RESULTS_DIR, SEED, load_average, machine_info, write_json
 
-PARTS = ("matcher", "lists", "http", "scanner", "scanload", "startup")
+PARTS = ("matcher", "lists", "http", "scanner", "scanload", "startup", "video")
 
 
 def parse_parts(text: str) -> tuple[str, ...]:
