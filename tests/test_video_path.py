@@ -148,3 +148,14 @@ def test_bad_vpdq_rows_are_refused_naming_the_line_and_the_frame(
     code, _, err = run(capsys, "lists", "import", "EOKM/videos", str(tmp_path / "meta.vpdq"), "--full")
     assert code != 0
     assert "line 3: invalid vpdq frame: the timestamp" in err
+
+
+def test_the_file_only_tools_send_video_hashes_to_lists(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdq = bytes(range(32)).hex()
+    (tmp_path / "list.txt").write_text(f"pdq {pdq}\nvpdq 0,100,{pdq},0.000\n")
+    code, _, err = run(capsys, "index", "build", str(tmp_path / "list.txt"), "--out", str(tmp_path / "idx"))
+    assert code == 1
+    assert "line 2: vpdq hashes are matched through lists" in err
+    assert not (tmp_path / "idx").exists()
