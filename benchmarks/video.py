@@ -12,6 +12,7 @@ bits) searched at the frame threshold 31 and 80/80 %. Both answers must name the
 """
 
 import argparse
+import os
 import statistics
 import time
 from typing import Any
@@ -159,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     markdown = (
         f"One query video of {FRAMES} frames (a re-encode of a listed one), frame threshold {THRESHOLD}, "
-        f"{PERCENT}/{PERCENT} %; medians of repeated searches, one thread.\n\n"
+        f"{PERCENT}/{PERCENT} %; medians of repeated searches (hashmatch on every core, the brute force in "
+        f"NumPy on one); load average at the end {os.getloadavg()[0]:.1f}.\n\n"
         + markdown_table(HEADERS, [row])
     )
     finish_part(PartResult("video", "vPDQ video search", markdown, {**result, "same": same}), args)
