@@ -456,6 +456,11 @@ def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int])
         ),
         ("served version", f"{served_version.number}" if served_version else "none"),
     ]
+    shares = (hash_list.video_query_percent, hash_list.video_listed_percent)
+    if "vpdq" in thresholds or shares != (80, 80):
+        fields.insert(
+            6, ("video match", "{} % of the query's frames, {} % of the listed video's".format(*shares))
+        )
     for name, count in active_by_type(session, hash_list.id).items():
         fields.append((f"  {name}", plural(count, "entry")))
     width = max(len(label) for label, _ in fields)

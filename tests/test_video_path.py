@@ -140,7 +140,16 @@ def test_bad_vpdq_rows_are_refused_naming_the_line_and_the_frame(
     (tmp_path / "list.csv").write_text(f'type,hash,item\nvpdq,"{good};1,100,{"a5" * 31},1.000",v1\n')
     (tmp_path / "meta.vpdq").write_text(f"{good}\n\n1,100,{'a5' * 32},x\n")
     assert run(capsys, "orgs", "create", "EOKM", "--role", "hotline")[0] == 0
-    assert run(capsys, "lists", "create", "videos", "--org", "EOKM")[0] == 0
+    assert run(capsys, "lists", "create", "videos", "--org", "EOKM", "--video-percent", "90/50")[0] == 0
+    assert (
+        "video match       90 % of the query's frames, 50 % of the listed video's"
+        in run(capsys, "lists", "show", "EOKM/videos")[1]
+    )
+    code, _, err = run(capsys, "lists", "create", "other", "--org", "EOKM", "--video-percent", "90")
+    assert (code, err.strip()) == (
+        1,
+        "hashmatch: error: --video-percent '90': expected QUERY/LISTED, e.g. 80/80",
+    )
     code, _, err = run(capsys, "lists", "import", "EOKM/videos", str(tmp_path / "list.csv"), "--full")
     assert code != 0
     assert "line 2: invalid vpdq hash: frame line 2" in err

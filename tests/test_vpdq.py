@@ -2,6 +2,7 @@
 distribution), the frames matching uses, and the video index property-tested against a brute force
 written apart from the matcher."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,7 @@ def test_bad_values_name_the_frame_and_field(value: object, expected: str) -> No
     _, errors = VPDQ.parse_batch([value])
     assert len(errors) == 1
     assert errors[0][0] == 0
-    assert __import__("re").search(expected, errors[0][1]), errors[0][1]
+    assert re.search(expected, errors[0][1]), errors[0][1]
 
 
 def test_identical_frames_count_once_and_low_quality_frames_not_at_all() -> None:
