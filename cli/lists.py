@@ -431,7 +431,13 @@ def _show_all(session: "Session", served: dict[int, int]) -> None:
 
 def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int]) -> None:
     from db.models import ListVersion
-    from indexer.lists import active_by_type, latest_version, list_label
+    from indexer.lists import (
+        DEFAULT_VIDEO_PERCENT,
+        active_by_type,
+        latest_version,
+        list_label,
+        video_percentages,
+    )
 
     newest = latest_version(session, hash_list.id)
     served_id = served.get(hash_list.id)
@@ -456,8 +462,8 @@ def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int])
         ),
         ("served version", f"{served_version.number}" if served_version else "none"),
     ]
-    shares = (hash_list.video_query_percent, hash_list.video_listed_percent)
-    if "vpdq" in thresholds or shares != (80, 80):
+    shares = video_percentages(session, [hash_list.id])[hash_list.id]
+    if "vpdq" in thresholds or shares != DEFAULT_VIDEO_PERCENT:
         fields.insert(
             6, ("video match", "{} % of the query's frames, {} % of the listed video's".format(*shares))
         )

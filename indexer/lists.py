@@ -16,7 +16,7 @@ import that changes nothing makes no version, and a full import without a valid 
 empty the list) is refused unless ``allow_empty``.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -26,7 +26,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from db.models import Entry, HashList, ListVersion, Organisation, VideoFrames
+from db.models import Entry, HashList, ListVersion, Organisation, VideoFrames, VideoMatch
 from indexer.bulk import gc_paused
 from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.formats import ListFile, Meta, TypedHashes
@@ -35,6 +35,8 @@ from matcher.codes import Codes
 from matcher.entries import deduplicate
 
 Mode = Literal["full", "delta", "retract"]
+DEFAULT_VIDEO_PERCENT = (80, 80)
+"""vPDQ: 80 % of the query's frames match, 80 % of the listed video's frames matched (HMA's figures)."""
 BATCH = 20_000
 GROUP_MIN = 32
 """Rows of a batch sharing their meta that are inserted with one statement (fewer: executemany)."""
@@ -103,12 +105,25 @@ def create_list(
         legal_basis=legal_basis,
         thresholds=checked,
         notice_deadline_hours=notice_deadline_hours,
-        video_query_percent=video_percent[0],
-        video_listed_percent=video_percent[1],
     )
     session.add(hash_list)
     session.flush()
+    if tuple(video_percent) != DEFAULT_VIDEO_PERCENT:
+        session.add(
+            VideoMatch(list_id=hash_list.id, query_percent=video_percent[0], listed_percent=video_percent[1])
+        )
+        session.flush()
     return hash_list
+
+
+def video_percentages(session: Session, list_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Each list's vPDQ percentages (query's frames, listed video's frames): its own or the default."""
+    wanted = sorted(set(list_ids))
+    found = {
+        row.list_id: (row.query_percent, row.listed_percent)
+        for row in session.scalars(select(VideoMatch).where(VideoMatch.list_id.in_(wanted)))
+    }
+    return {list_id: found.get(list_id, DEFAULT_VIDEO_PERCENT) for list_id in wanted}
 
 
 def find_list(session: Session, ref: str) -> HashList:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList
+from indexer.lists import video_percentages
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, VPDQ
 from matcher.frames import decode_frames, reaches, usable
@@ -145,7 +146,9 @@ def find_video_hits(
     pairs = index.pairs(query, search_threshold(served, item.hash_type, requested))
     candidates = index.score(pairs, index.max_threshold).entry
     by_threshold: dict[int, list[tuple[Entry, HashList]]] = defaultdict(list)
-    for entry, hash_list in _load_entries(session, candidates.tolist()).values():
+    loaded = _load_entries(session, candidates.tolist()).values()
+    percent = video_percentages(session, {hash_list.id for _, hash_list in loaded})
+    for entry, hash_list in loaded:
         if owner is None or hash_list.organisation_id == owner:
             limit = HASH_TYPES[item.hash_type].list_threshold(hash_list.thresholds)
             by_threshold[min(limit, requested.get(item.hash_type, limit))].append((entry, hash_list))
@@ -159,9 +162,8 @@ def find_video_hits(
                 continue
             matched, total = int(scores.listed_matched[row]), int(scores.listed_frames[row])
             mine = int(scores.query_matched[row])
-            if reaches(mine, query_frames, hash_list.video_query_percent) and reaches(
-                matched, total, hash_list.video_listed_percent
-            ):
+            query_percent, listed_percent = percent[hash_list.id]
+            if reaches(mine, query_frames, query_percent) and reaches(matched, total, listed_percent):
                 unmatched = max(100 - 100 * mine // query_frames, 100 - 100 * matched // total)
                 hits.append(_hit(item.hash_type, entry, hash_list, unmatched))
     return sorted(hits, key=lambda hit: hit.entry_id)

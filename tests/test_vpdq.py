@@ -166,3 +166,16 @@ def test_a_saved_video_index_answers_the_same(tmp_path: Path) -> None:
     found = loaded.score(loaded.pairs(listed[4][:3], 0), 0)
     assert found.entry.tolist() == [12]
     assert (found.query_matched.tolist(), found.listed_matched.tolist()) == ([3], [3])
+
+
+def test_a_one_video_list_matches_and_an_empty_one_answers_nothing() -> None:
+    rng = np.random.default_rng(5)
+    one = video(rng.integers(0, 256, (1, 32), dtype=np.uint8))
+    index = VideoIndex.build("vpdq", 63, [one], [42], 31)
+    assert index.score(index.pairs(one, 31), 31).entry.tolist() == [42]
+    empty = VideoIndex.build("vpdq", 63, [], [], 31)
+    assert empty.score(empty.pairs(one, 31), 31).entry.tolist() == []
+    dark = VideoIndex.build(
+        "vpdq", 63, [video(rng.integers(0, 256, (3, 32), dtype=np.uint8), [0, 0, 0])], [7], 31
+    )
+    assert dark.entry_count == 0  # no usable frame: nothing to match

@@ -13,7 +13,7 @@ from db import make_session_factory
 from db.models import Entry, HashList, VideoFrames
 from indexer.errors import InvalidList
 from indexer.formats import read_list
-from indexer.lists import create_list, import_list
+from indexer.lists import create_list, import_list, video_percentages
 from indexer.publishing import publish
 from indexer.serving import ServedIndexes
 from matcher.frames import parse_frames
@@ -76,7 +76,9 @@ def test_metas_sample_file_is_one_entry_named_by_the_file(sessions: sessionmaker
 def test_video_percentages_are_whole_percentages(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         hotline(session)
-        assert create_list(session, "EOKM", "ok", video_percent=(100, 50)).video_listed_percent == 50
+        ok = create_list(session, "EOKM", "ok", video_percent=(100, 50)).id
+        usual = create_list(session, "EOKM", "usual").id
+        assert video_percentages(session, [ok, usual]) == {ok: (100, 50), usual: (80, 80)}
         for wrong in ((0, 80), (80, 101)):
             with pytest.raises(InvalidList, match="video percentages"):
                 create_list(session, "EOKM", f"bad{wrong}", video_percent=wrong)

@@ -4,7 +4,16 @@ from db.base import MAX_BIG_ID, MAX_ID, text_problem
 from db.models.access import ApiKey, AuditRecord
 from db.models.budgets import RateBudget
 from db.models.guard import STANDINGS, ProbeWatch, Standing
-from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication, VideoFrames
+from db.models.lists import (
+    ROLES,
+    Entry,
+    HashList,
+    ListVersion,
+    Organisation,
+    Publication,
+    VideoFrames,
+    VideoMatch,
+)
 from db.models.notices import ACTIVE, STATUSES, Notice, NoticeEvent, NoticeMatch, Webhook, WebhookDelivery
 
 __all__ = [
@@ -28,6 +37,7 @@ __all__ = [
     "RateBudget",
     "Standing",
     "VideoFrames",
+    "VideoMatch",
     "Webhook",
     "WebhookDelivery",
     "text_problem",

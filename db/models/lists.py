@@ -36,10 +36,6 @@ class HashList(Base):
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notice_deadline_hours: Mapped[int] = mapped_column(default=24)
-    video_query_percent: Mapped[int] = mapped_column(default=80)
-    """vPDQ: the share of a query video's frames that must match a listed video (percent)."""
-    video_listed_percent: Mapped[int] = mapped_column(default=80)
-    """vPDQ: the share of the listed video's frames the query must match (percent)."""
     latest_version: Mapped[int] = mapped_column(default=0)  # number of the newest version; bumped first
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -90,6 +86,17 @@ class Entry(Base):
     added_in: Mapped[int] = mapped_column(ForeignKey("list_versions.id"))
     removed_in: Mapped[int | None] = mapped_column(ForeignKey("list_versions.id"))
     removal: Mapped[str | None] = mapped_column(String(12))  # "retracted" (false positive) | "replaced"
+
+
+class VideoMatch(Base):
+    """A list's vPDQ percentages where they are not the default 80/80: the share of a query video's
+    frames that must match a listed video, and of the listed video's frames the query must match."""
+
+    __tablename__ = "video_match"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"), primary_key=True)
+    query_percent: Mapped[int]
+    listed_percent: Mapped[int]
 
 
 class VideoFrames(Base):

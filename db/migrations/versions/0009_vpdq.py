@@ -1,5 +1,5 @@
-"""vPDQ: the frames of each listed video, stored once under their digest; per list the shares of
-frames a video match needs (80 % of the query's and 80 % of the listed video's by default)
+"""vPDQ: the frames of each listed video, stored once under their digest; a list's shares of frames a
+video match needs where they are not the default (80 % of the query's and of the listed video's)
 
 Revision ID: 0009
 Revises: 0007
@@ -21,13 +21,18 @@ def upgrade() -> None:
         sa.Column("frames", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("digest", name=op.f("pk_video_frames")),
     )
-    with op.batch_alter_table("hash_lists") as batch:
-        batch.add_column(sa.Column("video_query_percent", sa.Integer(), nullable=False, server_default="80"))
-        batch.add_column(sa.Column("video_listed_percent", sa.Integer(), nullable=False, server_default="80"))
+    op.create_table(
+        "video_match",
+        sa.Column("list_id", sa.Integer(), nullable=False),
+        sa.Column("query_percent", sa.Integer(), nullable=False),
+        sa.Column("listed_percent", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["list_id"], ["hash_lists.id"], name=op.f("fk_video_match_list_id_hash_lists")
+        ),
+        sa.PrimaryKeyConstraint("list_id", name=op.f("pk_video_match")),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("hash_lists") as batch:
-        batch.drop_column("video_listed_percent")
-        batch.drop_column("video_query_percent")
+    op.drop_table("video_match")
     op.drop_table("video_frames")
