@@ -93,7 +93,7 @@ def register(commands: Commands) -> None:
         "--batch-size",
         type=int,
         default=DEFAULT_BATCH_ITEMS,
-        help=f"hashes per request, at most {MAX_ITEMS} (default: %(default)s)",
+        help=f"hashes per request (a video counts its frames), at most {MAX_ITEMS} (default: %(default)s)",
     )
     scan.add_argument(
         "--retries",

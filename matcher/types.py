@@ -61,6 +61,10 @@ class HashType:
         bad values are zero) and, in input order, the ``(index, reason)`` of every bad value."""
         return parse_hex_batch(values, self.nbytes)
 
+    def cost(self, value: object) -> int:
+        """What one value costs of a rate budget, in hashes: one (a video: its frames)."""
+        return 1
+
     def parse(self, value: object) -> bytes:
         """One hash in its text form as bytes."""
         codes, errors = self.parse_batch([value])
@@ -327,6 +331,12 @@ class VPDQ(HashType):
             if frames is not None:
                 codes[row] = np.frombuffer(digest(frames), np.uint8)
         return codes, errors
+
+    def cost(self, value: object) -> int:
+        """Its frame lines (counted, not parsed: what a request is charged before it is read)."""
+        if isinstance(value, str):
+            return max(1, sum(1 for line in value.replace(";", "\n").splitlines() if line.strip()))
+        return max(1, len(value)) if isinstance(value, list) else 1
 
     def trivial_video(self, frames: Frames) -> str | None:
         """Why a video can match nothing, if it cannot."""

@@ -58,6 +58,8 @@ class Item:
     ref: str
     unmatchable: str | None = None
     variant: bool = False
+    cost: int = 1
+    """Hashes it costs of the rate budget: a video's frames."""
 
 
 def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], list[ItemError]]:
@@ -128,11 +130,21 @@ def _videos(
     videos, bad = hash_type.parse_videos([row[1] for row in rows])
     errors = [ItemError(rows[i][0], "hash", f"invalid {name} hash: {why}") for i, why in bad]
     items = [
-        Item(index, name, encode_frames(frames), ref, hash_type.trivial_video(frames), variant)
+        Item(index, name, encode_frames(frames), ref, hash_type.trivial_video(frames), variant, frames.size)
         for (index, _, ref, variant), frames in zip(rows, videos, strict=True)
         if frames is not None
     ]
     return items, errors
+
+
+def item_cost(raw: object) -> int:
+    """What one raw item costs of its organisation's rate budget, in hashes: one; a video its frames."""
+    if not isinstance(raw, dict):
+        return 1
+    try:
+        return get_hash_type(raw.get("type")).cost(raw.get("hash"))
+    except UnknownHashType:
+        return 1
 
 
 def _ref_error(ref: object) -> str | None:

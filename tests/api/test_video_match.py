@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from db import make_session_factory
 from db.models import Notice, NoticeMatch
 from matching import parse_items, perceptual_queries
+from scanner.client import items_cost
 from tests.api.support import ListedHash, ListSpec, World, open_world
 
 FRAMES = 30
@@ -111,3 +112,22 @@ def test_the_probing_guard_sees_a_videos_frames_as_pdq_hashes(videos: dict[str, 
     queries = perceptual_queries(items)
     assert list(queries) == ["pdq"]
     assert queries["pdq"].tolist() == videos["listed"][:3].tolist()
+
+
+def test_a_video_costs_its_frames_of_the_rate_budget(
+    engine: Engine, database_url: str, tmp_path: Path, videos: dict[str, np.ndarray]
+) -> None:
+    settings = {"rate_burst_hashes": 40, "rate_hashes_per_second": 0.01, "max_items": 10}
+    with open_world(engine, database_url, tmp_path, **settings) as world:
+        item = {"type": "vpdq", "hash": frame_lines(videos["listed"]), "ref": "v.mp4"}  # 30 frames
+        assert world.match("hoster", [item]).status_code == 200
+        assert world.match("hoster", [item]).status_code == 429  # 10 of 40 left: it costs 30
+        longer = {"type": "vpdq", "hash": frame_lines(np.concatenate([videos["listed"]] * 2)), "ref": "w"}
+        refused = world.match("hoster2", [longer])
+        assert refused.status_code == 422
+        assert "60 hashes (a vpdq item counts its frames)" in refused.json()["errors"][0]["reason"]
+
+
+def test_the_scanner_cuts_batches_by_what_they_cost() -> None:
+    items = [{"type": "vpdq", "hash": "a;b;c", "ref": "v"}, {"type": "pdq", "hash": "x", "ref": "i"}]
+    assert items_cost(items) == 4
