@@ -117,8 +117,8 @@ def test_the_probing_guard_sees_a_videos_frames_as_pdq_hashes(videos: dict[str, 
 def test_a_video_costs_its_frames_of_the_rate_budget(
     engine: Engine, database_url: str, tmp_path: Path, videos: dict[str, np.ndarray]
 ) -> None:
-    settings = {"rate_burst_hashes": 40, "rate_hashes_per_second": 0.01, "max_items": 10}
-    with open_world(engine, database_url, tmp_path, **settings) as world:
+    settings: dict[str, object] = {"rate_burst_hashes": 40, "rate_hashes_per_second": 0.01, "max_items": 10}
+    with open_world(engine, database_url, tmp_path, (), **settings) as world:
         item = {"type": "vpdq", "hash": frame_lines(videos["listed"]), "ref": "v.mp4"}  # 30 frames
         assert world.match("hoster", [item]).status_code == 200
         assert world.match("hoster", [item]).status_code == 429  # 10 of 40 left: it costs 30
