@@ -49,7 +49,6 @@ from indexer.lists import iter_active, iter_frames
 from indexer.store import IndexStore
 from matcher import INDEX_FORMAT_VERSION, VPDQ, Index, get_hash_type
 from matcher.frames import Frames, decode_frames
-from matcher.video import VideoIndex
 
 EntriesRemoved = Callable[[Session, Sequence[int]], None]
 """Called inside the publish transaction with the ids of entries that stop being served."""
@@ -175,6 +174,8 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
     """One index per hash type over the entries of each list at its version in ``target``, and the
     manifest metadata: per type the largest threshold a list with entries of that type uses (the
     threshold to search at), and per list its version and thresholds (to filter matches by)."""
+    from matcher.video import VideoIndex  # noqa: PLC0415 (FAISS and numba only where indexes are built)
+
     versions = {list_id: session.get(ListVersion, version_id) for list_id, version_id in target.items()}
     totals: dict[str, int] = {}
     for version in versions.values():
