@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 BENCH_STAMP := $(VENV)/.bench-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+VIDEO_STAMP := $(VENV)/.video-installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DATA ?= var
 PORT ?= 8000
 
@@ -23,8 +24,16 @@ run: $(STAMP)
 	HASHMATCH_DATA_DIR=$(DATA) $(BIN)/hashmatch demo tests/fixtures/sample_list.txt
 	HASHMATCH_DATA_DIR=$(DATA) $(BIN)/hashmatch serve --port $(PORT)
 
+# the tests also hash videos: the 'video' extra (vpdq) builds against FFmpeg's libraries, which
+# scripts/ensure-services installs with the other real parts the tests start (make run needs none of them)
+$(VIDEO_STAMP): $(STAMP)
+	scripts/ensure-services
+	$(BIN)/python -m pip install --quiet -e '.[dev,video]'
+	rm -f $(VENV)/.video-installed-*
+	touch $(VIDEO_STAMP)
+
 ## test: the whole test suite
-test: $(STAMP)
+test: $(VIDEO_STAMP)
 	scripts/ensure-services
 	$(BIN)/python -m pytest
 

@@ -15,7 +15,7 @@ from guard.escalations import described
 from guard.probing import UNCAPPED
 from guard.watching import Verdict
 from matcher.codes import Codes
-from matching import Item, by_type
+from matching import Item, by_type, perceptual_queries
 from notices.webhooks import notify_organisations
 
 SUSPENDED = (
@@ -33,15 +33,18 @@ def refuse_if_suspended(found: Services, session: Session, caller: Caller) -> No
 def guarded_queries(
     items: Sequence[Item], variant_thresholds: Mapping[str, int]
 ) -> tuple[dict[str, Codes], dict[str, npt.NDArray[np.int32]]]:
-    """A call's query codes per hash type, in order, and the lower radius each was answered at: a
-    variant item's type's variant threshold (search lowers it no further than its entries' own), the
-    others none (:data:`UNCAPPED`). The guard watches each query at the edge it was answered at."""
-    codes: dict[str, Codes] = {}
+    """A call's query codes per hash type, in order (a video's usable frames as PDQ codes after the PDQ
+    items: :func:`matching.perceptual_queries`), and the lower radius each was answered at: a variant
+    item's type's variant threshold (search lowers it no further than its entries' own), the others none
+    (:data:`UNCAPPED`). The guard watches each query at the edge it was answered at."""
+    codes = perceptual_queries(items)
     caps: dict[str, npt.NDArray[np.int32]] = {}
-    for name, (typed, found) in by_type(items).items():
-        codes[name] = found
+    for name, (typed, _) in by_type(items).items():
         cap = variant_thresholds.get(name, UNCAPPED)
         caps[name] = np.array([cap if item.variant else UNCAPPED for item in typed], np.int32)
+    for name, found in codes.items():  # frames of videos: answered at their list's frame threshold
+        known = caps.get(name, np.empty(0, np.int32))
+        caps[name] = np.concatenate([known, np.full(found.shape[0] - known.size, UNCAPPED, np.int32)])
     return codes, caps
 
 

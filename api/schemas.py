@@ -42,8 +42,13 @@ class ErrorBody(BaseModel):
 
 
 class MatchItem(BaseModel):
-    type: Literal["pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256"]
-    hash: str = Field(description="the hash in lowercase or uppercase hex", examples=[PDQ_EXAMPLE])
+    type: Literal["pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256", "photodna", "vpdq"]
+    hash: str | list[str] = Field(
+        description="the hash in lowercase or uppercase hex (photodna also base64); vpdq: the video's "
+        "frame lines 'frame,quality,pdq hex,timestamp' (Meta's vpdq format) separated by ';' or "
+        "newlines, or as a list",
+        examples=[PDQ_EXAMPLE],
+    )
     ref: str = Field(max_length=2048, description="your location of the file: URL, object key or path")
 
 

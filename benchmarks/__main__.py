@@ -16,7 +16,9 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
   evaluation set, end to end through hash, import, publish, serve and scan (``--quick``: fewer pictures);
 - console: the web console's main pages at 10,000 notices (1,000), median and p95 per page;
 - photodna: hashmatch's exact Euclidean index against FAISS ``IndexFlatL2``, synthetic PhotoDNA vectors,
-  1M and 10M (``--quick``: 100K and 1M).
+  1M and 10M (``--quick``: 100K and 1M);
+- video: vPDQ, one query video of 60 frames against 100K listed videos of 60 frames (10K), against the
+  brute force over every video.
 """
 
 import argparse
@@ -41,6 +43,7 @@ PARTS = (
     "quality",
     "console",
     "photodna",
+    "video",
 )
 
 

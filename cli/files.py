@@ -75,6 +75,7 @@ def _match(args: argparse.Namespace) -> None:
         by_type, errors = read_plain(stream)
     if errors:
         raise CommandError(describe_errors(args.queries, errors))
+    _refuse_videos(args.queries, by_type)
     print("query_line\ttype\tentry\tdistance")
     queries = matched = 0
     started = time.perf_counter()
@@ -101,7 +102,20 @@ def _read_list(path: Path) -> "dict[str, TypedHashes]":
         raise CommandError(describe_errors(str(path), errors))
     if not by_type:
         raise CommandError(f"{path}: no hashes found (expected '<type> <hash>' lines)")
+    _refuse_videos(str(path), by_type)
     return by_type
+
+
+def _refuse_videos(name: str, by_type: "dict[str, TypedHashes]") -> None:
+    """Video hashes are matched as frame sets with a list's percentages: through lists, not these tools."""
+    from matcher import VPDQ
+
+    for hashes in by_type.values():
+        if isinstance(hashes.hash_type, VPDQ):
+            raise CommandError(
+                f"{name}: line {hashes.lines[0]}: vpdq hashes are matched through lists "
+                "('hashmatch lists import', then the match API or 'hashmatch scan'), not these file tools"
+            )
 
 
 def _load_indexes(directory: Path) -> "dict[str, Index]":

@@ -59,6 +59,13 @@ def add_hash_options(parser: argparse.ArgumentParser) -> None:
         help="hashing processes (default: the number of cores, %(default)s)",
     )
     parser.add_argument(
+        "--video-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="vpdq: seconds between hashed frames of a video (default 1, what lists are hashed at)",
+    )
+    parser.add_argument(
         "--no-progress",
         action="store_true",
         help="no progress on standard error (a bar on a terminal, else a line every 30 s)",
@@ -70,7 +77,12 @@ def _hash(args: argparse.Namespace) -> None:
     from scanner.output import RowWriter, format_for
     from scanner.progress import progress
 
-    options = HashOptions(types=parse_types(args.types), draft_size=args.draft, variants=args.variants)
+    options = HashOptions(
+        types=parse_types(args.types),
+        draft_size=args.draft,
+        variants=args.variants,
+        video_interval=video_interval(args),
+    )
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
     files = written = 0
@@ -130,6 +142,13 @@ def _output(path: Path | None) -> Iterator[TextIO]:
             partial.unlink()
             raise
     partial.replace(path)
+
+
+def video_interval(args: argparse.Namespace) -> float:
+    interval = float(args.video_interval)
+    if not 0 < interval <= 3600:
+        raise CommandError(f"--video-interval {args.video_interval}: expected seconds above 0, at most 3600")
+    return interval
 
 
 def parse_types(text: str) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from indexer.lists import ImportResult, Mode
     from indexer.publishing import PublishResult
 
-LIST_FORMATS = "csv, ndjson or plain"
+LIST_FORMATS = "csv, ndjson, plain or vpdq (one video in Meta's frame lines)"
 """The list file formats (``indexer.formats.FORMATS``), as ``--format`` help names them."""
 
 
@@ -36,6 +36,13 @@ def register(commands: Commands) -> None:
         "--threshold", action="append", default=[], metavar="TYPE=N", help="override a type's threshold"
     )
     create.add_argument("--deadline-hours", type=int, default=24, help="deadline of notices (default 24)")
+    create.add_argument(
+        "--video-percent",
+        default="80/80",
+        metavar="QUERY/LISTED",
+        help="vpdq: the shares (percent) of the query video's frames that must match and of the listed "
+        "video's frames that must be matched (default 80/80)",
+    )
     create.set_defaults(handler=_create)
 
     imports = actions.add_parser("import", help="import a file as the list's next version")
@@ -50,7 +57,7 @@ def register(commands: Commands) -> None:
         const="delta",
         help="add rows; retract action=retract rows",
     )
-    imports.add_argument("--format", help=f"{LIST_FORMATS} (default: from the file name: .csv, .ndjson)")
+    imports.add_argument("--format", help=f"{LIST_FORMATS} (default: by the file name)")
     imports.add_argument(
         "--skip-bad", action="store_true", help="import the valid lines of a file with bad ones"
     )
@@ -90,6 +97,9 @@ def _create(args: argparse.Namespace) -> None:
     from indexer.lists import create_list, list_label
 
     thresholds = parse_thresholds(args.threshold)
+    query, _, listed = args.video_percent.partition("/")
+    if not (query.isdigit() and listed.isdigit()):
+        raise CommandError(f"--video-percent {args.video_percent!r}: expected QUERY/LISTED, e.g. 80/80")
     with open_database(get_settings()) as sessions, sessions.begin() as session:
         hash_list = create_list(
             session,
@@ -100,6 +110,7 @@ def _create(args: argparse.Namespace) -> None:
             legal_basis=args.legal_basis,
             thresholds=thresholds,
             notice_deadline_hours=args.deadline_hours,
+            video_percent=(int(query), int(listed)),
         )
         label = list_label(session, hash_list)
         print(
@@ -255,6 +266,7 @@ def _read(
             allow_low_quality=allow_low_quality,
             error_cap=cap,
             progress=progress,
+            item=Path(name).stem if chosen == "vpdq" else None,
         )
     for error in found.errors:
         print(f"{name} line {error.line}: {error.reason} (value {error.text!r})", file=sys.stderr)
@@ -401,7 +413,13 @@ def _show_all(session: "Session", served: dict[int, int]) -> None:
 
 def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int]) -> None:
     from db.models import ListVersion
-    from indexer.lists import active_by_type, latest_version, list_label
+    from indexer.lists import (
+        DEFAULT_VIDEO_PERCENT,
+        active_by_type,
+        latest_version,
+        list_label,
+        video_percentages,
+    )
 
     newest = latest_version(session, hash_list.id)
     served_id = served.get(hash_list.id)
@@ -426,6 +444,11 @@ def _show_one(session: "Session", hash_list: "HashList", served: dict[int, int])
         ),
         ("served version", f"{served_version.number}" if served_version else "none"),
     ]
+    shares = video_percentages(session, [hash_list.id])[hash_list.id]
+    if "vpdq" in thresholds or shares != DEFAULT_VIDEO_PERCENT:
+        fields.insert(
+            6, ("video match", "{} % of the query's frames, {} % of the listed video's".format(*shares))
+        )
     for name, count in active_by_type(session, hash_list.id).items():
         fields.append((f"  {name}", plural(count, "entry")))
     width = max(len(label) for label, _ in fields)

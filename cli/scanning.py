@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from cli.common import CommandError, Commands
-from cli.hashing import add_hash_options, parse_types
+from cli.hashing import add_hash_options, parse_types, video_interval
 from scanner.defaults import DEFAULT_BATCH_ITEMS, DEFAULT_REGIONS, DRAFT_SIZE, MAX_ITEMS
 from scanner.output import FORMATS, Format
 
@@ -100,7 +100,7 @@ def register(commands: Commands) -> None:
         "--batch-size",
         type=int,
         default=DEFAULT_BATCH_ITEMS,
-        help=f"hashes per request, at most {MAX_ITEMS} (default: %(default)s)",
+        help=f"hashes per request (a video counts its frames), at most {MAX_ITEMS} (default: %(default)s)",
     )
     scan.add_argument(
         "--retries",
@@ -145,6 +145,7 @@ def _scan(args: argparse.Namespace) -> None:
         trim=not args.no_trim,
         regions=_non_negative(args.max_regions, "--max-regions"),
         draft_size=None if args.no_draft else args.draft_size,
+        video_interval=video_interval(args),
     )
     try:
         config = ScanConfig(

@@ -47,7 +47,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from matcher import HASH_TYPES
+from matcher import HASH_TYPES, VPDQ
 from matcher.codes import Codes
 
 EDGE_KEPT = 64
@@ -118,13 +118,14 @@ def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
 
 
 def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
-    """The rule of every perceptual hash type (cryptographic ones are matched by equality: no walk)."""
+    """The rule of every perceptual hash type (cryptographic ones are matched by equality: no walk;
+    a video's frames are watched as PDQ hashes)."""
     return {
         name: euclidean_rule(hash_type.nbytes, probes_per_64_bits)
         if name in EUCLIDEAN
         else rule_for(hash_type.bits, probes_per_64_bits)
         for name, hash_type in HASH_TYPES.items()
-        if not hash_type.is_exact
+        if not hash_type.is_exact and not isinstance(hash_type, VPDQ)
     }
 
 

@@ -7,6 +7,13 @@
   ignored and reported.
 - NDJSON (``.ndjson``, ``.jsonl``): one object per line with the same keys.
 - Plain (anything else): one ``<type> <hash>`` pair per line; blank lines and ``#`` comments ignored.
+- vPDQ (``.vpdq``; ``--format vpdq`` for Meta's ``.txt`` files): one video as Meta's ``vpdq`` tools
+  write it, a line per frame
+  ``frame,quality,pdq hex,timestamp``; the file name (without its extension) is the entry's item.
+
+A vPDQ hash in the other formats is the same lines separated by ``;`` (or newlines inside a JSON string,
+or a JSON list of lines): ``vpdq 0,100,<pdq>,0.000;1,100,<pdq>,1.000``; a CSV field holding it is quoted.
+Its frames are kept by digest (:attr:`ListFile.frames`), the rows carry the digest.
 
 A hash is written as its type reads it (:meth:`matcher.HashType.parse_batch`): lowercase or uppercase
 hex; PhotoDNA also as base64 (192 characters, standard or URL-safe alphabet).
@@ -22,6 +29,7 @@ row that adds (see :meth:`matcher.HashType.trivial`) and PDQ quality below ``LOW
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -34,10 +42,11 @@ import numpy.typing as npt
 from db.models import text_problem
 from indexer.bulk import gc_paused
 from indexer.errors import FileFormatError
-from matcher import HASH_TYPES, HashType, MatcherError, get_hash_type
+from matcher import HASH_TYPES, VPDQ, HashType, MatcherError, get_hash_type
 from matcher.codes import Codes, decode_hex
+from matcher.frames import digest, encode_frames, parse_frames
 
-FORMATS = ("csv", "ndjson", "plain")
+FORMATS = ("csv", "ndjson", "plain", "vpdq")
 COLUMNS = ("type", "hash", "item", "category", "quality", "action", "variant")
 ACTIONS = ("add", "retract")
 LOW_QUALITY = 50
@@ -99,6 +108,8 @@ class ListFile:
     rows: int = 0
     low_quality: int = 0
     ignored_columns: list[str] = field(default_factory=list)
+    frames: dict[bytes, bytes] = field(default_factory=dict)
+    """Video types: digest -> the frames (:func:`matcher.frames.encode_frames`) of every video read."""
 
     @property
     def valid_rows(self) -> int:
@@ -106,12 +117,14 @@ class ListFile:
 
 
 def detect_format(path: Path | str) -> str:
-    """The format a file name implies: ``.csv``, ``.ndjson``/``.jsonl``, otherwise plain."""
+    """The format a file name implies: ``.csv``, ``.ndjson``/``.jsonl``, ``.vpdq``, otherwise plain."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".ndjson", ".jsonl"):
         return "ndjson"
+    if suffix == ".vpdq":
+        return "vpdq"
     return "plain"
 
 
@@ -124,16 +137,21 @@ def read_list(
     allow_low_quality: bool = False,
     error_cap: int = 100,
     progress: Progress | None = None,
+    item: str | None = None,
 ) -> ListFile:
     """Read and validate a whole list file (lines of bytes, as a file opened in binary mode gives them,
     or of text). ``allow_retract``: rows may carry ``action=retract``. ``adding``: the rows add entries
     (False for a file of retractions): trivial values and PDQ quality below ``LOW_QUALITY`` are refused
-    in rows that add, the latter unless ``allow_low_quality``."""
+    in rows that add, the latter unless ``allow_low_quality``. ``item``: the item of a video read in the
+    ``vpdq`` format (its file name)."""
     if file_format not in FORMATS:
         raise FileFormatError(f"unknown format {file_format!r}: expected one of {', '.join(FORMATS)}")
     reader = _Reader(allow_retract, error_cap, adding=adding, allow_low_quality=allow_low_quality)
+    reader.item = item
     counted = _without_bom(_counted(lines, progress) if progress is not None else lines)
-    chunks = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "plain": _plain_chunks}[file_format]
+    chunks = {"csv": _csv_chunks, "ndjson": _ndjson_chunks, "plain": _plain_chunks, "vpdq": _vpdq_chunks}[
+        file_format
+    ]
     with gc_paused():
         for chunk in chunks(counted, reader):
             reader.add(chunk)
@@ -173,6 +191,7 @@ class _Reader:
         ] = {}
         self.ignored: dict[str, None] = {}
         self._pending: list[LineError] = []
+        self.item: str | None = None
 
     def error(self, line: int, text: object, reason: str) -> None:
         """Report a bad line of the chunk being read (kept in line order, up to the cap)."""
@@ -233,7 +252,11 @@ class _Reader:
             valid = rows[good[rows]]
             hashes = columns["hash"]
             values = hashes if valid.size == len(hashes) else [hashes[row] for row in valid]
-            codes, errors = hash_type.parse_batch(values)
+            codes, errors = (
+                self._videos(hash_type, values, retract[valid])
+                if isinstance(hash_type, VPDQ)
+                else hash_type.parse_batch(values)
+            )
             keep = np.ones(valid.size, dtype=bool)
             for position, reason in errors:
                 keep[position] = False
@@ -243,6 +266,25 @@ class _Reader:
             picked = valid[keep]
             self._keep(hash_type, lines[picked], codes[keep], meta[picked], retract[picked])
         self._flush_errors()
+
+    def _videos(
+        self, hash_type: VPDQ, values: list[object], retract: npt.NDArray[np.bool_]
+    ) -> tuple[Codes, list[tuple[int, str]]]:
+        """Video hashes as digests, their frames kept in :attr:`ListFile.frames`; a video that adds
+        without a frame usable for matching is an error."""
+        videos, errors = hash_type.parse_videos(values)
+        codes = np.zeros((len(values), hash_type.nbytes), np.uint8)
+        for row, frames in enumerate(videos):
+            if frames is None:
+                continue
+            why = hash_type.trivial_video(frames) if self.adding and not retract[row] else None
+            if why is not None:
+                errors.append((row, f"{why}: it would match nothing"))
+                continue
+            key = digest(frames)
+            codes[row] = np.frombuffer(key, np.uint8)
+            self.result.frames.setdefault(key, encode_frames(frames))
+        return codes, sorted(errors)
 
     def _keep(
         self,
@@ -419,7 +461,7 @@ def _decoded(block: list[str], first: int, separator: str) -> _Chunk | None:
     length, nothing else), decoded without a Python step per line; None for any other block."""
     name, found, _ = block[0].partition(separator)
     hash_type = HASH_TYPES.get(name)
-    if not found or hash_type is None:
+    if not found or hash_type is None or isinstance(hash_type, VPDQ):
         return None
     length, start, width = len(block[0]), len(name) + len(separator), 2 * hash_type.nbytes
     if block[0][start + width :] not in ("\n", "\r\n") or any(len(line) != length for line in block):
@@ -453,6 +495,32 @@ def _plain_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
             [first + row for row in kept],
             {"type": [fields[row][0] for row in kept], "hash": [fields[row][1] for row in kept]},
         )
+
+
+def _vpdq_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
+    """One video: every non-blank line a frame (an error names the file's line)."""
+    numbers: list[int] = []
+    frames: list[str] = []
+    for first, block in _blocks(lines, reader):
+        for row, line in enumerate(block):
+            if line.strip():
+                numbers.append(first + row)
+                frames.append(line.strip())
+    if not frames:
+        return
+    try:
+        parse_frames(frames)
+    except ValueError as error:
+        found = re.match(r"frame line (\d+) \(.*?\): (.*)", str(error))
+        if found is None:
+            reader.error(numbers[0], frames[0], f"invalid vpdq hash: {error}")
+        else:
+            row = int(found[1]) - 1
+            reader.error(numbers[row], frames[row], f"invalid vpdq frame: {found[2]}")
+        return
+    columns: dict[str, list[object]] = {name: [None] for name in COLUMNS}
+    columns |= {"type": ["vpdq"], "hash": [frames], "item": [reader.item]}
+    yield _Chunk(numbers[:1], columns, has_meta=True)
 
 
 def _csv_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:

@@ -16,27 +16,29 @@ import that changes nothing makes no version, and a full import without a valid 
 empty the list) is refused unless ``allow_empty``.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from db.models import Entry, HashList, ListVersion, Organisation
+from db.models import Entry, HashList, ListVersion, Organisation, VideoFrames, VideoMatch
 from indexer.bulk import gc_paused
 from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.formats import ListFile, Meta, TypedHashes
-from matcher import MatcherError, get_hash_type
+from matcher import VPDQ, MatcherError, get_hash_type
 from matcher.codes import Codes
 from matcher.entries import deduplicate
 
 Mode = Literal["full", "delta", "retract"]
 OWNERS = ("hotline",)
 """The role whose organisations own lists (and alone see and change their own)."""
+DEFAULT_VIDEO_PERCENT = (80, 80)
+"""vPDQ: 80 % of the query's frames match, 80 % of the listed video's frames matched (HMA's figures)."""
 BATCH = 20_000
 GROUP_MIN = 32
 """Rows of a batch sharing their meta that are inserted with one statement (fewer: executemany)."""
@@ -71,8 +73,10 @@ def create_list(
     legal_basis: str = "",
     thresholds: Mapping[str, int] | None = None,
     notice_deadline_hours: int = 24,
+    video_percent: tuple[int, int] = (80, 80),
 ) -> HashList:
-    """A new, empty list of the hotline ``organisation``."""
+    """A new, empty list of the hotline ``organisation``. ``video_percent``: the shares (percent) of
+    the query video's frames and of the listed video's frames a vPDQ match needs."""
     owner = session.scalar(select(Organisation).where(Organisation.name == organisation))
     if owner is None:
         raise NotFound(f"no organisation named {organisation!r} (create it with 'hashmatch orgs create')")
@@ -86,6 +90,8 @@ def create_list(
         raise InvalidList(f"{organisation} already has a list named {name!r}")
     if not 1 <= notice_deadline_hours <= 24 * 14:
         raise InvalidList(f"notice deadline {notice_deadline_hours} h: expected 1 to {24 * 14} hours")
+    if not all(isinstance(p, int) and 1 <= p <= 100 for p in video_percent):
+        raise InvalidList(f"video percentages {video_percent}: expected two whole numbers from 1 to 100")
     checked: dict[str, int] = {}
     for type_name, threshold in (thresholds or {}).items():
         try:
@@ -104,7 +110,22 @@ def create_list(
     )
     session.add(hash_list)
     session.flush()
+    if tuple(video_percent) != DEFAULT_VIDEO_PERCENT:
+        session.add(
+            VideoMatch(list_id=hash_list.id, query_percent=video_percent[0], listed_percent=video_percent[1])
+        )
+        session.flush()
     return hash_list
+
+
+def video_percentages(session: Session, list_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Each list's vPDQ percentages (query's frames, listed video's frames): its own or the default."""
+    wanted = sorted(set(list_ids))
+    found = {
+        row.list_id: (row.query_percent, row.listed_percent)
+        for row in session.scalars(select(VideoMatch).where(VideoMatch.list_id.in_(wanted)))
+    }
+    return {list_id: found.get(list_id, DEFAULT_VIDEO_PERCENT) for list_id in wanted}
 
 
 def find_list(session: Session, ref: str) -> HashList:
@@ -260,6 +281,8 @@ def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> Import
         )
     for rows, picked, meta in plan.inserts:
         _insert(session.connection(), hash_list.id, version.id, rows, picked, meta, plan.metas)
+        if isinstance(rows.hash_type, VPDQ):
+            _store_frames(session, rows.codes[picked], plan.found.frames)
     gone = np.concatenate([np.empty(0, np.int64), *plan.removed.values()])
     _mark_removed(session.connection(), gone, version.id, "replaced" if plan.mode == "full" else "retracted")
     removed = {name: int(ids.size) for name, ids in plan.removed.items()}
@@ -370,6 +393,34 @@ def iter_active(
             ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
             others = [tuple(row[2:]) for row in rows] if with_meta else []
             yield ids, b"".join([row[1] for row in rows]), others
+
+
+def iter_frames(
+    connection: Connection, list_id: int, version_id: int, hash_type: str, *, chunk: int = 10_000
+) -> Iterator[tuple[Ids, list[bytes]]]:
+    """The list's video entries of ``hash_type`` at ``version_id``, a chunk at a time: ids and each
+    one's frames (:func:`matcher.frames.encode_frames`)."""
+    query = (
+        "SELECT e.id, f.frames FROM entries e JOIN video_frames f ON f.digest = e.value "
+        "WHERE e.list_id = ? AND e.hash_type = ? AND e.added_in <= ? "
+        "AND (e.removed_in IS NULL OR e.removed_in > ?)"
+    )
+    with _cursor(connection, streaming=True) as cursor, gc_paused():
+        cursor.execute(_sql(connection, query), (list_id, hash_type, version_id, version_id))
+        while rows := cursor.fetchmany(chunk):
+            yield np.array([row[0] for row in rows], np.int64), [bytes(row[1]) for row in rows]
+
+
+def _store_frames(session: Session, digests: Codes, frames: Mapping[bytes, bytes]) -> None:
+    """Store the frames of the videos ``digests`` names that are not stored yet (a digest names
+    one content: stored frames never change)."""
+    wanted = sorted({bytes(row) for row in digests})
+    for start in range(0, len(wanted), BATCH):
+        part = wanted[start : start + BATCH]
+        known = set(session.scalars(select(VideoFrames.digest).where(VideoFrames.digest.in_(part))))
+        fresh = [{"digest": key, "frames": frames[key]} for key in part if key not in known]
+        if fresh:
+            session.execute(insert(VideoFrames), fresh)
 
 
 @contextmanager

@@ -45,9 +45,10 @@ from db.locks import PUBLISH, database_lock
 from db.models import HashList, ListVersion, Publication
 from indexer import serving
 from indexer.errors import VersionRefused
-from indexer.lists import iter_active
+from indexer.lists import iter_active, iter_frames
 from indexer.store import IndexStore
-from matcher import INDEX_FORMAT_VERSION, Index, get_hash_type
+from matcher import INDEX_FORMAT_VERSION, VPDQ, Index, get_hash_type
+from matcher.frames import Frames, decode_frames
 
 EntriesRemoved = Callable[[Session, Sequence[int]], None]
 """Called inside the publish transaction with the ids of entries that stop being served."""
@@ -173,6 +174,8 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
     """One index per hash type over the entries of each list at its version in ``target``, and the
     manifest metadata: per type the largest threshold a list with entries of that type uses (the
     threshold to search at), and per list its version and thresholds (to filter matches by)."""
+    from matcher.video import VideoIndex  # noqa: PLC0415 (FAISS and numba only where indexes are built)
+
     versions = {list_id: session.get(ListVersion, version_id) for list_id, version_id in target.items()}
     totals: dict[str, int] = {}
     for version in versions.values():
@@ -180,10 +183,15 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
         for name, count in version.types.items():
             totals[name] = totals.get(name, 0) + count
     # one array per type, filled list by list: no copy of all codes at once
-    codes = {name: np.empty((total, get_hash_type(name).nbytes), np.uint8) for name, total in totals.items()}
+    codes = {
+        name: np.empty((total, get_hash_type(name).nbytes), np.uint8)
+        for name, total in totals.items()
+        if not isinstance(get_hash_type(name), VPDQ)
+    }
     ids = {name: np.empty(total, np.int64) for name, total in totals.items()}
     filled = dict.fromkeys(totals, 0)
     lists: dict[str, dict[str, Any]] = {}
+    videos: dict[str, list[Frames]] = {name: [] for name in totals if isinstance(get_hash_type(name), VPDQ)}
     connection = session.connection()
     for list_id, version in sorted(versions.items()):
         hash_list = session.get(HashList, list_id)
@@ -192,11 +200,19 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
         used: dict[str, int] = {}
         for name in sorted(version.types):
             hash_type = get_hash_type(name)
-            for part_ids, values, _ in iter_active(connection, list_id, version.id, name, with_meta=False):
-                start, end = filled[name], filled[name] + part_ids.size
-                ids[name][start:end] = part_ids
-                codes[name][start:end] = np.frombuffer(values, dtype=np.uint8).reshape(part_ids.size, -1)
-                filled[name] = end
+            if isinstance(hash_type, VPDQ):
+                for part_ids, blobs in iter_frames(connection, list_id, version.id, name):
+                    ids[name][filled[name] : filled[name] + part_ids.size] = part_ids
+                    videos[name] += [decode_frames(blob) for blob in blobs]
+                    filled[name] += part_ids.size
+            else:
+                for part_ids, values, _ in iter_active(
+                    connection, list_id, version.id, name, with_meta=False
+                ):
+                    start, end = filled[name], filled[name] + part_ids.size
+                    ids[name][start:end] = part_ids
+                    codes[name][start:end] = np.frombuffer(values, dtype=np.uint8).reshape(part_ids.size, -1)
+                    filled[name] = end
             used[name] = hash_type.list_threshold(hash_list.thresholds)
         lists[str(list_id)] = {"version": version.id, "thresholds": used}
     if filled != totals:
@@ -204,11 +220,16 @@ def build_indexes(session: Session, target: Mapping[int, int]) -> tuple[dict[str
             f"stored entries disagree with the version counts: read {filled}, expected {totals}"
         )
     search = {
-        name: max(found["thresholds"].get(name, 0) for found in lists.values()) for name in sorted(codes)
+        name: max(found["thresholds"].get(name, 0) for found in lists.values()) for name in sorted(totals)
     }
     indexes: dict[str, Index] = {}
-    for name in sorted(codes):
-        indexes[name] = get_hash_type(name).build_index(codes.pop(name), ids.pop(name), search[name])
+    for name in sorted(totals):
+        hash_type = get_hash_type(name)
+        indexes[name] = (
+            VideoIndex.build(name, hash_type.max_threshold, videos.pop(name), ids.pop(name), search[name])
+            if isinstance(hash_type, VPDQ)
+            else hash_type.build_index(codes.pop(name), ids.pop(name), search[name])
+        )
     return indexes, {"search_thresholds": search, "lists": lists}
 
 

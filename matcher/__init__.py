@@ -15,11 +15,12 @@ from matcher.errors import (
 from matcher.index import Index, load_index
 from matcher.matches import Matches
 from matcher.storage import FORMAT_VERSION as INDEX_FORMAT_VERSION
-from matcher.types import HASH_TYPES, HashType, get_hash_type
+from matcher.types import HASH_TYPES, VPDQ, HashType, get_hash_type
 
 __all__ = [
     "HASH_TYPES",
     "INDEX_FORMAT_VERSION",
+    "VPDQ",
     "HashType",
     "Index",
     "IndexFileError",

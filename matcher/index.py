@@ -40,13 +40,15 @@ def load_index(directory: Path | str) -> Index:
     from matcher.euclidean import EuclideanIndex  # noqa: PLC0415 (see the module's docstring)
     from matcher.exact import ExactIndex  # noqa: PLC0415
     from matcher.hamming import HammingIndex  # noqa: PLC0415
+    from matcher.video import VideoIndex  # noqa: PLC0415
 
     directory = Path(directory)
     meta = read_description(directory)
-    kinds: dict[str, type[HammingIndex] | type[ExactIndex] | type[EuclideanIndex]] = {
+    kinds: dict[str, type[HammingIndex] | type[ExactIndex] | type[EuclideanIndex] | type[VideoIndex]] = {
         HammingIndex.kind: HammingIndex,
         ExactIndex.kind: ExactIndex,
         EuclideanIndex.kind: EuclideanIndex,
+        VideoIndex.kind: VideoIndex,
     }
     kind = kinds.get(meta.get("kind", ""))
     if kind is None:

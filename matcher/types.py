@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from matcher.codes import Codes, format_hex, hamming_distance, parse_hex_batch, parse_hex_or_base64_batch
 from matcher.errors import InvalidHash, InvalidHashes, InvalidThreshold, UnknownHashType
+from matcher.frames import QUALITY_THRESHOLD, Frames, digest, parse_frames, usable
 from matcher.index import Index
 from matcher.validation import check_threshold
 
@@ -59,6 +60,10 @@ class HashType:
         """Hashes in their text form (any case, surrounding whitespace ignored): the codes (rows of
         bad values are zero) and, in input order, the ``(index, reason)`` of every bad value."""
         return parse_hex_batch(values, self.nbytes)
+
+    def cost(self, value: object) -> int:
+        """What one value costs of a rate budget, in hashes: one (a video: its frames)."""
+        return 1
 
     def parse(self, value: object) -> bytes:
         """One hash in its text form as bytes."""
@@ -292,8 +297,69 @@ class PhotoDNA(HashType):
         return EuclideanIndex.build(self.name, self.nbytes, self.max_threshold, codes, ids, threads=threads)
 
 
+class VPDQ(HashType):
+    """Meta's vPDQ: a video as the PDQ hashes of its frames (:mod:`matcher.frames`), written as Meta's
+    ``vpdq`` tools write it. The threshold is the per-frame PDQ distance; whether a video matches also
+    depends on the share of frames matched both ways (the list's percentages, :mod:`matcher.video`).
+
+    As a code (what lists compare, store and retract by) a vPDQ hash is the SHA-256 of its frames; the
+    frames themselves come from :meth:`parse_videos`. Trivial: no frame usable for matching (all of low
+    quality, e.g. a black video)."""
+
+    name = "vpdq"
+    bits = 256
+    default_threshold = 31
+    max_threshold = 63
+    description = "Meta's vPDQ video hash: PDQ of frames (1 per second), matched as frame sets"
+
+    def parse_videos(self, values: Sequence[object]) -> tuple[list[Frames | None], list[tuple[int, str]]]:
+        """Each value's frames (None where it is bad) and the ``(index, reason)`` of every bad value."""
+        videos: list[Frames | None] = []
+        errors: list[tuple[int, str]] = []
+        for index, value in enumerate(values):
+            try:
+                videos.append(parse_frames(value))
+            except ValueError as error:
+                videos.append(None)
+                errors.append((index, str(error)))
+        return videos, errors
+
+    def parse_batch(self, values: Sequence[object]) -> tuple[Codes, list[tuple[int, str]]]:
+        videos, errors = self.parse_videos(values)
+        codes = np.zeros((len(values), self.nbytes), np.uint8)
+        for row, frames in enumerate(videos):
+            if frames is not None:
+                codes[row] = np.frombuffer(digest(frames), np.uint8)
+        return codes, errors
+
+    def cost(self, value: object) -> int:
+        """Its frame lines (counted, not parsed: what a request is charged before it is read)."""
+        if isinstance(value, str):
+            return max(1, sum(1 for line in value.replace(";", "\n").splitlines() if line.strip()))
+        return max(1, len(value)) if isinstance(value, list) else 1
+
+    def trivial_video(self, frames: Frames) -> str | None:
+        """Why a video can match nothing, if it cannot."""
+        if usable(frames).shape[0]:
+            return None
+        return f"vpdq without a frame of quality {QUALITY_THRESHOLD} or more (a blank or featureless video)"
+
+    def trivial(self, codes: Codes) -> list[tuple[int, str]]:
+        return []  # a digest says nothing: see trivial_video
+
+    def build_index(
+        self,
+        codes: Codes,
+        ids: npt.ArrayLike,
+        design_threshold: int | None = None,
+        threads: int | None = None,
+    ) -> Index:
+        raise TypeError("a vpdq index is built from frames: matcher.video.VideoIndex.build")
+
+
 HASH_TYPES: Mapping[str, HashType] = {
-    t.name: t for t in (PDQ(), PHash(), DHash(), AHash(), WHash(), MD5(), SHA1(), SHA256(), PhotoDNA())
+    t.name: t
+    for t in (PDQ(), PHash(), DHash(), AHash(), WHash(), MD5(), SHA1(), SHA256(), PhotoDNA(), VPDQ())
 }
 
 

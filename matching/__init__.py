@@ -8,6 +8,8 @@ Confidence (signals are hash types; several items of one type for a ref count on
   is one of them corroborated by ahash/whash on the same item;
 - one of pdq/phash/dhash/photodna is ``medium`` (PhotoDNA is a perceptual signal like PDQ);
 - ahash/whash alone never make a match;
+- a vpdq match (a video whose frames match a listed video's at the list's frame threshold, both ways
+  at the list's percentages, 80/80 by default) is ``high``;
 - but an item matched on pHash/dHash only (64 bits: related pictures such as a stereo pair's two
   halves, and random codes at scale, come that close) whose PDQ or PhotoDNA entry the ref's own hash of
   that type did not match is contradicted: it counts for nothing above. A ref with only such items is
@@ -35,8 +37,10 @@ from matching.items import (
     Item,
     ItemError,
     by_type,
+    item_cost,
     parse_items,
     parse_thresholds,
+    perceptual_queries,
 )
 from matching.opening import (
     MatchOutcome,
@@ -62,12 +66,14 @@ __all__ = [
     "audit_detail",
     "by_type",
     "confidence",
+    "item_cost",
     "match",
     "new_public_id",
     "open_notice",
     "open_notices",
     "parse_items",
     "parse_thresholds",
+    "perceptual_queries",
     "ref_digest",
     "search",
 ]

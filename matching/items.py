@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from db.models import text_problem
-from matcher import HASH_TYPES, InvalidThreshold, UnknownHashType, get_hash_type
+from matcher import HASH_TYPES, VPDQ, InvalidThreshold, UnknownHashType, get_hash_type
 from matcher.codes import Codes
+from matcher.frames import decode_frames, encode_frames, usable
 
 ITEM_FIELDS = frozenset({"type", "hash", "ref", "variant"})
 MAX_REF_LENGTH = 2048
@@ -48,8 +49,8 @@ class IndexNotReady(MatchError):
 
 @dataclass(frozen=True)
 class Item:
-    """A valid item: its position in the request, its hash type, hash bytes and the hoster's ref;
-    ``unmatchable``: why it is a trivial value, never searched."""
+    """A valid item: its position in the request, its hash type, hash bytes (a video's: its frames) and
+    the hoster's ref; ``unmatchable``: why it is a trivial value, never searched."""
 
     index: int
     hash_type: str
@@ -57,11 +58,13 @@ class Item:
     ref: str
     unmatchable: str | None = None
     variant: bool = False
+    cost: int = 1
+    """Hashes it costs of the rate budget: a video's frames."""
 
 
 def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], list[ItemError]]:
     """Validate raw JSON items; returns the good ones and every error (``index`` = position + offset)."""
-    pending: dict[str, list[tuple[int, str, str, bool]]] = defaultdict(list)
+    pending: dict[str, list[tuple[int, object, str, bool]]] = defaultdict(list)
     errors: list[ItemError] = []
     for position, value in enumerate(raw):
         index = position + offset
@@ -99,6 +102,12 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
                 errors.append(ItemError(index, "hash", str(getattr(error, "reason", error))))
     items: list[Item] = []
     for name, rows in pending.items():
+        hash_type = HASH_TYPES[name]
+        if isinstance(hash_type, VPDQ):
+            found, video_errors = _videos(hash_type, rows)
+            items += found
+            errors += video_errors
+            continue
         codes, bad = HASH_TYPES[name].parse_batch([row[1] for row in rows])
         failed = dict(bad)
         trivial = dict(HASH_TYPES[name].trivial(codes))
@@ -111,6 +120,31 @@ def parse_items(raw: Sequence[object], offset: int = 0) -> tuple[list[Item], lis
     items.sort(key=lambda item: item.index)
     errors.sort(key=lambda error: (error.index, error.field))
     return items, errors
+
+
+def _videos(
+    hash_type: VPDQ, rows: Sequence[tuple[int, object, str, bool]]
+) -> tuple[list[Item], list[ItemError]]:
+    """Video items: the code is the frames (:func:`matcher.frames.encode_frames`)."""
+    name = hash_type.name
+    videos, bad = hash_type.parse_videos([row[1] for row in rows])
+    errors = [ItemError(rows[i][0], "hash", f"invalid {name} hash: {why}") for i, why in bad]
+    items = [
+        Item(index, name, encode_frames(frames), ref, hash_type.trivial_video(frames), variant, frames.size)
+        for (index, _, ref, variant), frames in zip(rows, videos, strict=True)
+        if frames is not None
+    ]
+    return items, errors
+
+
+def item_cost(raw: object) -> int:
+    """What one raw item costs of its organisation's rate budget, in hashes: one; a video its frames."""
+    if not isinstance(raw, dict):
+        return 1
+    try:
+        return get_hash_type(raw.get("type")).cost(raw.get("hash"))
+    except UnknownHashType:
+        return 1
 
 
 def _ref_error(ref: object) -> str | None:
@@ -144,14 +178,28 @@ def parse_thresholds(raw: object) -> dict[str, int]:
 
 
 def by_type(items: Sequence[Item]) -> dict[str, tuple[list[Item], Codes]]:
-    """The items of each hash type, and their codes as one array."""
+    """The items of each hash type but video ones, and their codes as one array."""
     grouped: dict[str, list[Item]] = defaultdict(list)
     for item in items:
+        if isinstance(HASH_TYPES[item.hash_type], VPDQ):
+            continue
         grouped[item.hash_type].append(item)
     return {
         name: (typed, np.frombuffer(b"".join(item.code for item in typed), np.uint8).reshape(len(typed), -1))
         for name, typed in grouped.items()
     }
+
+
+def perceptual_queries(items: Sequence[Item]) -> dict[str, Codes]:
+    """What the probing guard sees of a call: the codes of each type, a video's usable frames as PDQ
+    codes (a frame is a PDQ hash: walking one through video items is watched as walking it alone)."""
+    queries = {name: codes for name, (_, codes) in by_type(items).items()}
+    frames = [
+        usable(decode_frames(item.code)) for item in items if isinstance(HASH_TYPES[item.hash_type], VPDQ)
+    ]
+    if frames:
+        queries["pdq"] = np.concatenate([queries.get("pdq", np.empty((0, 32), np.uint8)), *frames])
+    return queries
 
 
 def unmatchable_refs(items: Sequence[Item]) -> dict[str, str]:

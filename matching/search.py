@@ -10,11 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList
+from indexer.lists import video_percentages
 from indexer.serving import ServedIndexes
-from matcher import HASH_TYPES
+from matcher import HASH_TYPES, VPDQ
+from matcher.frames import decode_frames, reaches, usable
+from matcher.video import VideoIndex
 from matching.items import IndexNotReady, Item, by_type, unmatchable_refs
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
+VIDEO = frozenset({"vpdq"})
+"""A video match rests on most frames of both videos matching (the list's percentages): high."""
 PERCEPTUAL = frozenset({"pdq", "phash", "dhash", "photodna"})
 WIDE = frozenset({"pdq", "photodna"})
 """Perceptual signals wide enough to stand alone (256 bits, 144 bytes: unrelated pictures sit far
@@ -30,6 +35,7 @@ class Hit:
     hash_type: str
     entry_id: int
     distance: int
+    """Bits apart; a video: the larger share of unmatched frames (query's or listed video's), in %."""
     list_id: int
     list_name: str
     hotline_id: int
@@ -95,10 +101,14 @@ def find_hits(
                 matches.query.tolist(), matches.entry.tolist(), matches.distance.tolist(), strict=True
             ):
                 found.append((typed[int(rows[query])].ref, name, entry, distance))
-    if not found:
-        return {}
-    entries = _load_entries(session, {entry for _, _, entry, _ in found})
     hits: dict[str, list[Hit]] = defaultdict(list)
+    for item in items:
+        if isinstance(HASH_TYPES[item.hash_type], VPDQ):
+            for hit in find_video_hits(session, served, item, requested, owner):
+                hits[item.ref].append(hit)
+    if not found:
+        return hits
+    entries = _load_entries(session, {entry for _, _, entry, _ in found})
     seen: set[tuple[str, int]] = set()
     for ref, name, entry_id, distance in found:
         known = entries.get(entry_id)
@@ -111,20 +121,58 @@ def find_hits(
         if distance > min(limit, requested.get(name, distance)):
             continue
         seen.add((ref, entry_id))
-        hits[ref].append(
-            Hit(
-                name,
-                entry_id,
-                distance,
-                hash_list.id,
-                hash_list.name,
-                hash_list.organisation_id,
-                entry.item,
-                entry.category or hash_list.default_category,
-                entry.variant,
-            )
-        )
+        hits[ref].append(_hit(name, entry, hash_list, distance))
     return hits
+
+
+def _hit(name: str, entry: Entry, hash_list: HashList, distance: int) -> Hit:
+    return Hit(
+        name,
+        entry.id,
+        distance,
+        hash_list.id,
+        hash_list.name,
+        hash_list.organisation_id,
+        entry.item,
+        entry.category or hash_list.default_category,
+        entry.variant,
+    )
+
+
+def find_video_hits(
+    session: Session, served: ServedIndexes, item: Item, requested: Mapping[str, int], owner: int | None
+) -> list[Hit]:
+    """The listed videos a video item matches: frame pairs found once at the search radius, each
+    candidate then scored exactly at its list's frame threshold and held to its list's percentages."""
+    index = served.indexes.get(item.hash_type)
+    if not isinstance(index, VideoIndex):
+        return []
+    query = decode_frames(item.code)
+    query_frames = usable(query).shape[0]
+    pairs = index.pairs(query, search_threshold(served, item.hash_type, requested))
+    candidates = index.score(pairs, index.max_threshold).entry
+    by_threshold: dict[int, list[tuple[Entry, HashList]]] = defaultdict(list)
+    loaded = _load_entries(session, candidates.tolist()).values()
+    percent = video_percentages(session, {hash_list.id for _, hash_list in loaded})
+    for entry, hash_list in loaded:
+        if owner is None or hash_list.organisation_id == owner:
+            limit = HASH_TYPES[item.hash_type].list_threshold(hash_list.thresholds)
+            by_threshold[min(limit, requested.get(item.hash_type, limit))].append((entry, hash_list))
+    hits: list[Hit] = []
+    for threshold, listed in sorted(by_threshold.items()):
+        scores = index.score(pairs, threshold)
+        row_of = {int(entry): row for row, entry in enumerate(scores.entry.tolist())}
+        for entry, hash_list in listed:
+            row = row_of.get(entry.id)
+            if row is None:
+                continue
+            matched, total = int(scores.listed_matched[row]), int(scores.listed_frames[row])
+            mine = int(scores.query_matched[row])
+            query_percent, listed_percent = percent[hash_list.id]
+            if reaches(mine, query_frames, query_percent) and reaches(matched, total, listed_percent):
+                unmatched = max(100 - 100 * mine // query_frames, 100 - 100 * matched // total)
+                hits.append(_hit(item.hash_type, entry, hash_list, unmatched))
+    return sorted(hits, key=lambda hit: hit.entry_id)
 
 
 def _load_entries(session: Session, ids: Iterable[int]) -> dict[int, tuple[Entry, HashList]]:
@@ -146,7 +194,7 @@ def confidence(hits: Sequence[Hit], contradicted: Set[tuple[int, str]] = frozens
     :mod:`matching`; ``contradicted``: the (list, item) pairs whose PDQ or PhotoDNA entry the ref's own
     hash of that type did not match."""
     types = {hit.hash_type for hit in hits}
-    if types & CRYPTOGRAPHIC:
+    if types & (CRYPTOGRAPHIC | VIDEO):
         return "high"
     per_item: dict[tuple[int, str], set[str]] = defaultdict(set)
     for hit in hits:

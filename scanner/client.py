@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from matcher import get_hash_type
 from scanner.defaults import MAX_ITEMS
 from scanner.errors import ScannerError, ServerRefused, ServerUnavailable
 from scanner.hashing import Hash
@@ -155,6 +156,12 @@ def items_of(hashes: Iterable[Hash], ref: str) -> list[dict[str, str | bool]]:
         {"type": item.type, "hash": item.hash, "ref": ref, **({"variant": True} if item.variant else {})}
         for item in hashes
     ]
+
+
+def items_cost(items: Iterable[Mapping[str, object]]) -> int:
+    """What ``items`` cost of the server's rate budget, in hashes: one each, a video its frames (a
+    batch is cut by this, so that a request of long videos stays within the budget's burst)."""
+    return sum(get_hash_type(item["type"]).cost(item["hash"]) for item in items)
 
 
 def _answer(url: str, response: httpx.Response) -> Answer:

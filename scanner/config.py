@@ -49,4 +49,4 @@ class ScanConfig:
             "types": list(self.options.types),
             "dihedral": self.options.dihedral,
             "trim": self.options.trim,
-        }
+        } | ({"video_interval": self.options.video_interval} if "vpdq" in self.options.types else {})

@@ -1,8 +1,9 @@
 """The scanner's defaults, in a module without Pillow, httpx or numpy: the command line shows them in its
 help without importing what hashes files or talks to the server."""
 
-DEFAULT_TYPES = ("pdq", "phash", "dhash", "md5", "sha256")
-"""The hash types ``hashmatch hash`` and ``hashmatch scan`` make unless told otherwise."""
+DEFAULT_TYPES = ("pdq", "phash", "dhash", "vpdq", "md5", "sha256")
+"""The hash types ``hashmatch hash`` and ``hashmatch scan`` make unless told otherwise (vpdq of videos,
+the perceptual image hashes of images)."""
 
 MAX_ITEMS = 10_000
 """The most items the server takes in one request."""

@@ -1,13 +1,14 @@
 """Hashing whole files, one by one or in parallel worker processes.
 
-What a hosting provider's scan sends for one file: its cryptographic hashes, the perceptual hashes of
-the image as stored and, as query variants, of its copy without uniform borders and PDQ of the
-flipped and rotated copies of both, and of the pictures found inside it (a bounded number: a photo
-inside a screenshot's chrome, the parts of a collage). A hotline's list gets the hashes of the image
-as stored only. The turned copies of the image as stored are marked variants (the server may search
-them at a cheaper radius: their matching turn sits as close to a listed original as a re-encode
-does); the trimmed copy's and the pictures' hashes are not (trimming moves PDQ by up to ~66 bits on
-framed copies: they need the list's full threshold).
+What a hosting provider's scan sends for one file: its cryptographic hashes, a video's vPDQ hash (all
+its frame hashes as one value, :mod:`scanner.video`), the perceptual hashes of the image as stored and,
+as query variants, of its copy without uniform borders and PDQ of the flipped and rotated copies of
+both, and of the pictures found inside it (a bounded number: a photo inside a screenshot's chrome, the
+parts of a collage). A hotline's list gets the hashes of the image as stored only. The turned copies of
+the image as stored are marked variants (the server may search them at a cheaper radius: their
+matching turn sits as close to a listed original as a re-encode does); the trimmed copy's and the
+pictures' hashes are not (trimming moves PDQ by up to ~66 bits on framed copies: they need the list's
+full threshold).
 """
 
 import multiprocessing
@@ -23,10 +24,11 @@ from typing import IO, Any
 from scanner.borders import trim_borders
 from scanner.defaults import DEFAULT_TYPES
 from scanner.embedded import find_regions
-from scanner.hashing import CHUNK, FILE_TYPES, Hash, digests_of, file_hashes, image_hashes
+from scanner.hashing import CHUNK, FILE_TYPES, VIDEO_TYPES, Hash, digests_of, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
 from scanner.variants import list_variants
+from scanner.video import DEFAULT_INTERVAL, is_video, read_head, video_hash
 
 CHUNKSIZE = 8
 WINDOW = 2_000
@@ -53,10 +55,12 @@ class HashOptions:
     draft_size: int | None = None
     """Decode JPEGs at reduced size, both sides at least this long (a few bits of PDQ for speed)."""
     max_pixels: int = DEFAULT_MAX_PIXELS
+    video_interval: float = DEFAULT_INTERVAL
+    """Seconds between the frames vPDQ hashes."""
 
     @property
     def needs_image(self) -> bool:
-        return any(name not in FILE_TYPES for name in self.types)
+        return any(name not in FILE_TYPES and name not in VIDEO_TYPES for name in self.types)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ def hash_file(path: Path, options: HashOptions) -> FileHashes:
         found = file_hashes(path, options.types)
     except OSError as error:
         return FileHashes((), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
-    return _with_image(found, path, options)
+    return _with_image(found, path, options, path.name)
 
 
 def hash_object(fs: Any, path: str, options: HashOptions) -> FileHashes:
@@ -92,7 +96,7 @@ def hash_object(fs: Any, path: str, options: HashOptions) -> FileHashes:
                 (), Problem(ProblemKind.UNREADABLE, getattr(error, "strerror", None) or str(error))
             )
         spool.seek(0)
-        return _with_image(found, spool, options)
+        return _with_image(found, spool, options, path)
 
 
 def _copied(stream: IO[bytes], spool: IO[bytes]) -> Iterator[bytes]:
@@ -101,7 +105,22 @@ def _copied(stream: IO[bytes], spool: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions) -> FileHashes:
+def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions, name: str) -> FileHashes:
+    """The file's hashes with those of its content: a video's vPDQ, else an image's perceptual hashes."""
+    if set(VIDEO_TYPES) & set(options.types) or options.needs_image:
+        try:
+            video = is_video(name, read_head(image))
+        except OSError as error:
+            return FileHashes(tuple(found), Problem(ProblemKind.UNREADABLE, error.strerror or str(error)))
+        if video:
+            if "vpdq" not in options.types:
+                return FileHashes(tuple(found), Problem(ProblemKind.NOT_IMAGE, "a video: vpdq not asked for"))
+            hashed = video_hash(image, options.video_interval)
+            if isinstance(hashed, Problem):
+                return FileHashes(tuple(found), hashed)
+            found.append(hashed)
+            found.sort(key=lambda item: options.types.index(item.type))
+            return FileHashes(tuple(found))
     if not options.needs_image:
         return FileHashes(tuple(found))
     loaded = load_image(image, draft_size=options.draft_size, max_pixels=options.max_pixels)

@@ -24,6 +24,8 @@ IMAGE_TYPES = ("pdq", "phash", "dhash", "ahash", "whash")
 """Perceptual hashes, made from the decoded image."""
 FILE_TYPES = ("md5", "sha1", "sha256")
 """Cryptographic hashes, made from the file's bytes: every readable file gets them."""
+VIDEO_TYPES = ("vpdq",)
+"""Made from a video's frames (:mod:`scanner.video`)."""
 CHUNK = 1 << 20
 
 

@@ -10,11 +10,13 @@ class ProblemKind(StrEnum):
     NOT_IMAGE = "not_image"
     """Not an image Pillow can open: only the cryptographic hashes were made."""
     CORRUPT = "corrupt"
-    """A truncated or damaged image: only the cryptographic hashes were made."""
+    """A truncated or damaged image or video: only the cryptographic hashes were made."""
     TOO_LARGE = "too_large"
     """More pixels than the limit (a decompression bomb): only the cryptographic hashes were made."""
     ANIMATED = "animated"
     """Several frames: the perceptual hashes are of the first frame only."""
+    NO_VIDEO_HASHER = "no_video_hasher"
+    """A video, but ``vpdq`` is not installed: only the cryptographic hashes were made."""
 
 
 @dataclass(frozen=True)

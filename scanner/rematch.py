@@ -8,7 +8,7 @@ does and gets a row in the run's report. Files that matched already have their n
 
 from dataclasses import dataclass, field
 
-from scanner.client import Answer, MatchClient, items_of
+from scanner.client import Answer, MatchClient, items_cost, items_of
 from scanner.config import ScanConfig
 from scanner.errors import ScannerError
 from scanner.pipeline import Pipeline
@@ -22,6 +22,8 @@ class _Batch:
     files: list[tuple[str, str]] = field(default_factory=list)
     """(path, ref) of each file in the batch."""
     items: list[dict[str, str | bool]] = field(default_factory=list)
+    cost: int = 0
+    """What the items cost of the rate budget (:func:`scanner.client.items_cost`)."""
 
 
 def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: Report, version: str) -> None:
@@ -36,11 +38,13 @@ def rematch(config: ScanConfig, client: MatchClient, state: ScanState, report: R
     ):
         for stored in state.stale(version):
             items = _items(config, stored)
-            if len(batch.items) + len(items) > config.batch_items and batch.files:
+            cost = items_cost(items)
+            if batch.cost + cost > config.batch_items and batch.files:
                 _send(batch, pipeline, state, report)
                 batch = _Batch()
             batch.files.append((stored.path, config.ref(stored.path)))
             batch.items.extend(items)
+            batch.cost += cost
             bar.update()
             bar.set_postfix_str(f"{report.summary.newly_matched} matched", refresh=False)
         if batch.files:

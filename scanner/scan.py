@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import chain, tee
 from pathlib import Path
 
-from scanner.client import Answer, MatchClient, items_of
+from scanner.client import Answer, MatchClient, items_cost, items_of
 from scanner.config import ScanConfig
 from scanner.errors import ScannerError
 from scanner.hashfile import FileHashes, hash_files
@@ -97,6 +97,8 @@ def _scan(
 class _Batch:
     files: list[tuple[FileEntry, str, FileHashes]] = field(default_factory=list)
     items: list[dict[str, str | bool]] = field(default_factory=list)
+    cost: int = 0
+    """What the items cost of the rate budget (:func:`scanner.client.items_cost`)."""
 
 
 def _hash_and_send(
@@ -121,12 +123,14 @@ def _hash_and_send(
                 report.unsent(ref, found.problem or Problem(ProblemKind.UNREADABLE, "no hash"))
                 continue
             items = items_of(found.hashes, ref)
-            if len(batch.items) + len(items) > config.batch_items and batch.files:
+            cost = items_cost(items)
+            if batch.cost + cost > config.batch_items and batch.files:
                 _send(batch, pipeline, state, report)
                 batch = _Batch()
             batch.files.append((entry, ref, found))
             batch.items.extend(items)
-            if len(batch.items) >= config.batch_items:
+            batch.cost += cost
+            if batch.cost >= config.batch_items:
                 _send(batch, pipeline, state, report)
                 batch = _Batch()
             bar.set_postfix_str(f"{summary.found} found, {summary.matched} matched", refresh=False)

@@ -18,9 +18,10 @@ def test_types_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "types")
     assert code == 0
     assert [line.split("\t")[0] for line in out.splitlines()[1:]] == [
-        "pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256", "photodna",
+        "pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256", "photodna", "vpdq",
     ]  # fmt: skip
-    assert out.splitlines()[-1].split("\t")[:4] == ["photodna", "1152", "set per list", "3060"]
+    assert out.splitlines()[-2].split("\t")[:4] == ["photodna", "1152", "set per list", "3060"]
+    assert out.splitlines()[-1].split("\t")[:4] == ["vpdq", "256", "31", "63"]
 
 
 def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +65,7 @@ def test_build_then_match_the_samples(tmp_path: Path, capsys: pytest.CaptureFixt
             ["pdq aaf912da04acce2dbf4cc3066759d1a3eaf18f5de5e69e77739c6f145f1fd95e", "pdq abc"],
             "line 2: invalid pdq hash: expected 64 hexadecimal digits, got 3 characters",
         ),
-        (["vpdq 00"], "line 1: unknown hash type 'vpdq': expected one of pdq"),
+        (["tmk 00"], "line 1: unknown hash type 'tmk': expected one of pdq"),
         (["md5"], "line 1: expected '<type> <hash>'"),
         (
             ["phash zz00000000000000", "phash 1", "md5 2"],

@@ -75,7 +75,7 @@ def test_hash_to_a_file_takes_its_format_from_the_name(
     ("argv", "message"),
     [
         (["hash", "missing"], "missing: no such file or directory"),
-        (["hash", ".", "--types", "pdq,vpdq"], "unknown hash type 'vpdq'"),
+        (["hash", ".", "--types", "pdq,tmk"], "unknown hash type 'tmk'"),
         (["hash", ".", "--types", "pdq,photodna"], "photodna cannot be computed by hashmatch (the algorithm"),
         (["hash", ".", "--types", ","], "--types: name at least one hash type"),
         (["scan", ".", "--server", "http://127.0.0.1:1"], "no API key: pass --key or set HASHMATCH_API_KEY"),

@@ -76,7 +76,7 @@ def test_every_bad_line_is_reported_with_number_value_and_reason() -> None:
         csv_rows(
             f"pdq,{PDQ},,,,",
             "pdq,abc,,,,",
-            f"vpdq,{PDQ},,,,",
+            f"tmk,{PDQ},,,,",
             f"md5,{MD5},,,101,",
             f"md5,{MD5},,{'c' * 65},,",
             f"md5,{MD5},,,,drop",
@@ -88,11 +88,11 @@ def test_every_bad_line_is_reported_with_number_value_and_reason() -> None:
     assert found.bad_lines == 7
     assert found.valid_rows == 1
     values = {e.line: e.text for e in found.errors}
-    assert (values[3], values[4], values[5], values[7]) == ("abc", "vpdq", "101", "drop")
+    assert (values[3], values[4], values[5], values[7]) == ("abc", "tmk", "101", "drop")
     assert values[6] == "c" * 65
     reasons = {e.line: e.reason for e in found.errors}
     assert reasons[3] == "invalid pdq hash: expected 64 hexadecimal digits, got 3 characters"
-    assert reasons[4].startswith("unknown hash type 'vpdq'")
+    assert reasons[4].startswith("unknown hash type 'tmk'")
     assert reasons[5] == "quality must be a whole number from 0 to 100"
     assert reasons[6] == "category must be text of at most 64 characters"
     assert reasons[7] == "action must be one of add, retract"

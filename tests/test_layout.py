@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
 OURS = set(ALLOWED) | {"cli", "benchmarks"}
 # the packages that run on the server: they handle hashes, never images
 SERVER = sorted(set(ALLOWED) - {"scanner"})
-IMAGE_LIBRARIES = {"PIL", "imagehash", "pdqhash", "cv2"}
+IMAGE_LIBRARIES = {"PIL", "imagehash", "pdqhash", "cv2", "vpdq", "av"}
 
 
 def imported_packages(package: str) -> dict[str, set[str]]:
@@ -67,5 +67,5 @@ def test_no_server_package_touches_images(package: str) -> None:
     assert IMAGE_LIBRARIES & imports.keys() == set()
 
 
-def test_the_scanner_is_where_images_are_read() -> None:
-    assert IMAGE_LIBRARIES - {"cv2"} <= imported_packages("scanner").keys()
+def test_the_scanner_is_where_images_and_videos_are_read() -> None:
+    assert IMAGE_LIBRARIES - {"cv2", "av"} <= imported_packages("scanner").keys()

@@ -61,7 +61,8 @@ def test_a_list_belongs_to_a_hotline_and_its_settings_are_checked(sessions: sess
         ({"name": "a/b"}, InvalidList, "invalid list name"),
         ({"thresholds": {"pdq": 64}}, InvalidList, "invalid threshold 64 for pdq"),
         ({"thresholds": {"md5": 1}}, InvalidList, "invalid threshold 1 for md5"),
-        ({"thresholds": {"vpdq": 1}}, InvalidList, "unknown hash type"),
+        ({"thresholds": {"tmk": 1}}, InvalidList, "unknown hash type"),
+        ({"thresholds": {"vpdq": 64}}, InvalidList, "invalid threshold 64 for vpdq"),
         ({"thresholds": {"photodna": 3061}}, InvalidList, "invalid threshold 3061 for photodna"),
         ({"notice_deadline_hours": 0}, InvalidList, "notice deadline"),
     ]

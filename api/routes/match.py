@@ -28,6 +28,7 @@ from matching import (
     RefResult,
     Search,
     audit_detail,
+    item_cost,
     open_notices,
     parse_items,
     parse_thresholds,
@@ -59,7 +60,7 @@ async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
     require_content_type(request, "application/json")
     body = await read_body(request)
     raw_items, thresholds = _shape(body, found.settings.max_items)
-    await _charge_batch(found, caller, len(raw_items))
+    await _charge_batch(found, caller, sum(map(item_cost, raw_items)))
     answer = await run_in_threadpool(_match_batch, found, caller, raw_items, thresholds)
     return JSONResponse(answer)
 
@@ -74,10 +75,17 @@ def _json(raw: bytes) -> object:
         raise ValueError("not valid JSON (nested too deeply)") from None
 
 
-async def _charge_batch(found: Services, caller: Caller, items: int) -> None:
-    """Spend a batch's items of its organisation's rate budget before matching, or refuse it (429):
-    one item was paid with the call itself."""
-    await run_in_threadpool(charge, found, caller, items - 1)
+async def _charge_batch(found: Services, caller: Caller, hashes: int) -> None:
+    """Spend a batch's hashes (a video: its frames) of its organisation's rate budget before matching,
+    or refuse it (429; 422 if they could never fit): one was paid with the call itself."""
+    burst = found.settings.rate_burst_hashes
+    if hashes > burst:
+        raise InvalidBody(
+            "items",
+            f"{hashes} hashes (a vpdq item counts its frames) are more than the rate limit's burst of {burst}"
+            " per organisation: send fewer videos per request, or use /v1/match/stream",
+        )
+    await run_in_threadpool(charge, found, caller, hashes - 1)
 
 
 def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
@@ -339,7 +347,7 @@ async def _paced_chunk(
 ) -> bytes:
     """Match one chunk once its items fit the organisation's rate budget: over it, the stream waits
     (and stops reading the body) rather than fail halfway. The call itself paid for one item."""
-    hashes = len(items) - (1 if counts["items"] == 0 else 0)
+    hashes = sum(item.cost for item in items) - (1 if counts["items"] == 0 else 0)
     burst, rate = found.settings.rate_burst_hashes, rate_of(found, caller)
     while hashes > 0:
         part = min(hashes, burst)  # a chunk (one ref's items are never split) may be longer than a burst

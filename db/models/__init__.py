@@ -4,7 +4,16 @@ from db.base import MAX_BIG_ID, MAX_ID, text_problem
 from db.models.access import ApiKey, AuditRecord, ConsoleSession
 from db.models.budgets import RateBudget
 from db.models.guard import STANDINGS, ProbeWatch, Standing
-from db.models.lists import ROLES, Entry, HashList, ListVersion, Organisation, Publication
+from db.models.lists import (
+    ROLES,
+    Entry,
+    HashList,
+    ListVersion,
+    Organisation,
+    Publication,
+    VideoFrames,
+    VideoMatch,
+)
 from db.models.notices import (
     ACTIVE,
     STATUSES,
@@ -38,6 +47,8 @@ __all__ = [
     "Publication",
     "RateBudget",
     "Standing",
+    "VideoFrames",
+    "VideoMatch",
     "Webhook",
     "WebhookDelivery",
     "text_problem",

@@ -89,6 +89,28 @@ class Entry(Base):
     removal: Mapped[str | None] = mapped_column(String(12))  # "retracted" (false positive) | "replaced"
 
 
+class VideoMatch(Base):
+    """A list's vPDQ percentages where they are not the default 80/80: the share of a query video's
+    frames that must match a listed video, and of the listed video's frames the query must match."""
+
+    __tablename__ = "video_match"
+
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"), primary_key=True)
+    query_percent: Mapped[int]
+    listed_percent: Mapped[int]
+
+
+class VideoFrames(Base):
+    """The frames of a vPDQ hash (:data:`matcher.frames.FRAME` records), stored once under their digest,
+    which is the ``value`` of every entry holding that video. Written with the entries that first use
+    them, never changed (a digest names one content) and kept with the entries."""
+
+    __tablename__ = "video_frames"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    frames: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Publication(Base):
     """One index version the publisher decided to serve: which version of each list it holds.
 

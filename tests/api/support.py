@@ -48,6 +48,7 @@ class ListSpec:
     deadline_hours: int = 24
     legal_basis: str = "Art. 240b Wetboek van Strafrecht"
     default_category: str | None = "A"
+    video_percent: tuple[int, int] = (80, 80)
 
 
 def publish_lists(engine: Engine, index_dir: Path, specs: Sequence[ListSpec]) -> dict[str, int]:
@@ -67,9 +68,10 @@ def publish_lists(engine: Engine, index_dir: Path, specs: Sequence[ListSpec]) ->
                 legal_basis=spec.legal_basis,
                 thresholds=spec.thresholds,
                 notice_deadline_hours=spec.deadline_hours,
+                video_percent=spec.video_percent,
             )
             rows = ["type,hash,item,category"] + [
-                f"{h.hash_type},{h.value},{h.item or ''},{h.category or ''}" for h in spec.hashes
+                f'{h.hash_type},"{h.value}",{h.item or ""},{h.category or ""}' for h in spec.hashes
             ]
             import_list(session, hash_list, read_list(rows, "csv"), mode="full", source=f"{spec.name}.csv")
             for listed in spec.hashes:
