@@ -123,6 +123,9 @@ class ScanState:
         stored: dict[str, Any] = json.loads(row[0])
         if settings is None:
             return stored
+        if _gains_videos(stored, settings):
+            self._take_over_for_videos(settings)
+            return settings
         changed = sorted(
             key for key in settings.keys() | stored.keys() if settings.get(key) != stored.get(key)
         )
@@ -133,6 +136,21 @@ class ScanState:
                 "use --state with a new file for this scan"
             )
         return settings
+
+    def _take_over_for_videos(self, settings: dict[str, object]) -> None:
+        """The scan now hashes videos (vPDQ): keep the state, and forget the files it holds without a
+        perceptual hash (videos were among them, sent by their digests only), to hash them once more."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("UPDATE settings SET value = ?", (json.dumps(settings, sort_keys=True),))
+            self._db.execute(
+                "DELETE FROM files WHERE hashes IS NOT NULL AND hashes NOT LIKE '%\"pdq\"%' "
+                "AND hashes NOT LIKE '%\"phash\"%' AND hashes NOT LIKE '%\"dhash\"%'"
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def is_unchanged(self, entry: FileEntry) -> bool:
         """Whether the server answered for this file as it is now (same path, size, time and version)
@@ -207,6 +225,16 @@ _STALE = (
     "SELECT {} FROM files WHERE hashes IS NOT NULL AND matched = 0 "
     "AND (index_version IS NULL OR index_version != ?)"
 )
+
+
+def _gains_videos(stored: Mapping[str, Any], settings: Mapping[str, object]) -> bool:
+    """Whether ``settings`` are ``stored``'s with vpdq added to the types (and its frame interval): the
+    same scan, by a hashmatch that hashes videos too."""
+    types = settings.get("types")
+    if not isinstance(types, list) or "vpdq" not in types or "vpdq" in stored.get("types", []):
+        return False
+    rest = {key: value for key, value in settings.items() if key not in ("types", "video_interval")}
+    return stored == {**rest, "types": [name for name in types if name != "vpdq"]}
 
 
 def _encode(hashes: Iterable[Hash]) -> str:

@@ -86,6 +86,30 @@ def test_state_belongs_to_one_scan(tmp_path: Path) -> None:
         ScanState(tmp_path / "other.db", SETTINGS)
 
 
+def test_a_state_from_before_videos_were_hashed_serves_the_scan_that_hashes_them(tmp_path: Path) -> None:
+    """The default types gained vpdq: a state file of the same scan without it is taken over (a hoster's
+    cron job keeps its state), and its files without a perceptual hash (videos among them, hashed by
+    their digests only then) are hashed once more; pictures are not."""
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("a.jpg", "clip.mp4"):
+        (root / name).write_bytes(name.encode())
+    before = {**SETTINGS, "types": ["pdq", "md5"]}
+    digests_only = (Hash("md5", "ab" * 16),)
+    clip = entry_for(root, "clip.mp4")
+    with closing(ScanState(tmp_path / "state.db", before)) as state:
+        state.record([answered(entry_for(root, "a.jpg"), False)])
+        unmatched = MatchResult("clip.mp4", False, None, (), None, None)
+        state.record([Answered(clip, digests_only, unmatched, "v1")])
+    now = {**SETTINGS, "types": ["pdq", "vpdq", "md5"], "video_interval": 1.0}
+    with closing(ScanState(tmp_path / "state.db", now)) as state:
+        assert [state.is_unchanged(entry) for entry in walk(root)] == [True, False]
+    with closing(ScanState(tmp_path / "state.db", now)) as state:  # the settings are the new ones now
+        assert state.settings == now
+    with pytest.raises(StateFileError, match="another types"):  # any other change of types is refused
+        ScanState(tmp_path / "state.db", {**now, "types": ["pdq", "vpdq", "md5", "sha1"]})
+
+
 def test_state_records_a_batch_all_or_none(tmp_path: Path) -> None:
     root = tmp_path / "data"
     root.mkdir()
