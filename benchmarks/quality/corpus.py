@@ -67,6 +67,21 @@ QUICK_REAL = 3  # real pictures per side in --quick
 GENERATED_KINDS = ("photo", "texture", "illustration", "text")
 
 
+REAL_SOURCES = ("scikit-image", "matplotlib")
+"""The distributions whose sample pictures the set takes (the ``bench`` extra)."""
+
+
+def missing_sources() -> list[str]:
+    """The distributions of :data:`REAL_SOURCES` that are not installed."""
+    missing = []
+    for distribution in REAL_SOURCES:
+        try:
+            metadata.distribution(distribution)
+        except metadata.PackageNotFoundError:
+            missing.append(distribution)
+    return missing
+
+
 def packaged(distribution: str, relative: str) -> Path | None:
     """The path of a file shipped in an installed distribution, or None when it is not installed."""
     try:

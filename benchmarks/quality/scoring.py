@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,9 +153,10 @@ class Commands:
     """``hashmatch`` as a subprocess over one data directory (the embedded default: SQLite and index
     files), with the machine's other hashmatch settings removed."""
 
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, settings: Mapping[str, str] | None = None) -> None:
         self.data = data
         self.environment = {k: v for k, v in os.environ.items() if not k.startswith("HASHMATCH_")}
+        self.environment.update(settings or {})
         self.environment["HASHMATCH_DATA_DIR"] = str(data)
 
     def __call__(self, *argv: str) -> str:
@@ -201,15 +202,17 @@ def evaluate(
     seed: int,
     hash_args: Sequence[str] = (),
     scan_args: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Write the set under ``root``, list the known pictures, scan the copies as a hoster and score every
-    file (``hash_args``/``scan_args``: extra options of ``hashmatch hash``/``scan``; none by default)."""
+    file (``hash_args``/``scan_args``: extra options of ``hashmatch hash``/``scan``; ``settings``:
+    ``HASHMATCH_*`` settings of the server and the commands; none by default)."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     copies = write_set(corpus, transforms, root, seed)
     seconds["write set"] = time.perf_counter() - started
     progress(f"quality: {len(copies)} files to scan written")
-    hashmatch = Commands(root / "server")
+    hashmatch = Commands(root / "server", settings)
     started = time.perf_counter()
     hashmatch("hash", str(root / "material"), "--out", str(root / "list.csv"), "--no-progress", *hash_args)
     hashmatch("orgs", "create", HOTLINE, "--role", "hotline")
