@@ -1,7 +1,8 @@
 """What the API does with the probing guard's verdicts: refuse a suspended organisation's matching,
 and on an escalation audit it, count it and tell the owners of the lists concerned."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -15,7 +16,7 @@ from guard.escalations import described
 from guard.probing import UNCAPPED
 from guard.watching import Verdict
 from matcher.codes import Codes
-from matching import Item, by_type, perceptual_queries
+from matching import Item, by_type, perceptual_queries, query_refs
 from notices.webhooks import notify_organisations
 
 SUSPENDED = (
@@ -30,14 +31,26 @@ def refuse_if_suspended(found: Services, session: Session, caller: Caller) -> No
         raise Suspended(SUSPENDED)
 
 
+@dataclass(frozen=True)
+class GuardedQueries:
+    """What the probing guard sees of a call, per hash type and in the call's order: the query codes (a
+    video's usable frames as PDQ codes after the PDQ items: :func:`matching.perceptual_queries`), the
+    lower radius each was answered at (a variant item's type's variant threshold, which search lowers no
+    further than its entries' own; the others :data:`UNCAPPED`), and whether the caller saw the query's
+    file matched. The guard watches each query at the edge it was answered at, and counts flips only
+    between answers the caller saw."""
+
+    codes: dict[str, Codes]
+    caps: dict[str, npt.NDArray[np.int32]]
+    answers: dict[str, npt.NDArray[np.bool_]]
+
+
 def guarded_queries(
-    items: Sequence[Item], variant_thresholds: Mapping[str, int]
-) -> tuple[dict[str, Codes], dict[str, npt.NDArray[np.int32]]]:
-    """A call's query codes per hash type, in order (a video's usable frames as PDQ codes after the PDQ
-    items: :func:`matching.perceptual_queries`), and the lower radius each was answered at: a variant
-    item's type's variant threshold (search lowers it no further than its entries' own), the others none
-    (:data:`UNCAPPED`). The guard watches each query at the edge it was answered at."""
+    items: Sequence[Item], variant_thresholds: Mapping[str, int], matched_refs: Collection[str]
+) -> GuardedQueries:
+    """A call's :class:`GuardedQueries`; ``matched_refs``: the refs the caller is told matched."""
     codes = perceptual_queries(items)
+    refs = query_refs(items)
     caps: dict[str, npt.NDArray[np.int32]] = {}
     for name, (typed, _) in by_type(items).items():
         cap = variant_thresholds.get(name, UNCAPPED)
@@ -45,7 +58,8 @@ def guarded_queries(
     for name, found in codes.items():  # frames of videos: answered at their list's frame threshold
         known = caps.get(name, np.empty(0, np.int32))
         caps[name] = np.concatenate([known, np.full(found.shape[0] - known.size, UNCAPPED, np.int32)])
-    return codes, caps
+    answers = {name: np.array([ref in matched_refs for ref in refs[name]], np.bool_) for name in codes}
+    return GuardedQueries(codes, caps, answers)
 
 
 def escalate(found: Services, session: Session, caller: Caller, verdict: Verdict, now: datetime) -> None:

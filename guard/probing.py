@@ -132,7 +132,8 @@ def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
 @dataclass
 class Watch:
     """One watched entry of one organisation, as the rule sees it: its latest distinct edge queries
-    (``edge``) and the radius each was answered at (``radii``)."""
+    (``edge``), the radius each was answered at (``radii``) and whether the caller saw it matched
+    (``answers``)."""
 
     entry_id: int
     code: npt.NDArray[np.uint8]
@@ -143,6 +144,8 @@ class Watch:
     """Empty where the edge was kept before radii were (every query at the entry's threshold)."""
     seen: int = 0
     """Distinct edge queries seen (kept or since forgotten)."""
+    answers: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    """Empty where the edge was kept before answers were (each query's own answer against the entry)."""
     changed: bool = False
 
     def __post_init__(self) -> None:
@@ -151,24 +154,35 @@ class Watch:
         if self.radii.size != self.edge.shape[0]:
             self.radii = np.full(self.edge.shape[0], self.threshold, np.int32)
 
-    def see(self, code: npt.NDArray[np.uint8], rule: ProbeRule, radius: int | None = None) -> int:
-        """Record an edge query answered at ``radius`` (default: the entry's threshold); the probes it
-        makes: one if it is within the cluster radius of an earlier, different edge query answered at
-        the same radius on the other side of it (the answers flip between them), and one more if it
-        completes a :attr:`ProbeRule.flood` of distinct edge queries."""
+    def see(
+        self,
+        code: npt.NDArray[np.uint8],
+        rule: ProbeRule,
+        radius: int | None = None,
+        answer: bool | None = None,
+    ) -> int:
+        """Record an edge query answered at ``radius`` (default: the entry's threshold), which the caller
+        saw matched or not (``answer``; default: whether it is within ``radius`` of the entry, what a
+        query alone in its file is answered); the probes it makes: one if it is within the cluster radius
+        of an earlier, different edge query answered at the same radius that the caller saw answered the
+        other way (the answers flip between them), and one more if it completes a
+        :attr:`ProbeRule.flood` of distinct edge queries."""
         radius = self.threshold if radius is None else radius
+        if answer is None:
+            answer = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
+        if self.answers.size != self.edge.shape[0]:  # kept before answers were: each query's own
+            self.answers = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
         if self.edge.shape[0]:
             apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
             same = self.radii == radius
             if (apart[same] == 0).any():
                 return 0  # the same code again, at the same radius, teaches nothing new
-            inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
-            matches = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
-            probe = bool((same & (apart <= rule.cluster_at(radius)) & (inside != matches)).any())
+            probe = bool((same & (apart <= rule.cluster_at(radius)) & (self.answers != answer)).any())
         else:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-rule.kept :]
         self.radii = np.append(self.radii, np.int32(radius))[-rule.kept :]
+        self.answers = np.append(self.answers, answer)[-rule.kept :]
         self.seen += 1
         made = int(probe) + int(rule.flood > 0 and self.seen % rule.flood == 0)
         self.probes += made
@@ -250,11 +264,16 @@ def near_edges(
 
 
 def observe(
-    watches: list[Watch], queries: Codes, rule: ProbeRule, caps: npt.NDArray[np.int32] | None = None
+    watches: list[Watch],
+    queries: Codes,
+    rule: ProbeRule,
+    caps: npt.NDArray[np.int32] | None = None,
+    answers: npt.NDArray[np.bool_] | None = None,
 ) -> int:
     """Let ``watches`` (entries of one hash type) see a call's ``queries`` of that type, in order, each
-    answered at its entry's threshold or at its own lower radius in ``caps`` (:data:`UNCAPPED`: none);
-    returns the number of probes found."""
+    answered at its entry's threshold or at its own lower radius in ``caps`` (:data:`UNCAPPED`: none),
+    and seen by the caller as matched or not (``answers``: its file's answer; default: each query's own
+    against each entry); returns the number of probes found."""
     if not watches or queries.shape[0] == 0:
         return 0
     codes = np.stack([watch.code for watch in watches])
@@ -263,5 +282,6 @@ def observe(
     edge = np.abs(distances(queries, codes, rule.euclidean) - radii) <= rule.bands_at(radii)
     probes = 0
     for query, column in zip(*np.nonzero(edge), strict=True):  # row-major: in the call's order
-        probes += watches[int(column)].see(queries[int(query)], rule, int(radii[query, column]))
+        answer = None if answers is None else bool(answers[query])
+        probes += watches[int(column)].see(queries[int(query)], rule, int(radii[query, column]), answer)
     return probes

@@ -93,12 +93,15 @@ class ProbeGuard:
         matched: Iterable[tuple[int, str]],
         now: datetime,
         caps: Mapping[str, npt.NDArray[np.int32]] | None = None,
+        answers: Mapping[str, npt.NDArray[np.bool_]] | None = None,
     ) -> Verdict:
         """Let the organisation's watches see a call's perceptual ``queries`` (hash type -> codes, in
         the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs).
         ``caps``: per type, the lower radius each query was answered at (a variant item's; for the
-        others, and types not given, :data:`guard.probing.UNCAPPED`)."""
+        others, and types not given, :data:`guard.probing.UNCAPPED`). ``answers``: per type, whether
+        the caller saw each query's file matched (for types not given: each query's own answer)."""
         caps = caps or {}
+        answers = answers or {}
         types = sorted(name for name, codes in queries.items() if name in self.rules and codes.shape[0])
         matched_here = {entry: name for entry, name in matched if name in self.rules}
         if not types and not matched_here:
@@ -114,11 +117,14 @@ class ProbeGuard:
             rule = self.rules[name]
             rows = _load(session, organisation_id, close)
             watches = [_as_watch(row) for row in rows]
-            probes += observe(watches, np.ascontiguousarray(queries[name]), rule, caps.get(name))
+            probes += observe(
+                watches, np.ascontiguousarray(queries[name]), rule, caps.get(name), answers.get(name)
+            )
             for row, watch in zip(rows, watches, strict=True):
                 if watch.changed:
                     row.probes, row.edge, row.updated_at = watch.probes, watch.edge.tobytes(), now
                     row.edge_radii, row.edges_seen = watch.radii.astype("<i4").tobytes(), watch.seen
+                    row.edge_answers = watch.answers.astype(np.uint8).tobytes()
                 if watch.changed and watch.probes >= rule.throttle_at:
                     reached["suspended" if watch.probes >= rule.suspend_at else "throttled"].append(
                         watch.entry_id
@@ -205,7 +211,7 @@ def lift(session: Session, organisation_id: int, now: datetime, reason: str) -> 
     session.execute(
         update(ProbeWatch)
         .where(ProbeWatch.organisation_id == organisation_id)
-        .values(probes=0, edge=b"", edge_radii=b"", edges_seen=0, updated_at=now)
+        .values(probes=0, edge=b"", edge_radii=b"", edges_seen=0, edge_answers=b"", updated_at=now)
     )
     return before
 
@@ -315,6 +321,7 @@ def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCo
             edge=b"",
             edge_radii=b"",
             edges_seen=0,
+            edge_answers=b"",
             created_at=now,
             updated_at=now,
         )
@@ -339,4 +346,5 @@ def _as_watch(row: ProbeWatch) -> Watch:
     code = np.frombuffer(row.code, np.uint8)
     edge = np.frombuffer(row.edge, np.uint8).reshape(-1, code.size).copy()
     radii = np.frombuffer(row.edge_radii or b"", "<i4").astype(np.int32)
-    return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii, row.edges_seen or 0)
+    answers = np.frombuffer(row.edge_answers or b"", np.uint8).astype(np.bool_)
+    return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii, row.edges_seen or 0, answers)

@@ -41,6 +41,7 @@ from matching.items import (
     parse_items,
     parse_thresholds,
     perceptual_queries,
+    query_refs,
 )
 from matching.opening import (
     MatchOutcome,
@@ -74,6 +75,7 @@ __all__ = [
     "parse_items",
     "parse_thresholds",
     "perceptual_queries",
+    "query_refs",
     "ref_digest",
     "search",
 ]

@@ -202,6 +202,15 @@ def perceptual_queries(items: Sequence[Item]) -> dict[str, Codes]:
     return queries
 
 
+def query_refs(items: Sequence[Item]) -> dict[str, list[str]]:
+    """The ref of every code :func:`perceptual_queries` gives, in the same order."""
+    refs = {name: [item.ref for item in typed] for name, (typed, _) in by_type(items).items()}
+    for item in items:
+        if isinstance(HASH_TYPES[item.hash_type], VPDQ):
+            refs.setdefault("pdq", []).extend([item.ref] * usable(decode_frames(item.code)).shape[0])
+    return refs
+
+
 def unmatchable_refs(items: Sequence[Item]) -> dict[str, str]:
     """The refs whose every item is a trivial value, with the first one's reason."""
     reasons: dict[str, str | None] = {}

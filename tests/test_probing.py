@@ -267,3 +267,29 @@ def test_a_walk_that_floods_the_edge_between_its_reads_is_stopped(
             break
         learned += 1
     assert learned <= bits // 8, f"{learned} of {bits} bits read behind {rule.kept} edge queries each"
+
+
+def test_copies_whose_answer_another_entry_decided_are_no_probes() -> None:
+    """What a hoster sees is the answer for its file, not per entry: copies of a listed picture that
+    matched (through the picture's own entry) straddle the edge of its variant entry a few bits away
+    without teaching anything about it. Flips count only between answers the caller saw differ."""
+    rule = rule_for(64, LIMIT)
+    listed = np.zeros(8, np.uint8)
+    bits = np.zeros(64, np.uint8)
+    copies = []
+    for moved in range(4, 13):  # 4 to 12 bits from the variant entry: both sides of its edge at 8
+        for start in range(0, 48, 6):
+            flipped = bits.copy()
+            flipped[start : start + moved] = 1
+            copies.append(np.packbits(flipped))
+    queries = np.stack(copies)
+    seen_matched = Watch(1, listed, 8)
+    observe([seen_matched], queries, rule, answers=np.ones(len(copies), np.bool_))
+    assert seen_matched.probes == 0
+    by_distance = Watch(2, listed, 8)  # answers not given: each entry's own, as a walk's single hashes
+    observe([by_distance], queries, rule)
+    assert by_distance.probes >= rule.suspend_at
+    seen_as_walked = Watch(3, listed, 8)
+    answered = distances(queries, listed[None, :])[:, 0] <= 8
+    observe([seen_as_walked], queries, rule, answers=answered)
+    assert seen_as_walked.probes == by_distance.probes

@@ -165,9 +165,12 @@ def _guard(
     """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
     owners of the lists concerned; refuse the call that reaches the suspension (committing only the
     guard's state and its audit record)."""
-    queries, caps = guarded_queries(items, found.settings.variant_thresholds)
+    told = {ref.ref for ref in result.results if ref.matched}
+    seen = guarded_queries(items, found.settings.variant_thresholds, told)
     matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
-    verdict = found.probes.watch(session, caller.organisation_id, queries, matched, now, caps)
+    verdict = found.probes.watch(
+        session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers
+    )
     if verdict.escalated is None:
         return
     escalate(found, session, caller, verdict, now)
