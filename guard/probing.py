@@ -162,22 +162,26 @@ class Watch:
         answer: bool | None = None,
     ) -> int:
         """Record an edge query answered at ``radius`` (default: the entry's threshold), which the caller
-        saw matched or not (``answer``; default: whether it is within ``radius`` of the entry, what a
-        query alone in its file is answered); the probes it makes: one if it is within the cluster radius
-        of an earlier, different edge query answered at the same radius that the caller saw answered the
-        other way (the answers flip between them), and one more if it completes a
-        :attr:`ProbeRule.flood` of distinct edge queries."""
+        saw matched or not (``answer``: its file's answer; default: whether it is within ``radius`` of the
+        entry, what a query alone in its file is answered); the probes it makes: one if it is within the
+        cluster radius of an earlier, different edge query answered at the same radius on the other side
+        of the entry's edge whose file the caller was told the other answer for (the answers flip between
+        them, and this entry decided it), and one more if it completes a :attr:`ProbeRule.flood` of
+        distinct edge queries."""
         radius = self.threshold if radius is None else radius
-        if answer is None:
-            answer = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
+        matches = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
+        answer = matches if answer is None else answer
+        inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
         if self.answers.size != self.edge.shape[0]:  # kept before answers were: each query's own
-            self.answers = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
+            self.answers = inside
         if self.edge.shape[0]:
             apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
             same = self.radii == radius
             if (apart[same] == 0).any():
                 return 0  # the same code again, at the same radius, teaches nothing new
-            probe = bool((same & (apart <= rule.cluster_at(radius)) & (self.answers != answer)).any())
+            # a flip the caller saw (its answers differ) that this entry decided (its own differ too)
+            flips = (self.answers != answer) & (inside != matches)
+            probe = bool((same & (apart <= rule.cluster_at(radius)) & flips).any())
         else:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-rule.kept :]

@@ -293,3 +293,7 @@ def test_copies_whose_answer_another_entry_decided_are_no_probes() -> None:
     answered = distances(queries, listed[None, :])[:, 0] <= 8
     observe([seen_as_walked], queries, rule, answers=answered)
     assert seen_as_walked.probes == by_distance.probes
+    beyond = queries[distances(queries, listed[None, :])[:, 0] > 8]  # all outside this entry's edge
+    decided_elsewhere = Watch(4, listed, 8)  # their files' answers flip, through other entries
+    observe([decided_elsewhere], beyond, rule, answers=np.arange(beyond.shape[0]) % 2 == 0)
+    assert decided_elsewhere.probes == 0
