@@ -29,7 +29,7 @@ from pathlib import Path
 
 from benchmarks.report import Cell, PartResult, add_part_arguments, finish_part, markdown_table, ratio
 from scanner.config import ScanConfig
-from scanner.defaults import DRAFT_SIZE
+from scanner.defaults import DEFAULT_REGIONS, DRAFT_SIZE
 from scanner.distributed import ray_hasher
 from scanner.hashfile import HashOptions, hash_file
 from scanner.scan import Hasher, local_hasher
@@ -44,27 +44,34 @@ class Case:
     workers: int
 
 
+SCAN = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True, regions=DEFAULT_REGIONS)
+"""What ``hashmatch scan`` does to an image by default: draft decoding, the turns, the trimmed copy and
+the pictures found inside (at most ``--max-regions``)."""
+
+
 def cases(cores: int) -> list[Case]:
     full = HashOptions()
-    scan = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True)
+    scan = SCAN
     return [
         Case("full decode (hotline `hash` default)", full, 1),
         Case(f"draft {DRAFT_SIZE}", HashOptions(draft_size=DRAFT_SIZE), 1),
         Case(f"draft {DRAFT_SIZE} + dihedral", HashOptions(draft_size=DRAFT_SIZE, dihedral=True), 1),
-        Case(f"draft {DRAFT_SIZE} + dihedral + trim (`scan` default)", scan, 1),
+        Case(f"draft {DRAFT_SIZE} + dihedral + trim", replace(scan, regions=0), 1),
+        Case(f"draft {DRAFT_SIZE} + dihedral + trim + pictures inside (`scan` default)", scan, 1),
         Case("full decode + dihedral + trim (`scan --no-draft`)", HashOptions(dihedral=True, trim=True), 1),
         Case("draft 512 + dihedral + trim (`scan --draft-size 512`)", replace(scan, draft_size=512), 1),
         Case("full decode", full, cores),
-        Case(f"draft {DRAFT_SIZE} + dihedral + trim (`scan` default)", scan, cores),
+        Case(f"draft {DRAFT_SIZE} + dihedral + trim + pictures inside (`scan` default)", scan, cores),
     ]
 
 
 def png_cases() -> list[Case]:
-    scan = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True)
+    scan = SCAN
     return [
         Case("PNG: full decode (hotline `hash` default)", HashOptions(), 1),
         Case("PNG: full decode + dihedral + trim (`scan --no-draft`)", replace(scan, draft_size=None), 1),
-        Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim (`scan` default)", scan, 1),
+        Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim", replace(scan, regions=0), 1),
+        Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim + pictures inside (`scan` default)", scan, 1),
     ]
 
 
@@ -106,7 +113,7 @@ def pipeline(hasher: Hasher, config: ScanConfig) -> float:
 
 def pipeline_rows(directory: Path, cores: int) -> list[list[Cell]]:
     """The scan's pipeline over ``directory`` and over the same files in a bucket, with each engine."""
-    options = HashOptions(draft_size=DRAFT_SIZE, dihedral=True, trim=True)
+    options = SCAN
     measured: list[tuple[str, str, float]] = []
     with s3_server() as s3:
         import ray  # noqa: PLC0415
