@@ -22,6 +22,7 @@ from indexer.lists import (
     ImportResult,
     Mode,
     import_list,
+    lists_of,
     plan_import,
     preview_import,
     retract_entries,
@@ -93,10 +94,7 @@ def own_list_ids(session: Session, organisation_id: int) -> list[int]:
 def own_lists(session: Session, organisation_id: int) -> list[ListSummary]:
     """The organisation's lists by name, each with its counts and served version."""
     served = _served_numbers(session)
-    lists = session.scalars(
-        select(HashList).where(HashList.organisation_id == organisation_id).order_by(HashList.name)
-    )
-    return [_summary(session, hash_list, served) for hash_list in lists]
+    return [_summary(session, hash_list, served) for hash_list in lists_of(session, organisation_id)]
 
 
 def list_versions(session: Session, hash_list: HashList) -> list[VersionSummary]:

@@ -20,13 +20,11 @@ from indexer.lists import (
     Mode,
     active_by_type,
     apply_import,
-    lists_of,
     owned_list,
     plan_import,
     retract_entries,
-    versions_of,
 )
-from indexer.publishing import served_list_versions
+from indexer.owned import list_versions, own_lists
 from notices.publishing import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -42,21 +40,7 @@ def _list_id(text: str) -> int:
 @router.get("/lists")
 def lists(visit: Hotline) -> Response:
     with visit.session() as (session, organisation):
-        served = served_list_versions(session)
-        shown = []
-        for hash_list in lists_of(session, organisation.id):
-            versions = versions_of(session, hash_list.id)
-            served_number = next((v.number for v in versions if v.id == served.get(hash_list.id)), None)
-            shown.append(
-                {
-                    "id": hash_list.id,
-                    "name": hash_list.name,
-                    "newest": versions[-1].number if versions else None,
-                    "served": served_number,
-                    "counts": active_by_type(session, hash_list.id),
-                    "deadline": hash_list.notice_deadline_hours,
-                }
-            )
+        shown = own_lists(session, organisation.id)
     return visit.render("lists.html", lists=shown)
 
 
@@ -68,22 +52,7 @@ def one_list(visit: Hotline, list_id: str) -> Response:
             hash_list = owned_list(session, organisation.id, number)
         except NotFound as missing:
             raise PageError(404, str(missing)) from None
-        served = served_list_versions(session).get(number)
-        versions = [
-            {
-                "number": v.number,
-                "mode": v.mode,
-                "source": v.source,
-                "reason": v.reason,
-                "added": v.added,
-                "removed": v.removed,
-                "entries": v.entries,
-                "skipped": v.skipped,
-                "created_at": v.created_at.isoformat(),
-                "served": v.id == served,
-            }
-            for v in reversed(versions_of(session, number))
-        ]
+        versions = list(reversed(list_versions(session, hash_list)))
         counts = active_by_type(session, number)
         name, thresholds = hash_list.name, dict(hash_list.thresholds)
     return visit.render(
@@ -94,7 +63,7 @@ def one_list(visit: Hotline, list_id: str) -> Response:
         versions=versions,
         counts=counts,
         modes=MODES,
-        unpublished=bool(versions) and not versions[0]["served"],
+        unpublished=bool(versions) and not versions[0].served,
     )
 
 
