@@ -22,7 +22,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, not_, select
 from sqlalchemy.orm import Session
 
-from db.models import MAX_ID, STATUSES, Entry, HashList, Notice, NoticeEvent, NoticeMatch, Organisation
+from db.models import (
+    MAX_ID,
+    STATUSES,
+    UNSEEN_BY_HOSTER,
+    Entry,
+    HashList,
+    Notice,
+    NoticeEvent,
+    NoticeMatch,
+    Organisation,
+)
 from notices.access import SEE_ALL, can_see, owned_list_ids, visible_to
 from notices.errors import InvalidRequest, NotAllowed, NoticeNotFound
 
@@ -166,6 +176,18 @@ def render(session: Session, notices: Sequence[Notice], viewer: Organisation) ->
     ]
 
 
+def _history(history: list[NoticeEvent], *, hoster: bool) -> list[tuple[NoticeEvent, str, str]]:
+    """Each event with the action and reason its viewer sees. A hoster sees nothing of a review: its
+    notice begins when the hotline confirmed it, shown as created (as its webhook says)."""
+    if not hoster:
+        return [(event, event.action, event.reason) for event in history]
+    return [
+        (event, "created", "") if event.action == "confirmed" else (event, event.action, event.reason)
+        for event in history
+        if event.status not in UNSEEN_BY_HOSTER
+    ]
+
+
 def _view(
     notice: Notice,
     matches: list[tuple[NoticeMatch, HashList, Entry]],
@@ -192,12 +214,12 @@ def _view(
         "history": [
             {
                 "at": event.at.isoformat(),
-                "action": event.action,
+                "action": action,
                 "status": event.status,
                 "actor": None if event.actor_id is None else orgs[event.actor_id].name,
-                "reason": event.reason,
+                "reason": reason,
             }
-            for event in history
+            for event, action, reason in _history(history, hoster=not with_matches)
         ],
     }
     if with_matches:

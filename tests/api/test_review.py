@@ -112,6 +112,8 @@ def test_confirming_opens_it_for_the_hoster_with_its_deadline_from_then(world: W
         (now + timedelta(hours=24)).isoformat(),
     )
     assert "matches" not in mine
+    # the hoster's history starts when the notice opened for it: nothing of the review shows
+    assert [(e["action"], e["status"], e["reason"]) for e in mine["history"]] == [("created", "open", "")]
     assert [n["id"] for n in listed(world, "hoster")] == [notice_id]
     assert reported(world) == 1
     assert deliveries(world) == {
