@@ -1,7 +1,7 @@
 """What the API does with the probing guard's verdicts: refuse a suspended organisation's matching,
 and on an escalation audit it, count it and tell the owners of the lists concerned."""
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,10 +13,10 @@ from accounts import Caller
 from api.deps import Services, record
 from api.errors import Suspended
 from guard.escalations import described
-from guard.probing import UNCAPPED
+from guard.probing import UNCAPPED, observed_answer
 from guard.watching import Verdict
 from matcher.codes import Codes
-from matching import Item, by_type, perceptual_queries, query_refs
+from matching import Item, RefResult, by_type, perceptual_queries, query_refs
 from notices.webhooks import notify_organisations
 
 SUSPENDED = (
@@ -37,18 +37,18 @@ class GuardedQueries:
     video's usable frames as PDQ codes after the PDQ items: :func:`matching.perceptual_queries`), the
     lower radius each was answered at (a variant item's type's variant threshold, which search lowers no
     further than its entries' own; the others :data:`UNCAPPED`), and whether the caller saw the query's
-    file matched. The guard watches each query at the edge it was answered at, and counts flips only
-    between answers the caller saw."""
+    caller was told for the query's file (:func:`guard.probing.observed_answer`). The guard watches each
+    query at the edge it was answered at, and counts flips only between answers the caller saw."""
 
     codes: dict[str, Codes]
     caps: dict[str, npt.NDArray[np.int32]]
-    answers: dict[str, npt.NDArray[np.bool_]]
+    answers: dict[str, npt.NDArray[np.int64]]
 
 
 def guarded_queries(
-    items: Sequence[Item], variant_thresholds: Mapping[str, int], matched_refs: Collection[str]
+    items: Sequence[Item], variant_thresholds: Mapping[str, int], told: Mapping[str, int]
 ) -> GuardedQueries:
-    """A call's :class:`GuardedQueries`; ``matched_refs``: the refs the caller is told matched."""
+    """A call's :class:`GuardedQueries`; ``told``: what the caller is told for each ref."""
     codes = perceptual_queries(items)
     refs = query_refs(items)
     caps: dict[str, npt.NDArray[np.int32]] = {}
@@ -58,8 +58,16 @@ def guarded_queries(
     for name, found in codes.items():  # frames of videos: answered at their list's frame threshold
         known = caps.get(name, np.empty(0, np.int32))
         caps[name] = np.concatenate([known, np.full(found.shape[0] - known.size, UNCAPPED, np.int32)])
-    answers = {name: np.array([ref in matched_refs for ref in refs[name]], np.bool_) for name in codes}
+    answers = {name: np.array([told[ref] for ref in refs[name]], np.int64) for name in codes}
     return GuardedQueries(codes, caps, answers)
+
+
+def told_answers(results: Sequence[RefResult]) -> dict[str, int]:
+    """What a caller is told for each ref of a call (:func:`guard.probing.observed_answer`): a result
+    that is not a match (``review`` included) shows neither confidence nor signals."""
+    return {
+        result.ref: observed_answer(result.matched, result.confidence, result.signals) for result in results
+    }
 
 
 def escalate(found: Services, session: Session, caller: Caller, verdict: Verdict, now: datetime) -> None:

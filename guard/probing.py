@@ -39,6 +39,8 @@ of distinct queries there: its watches keep, and count, three times as many.
 This module holds the rule and the arithmetic; :mod:`guard.watching` keeps the state in the database.
 """
 
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import ceil
 from typing import Any
@@ -144,8 +146,9 @@ class Watch:
     """Empty where the edge was kept before radii were (every query at the entry's threshold)."""
     seen: int = 0
     """Distinct edge queries seen (kept or since forgotten)."""
-    answers: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
-    """Empty where the edge was kept before answers were (each query's own answer against the entry)."""
+    answers: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    """What the caller was told for each edge query's file (:func:`observed_answer`); empty where the
+    edge was kept before answers were (each query's own answer against the entry, 1 or 0)."""
     changed: bool = False
 
     def __post_init__(self) -> None:
@@ -159,7 +162,7 @@ class Watch:
         code: npt.NDArray[np.uint8],
         rule: ProbeRule,
         radius: int | None = None,
-        answer: bool | None = None,
+        answer: int | None = None,
     ) -> int:
         """Record an edge query answered at ``radius`` (default: the entry's threshold), which the caller
         saw matched or not (``answer``: its file's answer; default: whether it is within ``radius`` of the
@@ -170,10 +173,10 @@ class Watch:
         distinct edge queries."""
         radius = self.threshold if radius is None else radius
         matches = int(distances(code[None, :], self.code[None, :], rule.euclidean)[0, 0]) <= radius
-        answer = matches if answer is None else answer
+        answer = int(matches) if answer is None else answer
         inside = distances(self.edge, self.code[None, :], rule.euclidean)[:, 0] <= self.radii
         if self.answers.size != self.edge.shape[0]:  # kept before answers were: each query's own
-            self.answers = inside
+            self.answers = inside.astype(np.int64)
         if self.edge.shape[0]:
             apart = distances(self.edge, code[None, :], rule.euclidean)[:, 0]
             same = self.radii == radius
@@ -186,12 +189,20 @@ class Watch:
             probe = False
         self.edge = np.concatenate([self.edge, code[None, :]])[-rule.kept :]
         self.radii = np.append(self.radii, np.int32(radius))[-rule.kept :]
-        self.answers = np.append(self.answers, answer)[-rule.kept :]
+        self.answers = np.append(self.answers, np.int64(answer))[-rule.kept :]
         self.seen += 1
         made = int(probe) + int(rule.flood > 0 and self.seen % rule.flood == 0)
         self.probes += made
         self.changed = True
         return made
+
+
+def observed_answer(matched: bool, confidence: str | None, signals: Sequence[str]) -> int:
+    """What a caller is told for a file, as one number: matched or not, and for a match its confidence
+    and signals. Two edge queries flip when these differ: an anchor hash that keeps every file of a
+    walk matched still shows the walked entry's answer in the signals and confidence."""
+    told = f"{int(matched)}|{confidence or ''}|{','.join(sorted(signals))}" if matched else "0"
+    return zlib.crc32(told.encode()) + 2  # never 0 or 1: those are a query's own answer (no caller's)
 
 
 def distances(queries: Codes, codes: Codes, euclidean: bool = False) -> npt.NDArray[np.int32]:
@@ -272,7 +283,7 @@ def observe(
     queries: Codes,
     rule: ProbeRule,
     caps: npt.NDArray[np.int32] | None = None,
-    answers: npt.NDArray[np.bool_] | None = None,
+    answers: npt.NDArray[np.integer[Any]] | None = None,
 ) -> int:
     """Let ``watches`` (entries of one hash type) see a call's ``queries`` of that type, in order, each
     answered at its entry's threshold or at its own lower radius in ``caps`` (:data:`UNCAPPED`: none),
@@ -286,6 +297,6 @@ def observe(
     edge = np.abs(distances(queries, codes, rule.euclidean) - radii) <= rule.bands_at(radii)
     probes = 0
     for query, column in zip(*np.nonzero(edge), strict=True):  # row-major: in the call's order
-        answer = None if answers is None else bool(answers[query])
+        answer = None if answers is None else int(answers[query])
         probes += watches[int(column)].see(queries[int(query)], rule, int(radii[query, column]), answer)
     return probes

@@ -93,13 +93,14 @@ class ProbeGuard:
         matched: Iterable[tuple[int, str]],
         now: datetime,
         caps: Mapping[str, npt.NDArray[np.int32]] | None = None,
-        answers: Mapping[str, npt.NDArray[np.bool_]] | None = None,
+        answers: Mapping[str, npt.NDArray[np.int64]] | None = None,
     ) -> Verdict:
         """Let the organisation's watches see a call's perceptual ``queries`` (hash type -> codes, in
         the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs).
         ``caps``: per type, the lower radius each query was answered at (a variant item's; for the
-        others, and types not given, :data:`guard.probing.UNCAPPED`). ``answers``: per type, whether
-        the caller saw each query's file matched (for types not given: each query's own answer)."""
+        others, and types not given, :data:`guard.probing.UNCAPPED`). ``answers``: per type, what the
+        caller was told for each query's file (:func:`guard.probing.observed_answer`; for types not
+        given: each query's own answer)."""
         caps = caps or {}
         answers = answers or {}
         types = sorted(name for name, codes in queries.items() if name in self.rules and codes.shape[0])
@@ -124,7 +125,7 @@ class ProbeGuard:
                 if watch.changed:
                     row.probes, row.edge, row.updated_at = watch.probes, watch.edge.tobytes(), now
                     row.edge_radii, row.edges_seen = watch.radii.astype("<i4").tobytes(), watch.seen
-                    row.edge_answers = watch.answers.astype(np.uint8).tobytes()
+                    row.edge_answers = watch.answers.astype("<i8").tobytes()
                 if watch.changed and watch.probes >= rule.throttle_at:
                     reached["suspended" if watch.probes >= rule.suspend_at else "throttled"].append(
                         watch.entry_id
@@ -346,5 +347,5 @@ def _as_watch(row: ProbeWatch) -> Watch:
     code = np.frombuffer(row.code, np.uint8)
     edge = np.frombuffer(row.edge, np.uint8).reshape(-1, code.size).copy()
     radii = np.frombuffer(row.edge_radii or b"", "<i4").astype(np.int32)
-    answers = np.frombuffer(row.edge_answers or b"", np.uint8).astype(np.bool_)
+    answers = np.frombuffer(row.edge_answers or b"", "<i8").astype(np.int64)
     return Watch(row.entry_id, code, row.threshold, row.probes, edge, radii, row.edges_seen or 0, answers)

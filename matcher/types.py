@@ -291,8 +291,8 @@ class PhotoDNA(HashType):
         design_threshold: int | None = None,
         threads: int | None = None,
     ) -> Index:
-        """A filtered column scan (:mod:`matcher.euclidean`): exact at every threshold, so ``design_threshold``
-        is not needed."""
+        """A filtered column scan (:mod:`matcher.euclidean`): exact at every threshold, so
+        ``design_threshold`` is not needed."""
         from matcher.euclidean import EuclideanIndex  # noqa: PLC0415 (numba only where indexes are built)
 
         return EuclideanIndex.build(self.name, self.nbytes, self.max_threshold, codes, ids, threads=threads)

@@ -15,6 +15,7 @@ from guard.probing import (
     flat_index,
     near_edges,
     observe,
+    observed_answer,
     rule_for,
 )
 from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
@@ -284,16 +285,43 @@ def test_copies_whose_answer_another_entry_decided_are_no_probes() -> None:
             copies.append(np.packbits(flipped))
     queries = np.stack(copies)
     seen_matched = Watch(1, listed, 8)
-    observe([seen_matched], queries, rule, answers=np.ones(len(copies), np.bool_))
+    observe([seen_matched], queries, rule, answers=np.full(len(copies), 7, np.int64))
     assert seen_matched.probes == 0
     by_distance = Watch(2, listed, 8)  # answers not given: each entry's own, as a walk's single hashes
     observe([by_distance], queries, rule)
     assert by_distance.probes >= rule.suspend_at
     seen_as_walked = Watch(3, listed, 8)
-    answered = distances(queries, listed[None, :])[:, 0] <= 8
+    answered = (distances(queries, listed[None, :])[:, 0] <= 8).astype(np.int64)
     observe([seen_as_walked], queries, rule, answers=answered)
     assert seen_as_walked.probes == by_distance.probes
     beyond = queries[distances(queries, listed[None, :])[:, 0] > 8]  # all outside this entry's edge
     decided_elsewhere = Watch(4, listed, 8)  # their files' answers flip, through other entries
-    observe([decided_elsewhere], beyond, rule, answers=np.arange(beyond.shape[0]) % 2 == 0)
+    observe([decided_elsewhere], beyond, rule, answers=np.arange(beyond.shape[0]) % 2 + 7)
     assert decided_elsewhere.probes == 0
+
+
+def test_a_walk_behind_an_anchor_that_keeps_its_file_matched_is_stopped() -> None:
+    """A walker puts a hash that always matches (an anchor) in every file beside its walking query: the
+    file stays matched, but the signals and confidence it is told follow the walked entry's answer.
+    What counts is the whole answer the caller sees, so the walk is stopped as any other."""
+    rule = rule_for(256, LIMIT)
+    listed = np.random.default_rng(9).integers(0, 256, 32, dtype=np.uint8)
+    watch = Watch(1, listed, 48)
+    centre = np.unpackbits(listed)
+    centre[:48] ^= 1  # exactly at the threshold: inside
+
+    def told(code: npt.NDArray[np.uint8]) -> npt.NDArray[np.int64]:
+        inside = int(distances(code[None, :], listed[None, :])[0, 0]) <= 48
+        signals = ["phash", "pdq"] if inside else ["phash"]
+        return np.array([observed_answer(True, "high" if inside else "medium", signals)])
+
+    plain = Watch(2, listed, 48)  # the same walk without the anchor: each query's own answer
+    reads = [np.packbits(centre)]
+    for bit in range(256):
+        read = centre.copy()
+        read[bit] ^= 1
+        reads.append(np.packbits(read))
+    for query in reads:
+        observe([watch], query[None, :], rule, answers=told(query))
+        observe([plain], query[None, :], rule)
+    assert watch.probes == plain.probes >= rule.suspend_at

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from accounts import Caller
 from api.deps import Services, allow, budget_of, charge, rate_of, record, services
 from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
-from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended
+from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended, told_answers
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.openapi import error_responses
 from api.schemas import MatchRequest, MatchResponse, request_body
@@ -165,8 +165,7 @@ def _guard(
     """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
     owners of the lists concerned; refuse the call that reaches the suspension (committing only the
     guard's state and its audit record)."""
-    told = {ref.ref for ref in result.results if ref.matched}
-    seen = guarded_queries(items, found.settings.variant_thresholds, told)
+    seen = guarded_queries(items, found.settings.variant_thresholds, told_answers(result.results))
     matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
     verdict = found.probes.watch(
         session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers

@@ -42,8 +42,9 @@ class ProbeWatch(Base):
     edges_seen: Mapped[int | None] = mapped_column(default=0)
     """Distinct edge queries seen, kept or forgotten (NULL: counted before this was, as 0)."""
     edge_answers: Mapped[bytes | None] = mapped_column(LargeBinary, default=b"")
-    """Whether the caller saw each ``edge`` query matched (one byte each, 0 or 1: its file's answer);
-    empty or NULL (kept before answers were): each query's own answer against the entry."""
+    """What the caller was told for each ``edge`` query's file (little-endian int64 each:
+    :func:`guard.probing.observed_answer`); empty or NULL (kept before answers were): each query's own
+    answer against the entry."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
