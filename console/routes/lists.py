@@ -161,7 +161,7 @@ def confirm(visit: Posted, list_id: str) -> Response:
         if plan.found.bad_lines and visit.field("skip_bad") != "yes":
             raise ValueError(f"{plan.found.bad_lines} bad lines: fix the file, or confirm leaving them out")
         result = apply_import(session, plan)
-        visit.audit(session, "list.imported", {"list": number, "mode": plan.mode, "removed": result.removed})
+        visit.audit(session, "lists.imported", {"list": number, "mode": plan.mode, "removed": result.removed})
         if not result.changed:
             return "The import changes nothing: no new version."
         version = result.version.number if result.version else "?"
@@ -189,7 +189,7 @@ def retract(visit: Posted, list_id: str) -> Response:
         if not visit.field("reason").strip():
             raise ValueError("reason: required: say why the entries are retracted")
         version = retract_entries(session, number, ids, visit.field("reason").strip())
-        visit.audit(session, "list.retracted", {"list": number, "entries": ids})
+        visit.audit(session, "lists.retracted", {"list": number, "entries": ids})
         return f"Version {version.number}: {version.removed} entries retracted."
 
     then = (lambda: _publish(visit, number)) if visit.field("publish") == "yes" else None
@@ -211,7 +211,7 @@ def _publish(visit: Visit, number: int) -> str:
     """Serve the list's newest version now (notices of entries no longer served are withdrawn)."""
     result = publish_lists(visit.found.sessions, visit.found.settings, lists=[number])
     with visit.session() as (session, _):
-        visit.audit(session, "list.published", {"list": number, "version": result.version})
+        visit.audit(session, "lists.published", {"list": number, "version": result.version})
         session.commit()
     said = "Already served" if not result.changed else f"Published: index version {result.version}"
     return f"{said}; {result.removed} entries no longer served."
