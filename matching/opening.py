@@ -3,7 +3,7 @@ for every ``review`` ref: idempotent, one active notice per (hoster, ref), with 
 ``created`` event, in the caller's transaction."""
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -149,11 +149,20 @@ def match(
     items: Sequence[Item],
     thresholds: Mapping[str, int],
     now: datetime,
+    variant_thresholds: Mapping[str, int] | None = None,
+    before_notices: Callable[[Search], None] | None = None,
 ) -> MatchOutcome:
     """Match ``items`` as ``role`` may see them (a hotline: its own lists only) and, when the caller
-    is a hoster, open a notice for every matched ref (and hold one for review). The caller commits."""
-    found = search(session, served, items, thresholds, organisation_id if role == "hotline" else None)
-    created = open_notices(session, organisation_id, found, now) if role == "hoster" else 0
+    is a hoster, let ``before_notices`` see what was found (the probing guard: it may refuse the call),
+    then open a notice for every matched ref (and hold one for review). The caller commits."""
+    found = search(
+        session, served, items, thresholds, organisation_id if role == "hotline" else None, variant_thresholds
+    )
+    created = 0
+    if role == "hoster":
+        if before_notices is not None:
+            before_notices(found)
+        created = open_notices(session, organisation_id, found, now)
     return MatchOutcome(found.results, len(items), created, found.index_version)
 
 

@@ -29,10 +29,9 @@ from matching import (
     Search,
     audit_detail,
     item_cost,
-    open_notices,
+    match,
     parse_items,
     parse_thresholds,
-    search,
 )
 
 MATCH_ROLES = ("hoster", "hotline", "admin")
@@ -142,14 +141,17 @@ def _run(
         now = found.clock.now()
         if caller.role == "hoster":
             refuse_if_suspended(found, session, caller)
-        owner = caller.organisation_id if caller.role == "hotline" else None
-        variants = found.settings.variant_thresholds
-        result = search(session, found.watcher.current, items, thresholds, owner, variants)
-        created = 0
-        if caller.role == "hoster":
-            _guard(found, session, caller, items, result, now)
-            created = open_notices(session, caller.organisation_id, result, now)
-        outcome = MatchOutcome(result.results, len(items), created, result.index_version)
+        outcome = match(
+            session,
+            found.watcher.current,
+            caller.organisation_id,
+            caller.role,
+            items,
+            thresholds,
+            now,
+            found.settings.variant_thresholds,
+            lambda result: _guard(found, session, caller, items, result, now),
+        )
         if outcome.notices_created:
             record(found, caller, action, audit_detail(outcome), session)
         session.commit()  # the notices and the guard's state, or at most a key's last use
