@@ -54,7 +54,8 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-installed-*
 	touch $(BENCH_STAMP)
 
-## bench: every part (matcher, lists, http, scanner, scanload, startup, quality) at full size, 30-45 minutes; bench-quick: small sizes
+## bench: every part (matcher, lists, http, scanner, scanload, catchup, rematch, startup, quality, console, photodna,
+## video) at full size, 30-45 minutes; bench-quick: small sizes
 ## (about 5 minutes). ONLY=http,scanner runs some parts: make bench-quick ONLY=matcher
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))

@@ -10,6 +10,8 @@ markdown section per part, and writes one JSON record to ``benchmarks/results/be
   (1M), against the same search in-process;
 - scanner: photo-like JPEGs hashed per second, against full-size decoding;
 - scanload: images answered per server core against a 10M PDQ list (1M), every variant the scanner sends;
+- catchup: a replica's time from a publish's commit to serving it out of an S3 index store (moto's server),
+  10M PDQ entries (1M), split into download, verify and load, against a local copy of the same bytes;
 - rematch: ``hashmatch scan --rematch-only`` against the server's match rate for the same batches;
 - startup: each command's time from start to exit, against ``python -c pass``;
 - quality: recall per transform, false positives and cross-matches of ``hashmatch scan`` on the project's
@@ -38,6 +40,7 @@ PARTS = (
     "http",
     "scanner",
     "scanload",
+    "catchup",
     "rematch",
     "startup",
     "quality",

@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,7 @@ import psutil
 from sqlalchemy import select
 
 from accounts import create_organisation, issue_key
-from benchmarks.lists import write_csv
+from benchmarks.lists import import_found, read_csv, write_csv
 from benchmarks.report import (
     Cell,
     PartResult,
@@ -58,11 +59,10 @@ from benchmarks.report import (
 )
 from db import make_engine, make_session_factory, upgrade
 from db.clock import SystemClock
-from db.models import Entry, HashList
+from db.models import Entry
 from guard.budgets import RateBudgets
 from guard.watching import ProbeGuard
-from indexer.formats import read_list
-from indexer.lists import create_list, import_list
+from indexer.lists import create_list
 from indexer.publishing import publish
 from indexer.serving import ServedIndexes
 from matcher import Index
@@ -90,13 +90,7 @@ def build(data_dir: Path, size: int, rng: np.random.Generator) -> tuple[str, np.
     pdq = rng.integers(0, 256, (size, 32), dtype=np.uint8)
     csv_file = data_dir / "list.csv"
     write_csv(csv_file, {"pdq": pdq, "md5": rng.integers(0, 256, (size, 16), dtype=np.uint8)})
-    with csv_file.open() as stream:
-        found = read_list(stream, "csv")
-    with sessions.begin() as session:
-        hash_list = session.get(HashList, list_id)
-        assert hash_list is not None
-        import_list(session, hash_list, found, mode="full", source=csv_file.name)
-    del found
+    import_found(sessions, list_id, read_csv(csv_file), "full", csv_file.name)
     csv_file.unlink()
     publish(sessions, data_dir / "indexes")
     with engine.connect() as connection:  # fold the import into the database file, as after any large import
@@ -169,7 +163,11 @@ class Client:
         return self.connection.getresponse().read()
 
 
-def _start(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    data_dir: Path, workers: int = 1, settings: Mapping[str, str] | None = None, ready: str = "/readyz"
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``hashmatch serve`` on a free port over ``data_dir`` (and its database unless ``settings`` name
+    another), without rate limits, once ``ready`` answers 200."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
@@ -179,6 +177,7 @@ def _start(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], i
         "HASHMATCH_DATABASE_URL": "",
         "HASHMATCH_RATE_HASHES_PER_SECOND": "1000000000",
         "HASHMATCH_RATE_BURST_HASHES": "1000000000000",  # 1,000 s: a take waiting on a busy database fits
+        **(settings or {}),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "serve", "--port", str(port), "--workers", str(workers)],
@@ -190,7 +189,7 @@ def _start(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen[bytes], i
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/readyz")
+            connection.request("GET", ready)
             if connection.getresponse().status == 200:
                 return server, port
         except OSError:
@@ -256,7 +255,7 @@ def scaling(
     and the workers' RSS and PSS in MiB."""
     found: dict[int, dict[str, float]] = {}
     for workers in (1, 2):
-        server, port = _start(data_dir, workers)
+        server, port = start_server(data_dir, workers)
         try:
             load(port, key, bodies[: 50 * connections], connections)  # warm up every worker
             singles, _ = load(port, key, bodies * LOAD_ROUNDS, connections)
@@ -283,7 +282,7 @@ def run(size: int, singles: int, batches: int, connections: int, seed: int) -> t
         key, listed, index = build(data_dir, size, rng)
         build_s = time.perf_counter() - started
         progress(f"http {size:,}: list built in {build_s:.0f} s")
-        server, port = _start(data_dir)
+        server, port = start_server(data_dir)
         try:
             client = Client(port, key)
             for _ in range(50):  # warm up, the PDQ search too (its first call compiles)

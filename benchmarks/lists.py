@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from sqlalchemy.orm import Session, sessionmaker
 
 from benchmarks.report import (
     Cell,
@@ -37,7 +38,7 @@ from benchmarks.report import (
 from db import make_engine, make_session_factory, upgrade
 from db.models import HashList, Organisation
 from indexer.formats import ListFile, read_list
-from indexer.lists import create_list, import_list
+from indexer.lists import Mode, create_list, import_list
 from indexer.publishing import publish
 from indexer.watcher import IndexWatcher
 from matcher import get_hash_type
@@ -85,6 +86,33 @@ def write_csv(path: Path, lists: Mapping[str, np.ndarray]) -> None:
                 stream.write("".join(f"{name},{row.hex()}\n" for row in (bytes(r) for r in block)))
 
 
+def bench_list(database_url: str) -> tuple[sessionmaker[Session], int]:
+    """A migrated database with one hotline's empty list: its sessions and the list's id."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as session:
+        session.add(Organisation(name="EOKM", role="hotline"))
+        session.flush()
+        return sessions, create_list(session, "EOKM", "bench").id
+
+
+def read_csv(path: Path) -> ListFile:
+    """The validated rows of a list file in CSV."""
+    with path.open() as stream:
+        return read_list(stream, "csv")
+
+
+def import_found(
+    sessions: sessionmaker[Session], list_id: int, found: ListFile, mode: Mode, source: str
+) -> None:
+    """Import ``found`` as the list's next version (one transaction)."""
+    with sessions.begin() as session:
+        hash_list = session.get(HashList, list_id)
+        assert hash_list is not None
+        import_list(session, hash_list, found, mode=mode, source=source)
+
+
 def run(entries: int, workdir: Path, database_url: str, seed: int) -> list[Step]:
     steps: list[Step] = []
     memory = PeakMemory()
@@ -111,27 +139,14 @@ def run(entries: int, workdir: Path, database_url: str, seed: int) -> list[Step]
     del codes, changed
     size_mb = csv_file.stat().st_size / 2**20
 
-    engine = make_engine(database_url or f"sqlite:///{workdir / 'hashmatch.db'}")
-    upgrade(engine)
-    sessions = make_session_factory(engine)
-    with sessions.begin() as session:
-        session.add(Organisation(name="EOKM", role="hotline"))
-        session.flush()
-        list_id = create_list(session, "EOKM", "bench").id
+    sessions, list_id = bench_list(database_url or f"sqlite:///{workdir / 'hashmatch.db'}")
     index_dir = workdir / "indexes"
-
-    def read(path: Path) -> ListFile:
-        with path.open() as stream:
-            return read_list(stream, "csv")
 
     total, total_cpu = time.perf_counter(), time.process_time()
     with step("read + validate CSV", f"{size_mb:.0f} MB"):
-        found = read(csv_file)
+        found = read_csv(csv_file)
     with step("import (version 1)"):
-        with sessions.begin() as session:
-            hash_list = session.get(HashList, list_id)
-            assert hash_list is not None
-            import_list(session, hash_list, found, mode="full", source=csv_file.name)
+        import_found(sessions, list_id, found, "full", csv_file.name)
         del found
     with step("publish (build + write + serve)"):
         publish(sessions, index_dir)
@@ -144,12 +159,7 @@ def run(entries: int, workdir: Path, database_url: str, seed: int) -> list[Step]
     steps.append(end_to_end)
 
     with step("daily full replace, 1 % changed (read + import + publish)"):
-        found = read(update_file)
-        with sessions.begin() as session:
-            hash_list = session.get(HashList, list_id)
-            assert hash_list is not None
-            import_list(session, hash_list, found, mode="full", source=update_file.name)
-        del found
+        import_found(sessions, list_id, read_csv(update_file), "full", update_file.name)
         result = publish(sessions, index_dir)
     steps[-1].note = f"{result.removed:,} entries replaced"
 
@@ -161,7 +171,7 @@ def run(entries: int, workdir: Path, database_url: str, seed: int) -> list[Step]
     watcher.current.search("pdq", query, 48)
 
     with step("baseline: matcher only, CSV read + index build, no database"):
-        hashes = read(csv_file).by_type["pdq"]
+        hashes = read_csv(csv_file).by_type["pdq"]
         get_hash_type("pdq").build_index(hashes.codes, hashes.lines)
         del hashes
     memory._stop.set()

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.http import Client, _start, build, load
+from benchmarks.http import Client, build, load, start_server
 from benchmarks.report import (
     Cell,
     PartResult,
@@ -146,7 +146,7 @@ def run(size: int, files: int, seed: int) -> tuple[list[list[Cell]], str]:
         for n in range(4):
             save_jpeg(photo(seed + n, (800, 600)), root / f"{n}.jpg")
         state = work / "state.sqlite"
-        server, port = _start(data_dir, workers=2)
+        server, port = start_server(data_dir, workers=2)
         url = f"http://127.0.0.1:{port}"
         try:
             _scan(root, state, url, key)  # the state file, with the scan's settings and real hashes
