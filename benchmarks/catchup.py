@@ -163,7 +163,7 @@ def run(entries: int, workdir: Path, database_url: str, seed: int) -> tuple[list
             assert version is not None
             files = read_manifest(publisher, version)["files"]
             size = sum(int(listed["size"]) for listed in files.values())
-            progress(f"catchup {case}: published {version}, {size / 2**20:.0f} MB; waiting for the replica")
+            progress(f"catchup {case}: published {version}, {size / 2**20:.0f} MiB; waiting for the replica")
             seconds = catch_up(port, cache, version, size, committed)
             progress(f"catchup {case}: served after {seconds['total']:.1f} s")
             manifest_bytes = (publisher / version / "manifest.json").stat().st_size
@@ -193,8 +193,8 @@ def run(entries: int, workdir: Path, database_url: str, seed: int) -> tuple[list
 
 
 HEADERS = (
-    "replica", "wait s", "download s", "verify s", "load s", "**commit to served s**", "MB downloaded",
-    "download MB/s", "local copy s", "download vs local copy",
+    "replica", "wait s", "download s", "verify s", "load s", "**commit to served s**", "MiB downloaded",
+    "download MiB/s", "local copy s", "download vs local copy",
 )  # fmt: skip
 
 
