@@ -7,7 +7,8 @@ One call of an organisation, inside the caller's transaction (the one that opens
    before (one indexed read);
 2. lock the organisation's :class:`Standing` row (a row lock on PostgreSQL, the write lock on SQLite),
    so concurrent calls through any worker or replica count one after the other;
-3. watch every entry the call matched, then let every watch of the call's types see its queries;
+3. watch every entry the call matched (a video: the listed frames the call's frames came near, and its
+   share boundary: :mod:`guard.videos`), then let every watch of the call's types see its queries;
 4. write what changed, and raise the standing when a limit is reached.
 
 A caller refuses the whole call when it reaches the suspension (:attr:`Verdict.refuse`): its answers

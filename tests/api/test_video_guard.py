@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from db import make_session_factory
 from db.models import AuditRecord, Organisation, ProbeWatch, Standing
+from guard.videos import FRAMES_ADDED
 from tests.api.support import ListedHash, ListSpec, World, open_world
 from tests.attacks import Attack, Stopped
 
@@ -106,6 +107,7 @@ def test_a_frame_walked_at_the_share_boundary_is_suspended(
 
     attack = Attack(ask, 256, **shape)  # type: ignore[arg-type]
     learned = attack.run(bytes(copy[NEEDED - 1]))
+    print(f"frame walk {shape}: {learned} bits in {attack.calls} calls")
     assert learned <= 32, f"{learned} bits of listed frame {NEEDED - 1} learned in {attack.calls} calls"
     assert level_of(video_world, "Example Hosting") == "suspended"
     other = {"type": "md5", "hash": video_world.hashes["img1.md5"], "ref": "x"}
@@ -134,6 +136,7 @@ def test_adding_and_removing_matching_frames_at_the_share_boundary_is_suspended(
             rounds += 1
     except Stopped:
         pass
+    print(f"share walk: stopped after {rounds} rounds of 3 answers")
     assert rounds < NEEDED // 2 + 2, f"{rounds} rounds of 3 answers"
     assert level_of(video_world, "Example Hosting") == "suspended"
 
@@ -164,3 +167,22 @@ def test_honest_copies_of_a_listed_video_sent_many_times_are_not_flagged(
     assert not all(answers)
     assert level_of(video_world, "Example Hosting") == "watched"
     assert probing_actions(video_world) == []
+
+
+def test_one_call_starts_watching_a_bounded_number_of_listed_frames(
+    engine: Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A long listed video matched whole: the first call watches FRAMES_ADDED of its frames, the next
+    the rest; the hoster's answer is the same either way."""
+    long = np.random.default_rng(31).integers(0, 256, (FRAMES_ADDED + 100, 32), dtype=np.uint8)
+    spec = ListSpec("EOKM", "eokm-long", [ListedHash("vpdq", ";".join(frame_lines(long)), "long")])
+    with open_world(engine, database_url, tmp_path, [spec]) as world:
+        caller = Caller(world)
+        copy = moved(long, [2] * long.shape[0], np.random.default_rng(32))
+        counts = []
+        for _ in range(2):
+            assert caller.ask([copy]) == [True]
+            with make_session_factory(world.engine)() as session:
+                frames = select(func.count()).select_from(ProbeWatch).where(ProbeWatch.hash_type == "vpdq")
+                counts.append(session.scalar(frames))
+        assert counts == [FRAMES_ADDED, long.shape[0]]
