@@ -16,7 +16,8 @@ from guard.escalations import described
 from guard.probing import UNCAPPED, observed_answer
 from guard.watching import Verdict
 from matcher.codes import Codes
-from matching import Item, RefResult, by_type, perceptual_queries, query_refs
+from matcher.video import VideoMargin
+from matching import Item, RefResult, Search, by_type, perceptual_queries, query_refs
 from notices.webhooks import notify_organisations
 
 SUSPENDED = (
@@ -43,12 +44,16 @@ class GuardedQueries:
     codes: dict[str, Codes]
     caps: dict[str, npt.NDArray[np.int32]]
     answers: dict[str, npt.NDArray[np.int64]]
+    margins: list[tuple[VideoMargin, int]]
+    """Where each video item stood against the listed videos it came near, and what the caller was
+    told for its file (the guard watches listed videos' share boundaries)."""
 
 
 def guarded_queries(
-    items: Sequence[Item], variant_thresholds: Mapping[str, int], told: Mapping[str, int]
+    items: Sequence[Item], variant_thresholds: Mapping[str, int], told: Mapping[str, int], search: Search
 ) -> GuardedQueries:
-    """A call's :class:`GuardedQueries`; ``told``: what the caller is told for each ref."""
+    """A call's :class:`GuardedQueries`; ``told``: what the caller is told for each ref; ``search``:
+    what the call's items matched."""
     codes = perceptual_queries(items)
     refs = query_refs(items)
     caps: dict[str, npt.NDArray[np.int32]] = {}
@@ -59,7 +64,7 @@ def guarded_queries(
         known = caps.get(name, np.empty(0, np.int32))
         caps[name] = np.concatenate([known, np.full(found.shape[0] - known.size, UNCAPPED, np.int32)])
     answers = {name: np.array([told[ref] for ref in refs[name]], np.int64) for name in codes}
-    return GuardedQueries(codes, caps, answers)
+    return GuardedQueries(codes, caps, answers, [(near, told[ref]) for ref, near in search.margins])
 
 
 def told_answers(results: Sequence[RefResult]) -> dict[str, int]:

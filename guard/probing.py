@@ -49,7 +49,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from matcher import HASH_TYPES, VPDQ
+from matcher import HASH_TYPES
 from matcher.codes import Codes
 
 EDGE_KEPT = 64
@@ -93,6 +93,12 @@ class ProbeRule:
     def cluster_at(self, threshold: int) -> int:
         return max(1, ceil(threshold / EUCLIDEAN_SHARE)) if self.euclidean else self.cluster
 
+    def reach(self, reached: dict[str, set[int]], probes: int, entry_id: int) -> None:
+        """Add ``entry_id`` to ``reached["throttled"]`` or ``reached["suspended"]`` if its watch's
+        ``probes`` reach a limit."""
+        if probes >= self.throttle_at:
+            reached["suspended" if probes >= self.suspend_at else "throttled"].add(entry_id)
+
     def bands_at(self, radii: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
         """:meth:`band_at` of every radius of an array."""
         if not self.euclidean:
@@ -121,13 +127,13 @@ def euclidean_rule(nbytes: int, probes_per_64_bits: int) -> ProbeRule:
 
 def rules(probes_per_64_bits: int) -> dict[str, ProbeRule]:
     """The rule of every perceptual hash type (cryptographic ones are matched by equality: no walk;
-    a video's frames are watched as PDQ hashes)."""
+    vPDQ's is its frames', PDQ hashes: a listed video is watched frame by frame)."""
     return {
         name: euclidean_rule(hash_type.nbytes, probes_per_64_bits)
         if name in EUCLIDEAN
         else rule_for(hash_type.bits, probes_per_64_bits)
         for name, hash_type in HASH_TYPES.items()
-        if not hash_type.is_exact and not isinstance(hash_type, VPDQ)
+        if not hash_type.is_exact
     }
 
 

@@ -7,7 +7,8 @@ One call of an organisation, inside the caller's transaction (the one that opens
    before (one indexed read);
 2. lock the organisation's :class:`Standing` row (a row lock on PostgreSQL, the write lock on SQLite),
    so concurrent calls through any worker or replica count one after the other;
-3. watch every entry the call matched, then let every watch of the call's types see its queries;
+3. watch every entry the call matched (a video: the listed frames the call's frames came near, and its
+   share boundary: :mod:`guard.videos`), then let every watch of the call's types see its queries;
 4. write what changed, and raise the standing when a limit is reached.
 
 A caller refuses the whole call when it reaches the suspension (:attr:`Verdict.refuse`): its answers
@@ -23,13 +24,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from db.models import STANDINGS, Entry, HashList, ProbeWatch, Standing
 from guard.probing import ProbeRule, Watch, flat_index, near_edges, observe, rules
+from guard.videos import VIDEO, EntryCode, ListedFrames, SeenMargin, see_shares, share_watched
 from matcher import HASH_TYPES
 from matcher.codes import Codes
 
@@ -55,10 +57,6 @@ class Verdict:
         return self.escalated == "suspended"
 
 
-EntryCode = tuple[int, str, bytes, int]
-"""An entry about to be watched: its id, hash type, value and its list's threshold for that type."""
-
-
 @dataclass(frozen=True)
 class _Watched:
     """An organisation's watched entries of one type as arrays: the part of a watch that never
@@ -67,6 +65,8 @@ class _Watched:
 
     key: tuple[int, int]
     entries: npt.NDArray[np.int64]
+    frames: npt.NDArray[np.int64]
+    """Each watch's listed frame (:data:`guard.videos.WHOLE` but for a video's frames)."""
     codes: Codes
     thresholds: npt.NDArray[np.int32]
     flat: Any = field(repr=False)
@@ -84,6 +84,7 @@ class ProbeGuard:
         self.rules: dict[str, ProbeRule] = rules(probes_per_64_bits)
         self._cache: OrderedDict[tuple[int, str], _Watched] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._frames = ListedFrames()
 
     def watch(
         self,
@@ -94,29 +95,34 @@ class ProbeGuard:
         now: datetime,
         caps: Mapping[str, npt.NDArray[np.int32]] | None = None,
         answers: Mapping[str, npt.NDArray[np.int64]] | None = None,
+        margins: Sequence[SeenMargin] = (),
     ) -> Verdict:
         """Let the organisation's watches see a call's perceptual ``queries`` (hash type -> codes, in
-        the call's order) after watching the entries it ``matched`` ((entry id, hash type) pairs).
-        ``caps``: per type, the lower radius each query was answered at (a variant item's; for the
-        others, and types not given, :data:`guard.probing.UNCAPPED`). ``answers``: per type, what the
-        caller was told for each query's file (:func:`guard.probing.observed_answer`; for types not
-        given: each query's own answer)."""
+        the call's order; ``vpdq``: the usable frames of its videos) after watching the entries it
+        ``matched`` ((entry id, hash type) pairs; a video: the listed frames its frames came near, and
+        its share boundary). ``caps``: per type, the lower radius each query was answered at (a variant
+        item's; for the others, and types not given, :data:`guard.probing.UNCAPPED`). ``answers``: per
+        type, what the caller was told for each query's file (:func:`guard.probing.observed_answer`;
+        for types not given: each query's own answer). ``margins``: where each of the call's video items
+        stood against the listed videos it came near, with what the caller was told for its file; those
+        at a watched video's share boundary are seen by its share watch (:mod:`guard.shares`)."""
         caps = caps or {}
         answers = answers or {}
         types = sorted(name for name, codes in queries.items() if name in self.rules and codes.shape[0])
         matched_here = {entry: name for entry, name in matched if name in self.rules}
-        if not types and not matched_here:
+        if not types and not matched_here and not margins:
             return Verdict()
         fresh, near = self._near(session, organisation_id, queries, caps, types, matched_here)
-        if not fresh and not any(near.values()):
+        shared = share_watched(session, organisation_id, margins, fresh)
+        if not fresh and not any(near.values()) and not shared:
             return Verdict()
         standing = _lock(session, organisation_id, now)
         _add_watches(session, organisation_id, fresh, now)
         probes = 0
-        reached: dict[str, list[int]] = defaultdict(list)
+        reached: dict[str, set[int]] = defaultdict(set)
         for name, close in near.items():
             rule = self.rules[name]
-            rows = _load(session, organisation_id, close)
+            rows = _load(session, organisation_id, name, close)
             watches = [_as_watch(row) for row in rows]
             probes += observe(
                 watches, np.ascontiguousarray(queries[name]), rule, caps.get(name), answers.get(name)
@@ -126,10 +132,9 @@ class ProbeGuard:
                     row.probes, row.edge, row.updated_at = watch.probes, watch.edge.tobytes(), now
                     row.edge_radii, row.edges_seen = watch.radii.astype("<i4").tobytes(), watch.seen
                     row.edge_answers = watch.answers.astype("<i8").tobytes()
-                if watch.changed and watch.probes >= rule.throttle_at:
-                    reached["suspended" if watch.probes >= rule.suspend_at else "throttled"].append(
-                        watch.entry_id
-                    )
+                    rule.reach(reached, watch.probes, watch.entry_id)
+        if shared:
+            probes += see_shares(session, organisation_id, shared, self.rules[VIDEO], now, reached)
         target = "suspended" if reached["suspended"] else "throttled" if reached["throttled"] else None
         if target is None or _rank(target) <= _rank(standing.level):
             return Verdict(probes, standing.level)
@@ -146,22 +151,29 @@ class ProbeGuard:
         caps: Mapping[str, npt.NDArray[np.int32]],
         types: Sequence[str],
         matched: Mapping[int, str],
-    ) -> tuple[list[EntryCode], dict[str, list[int]]]:
-        """The matched entries not watched yet, and per type the entries (watched or about to be) that
-        a query came to the edge of: found without a lock, from what never changes of a watch."""
+    ) -> tuple[list[EntryCode], dict[str, list[tuple[int, int]]]]:
+        """The matched entries (a video: listed frames) not watched yet, and per type the watches
+        (entry, frame) that a query came to the edge of (watched or about to be): found without a lock,
+        from what never changes of a watch."""
         names = {*types, *matched.values()}
         watched = {name: self._watched(session, organisation_id, name) for name in names}
         known = {name: set(found.entries.tolist()) for name, found in watched.items()}
-        fresh = _entry_codes(session, {entry for entry, name in matched.items() if entry not in known[name]})
-        near: dict[str, list[int]] = {}
+        fresh = _entry_codes(
+            session,
+            {entry for entry, name in matched.items() if name != VIDEO and entry not in known[name]},
+        )
+        videos = sorted(entry for entry, name in matched.items() if name == VIDEO)
+        if videos and VIDEO in queries:
+            fresh += self._frames.near(session, organisation_id, videos, queries[VIDEO], self.rules[VIDEO])
+        near: dict[str, list[tuple[int, int]]] = {}
         for name in types:
             rule = self.rules[name]
-            found = _with(watched[name], [row for row in fresh if row[1] == name], rule)
+            found = _with(watched[name], [row for row in fresh if row.hash_type == name], rule)
             if found.entries.size:
                 edge = near_edges(
                     queries[name], found.codes, found.flat, found.thresholds, rule, caps.get(name)
                 )
-                near[name] = found.entries[edge].tolist()
+                near[name] = list(zip(found.entries[edge].tolist(), found.frames[edge].tolist(), strict=True))
         return fresh, near
 
     @staticmethod
@@ -180,7 +192,7 @@ class ProbeGuard:
                 self._cache.move_to_end((organisation_id, hash_type))
                 return cached
         rows = session.execute(
-            select(ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold)
+            select(ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold, ProbeWatch.frame)
             .where(mine)
             .order_by(ProbeWatch.id.desc())
             .limit(WATCHES_LOADED)
@@ -190,6 +202,7 @@ class ProbeGuard:
         found = _Watched(
             key,
             np.array([row[0] for row in rows], np.int64),
+            np.array([row[3] for row in rows], np.int64),
             codes,
             np.array([row[2] for row in rows], np.int32),
             flat_index(codes, self.rules[hash_type]),
@@ -281,7 +294,7 @@ def _entry_codes(session: Session, entries: set[int]) -> list[EntryCode]:
         .where(Entry.id.in_(sorted(entries)))
     )
     return [
-        (entry_id, name, bytes(value), HASH_TYPES[name].list_threshold(thresholds))
+        EntryCode(entry_id, name, bytes(value), HASH_TYPES[name].list_threshold(thresholds))
         for entry_id, name, value, thresholds in rows
     ]
 
@@ -290,32 +303,35 @@ def _with(watched: _Watched, fresh: Sequence[EntryCode], rule: ProbeRule) -> _Wa
     """The watched entries and the entries about to be watched, together."""
     if not fresh:
         return watched
-    codes = np.frombuffer(b"".join(row[2] for row in fresh), np.uint8).reshape(len(fresh), -1)
+    codes = np.frombuffer(b"".join(row.code for row in fresh), np.uint8).reshape(len(fresh), -1)
     together = np.concatenate([watched.codes.reshape(-1, codes.shape[1]), codes])
     return _Watched(
         watched.key,
-        np.concatenate([watched.entries, np.array([row[0] for row in fresh], np.int64)]),
+        np.concatenate([watched.entries, np.array([row.entry_id for row in fresh], np.int64)]),
+        np.concatenate([watched.frames, np.array([row.frame for row in fresh], np.int64)]),
         together,
-        np.concatenate([watched.thresholds, np.array([row[3] for row in fresh], np.int32)]),
+        np.concatenate([watched.thresholds, np.array([row.threshold for row in fresh], np.int32)]),
         flat_index(together, rule),
     )
 
 
 def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCode], now: datetime) -> None:
-    """Watch the ``fresh`` entries (the standing's lock is held: no concurrent insert of the same)."""
+    """Watch the ``fresh`` entries and listed frames (the standing's lock is held: no concurrent insert
+    of the same)."""
     known = set(
-        session.scalars(
-            select(ProbeWatch.entry_id).where(
+        session.execute(
+            select(ProbeWatch.entry_id, ProbeWatch.frame).where(
                 ProbeWatch.organisation_id == organisation_id,
-                ProbeWatch.entry_id.in_(sorted(row[0] for row in fresh)),
+                ProbeWatch.entry_id.in_(sorted({row.entry_id for row in fresh})),
             )
-        )
+        ).tuples()
     )
     session.add_all(
         ProbeWatch(
             organisation_id=organisation_id,
             entry_id=entry_id,
             hash_type=name,
+            frame=frame,
             code=value,
             threshold=threshold,
             probes=0,
@@ -326,19 +342,26 @@ def _add_watches(session: Session, organisation_id: int, fresh: Sequence[EntryCo
             created_at=now,
             updated_at=now,
         )
-        for entry_id, name, value, threshold in fresh
-        if entry_id not in known
+        for entry_id, name, value, threshold, frame in fresh
+        if (entry_id, frame) not in known
     )
     session.flush()
 
 
-def _load(session: Session, organisation_id: int, entries: Sequence[int]) -> list[ProbeWatch]:
-    """The organisation's watches of ``entries``, read afresh under the standing's lock."""
+def _load(
+    session: Session, organisation_id: int, hash_type: str, keys: Sequence[tuple[int, int]]
+) -> list[ProbeWatch]:
+    """The organisation's watches of ``keys`` ((entry, frame) pairs) of ``hash_type``, read afresh
+    under the standing's lock."""
     return list(
         session.scalars(
             select(ProbeWatch)
-            .where(ProbeWatch.organisation_id == organisation_id, ProbeWatch.entry_id.in_(sorted(entries)))
-            .order_by(ProbeWatch.entry_id)
+            .where(
+                ProbeWatch.organisation_id == organisation_id,
+                ProbeWatch.hash_type == hash_type,
+                tuple_(ProbeWatch.entry_id, ProbeWatch.frame).in_(sorted(keys)),
+            )
+            .order_by(ProbeWatch.entry_id, ProbeWatch.frame)
         )
     )
 

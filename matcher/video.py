@@ -43,6 +43,37 @@ class VideoScores:
     listed_frames: Int64s
 
 
+@dataclass(frozen=True)
+class VideoMargin:
+    """Where a query video stands against one listed video it came near: its usable frames that
+    matched the listed video's (in the query's order), how many usable frames it has and matched,
+    how many listed frames it matched, and ``margin``, its distance in frames from the list's share
+    boundary (:func:`share_margin`)."""
+
+    entry_id: int
+    frames: Codes
+    total: int
+    matched: int
+    listed: int
+    margin: int
+
+
+def share_margin(
+    query_matched: int,
+    query_frames: int,
+    query_percent: int,
+    listed_matched: int,
+    listed_frames: int,
+    listed_percent: int,
+) -> int:
+    """Frames a video is from its list's share boundary: ``m >= 0`` it matches (and still would with
+    ``m`` matched frames fewer on either side), ``m < 0`` it does not (``-m`` frames short)."""
+    return min(
+        query_matched - -(-query_percent * query_frames // 100),
+        listed_matched - -(-listed_percent * listed_frames // 100),
+    )
+
+
 def shares_from_pairs(
     pairs: Matches, threshold: int, frame_video: Int64s, video_ids: Int64s, frame_counts: Int64s
 ) -> VideoScores:
@@ -122,6 +153,13 @@ class VideoIndex:
         """The scores at ``threshold`` (at most the radius ``pairs`` were found at) of every listed video
         with a frame within it of a query frame."""
         return shares_from_pairs(pairs, threshold, self.frame_video, self.video_ids, self.frame_counts)
+
+    def matched_query_frames(self, pairs: Matches, threshold: int, entry: int) -> Int64s:
+        """The usable query frames (rows, in order) within ``threshold`` of a frame of listed video
+        ``entry``."""
+        position = np.flatnonzero(self.video_ids == entry)
+        close = (pairs.distance <= threshold) & np.isin(self.frame_video[pairs.entry], position)
+        return np.unique(pairs.query[close]).astype(np.int64)
 
     def save(self, directory: Path) -> None:
         meta = {

@@ -191,14 +191,16 @@ def by_type(items: Sequence[Item]) -> dict[str, tuple[list[Item], Codes]]:
 
 
 def perceptual_queries(items: Sequence[Item]) -> dict[str, Codes]:
-    """What the probing guard sees of a call: the codes of each type, a video's usable frames as PDQ
-    codes (a frame is a PDQ hash: walking one through video items is watched as walking it alone)."""
+    """What the probing guard sees of a call: the codes of each type, and a video's usable frames both
+    as PDQ codes (a frame is a PDQ hash: walking one through video items is watched as walking it
+    alone) and as ``vpdq`` codes (compared with the listed frames of the videos watched)."""
     queries = {name: codes for name, (_, codes) in by_type(items).items()}
     frames = [
         usable(decode_frames(item.code)) for item in items if isinstance(HASH_TYPES[item.hash_type], VPDQ)
     ]
     if frames:
         queries["pdq"] = np.concatenate([queries.get("pdq", np.empty((0, 32), np.uint8)), *frames])
+        queries["vpdq"] = np.concatenate(frames)
     return queries
 
 
@@ -207,7 +209,9 @@ def query_refs(items: Sequence[Item]) -> dict[str, list[str]]:
     refs = {name: [item.ref for item in typed] for name, (typed, _) in by_type(items).items()}
     for item in items:
         if isinstance(HASH_TYPES[item.hash_type], VPDQ):
-            refs.setdefault("pdq", []).extend([item.ref] * usable(decode_frames(item.code)).shape[0])
+            frames = [item.ref] * usable(decode_frames(item.code)).shape[0]
+            refs.setdefault("pdq", []).extend(frames)
+            refs.setdefault("vpdq", []).extend(frames)
     return refs
 
 

@@ -13,8 +13,8 @@ from db.models import Entry, HashList
 from indexer.lists import video_percentages
 from indexer.serving import ServedIndexes
 from matcher import HASH_TYPES, VPDQ
-from matcher.frames import decode_frames, reaches, usable
-from matcher.video import VideoIndex
+from matcher.frames import decode_frames, usable
+from matcher.video import VideoIndex, VideoMargin, share_margin
 from matching.items import IndexNotReady, Item, by_type, unmatchable_refs
 
 CRYPTOGRAPHIC = frozenset({"md5", "sha1", "sha256"})
@@ -87,10 +87,11 @@ def find_hits(
     requested: Mapping[str, int],
     owner: int | None = None,
     variant_thresholds: Mapping[str, int] | None = None,
-) -> dict[str, list[Hit]]:
+) -> tuple[dict[str, list[Hit]], list[tuple[str, VideoMargin]]]:
     """For each ref, every active list entry its items match within both thresholds (only entries of
     lists of ``owner``, when given: a hotline learns about its own lists only); variant items within
-    ``variant_thresholds`` of their type too, where it is lower."""
+    ``variant_thresholds`` of their type too, where it is lower. And, per ref, where each video item
+    stands against every listed video it came near (the probing guard's share boundary)."""
     found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
     for name, (typed, codes) in by_type(items).items():
         radius = search_threshold(served, name, requested)
@@ -102,12 +103,14 @@ def find_hits(
             ):
                 found.append((typed[int(rows[query])].ref, name, entry, distance))
     hits: dict[str, list[Hit]] = defaultdict(list)
+    margins: list[tuple[str, VideoMargin]] = []
     for item in items:
         if isinstance(HASH_TYPES[item.hash_type], VPDQ):
-            for hit in find_video_hits(session, served, item, requested, owner):
-                hits[item.ref].append(hit)
+            video_hits, near = find_video_hits(session, served, item, requested, owner)
+            hits[item.ref].extend(video_hits)
+            margins.extend((item.ref, margin) for margin in near)
     if not found:
-        return hits
+        return hits, margins
     entries = _load_entries(session, {entry for _, _, entry, _ in found})
     seen: set[tuple[str, int]] = set()
     for ref, name, entry_id, distance in found:
@@ -122,7 +125,7 @@ def find_hits(
             continue
         seen.add((ref, entry_id))
         hits[ref].append(_hit(name, entry, hash_list, distance))
-    return hits
+    return hits, margins
 
 
 def _hit(name: str, entry: Entry, hash_list: HashList, distance: int) -> Hit:
@@ -141,14 +144,16 @@ def _hit(name: str, entry: Entry, hash_list: HashList, distance: int) -> Hit:
 
 def find_video_hits(
     session: Session, served: ServedIndexes, item: Item, requested: Mapping[str, int], owner: int | None
-) -> list[Hit]:
+) -> tuple[list[Hit], list[VideoMargin]]:
     """The listed videos a video item matches: frame pairs found once at the search radius, each
-    candidate then scored exactly at its list's frame threshold and held to its list's percentages."""
+    candidate then scored exactly at its list's frame threshold and held to its list's percentages;
+    and where the item stands against every candidate (:class:`matcher.video.VideoMargin`)."""
     index = served.indexes.get(item.hash_type)
     if not isinstance(index, VideoIndex):
-        return []
+        return [], []
     query = decode_frames(item.code)
-    query_frames = usable(query).shape[0]
+    codes = usable(query)
+    query_frames = codes.shape[0]
     pairs = index.pairs(query, search_threshold(served, item.hash_type, requested))
     candidates = index.score(pairs, index.max_threshold).entry
     by_threshold: dict[int, list[tuple[Entry, HashList]]] = defaultdict(list)
@@ -159,6 +164,7 @@ def find_video_hits(
             limit = HASH_TYPES[item.hash_type].list_threshold(hash_list.thresholds)
             by_threshold[min(limit, requested.get(item.hash_type, limit))].append((entry, hash_list))
     hits: list[Hit] = []
+    margins: list[VideoMargin] = []
     for threshold, listed in sorted(by_threshold.items()):
         scores = index.score(pairs, threshold)
         row_of = {int(entry): row for row, entry in enumerate(scores.entry.tolist())}
@@ -169,10 +175,13 @@ def find_video_hits(
             matched, total = int(scores.listed_matched[row]), int(scores.listed_frames[row])
             mine = int(scores.query_matched[row])
             query_percent, listed_percent = percent[hash_list.id]
-            if reaches(mine, query_frames, query_percent) and reaches(matched, total, listed_percent):
+            margin = share_margin(mine, query_frames, query_percent, matched, total, listed_percent)
+            if margin >= 0:
                 unmatched = max(100 - 100 * mine // query_frames, 100 - 100 * matched // total)
                 hits.append(_hit(item.hash_type, entry, hash_list, unmatched))
-    return sorted(hits, key=lambda hit: hit.entry_id)
+            rows = index.matched_query_frames(pairs, threshold, entry.id)
+            margins.append(VideoMargin(entry.id, codes[rows], query_frames, mine, matched, margin))
+    return sorted(hits, key=lambda hit: hit.entry_id), margins
 
 
 def _load_entries(session: Session, ids: Iterable[int]) -> dict[int, tuple[Entry, HashList]]:
@@ -298,6 +307,8 @@ class Search:
     results: list[RefResult]
     hits: list[Hit]
     index_version: str
+    margins: list[tuple[str, VideoMargin]] = field(default_factory=list)
+    """Per ref, where each of its video items stands against the listed videos it came near."""
 
 
 def search(
@@ -313,7 +324,8 @@ def search(
     if served is None:
         raise IndexNotReady("no index has been published yet: import a list first")
     searched = [item for item in items if item.unmatchable is None]
-    hits = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
+    hits, margins = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
     contradicted = contradicted_items(session, searched, hits)
     results = combine([item.ref for item in items], hits, unmatchable_refs(items), contradicted)
-    return Search(results, [hit for ref_hits in hits.values() for hit in ref_hits], served.version)
+    every_hit = [hit for ref_hits in hits.values() for hit in ref_hits]
+    return Search(results, every_hit, served.version, margins)

@@ -18,6 +18,8 @@ from guard.probing import (
     observed_answer,
     rule_for,
 )
+from guard.shares import ShareWatch
+from matcher.video import VideoMargin
 from tests.attacks import Ask, Attack, Stopped, distance, flip_bit, threshold_oracle
 
 LIMIT = 6  # the default HASHMATCH_PROBE_LIMIT
@@ -325,3 +327,40 @@ def test_a_walk_behind_an_anchor_that_keeps_its_file_matched_is_stopped() -> Non
         observe([watch], query[None, :], rule, answers=told(query))
         observe([plain], query[None, :], rule)
     assert watch.probes == plain.probes >= rule.suspend_at
+
+
+def share_edge(frames: npt.NDArray[np.uint8], listed: int, margin: int) -> VideoMargin:
+    """A video whose every frame matched, ``listed`` listed frames matched, ``margin`` from its boundary."""
+    return VideoMargin(1, frames, frames.shape[0], frames.shape[0], listed, margin)
+
+
+def test_videos_that_differ_in_a_frame_and_flip_at_the_share_boundary_are_probes() -> None:
+    """Adding and removing matching frames at a listed video's share boundary: after the first few
+    near-identical videos, every flip is a probe; the same video again teaches nothing."""
+    rule = rule_for(256, LIMIT)
+    frames = np.random.default_rng(12).integers(0, 256, (24, 32), dtype=np.uint8)
+    watch = ShareWatch(1)
+    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0
+    made = [watch.see(share_edge(np.delete(frames, i, axis=0), 23, -1), 0, rule) for i in range(24)]
+    assert made[:2] == [0, 0]  # a video, its trim and a longer cut: a few may straddle the boundary
+    assert made[2:] == [1] * 22
+    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0  # seen before
+    assert watch.probes == 22
+
+
+def test_copies_of_a_clip_re_encoded_at_the_share_boundary_are_not_probes() -> None:
+    """Re-encodes of one clip, some just matching and some just not: their frames differ by many bits
+    (each a few to 35 bits off the listed frames), so they are no walk."""
+    rule = rule_for(256, LIMIT)
+    rng = np.random.default_rng(13)
+    clip = rng.integers(0, 256, (24, 32), dtype=np.uint8)
+    watch = ShareWatch(1)
+    for copy in range(60):
+        bits = np.unpackbits(clip, axis=1)
+        for row in bits:
+            row[rng.choice(256, int(rng.integers(3, 36)), replace=False)] ^= 1
+        reached = copy % 2 == 0
+        watch.see(
+            share_edge(np.packbits(bits, axis=1), 24 if reached else 23, 0 if reached else -1), copy % 2, rule
+        )
+    assert watch.probes == 0

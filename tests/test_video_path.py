@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cli.main import main
 from db import make_engine, make_session_factory
-from db.models import Notice, NoticeMatch
+from db.models import AuditRecord, Notice, NoticeMatch, ProbeWatch, Standing
 from matcher.frames import brute_shares, parse_frames, usable
 from scanner.hashing import Hash
 from scanner.video import video_hash
@@ -168,3 +168,49 @@ def test_the_file_only_tools_send_video_hashes_to_lists(
     assert code == 1
     assert "line 2: vpdq hashes are matched through lists" in err
     assert not (tmp_path / "idx").exists()
+
+
+def test_a_scan_of_many_copies_of_a_listed_video_is_never_flagged(
+    served: tuple[Server, str, Path], videos: Path, tmp_path: Path
+) -> None:
+    """The probing guard's honest side for videos: re-encodes at every quality, resizes, trims and longer
+    cuts of a listed video (frames near the frame threshold, videos at the share boundary among them),
+    scanned twice, leave the hoster watched, never throttled."""
+    server, key, data = served
+    listed = str(videos / "material" / "listed.mp4")
+    storage = tmp_path / "copies"
+    storage.mkdir()
+    for crf in (18, 28, 36, 42, 48):
+        ffmpeg("-i", listed, *H264, "-crf", str(crf), str(storage / f"crf{crf}.mp4"))
+    for width in (64, 96, 128, 200, 320):
+        ffmpeg("-i", listed, "-vf", f"scale={width}:-2", *H264, str(storage / f"w{width}.mp4"))
+    for start, seconds in ((0, 7), (1, 7), (0, 6), (2, 6), (0.5, 7.5)):
+        ffmpeg(
+            "-ss",
+            str(start),
+            "-i",
+            listed,
+            "-t",
+            str(seconds),
+            *H264,
+            str(storage / f"t{start}-{seconds}.mp4"),
+        )
+    for seconds in (1, 2):
+        intro = ["-f", "lavfi", "-i", f"testsrc=size=160x120:rate=5:duration={seconds}"]
+        joined = ["-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]"]
+        ffmpeg(*intro, "-i", listed, *joined, *H264, str(storage / f"longer{seconds}.mp4"))
+    for run_number in range(2):
+        argv = ["scan", str(storage), "--server", server.url, "--key", key, "--workers", "1"]
+        state = ["--state", str(tmp_path / f"state{run_number}.db")]
+        assert main([*argv, *state, "--report", str(tmp_path / f"report{run_number}.csv")]) == 0
+    engine = make_engine(f"sqlite:///{data / 'hashmatch.db'}")
+    with make_session_factory(engine)() as session:
+        watched = session.scalar(
+            select(func.count()).select_from(ProbeWatch).where(ProbeWatch.hash_type == "vpdq")
+        )
+        levels = session.scalars(select(Standing.level)).all()
+        flags = session.scalars(select(AuditRecord.action).where(AuditRecord.action.like("probing.%"))).all()
+    engine.dispose()
+    assert watched  # the listed video's frames were watched the whole scan long
+    assert levels == ["watched"]
+    assert flags == []

@@ -167,10 +167,10 @@ def _guard(
     """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
     owners of the lists concerned; refuse the call that reaches the suspension (committing only the
     guard's state and its audit record)."""
-    seen = guarded_queries(items, found.settings.variant_thresholds, told_answers(result.results))
+    seen = guarded_queries(items, found.settings.variant_thresholds, told_answers(result.results), result)
     matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
     verdict = found.probes.watch(
-        session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers
+        session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers, seen.margins
     )
     if verdict.escalated is None:
         return

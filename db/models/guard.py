@@ -18,11 +18,16 @@ class ProbeWatch(Base):
     organisation), ``edge`` the organisation's latest distinct query codes that fell in the entry's
     edge band, concatenated; ``probes`` how many of those came close to an earlier one (at any of the
     entry's edges: its threshold and a variant item's lower radius).
+
+    A listed video is watched frame by frame: one row per listed frame the organisation came near
+    (``frame``: its position among the video's usable frames, ``code`` its PDQ hash, ``hash_type``
+    ``vpdq``), and one row of type ``vpdq-shares`` for the video's share boundary (``edge``: records
+    of :data:`guard.shares.RECORD`). Every other watch has ``frame`` -1 (the whole entry).
     """
 
     __tablename__ = "probe_watches"
     __table_args__ = (
-        UniqueConstraint("organisation_id", "entry_id"),
+        UniqueConstraint("organisation_id", "entry_id", "frame"),
         Index("ix_probe_watches_organisation_type", "organisation_id", "hash_type", "id"),
     )
 
@@ -32,6 +37,7 @@ class ProbeWatch(Base):
         BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("entries.id")
     )
     hash_type: Mapped[str] = mapped_column(String(16))
+    frame: Mapped[int] = mapped_column(default=-1, server_default="-1")
     code: Mapped[bytes] = mapped_column(LargeBinary)
     threshold: Mapped[int]
     probes: Mapped[int] = mapped_column(default=0)

@@ -106,12 +106,13 @@ def test_a_video_without_a_usable_frame_is_unmatchable_and_bad_frames_are_named(
 
 
 def test_the_probing_guard_sees_a_videos_frames_as_pdq_hashes(videos: dict[str, np.ndarray]) -> None:
+    """As PDQ queries (near listed PDQ entries) and as vPDQ ones (near listed videos' frames)."""
     lines = frame_lines(videos["listed"][:3])
     items, errors = parse_items([{"type": "vpdq", "hash": lines, "ref": "v.mp4"}])
     assert not errors
     queries = perceptual_queries(items)
-    assert list(queries) == ["pdq"]
-    assert queries["pdq"].tolist() == videos["listed"][:3].tolist()
+    assert sorted(queries) == ["pdq", "vpdq"]
+    assert queries["pdq"].tolist() == queries["vpdq"].tolist() == videos["listed"][:3].tolist()
 
 
 def test_a_video_costs_its_frames_of_the_rate_budget(
