@@ -1,6 +1,7 @@
 """What every console page uses: the signed-in visit (session, role check, CSRF on every form), the
 templates, flash messages, and the error pages (never a 500 or a JSON body for a person)."""
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,8 +51,15 @@ NAV = {
 """Each role's menu: only the pages its key may use."""
 TEMPLATES.env.globals["nav"] = lambda role: [(PREFIX + path, label) for path, label in NAV.get(role, ())]
 TEMPLATES.env.filters["when"] = lambda moment: f"{str(moment)[:16].replace('T', ' ')} UTC" if moment else "—"
-REFUSALS = (NoticeError, ListsError, AccountError, ValueError)
+NAMED = (NoticeError, ListsError, AccountError)
+"""The core's named refusals: the API's handlers answer them at a console address as an error page."""
+REFUSALS = (*NAMED, ValueError)
 """What the core refuses with a readable sentence: shown to the user as the action's outcome."""
+AFTER_COMMIT = (
+    "That is saved, but the publish after it did not complete (the error is logged for the operator): "
+    "publish again from the list's page."
+)
+log = logging.getLogger(__name__)
 
 
 HEADERS = {
@@ -141,7 +149,8 @@ class Visit:
     ) -> RedirectResponse:
         """Run ``change`` in one transaction and go back to ``url`` with its message; a refusal of the
         core (bad input, a step not allowed) changes nothing and is shown instead. Once it is committed,
-        ``then`` runs (e.g. a publish) and adds its message."""
+        ``then`` runs (e.g. a publish) and adds its message; if it fails, the error page it gets says
+        what was committed (a refusal of the core: with its 4xx status; anything else: logged, 503)."""
         with self.session() as (session, organisation):
             try:
                 message = change(session, organisation)
@@ -150,7 +159,15 @@ class Visit:
                 session.rollback()
                 return self.done(url, str(refused), ok=False)
         if then is not None:
-            message = f"{message} {then()}"
+            self.flash = f"ok:{message}"  # shown above the error page if ``then`` fails
+            try:
+                message = f"{message} {then()}"
+            except NAMED:
+                raise
+            except Exception:
+                log.exception("a step after a committed console action failed")
+                raise PageError(503, AFTER_COMMIT) from None
+            self.flash = ""
         return self.done(url, message)
 
     def audit(self, session: Session, action: str, detail: dict[str, Any]) -> None:
@@ -261,5 +278,20 @@ def respond_to(error: Exception, request: Request) -> Response:
         target = url("/sign-in", why=error.code, next=request.url.path if request.method == "GET" else None)
         return RedirectResponse(target, status_code=303)
     assert isinstance(error, PageError)
+    return error_page(request, error.status, error.message)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The page for an error met while handling ``request`` (the API's handlers answer a console
+    address with it instead of their JSON): the user's menu if they are signed in, and ``message``."""
     visit = getattr(request.state, "visit", None)
-    return page(request, "error.html", error.status, message=error.message, visit=visit)
+    answer = page(request, "error.html", status, message=message, visit=visit)
+    answer.headers.update(headers or {})
+    return answer
+
+
+def serves(path: str) -> bool:
+    """Whether ``path`` is a console address (answered with pages, not the API's JSON)."""
+    return path == PREFIX or path.startswith(f"{PREFIX}/")
