@@ -25,8 +25,10 @@ from db.clock import Clock
 from db.models import Organisation
 from db.sealing import Sealer
 from indexer.errors import ListsError
+from indexer.watcher import IndexWatcher
 from notices.errors import NoticeError
 from notices.outbound import Outbound
+from notices.publishing import publish_for
 
 COOKIE = "hashmatch_console"
 PREFIX = "/console"
@@ -55,6 +57,8 @@ NAMED = (NoticeError, ListsError, AccountError)
 """The core's named refusals: the API's handlers answer them at a console address as an error page."""
 REFUSALS = (*NAMED, ValueError)
 """What the core refuses with a readable sentence: shown to the user as the action's outcome."""
+CONSOLE = {"via": "console"}
+"""What marks the audit records of the console's actions (the API's have the same names and detail)."""
 AFTER_COMMIT = (
     "That is saved, but the publish after it did not complete (the error is logged for the operator): "
     "publish again from the list's page."
@@ -80,6 +84,7 @@ class ConsoleServices(Protocol):
     clock: Clock
     outbound: Outbound
     sealer: Sealer
+    watcher: IndexWatcher
 
 
 class PageError(Exception):
@@ -170,10 +175,26 @@ class Visit:
             self.flash = ""
         return self.done(url, message)
 
+    def publish(self) -> str:
+        """Publish the user's lists as the API's publish does (:func:`notices.publishing.publish_for`:
+        audited alike, served here at once); what it did, in words."""
+        result = publish_for(
+            self.found.sessions,
+            self.found.settings,
+            self.found.watcher,
+            organisation_id=self.caller.organisation_id,
+            role=self.role,
+            key_id=self.caller.key_id,
+            now=self.now(),
+            marks=CONSOLE,
+        )
+        said = "Already served" if not result.changed else f"Published: index version {result.version}"
+        return f"{said}; {result.removed} entries no longer served."
+
     def audit(self, session: Session, action: str, detail: dict[str, Any]) -> None:
         """Audit one action in ``session``'s transaction, like the API's calls (marked as the console's)."""
         entry = AuditEntry(
-            action, {**detail, "via": "console"}, self.now(), self.caller.organisation_id, self.caller.key_id
+            action, {**detail, **CONSOLE}, self.now(), self.caller.organisation_id, self.caller.key_id
         )
         audit.append_many(session, [entry])
 

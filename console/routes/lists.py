@@ -25,7 +25,6 @@ from indexer.lists import (
     retract_entries,
 )
 from indexer.owned import list_versions, own_lists
-from notices.publishing import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
@@ -167,9 +166,7 @@ def confirm(visit: Posted, list_id: str) -> Response:
         version = result.version.number if result.version else "?"
         return f"Version {version} written: {sum(result.added.values())} added, {result.removed} removed."
 
-    return visit.act(
-        url(f"/lists/{number}"), change, (lambda: _publish(visit, number)) if publish_now else None
-    )
+    return visit.act(url(f"/lists/{number}"), change, visit.publish if publish_now else None)
 
 
 @router.post("/lists/{list_id}/retract")
@@ -192,7 +189,7 @@ def retract(visit: Posted, list_id: str) -> Response:
         visit.audit(session, "lists.retracted", {"list": number, "entries": ids})
         return f"Version {version.number}: {version.removed} entries retracted."
 
-    then = (lambda: _publish(visit, number)) if visit.field("publish") == "yes" else None
+    then = visit.publish if visit.field("publish") == "yes" else None
     return visit.act(url(f"/lists/{number}"), change, then)
 
 
@@ -204,14 +201,4 @@ def publish(visit: Posted, list_id: str) -> Response:
         owned_list(session, organisation.id, number)
         return ""
 
-    return visit.act(url(f"/lists/{number}"), change, lambda: _publish(visit, number))
-
-
-def _publish(visit: Visit, number: int) -> str:
-    """Serve the list's newest version now (notices of entries no longer served are withdrawn)."""
-    result = publish_lists(visit.found.sessions, visit.found.settings, lists=[number])
-    with visit.session() as (session, _):
-        visit.audit(session, "lists.published", {"list": number, "version": result.version})
-        session.commit()
-    said = "Already served" if not result.changed else f"Published: index version {result.version}"
-    return f"{said}; {result.removed} entries no longer served."
+    return visit.act(url(f"/lists/{number}"), change, visit.publish)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from api.deps import Services
 from db import make_session_factory
-from db.models import ApiKey, HashList, ListVersion, Notice, Organisation
+from db.models import ApiKey, AuditRecord, HashList, ListVersion, Notice, Organisation
 from tests.api.support import World, flip
 from tests.console.support import csrf_of, open_notices, signed_in
 
@@ -175,3 +175,26 @@ def test_the_hotline_confirms_one_notice_held_for_review_and_dismisses_another(w
     inbox = hoster.get("/console/notices?show=all").text
     assert left in inbox
     assert right not in inbox
+
+
+def test_a_console_publish_is_the_apis_publish_audited_alike_and_served_here_at_once(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    added = "ab" * 16
+    body = f"type,hash,item\nmd5,{added},new1\n"
+    confirm = {"csrf": csrf, "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
+    client.post(f"/console/lists/{list_id}/import/confirm", data={**confirm, "publish": "yes"})
+    item = {"type": "md5", "hash": added, "ref": "https://cdn.example/new"}
+    assert world.match("hoster", [item]).json()["counts"]["matched"] == 1  # no wait for the watcher's poll
+    upload = f"md5 {'cd' * 16}\n".encode()
+    headers = {**world.auth("hotline"), "Content-Type": "text/plain"}
+    imported = world.client.post("/v1/lists/eokm-main/imports?mode=delta", content=upload, headers=headers)
+    assert imported.status_code == 200, imported.json()
+    assert world.client.post("/v1/lists/publish", headers=world.auth("hotline")).status_code == 200
+    with make_session_factory(world.engine)() as session:
+        console, api = session.scalars(
+            select(AuditRecord.detail).where(AuditRecord.action == "lists.published").order_by(AuditRecord.id)
+        ).all()
+    assert console.pop("via") == "console"
+    assert set(console) == set(api) == {"index_version", "changed", "removed"}
+    assert console["changed"] is True
