@@ -24,7 +24,7 @@ from console.sessions import SignedOut, csrf_valid, leave_flash, resume
 from db.clock import Clock
 from db.models import Organisation
 from db.sealing import Sealer
-from indexer.errors import ListsError
+from indexer.errors import EmptyImport, ImportRejected, ListsError
 from indexer.watcher import IndexWatcher
 from notices.errors import NoticeError
 from notices.outbound import Outbound
@@ -162,7 +162,7 @@ class Visit:
                 session.commit()
             except REFUSALS as refused:
                 session.rollback()
-                return self.done(url, str(refused), ok=False)
+                return self.done(url, in_words(refused), ok=False)
         if then is not None:
             self.flash = f"ok:{message}"  # shown above the error page if ``then`` fails
             try:
@@ -197,6 +197,22 @@ class Visit:
             action, {**detail, **CONSOLE}, self.now(), self.caller.organisation_id, self.caller.key_id
         )
         audit.append_many(session, [entry])
+
+
+def in_words(refused: Exception) -> str:
+    """A refusal of the core as the console's user reads it: its sentence, or for the import refusals
+    whose sentence names a command-line option, what to do on the page instead."""
+    if isinstance(refused, ImportRejected):
+        return (
+            f"{refused.found.bad_lines} bad line(s), the first: {refused.found.errors[0]}; nothing was "
+            "imported: fix the file, or confirm leaving the bad lines out"
+        )
+    if isinstance(refused, EmptyImport):
+        return (
+            f"no valid rows: as a full import it would remove all {refused.entries} entries of the list; "
+            "nothing was imported"
+        )
+    return str(refused)
 
 
 def services(request: Request) -> ConsoleServices:

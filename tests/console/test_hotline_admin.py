@@ -2,6 +2,9 @@
 written, publish, retract, disputes decided with a retraction that stops matching at once; organisations
 and keys."""
 
+import hashlib
+import re
+
 from sqlalchemy import select
 
 from api.deps import Services
@@ -51,7 +54,9 @@ def test_an_import_shows_its_bad_lines_and_changes_before_anything_is_written_th
     assert before == [1]  # nothing written by the check
     confirm = {"csrf": csrf_of(shown), "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
     refused = client.post(f"/console/lists/{list_id}/import/confirm", data=confirm)
-    assert "bad lines: fix the file" in client.get(refused.headers["location"]).text
+    said = client.get(refused.headers["location"]).text
+    assert "1 bad line(s), the first: line 3" in said
+    assert "fix the file, or confirm leaving the bad lines out" in said
     written = client.post(
         f"/console/lists/{list_id}/import/confirm", data={**confirm, "skip_bad": "yes", "publish": "yes"}
     )
@@ -198,3 +203,23 @@ def test_a_console_publish_is_the_apis_publish_audited_alike_and_served_here_at_
     assert console.pop("via") == "console"
     assert set(console) == set(api) == {"index_version", "changed", "removed"}
     assert console["changed"] is True
+
+
+def test_an_import_keeps_low_quality_pdq_rows_only_when_asked_as_the_api_does(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    low = hashlib.sha256(b"a blurred picture").hexdigest()
+    body = f"type,hash,item,quality\npdq,{low},blurred,20\n"
+    files = {"file": ("low.csv", body.encode(), "text/csv")}
+    form = {"csrf": csrf, "mode": "delta"}
+    refused = client.post(f"/console/lists/{list_id}/import", data=form, files=files)
+    assert 'id="bad-lines">1<' in refused.text
+    shown = client.post(
+        f"/console/lists/{list_id}/import", data={**form, "allow_low_quality": "yes"}, files=files
+    )
+    assert 'id="bad-lines">0<' in shown.text
+    assert 'id="added">1<' in shown.text
+    confirm = {"csrf": csrf_of(shown), "mode": "delta", "format": "csv", "source": "low.csv", "text": body}
+    kept = dict(re.findall(r'<input type="hidden" name="(allow_low_quality)" value="([^"]*)"', shown.text))
+    written = client.post(f"/console/lists/{list_id}/import/confirm", data={**confirm, **kept})
+    assert "Version 2 written: 1 added, 0 removed." in client.get(written.headers["location"]).text
