@@ -16,7 +16,7 @@ from db.models import MAX_ID, HashList, Organisation
 from indexer import owned
 from indexer.errors import NotFound
 from indexer.formats import ListFile, detect_format
-from indexer.lists import OWNERS, ImportResult, Mode, active_by_type, owned_list
+from indexer.lists import OWNERS, ImportResult, Mode, active_by_type
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
@@ -40,7 +40,7 @@ def one_list(visit: Hotline, list_id: str) -> Response:
     number = _list_id(list_id)
     with visit.session() as (session, organisation):
         try:
-            hash_list = owned_list(session, organisation.id, number)
+            hash_list = owned.own_list(session, organisation.id, number)
         except NotFound as missing:
             raise PageError(404, str(missing)) from None
         versions = list(reversed(owned.list_versions(session, hash_list)))
@@ -129,7 +129,7 @@ def preview(visit: Posted, list_id: str) -> Response:
     shown = _upload_of(visit, text, source, visit.field("format") or detect_format(source))
     with visit.session() as (session, organisation):
         try:
-            hash_list = owned_list(session, organisation.id, number)
+            hash_list = owned.own_list(session, organisation.id, number)
             found, result = shown.write(visit, session, hash_list, skip_bad=True, dry_run=True)
         except REFUSALS as refused:
             return visit.done(back, in_words(refused), ok=False)
@@ -159,7 +159,7 @@ def confirm(visit: Posted, list_id: str) -> Response:
     upload = _upload_of(visit, visit.field("text"), visit.field("source"), visit.field("format"))
 
     def change(session: Session, organisation: Organisation) -> str:
-        hash_list = owned_list(session, organisation.id, number)
+        hash_list = owned.own_list(session, organisation.id, number)
         skip_bad = visit.field("skip_bad") == "yes"
         _, result = upload.write(visit, session, hash_list, skip_bad=skip_bad, dry_run=False)
         if not result.changed:
@@ -184,7 +184,7 @@ def retract(visit: Posted, list_id: str) -> Response:
     ids = sorted({int(part) for part in text})
 
     def change(session: Session, organisation: Organisation) -> str:
-        hash_list = owned_list(session, organisation.id, number)
+        hash_list = owned.own_list(session, organisation.id, number)
         if not visit.field("reason").strip():
             raise ValueError("reason: required: say why the entries are retracted")
         made = owned.retract(session, hash_list, entry_ids=ids, reason=visit.field("reason").strip())
@@ -201,7 +201,7 @@ def publish(visit: Posted, list_id: str) -> Response:
     number = _list_id(list_id)
 
     def change(session: Session, organisation: Organisation) -> str:
-        owned_list(session, organisation.id, number)
+        owned.own_list(session, organisation.id, number)
         return ""
 
     return visit.act(url(f"/lists/{number}"), change, visit.publish)
