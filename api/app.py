@@ -142,7 +142,7 @@ def _budgets(settings: Settings, engine: Engine, clock: Clock) -> Budgets:
         return RateBudgets(engine, clock, rate, burst)
     from guard.budgets_redis import RedisBudgets  # noqa: PLC0415 (the optional 'redis' extra)
 
-    return RedisBudgets(settings.redis_url, clock, rate, burst)
+    return RedisBudgets(settings.redis_url, rate, burst)  # by the Redis server's clock: one for every replica
 
 
 def warm_up(served: ServedIndexes | None) -> None:
