@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import console
@@ -167,7 +168,7 @@ class ImageRefusal:
                 if not (content_type.startswith("multipart/form-data") and _upload_path(scope["path"])):
                     refuse_image_type(content_type)
             except UnsupportedMediaType as refused:
-                await errors.respond(refused)(scope, receive, send)
+                await errors.answer_to(Request(scope), refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -3,13 +3,16 @@ status for what the core refuses), never the API's JSON nor a 500, also when the
 and only the publish after it failed."""
 
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import Engine, select
 
 from db import make_session_factory
 from db.models import HashList, ListVersion
-from tests.api.support import World
+from tests.api.support import World, open_world
 from tests.console.support import signed_in
 
 
@@ -45,3 +48,24 @@ def test_a_request_the_console_does_not_take_is_a_page_not_json(world: World) ->
     page = _page(client.post("/console/lists", data={"csrf": csrf}), 405)
     assert "Method Not Allowed" in page
     assert 'href="/console/"' in page
+
+
+@pytest.fixture
+def small_bodies(engine: Engine, database_url: str, tmp_path: Path) -> Iterator[World]:
+    with open_world(engine, database_url, tmp_path, max_body_bytes=4096) as opened:
+        yield opened
+
+
+def test_a_file_over_the_body_limit_is_refused_with_a_page(small_bodies: World) -> None:
+    client, csrf = signed_in(small_bodies, "hotline")
+    rows = "".join(f"md5 {index:032x}\n" for index in range(1, 200))
+    files = {"file": ("big.txt", rows.encode(), "text/plain")}
+    answer = client.post("/console/lists/1/import", data={"csrf": csrf, "mode": "delta"}, files=files)
+    assert "larger than the limit of 4096 bytes" in _page(answer, 413)
+    api = small_bodies.client.post(
+        "/v1/lists/eokm-main/imports",
+        content=rows,
+        headers={**small_bodies.auth("hotline"), "Content-Type": "text/plain"},
+    )
+    assert api.status_code == 413
+    assert "larger than the limit" in api.json()["detail"]
