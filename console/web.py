@@ -203,9 +203,10 @@ def in_words(refused: Exception) -> str:
     """A refusal of the core as the console's user reads it: its sentence, or for the import refusals
     whose sentence names a command-line option, what to do on the page instead."""
     if isinstance(refused, ImportRejected):
+        first = f", the first: {refused.found.errors[0]}" if refused.found.errors else ""
         return (
-            f"{refused.found.bad_lines} bad line(s), the first: {refused.found.errors[0]}; nothing was "
-            "imported: fix the file, or confirm leaving the bad lines out"
+            f"{refused.found.bad_lines} bad line(s){first}; nothing was imported: fix the file, or "
+            "confirm leaving the bad lines out"
         )
     if isinstance(refused, EmptyImport):
         return (

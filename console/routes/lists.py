@@ -1,7 +1,7 @@
 """A hotline's lists: versions and counts, an import shown before it is written (the bad lines, what it
 adds and removes) and written on confirmation, retracting entries, and the publish that makes changes
-serve (and withdraws the notices of retracted entries) at once. Through ``indexer.lists`` and
-``notices.publishing``, as the CLI and the API."""
+serve (and withdraws the notices of retracted entries) at once. Through ``indexer.owned`` and
+``notices.publishing``, the calls the API makes."""
 
 import hashlib
 from dataclasses import dataclass
@@ -69,23 +69,20 @@ class Upload:
     file_format: str
     allow_low_quality: bool
 
-    def read(self, visit: Visit) -> ListFile:
-        """The file read as the API reads an upload (:func:`indexer.owned.read_upload`)."""
+    def write(
+        self, visit: Visit, session: Session, hash_list: HashList, *, skip_bad: bool, dry_run: bool
+    ) -> tuple[ListFile, ImportResult]:
+        """The file read and imported (with ``dry_run``: only checked) as the API's upload is
+        (:func:`indexer.owned.read_upload`, :func:`indexer.owned.import_upload`), audited alike."""
         if self.mode not in MODES:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
-        return owned.read_upload(
+        found = owned.read_upload(
             self.text.encode(),
             self.file_format,
             mode=cast(Mode, self.mode),
             allow_low_quality=self.allow_low_quality,
             error_cap=visit.found.settings.import_error_cap,
         )
-
-    def write(
-        self, visit: Visit, session: Session, hash_list: HashList, *, skip_bad: bool, dry_run: bool
-    ) -> tuple[ListFile, ImportResult]:
-        """The import as the API's (:func:`indexer.owned.import_upload`), audited under its names."""
-        found = self.read(visit)
         result = owned.import_upload(
             session,
             hash_list,
