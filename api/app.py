@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import console
@@ -142,7 +143,7 @@ def _budgets(settings: Settings, engine: Engine, clock: Clock) -> Budgets:
         return RateBudgets(engine, clock, rate, burst)
     from guard.budgets_redis import RedisBudgets  # noqa: PLC0415 (the optional 'redis' extra)
 
-    return RedisBudgets(settings.redis_url, clock, rate, burst)
+    return RedisBudgets(settings.redis_url, rate, burst)  # by the Redis server's clock: one for every replica
 
 
 def warm_up(served: ServedIndexes | None) -> None:
@@ -167,7 +168,7 @@ class ImageRefusal:
                 if not (content_type.startswith("multipart/form-data") and _upload_path(scope["path"])):
                     refuse_image_type(content_type)
             except UnsupportedMediaType as refused:
-                await errors.respond(refused)(scope, receive, send)
+                await errors.answer_to(Request(scope), refused)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

@@ -2,18 +2,20 @@
 
 The body is always ``{"detail": "<one sentence>"}``, plus ``"errors": [{"index", "field", "reason"}]`` on
 422. Nothing reaches the client as a traceback: an unexpected exception is logged and answered 500.
+At a console address the same status and sentence are answered as the console's error page instead.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
+import console
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
 from indexer.errors import EmptyImport, FileFormatError, ImportRejected, InvalidRetraction, ListsError
 from indexer.errors import NotFound as ListNotFound
@@ -23,6 +25,8 @@ from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, Notice
 from notices.errors import NotFound as NoticeNotFound
 
 log = logging.getLogger(__name__)
+PASSED_ON = ("retry-after", "allow")
+"""Headers of an error answer that a console page keeps."""
 
 
 class ApiError(Exception):
@@ -141,9 +145,15 @@ def _text(echoed: str) -> str:
 
 def respond(error: Exception) -> JSONResponse:
     """The HTTP answer for one of our named errors."""
+    status, body, headers = refusal(error)
+    return JSONResponse(body, status, headers=headers)
+
+
+def refusal(error: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The status, body and headers that answer one of our named errors."""
     if isinstance(error, ApiError):
         errors = getattr(error, "errors", None)
-        return JSONResponse(error_body(error.detail, errors), error.status, headers=error.headers)
+        return error.status, error_body(error.detail, errors), error.headers
     status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
     errors = getattr(error, "errors", None)
@@ -170,7 +180,7 @@ def respond(error: Exception) -> JSONResponse:
         detail = "invalid thresholds: expected an object of hash type -> integer within the type's range"
     else:
         detail = str(error)
-    return JSONResponse(error_body(detail, errors), status, headers=headers)
+    return status, error_body(detail, errors), headers
 
 
 def _validation_errors(error: RequestValidationError) -> list[ItemError]:
@@ -183,29 +193,46 @@ def _validation_errors(error: RequestValidationError) -> list[ItemError]:
     return found
 
 
+def answer(
+    request: Request, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    """An error answer as the API gives it, or at a console address as the console's error page (a
+    person reads it: the same status and sentence instead of the JSON)."""
+    if console.serves(request.url.path):
+        kept = {name: value for name, value in (headers or {}).items() if name.lower() in PASSED_ON}
+        return console.error_page(request, status, body["detail"], kept)
+    return JSONResponse(body, status, headers=dict(headers or {}))
+
+
+def answer_to(request: Request, error: Exception) -> Response:
+    """:func:`answer` for one of our named errors (what :func:`respond` says, at a console address
+    as a page)."""
+    return answer(request, *refusal(error))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into our error shape."""
 
-    async def named(_: Request, error: Exception) -> JSONResponse:
-        return respond(error)
+    async def named(request: Request, error: Exception) -> Response:
+        return answer_to(request, error)
 
-    async def validation(_: Request, error: Exception) -> JSONResponse:
+    async def validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         errors = _validation_errors(error)
-        return JSONResponse(error_body("invalid request: see errors", errors), 422)
+        return answer(request, 422, error_body("invalid request: see errors", errors))
 
-    async def http(_: Request, error: Exception) -> JSONResponse:
+    async def http(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
         detail = error.detail if isinstance(error.detail, str) else "request refused"
-        return JSONResponse(error_body(detail), error.status_code, headers=error.headers)
+        return answer(request, error.status_code, error_body(detail), error.headers)
 
-    async def database(_: Request, error: Exception) -> JSONResponse:
+    async def database(request: Request, error: Exception) -> Response:
         log.error("database unavailable: %s", error)
-        return JSONResponse(error_body("the database is unavailable: try again shortly"), 503)
+        return answer(request, 503, error_body("the database is unavailable: try again shortly"))
 
-    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error", exc_info=error)
-        return JSONResponse(error_body("internal error: it has been logged"), 500)
+        return answer(request, 500, error_body("internal error: it has been logged"))
 
     for kind in (
         ApiError,

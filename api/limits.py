@@ -6,7 +6,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PayloadTooLarge, UnsupportedMediaType, respond
+from api.errors import PayloadTooLarge, UnsupportedMediaType, answer_to
 
 # Leading bytes of image formats: a body starting so is an image, whatever its content type says.
 IMAGE_MAGIC: tuple[tuple[int, bytes], ...] = (
@@ -58,7 +58,8 @@ def body_too_large(declared: str, limit: int) -> PayloadTooLarge:
 class BodyLimit:
     """Refuses (413) a request body over ``limit`` bytes on every route but the ``unlimited`` paths (the
     NDJSON stream, read line by line in bounded memory): at once when its Content-Length says so,
-    otherwise as soon as the bytes read pass the limit, before a route parses them."""
+    otherwise as soon as the bytes read pass the limit, before a route parses them (at a console
+    address with the console's page, as every error there)."""
 
     def __init__(self, app: ASGIApp, limit: int, unlimited: Collection[str]) -> None:
         self.app = app
@@ -72,7 +73,8 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
         digits = declared.lstrip("0") if declared.isascii() and declared.isdigit() else ""
         if len(digits) > 18 or (digits and int(digits) > self.limit):  # more digits than any limit has
-            await respond(body_too_large(declared, self.limit))(scope, receive, send)
+            refused = answer_to(Request(scope), body_too_large(declared, self.limit))
+            await refused(scope, receive, send)
             return
         size = 0
 

@@ -1,26 +1,25 @@
-"""A publish asked for over the API: a hotline's own lists (an admin's: every list), audited, and
-served by this process at once (other servers and replicas serve it at their next poll)."""
+"""A publish asked for over the API: :func:`notices.publishing.publish_for` for the calling key (the
+console's publish is the same call), and what the answer shows of it."""
 
 from typing import Any
 
 from accounts import Caller
-from api.deps import Services, record
-from indexer.owned import own_list_ids
+from api.deps import Services
 from indexer.publishing import PublishResult
-from notices.publishing import publish_lists
+from notices import publishing
 
 
 def publish_for(found: Services, caller: Caller) -> PublishResult:
-    """Publish the newest versions of the caller's lists (the others stay as served), withdrawing the
-    notices resting only on entries it stops serving; then audit it and serve it here."""
-    with found.sessions() as session:
-        lists = None if caller.role == "admin" else own_list_ids(session, caller.organisation_id)
-    result = publish_lists(found.sessions, found.settings, lists=lists, now=found.clock.now())
-    with found.sessions.begin() as session:
-        detail = {"index_version": result.version, "changed": result.changed, "removed": result.removed}
-        record(found, caller, "lists.published", detail, session)
-    found.watcher.check()
-    return result
+    """Publish the newest versions of the caller's lists, audited, served here at once."""
+    return publishing.publish_for(
+        found.sessions,
+        found.settings,
+        found.watcher,
+        organisation_id=caller.organisation_id,
+        role=caller.role,
+        key_id=caller.key_id,
+        now=found.clock.now(),
+    )
 
 
 def publish_view(result: PublishResult) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from console.routes import admin, auth, compliance, lists, notices, webhooks
-from console.web import PREFIX, PageError, SignInFirst, page, respond_to
+from console.web import PREFIX, PageError, SignInFirst, error_page, page, respond_to, serves
+
+__all__ = ["UPLOADS", "error_page", "mount", "serves"]
 
 
 def mount(app: FastAPI) -> None:

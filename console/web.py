@@ -1,6 +1,7 @@
 """What every console page uses: the signed-in visit (session, role check, CSRF on every form), the
 templates, flash messages, and the error pages (never a 500 or a JSON body for a person)."""
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,9 +24,11 @@ from console.sessions import SignedOut, csrf_valid, leave_flash, resume
 from db.clock import Clock
 from db.models import Organisation
 from db.sealing import Sealer
-from indexer.errors import ListsError
+from indexer.errors import EmptyImport, ImportRejected, ListsError
+from indexer.watcher import IndexWatcher
 from notices.errors import NoticeError
 from notices.outbound import Outbound
+from notices.publishing import publish_for
 
 COOKIE = "hashmatch_console"
 PREFIX = "/console"
@@ -50,8 +53,17 @@ NAV = {
 """Each role's menu: only the pages its key may use."""
 TEMPLATES.env.globals["nav"] = lambda role: [(PREFIX + path, label) for path, label in NAV.get(role, ())]
 TEMPLATES.env.filters["when"] = lambda moment: f"{str(moment)[:16].replace('T', ' ')} UTC" if moment else "—"
-REFUSALS = (NoticeError, ListsError, AccountError, ValueError)
+NAMED = (NoticeError, ListsError, AccountError)
+"""The core's named refusals: the API's handlers answer them at a console address as an error page."""
+REFUSALS = (*NAMED, ValueError)
 """What the core refuses with a readable sentence: shown to the user as the action's outcome."""
+CONSOLE = {"via": "console"}
+"""What marks the audit records of the console's actions (the API's have the same names and detail)."""
+AFTER_COMMIT = (
+    "That is saved, but the publish after it did not complete (the error is logged for the operator): "
+    "publish again from the list's page."
+)
+log = logging.getLogger(__name__)
 
 
 HEADERS = {
@@ -72,6 +84,7 @@ class ConsoleServices(Protocol):
     clock: Clock
     outbound: Outbound
     sealer: Sealer
+    watcher: IndexWatcher
 
 
 class PageError(Exception):
@@ -141,24 +154,66 @@ class Visit:
     ) -> RedirectResponse:
         """Run ``change`` in one transaction and go back to ``url`` with its message; a refusal of the
         core (bad input, a step not allowed) changes nothing and is shown instead. Once it is committed,
-        ``then`` runs (e.g. a publish) and adds its message."""
+        ``then`` runs (e.g. a publish) and adds its message; if it fails, the error page it gets says
+        what was committed (a refusal of the core: with its 4xx status; anything else: logged, 503)."""
         with self.session() as (session, organisation):
             try:
                 message = change(session, organisation)
                 session.commit()
             except REFUSALS as refused:
                 session.rollback()
-                return self.done(url, str(refused), ok=False)
+                return self.done(url, in_words(refused), ok=False)
         if then is not None:
-            message = f"{message} {then()}"
+            self.flash = f"ok:{message}"  # shown above the error page if ``then`` fails
+            try:
+                message = f"{message} {then()}"
+            except NAMED:
+                raise
+            except Exception:
+                log.exception("a step after a committed console action failed")
+                raise PageError(503, AFTER_COMMIT) from None
+            self.flash = ""
         return self.done(url, message)
+
+    def publish(self) -> str:
+        """Publish the user's lists as the API's publish does (:func:`notices.publishing.publish_for`:
+        audited alike, served here at once); what it did, in words."""
+        result = publish_for(
+            self.found.sessions,
+            self.found.settings,
+            self.found.watcher,
+            organisation_id=self.caller.organisation_id,
+            role=self.role,
+            key_id=self.caller.key_id,
+            now=self.now(),
+            marks=CONSOLE,
+        )
+        said = "Already served" if not result.changed else f"Published: index version {result.version}"
+        return f"{said}; {result.removed} entries no longer served."
 
     def audit(self, session: Session, action: str, detail: dict[str, Any]) -> None:
         """Audit one action in ``session``'s transaction, like the API's calls (marked as the console's)."""
         entry = AuditEntry(
-            action, {**detail, "via": "console"}, self.now(), self.caller.organisation_id, self.caller.key_id
+            action, {**detail, **CONSOLE}, self.now(), self.caller.organisation_id, self.caller.key_id
         )
         audit.append_many(session, [entry])
+
+
+def in_words(refused: Exception) -> str:
+    """A refusal of the core as the console's user reads it: its sentence, or for the import refusals
+    whose sentence names a command-line option, what to do on the page instead."""
+    if isinstance(refused, ImportRejected):
+        first = f", the first: {refused.found.errors[0]}" if refused.found.errors else ""
+        return (
+            f"{refused.found.bad_lines} bad line(s){first}; nothing was imported: fix the file, or "
+            "confirm leaving the bad lines out"
+        )
+    if isinstance(refused, EmptyImport):
+        return (
+            f"no valid rows: as a full import it would remove all {refused.entries} entries of the list; "
+            "nothing was imported"
+        )
+    return str(refused)
 
 
 def services(request: Request) -> ConsoleServices:
@@ -261,5 +316,20 @@ def respond_to(error: Exception, request: Request) -> Response:
         target = url("/sign-in", why=error.code, next=request.url.path if request.method == "GET" else None)
         return RedirectResponse(target, status_code=303)
     assert isinstance(error, PageError)
+    return error_page(request, error.status, error.message)
+
+
+def error_page(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    """The page for an error met while handling ``request`` (the API's handlers answer a console
+    address with it instead of their JSON): the user's menu if they are signed in, and ``message``."""
     visit = getattr(request.state, "visit", None)
-    return page(request, "error.html", error.status, message=error.message, visit=visit)
+    answer = page(request, "error.html", status, message=message, visit=visit)
+    answer.headers.update(headers or {})
+    return answer
+
+
+def serves(path: str) -> bool:
+    """Whether ``path`` is a console address (answered with pages, not the API's JSON)."""
+    return path == PREFIX or path.startswith(f"{PREFIX}/")

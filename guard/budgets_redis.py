@@ -1,11 +1,16 @@
 """Rate budgets in Redis (``HASHMATCH_REDIS_URL``): the same GCRA as :mod:`guard.budgets`, one Lua script
 per take, so every worker and replica spends one budget without a database write per call.
 
-Why not one of ``limits``' strategies: they are windows (fixed, moving, sliding counter) that count
-against Redis' own clock and key each rate separately, so a throttled organisation would start a fresh,
-full budget at its lower rate instead of paying off what it owes, and tests could not set the time. The
-``limits`` package still gives the connection: its Redis storage reads every URL form (``redis://``,
-``rediss://``, ``redis+unix://``, ``redis+sentinel://``, ``redis+cluster://``) and checks the server.
+The time is the Redis server's (``TIME`` in the script), so every replica judges a bucket by one clock:
+a replica whose clock is skewed neither grants a spent budget again nor refuses a whole one. (A script
+that reads ``TIME`` and then writes is replicated by its effects: Redis 5 and later.) Tests give a clock
+of their own instead, to set the time.
+
+Why not one of ``limits``' strategies: they are windows (fixed, moving, sliding counter) that key each
+rate separately, so a throttled organisation would start a fresh, full budget at its lower rate instead
+of paying off what it owes. The ``limits`` package still gives the connection: its Redis storage reads
+every URL form (``redis://``, ``rediss://``, ``redis+unix://``, ``redis+sentinel://``,
+``redis+cluster://``) and checks the server.
 
 Times are whole microseconds since 1970 (Lua numbers are doubles: exact up to 2^53), so a rate is at
 most 1,000,000 hashes per second per organisation. A bucket expires once its budget is whole again.
@@ -25,16 +30,20 @@ US = 1_000_000
 PREFIX = "hashmatch:budget:"
 
 TAKE = b"""
-local now, step, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local step, tolerance, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+end
 local start = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
 if start + step - now > tolerance then
-  return {0, string.format('%.0f', start)}
+  return {0, string.format('%.0f', start), string.format('%.0f', now)}
 end
 redis.call('SET', KEYS[1], string.format('%.0f', start + step), 'PX', math.ceil((start + step - now) / 1000))
-return {1, string.format('%.0f', start + step)}
+return {1, string.format('%.0f', start + step), string.format('%.0f', now)}
 """
-"""KEYS: the bucket; ARGV: now, cost / rate and burst / rate in microseconds. Returns (1 if taken, else 0,
-the bucket's TAT then)."""
+"""KEYS: the bucket; ARGV: now ('' for the server's time), cost / rate and burst / rate in microseconds.
+Returns (1 if taken, else 0, the bucket's TAT then, the time it went by)."""
 
 
 class RedisUnavailable(RuntimeError):
@@ -43,9 +52,10 @@ class RedisUnavailable(RuntimeError):
 
 class RedisBudgets:
     """GCRA buckets of ``burst`` hashes refilled at ``rate`` hashes per second, in Redis at ``url``: see
-    :class:`guard.budgets.RateBudgets` for what a take means; only the store differs."""
+    :class:`guard.budgets.RateBudgets` for what a take means; only the store differs. The time is the
+    Redis server's unless ``clock`` is given (tests that set the time)."""
 
-    def __init__(self, url: str, clock: Clock, rate: float, burst: int) -> None:
+    def __init__(self, url: str, rate: float, burst: int, clock: Clock | None = None) -> None:
         if burst < 1:
             raise ValueError(f"the burst must be at least 1 hash, not {burst}")
         interval_of(rate, burst, US)  # refuse a bad rate now rather than at the first take
@@ -59,12 +69,12 @@ class RedisBudgets:
         if check_cost(cost, self.burst) == 0:
             return None
         interval = interval_of(self.rate if rate is None else rate, self.burst, US)
-        now = (self.clock.now() - EPOCH) // timedelta(microseconds=1)
+        now = "" if self.clock is None else (self.clock.now() - EPOCH) // timedelta(microseconds=1)
         step, tolerance = cost * interval, self.burst * interval
-        taken, tat = self._take(keys=[PREFIX + bucket], args=[now, step, tolerance])
+        taken, tat, then = self._take(keys=[PREFIX + bucket], args=[now, step, tolerance])
         if int(taken):
             return None
-        return (int(tat) + step - tolerance - now) / US
+        return (int(tat) + step - tolerance - int(then)) / US
 
 
 def connect(url: str) -> RedisClientP:

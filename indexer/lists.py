@@ -151,15 +151,6 @@ def lists_of(session: Session, organisation_id: int) -> list[HashList]:
     return list(session.scalars(query))
 
 
-def owned_list(session: Session, organisation_id: int, list_id: int) -> HashList:
-    """The list ``list_id`` if the organisation owns it; otherwise :class:`NotFound` (another hotline's
-    list is not told apart from a missing one)."""
-    hash_list = session.get(HashList, list_id)
-    if hash_list is None or hash_list.organisation_id != organisation_id:
-        raise NotFound(f"you have no list {list_id}")
-    return hash_list
-
-
 def list_label(session: Session, hash_list: HashList) -> str:
     owner = session.get(Organisation, hash_list.organisation_id)
     return f"{owner.name if owner else '?'}/{hash_list.name}"

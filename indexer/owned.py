@@ -73,13 +73,14 @@ class Retraction:
     not_found: int = 0
 
 
-def own_list(session: Session, organisation_id: int, name: str) -> HashList:
-    """The organisation's list named ``name``; :class:`NotFound` if it has none of that name."""
-    found = session.scalar(
-        select(HashList).where(HashList.organisation_id == organisation_id, HashList.name == name)
-    )
+def own_list(session: Session, organisation_id: int, ref: int | str) -> HashList:
+    """The organisation's list ``ref`` (its id, as the console names it, or its name, as the API
+    does); :class:`NotFound` if it has no such list: the one ownership rule, so another organisation's
+    list is told apart from a missing one by neither."""
+    column = HashList.id if isinstance(ref, int) else HashList.name
+    found = session.scalar(select(HashList).where(HashList.organisation_id == organisation_id, column == ref))
     if found is None:
-        raise NotFound(f"no list {name!r}")
+        raise NotFound(f"no list {ref!r}")
     return found
 
 

@@ -2,16 +2,21 @@
 served under the publish lock (:func:`indexer.publishing.publish`), and in the same transaction the
 notices that rested only on entries it stops serving withdrawn."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+import audit
+from audit import AuditEntry
 from config.settings import Settings
 from db.base import utcnow
 from indexer.errors import NothingToPublish
+from indexer.owned import own_list_ids
 from indexer.publishing import PublishResult, publish
 from indexer.store import IndexStore
+from indexer.watcher import IndexWatcher
 from notices.lifecycle import withdraw_for_removed_entries
 
 
@@ -41,3 +46,29 @@ def publish_lists(
         keep=settings.index_versions_kept,
         store=IndexStore.from_settings(settings),
     )
+
+
+def publish_for(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    watcher: IndexWatcher,
+    *,
+    organisation_id: int,
+    role: str,
+    key_id: int | None,
+    now: datetime,
+    marks: Mapping[str, Any] | None = None,
+) -> PublishResult:
+    """A publish asked for by a key (over the API or the console): the newest versions of the
+    organisation's lists (an admin's: of every list; the others stay as served), notices resting only
+    on entries it stops serving withdrawn; then audited as ``lists.published`` (with ``marks``, e.g.
+    where it was asked) and served by this process at once (others serve it at their next poll)."""
+    with sessions() as session:
+        lists = None if role == "admin" else own_list_ids(session, organisation_id)
+    result = publish_lists(sessions, settings, lists=lists, now=now)
+    detail = {"index_version": result.version, "changed": result.changed, "removed": result.removed}
+    with sessions.begin() as session:
+        entry = AuditEntry("lists.published", {**detail, **(marks or {})}, now, organisation_id, key_id)
+        audit.append_many(session, [entry])
+    watcher.check()
+    return result

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from api.app import create_app
 from db import make_engine, upgrade
 from db.clock import Clock, ManualClock
 from guard.budgets import Budgets, CostOverBurst, RateBudgets
 from guard.budgets_redis import RedisBudgets
+from tests.api.support import make_settings
 from tests.postgres import PostgresServer, PostgresUnavailable, new_database
 from tests.redis_server import RedisUnavailable
 
@@ -31,7 +33,7 @@ def store(
     """Budgets of two workers on one new store: a SQLite file, a PostgreSQL database, a Redis server."""
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
-        yield lambda worker, clock, rate, burst: RedisBudgets(url, clock, rate, burst)
+        yield lambda worker, clock, rate, burst: RedisBudgets(url, rate, burst, clock)
         return
     url = new_database(request.param, tmp_path, postgres)
     migrating = make_engine(url)
@@ -145,3 +147,25 @@ def test_a_take_that_waited_for_the_lock_is_not_refused_for_the_time_it_waited(w
     RateBudgets(workers[0], ManualClock(later), rate=1000, burst=1000).take("org:1", 500)
     waited = RateBudgets(workers[1], LateClock(START, later), rate=1000, burst=1000)
     assert waited.take("org:1", 1) is None  # half the burst is left at the time it got the lock
+
+
+def test_replicas_with_skewed_clocks_spend_one_redis_budget_by_the_servers_clock(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The service's Redis buckets go by the Redis server's clock (``TIME`` in the script), not each
+    replica's: one whose clock runs an hour ahead finds the budget another just spent as spent."""
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'hashmatch.db'}",
+        tmp_path,
+        redis_url=redis_url,
+        rate_hashes_per_second=10_000,
+        rate_burst_hashes=10_000,
+        max_items=10_000,
+    )
+    right = create_app(settings, clock=ManualClock(datetime.now(UTC)))
+    ahead = create_app(settings, clock=ManualClock(datetime.now(UTC) + timedelta(hours=1)))
+    behind = create_app(settings, clock=ManualClock(datetime.now(UTC) - timedelta(hours=1)))
+    budgets = [app.state.services.budgets for app in (right, ahead, behind)]
+    assert budgets[0].take("org:1", 10_000) is None
+    waits = [found.take("org:1", 5_000) for found in budgets[1:]]
+    assert all(wait is not None and 0 < wait <= 0.5 for wait in waits), waits  # 5,000 at 10,000 a second

@@ -22,6 +22,7 @@ from indexer.lists import (
     retract_entries,
     versions_of,
 )
+from indexer.owned import own_list
 from tests.listdata import (
     active_ids,
     assert_consistent,
@@ -76,6 +77,23 @@ def test_a_list_belongs_to_a_hotline_and_its_settings_are_checked(sessions: sess
         assert find_list(session, str(created.id)).id == created.id
         with pytest.raises(NotFound, match="no list 'IWF/other'"):
             find_list(session, "IWF/other")
+
+
+def test_a_hotline_owns_its_lists_by_id_and_by_name_and_another_sees_neither(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        iwf, eokm = hotline(session, "IWF"), hotline(session, "EOKM")
+        created = create_list(session, "IWF", "csam", legal_basis="law")
+        ids = (iwf.id, eokm.id, created.id)
+    with sessions() as session:
+        owner, other, list_id = ids
+        assert own_list(session, owner, list_id).id == own_list(session, owner, "csam").id == list_id
+        for ref in (list_id, "csam"):
+            with pytest.raises(NotFound, match=f"no list {ref!r}"):
+                own_list(session, other, ref)
+        with pytest.raises(NotFound, match="no list 'missing'"):
+            own_list(session, owner, "missing")
 
 
 def test_a_full_replace_keeps_the_ids_of_entries_it_holds_again(

@@ -1,31 +1,22 @@
 """A hotline's lists: versions and counts, an import shown before it is written (the bad lines, what it
 adds and removes) and written on confirmation, retracting entries, and the publish that makes changes
-serve (and withdraws the notices of retracted entries) at once. Through ``indexer.lists`` and
-``notices.publishing``, as the CLI and the API."""
+serve (and withdraws the notices of retracted entries) at once. Through ``indexer.owned`` and
+``notices.publishing``, the calls the API makes."""
 
 import hashlib
+from dataclasses import dataclass
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console.web import PREFIX, REFUSALS, PageError, Visit, parse_int, posted, signed_in, url
-from db.models import MAX_ID, Organisation
+from console.web import PREFIX, REFUSALS, PageError, Visit, in_words, parse_int, posted, signed_in, url
+from db.models import MAX_ID, HashList, Organisation
+from indexer import owned
 from indexer.errors import NotFound
-from indexer.formats import FORMATS, detect_format, read_list
-from indexer.lists import (
-    OWNERS,
-    ImportPlan,
-    Mode,
-    active_by_type,
-    apply_import,
-    owned_list,
-    plan_import,
-    retract_entries,
-)
-from indexer.owned import list_versions, own_lists
-from notices.publishing import publish_lists
+from indexer.formats import ListFile, detect_format
+from indexer.lists import OWNERS, ImportResult, Mode, active_by_type
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
@@ -40,7 +31,7 @@ def _list_id(text: str) -> int:
 @router.get("/lists")
 def lists(visit: Hotline) -> Response:
     with visit.session() as (session, organisation):
-        shown = own_lists(session, organisation.id)
+        shown = owned.own_lists(session, organisation.id)
     return visit.render("lists.html", lists=shown)
 
 
@@ -49,10 +40,10 @@ def one_list(visit: Hotline, list_id: str) -> Response:
     number = _list_id(list_id)
     with visit.session() as (session, organisation):
         try:
-            hash_list = owned_list(session, organisation.id, number)
+            hash_list = owned.own_list(session, organisation.id, number)
         except NotFound as missing:
             raise PageError(404, str(missing)) from None
-        versions = list(reversed(list_versions(session, hash_list)))
+        versions = list(reversed(owned.list_versions(session, hash_list)))
         counts = active_by_type(session, number)
         name, thresholds = hash_list.name, dict(hash_list.thresholds)
     return visit.render(
@@ -67,29 +58,53 @@ def one_list(visit: Hotline, list_id: str) -> Response:
     )
 
 
-def _plan(
-    visit: Visit,
-    session: Session,
-    organisation: Organisation,
-    list_id: int,
-    text: str,
-    mode: str,
-    source: str,
-    file_format: str,
-) -> ImportPlan:
-    """Read ``text`` as a list file and compare it with the list (nothing written)."""
-    if mode not in MODES:
-        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
-    if file_format not in FORMATS:
-        raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {file_format!r}")
-    hash_list = owned_list(session, organisation.id, list_id)
-    found = read_list(
-        text.splitlines(),
-        file_format,
-        allow_retract=mode == "delta",
-        error_cap=visit.found.settings.import_error_cap,
-    )
-    return plan_import(session, hash_list, found, cast(Mode, mode), source, skip_bad=True)
+@dataclass(frozen=True)
+class Upload:
+    """A list file to import and how, as the import form sends it (again with the confirmation: no
+    state is kept between the check and the write)."""
+
+    text: str
+    mode: str
+    source: str
+    file_format: str
+    allow_low_quality: bool
+
+    def write(
+        self, visit: Visit, session: Session, hash_list: HashList, *, skip_bad: bool, dry_run: bool
+    ) -> tuple[ListFile, ImportResult]:
+        """The file read and imported (with ``dry_run``: only checked) as the API's upload is
+        (:func:`indexer.owned.read_upload`, :func:`indexer.owned.import_upload`), audited alike."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
+        found = owned.read_upload(
+            self.text.encode(),
+            self.file_format,
+            mode=cast(Mode, self.mode),
+            allow_low_quality=self.allow_low_quality,
+            error_cap=visit.found.settings.import_error_cap,
+        )
+        result = owned.import_upload(
+            session,
+            hash_list,
+            found,
+            mode=cast(Mode, self.mode),
+            source=self.source,
+            skip_bad=skip_bad,
+            dry_run=dry_run,
+        )
+        made = result.version if result.changed and not dry_run else None
+        detail = {
+            "list": hash_list.id,
+            "mode": self.mode,
+            "dry_run": dry_run,
+            "version": made.number if made else None,
+        }
+        visit.audit(session, "lists.import_checked" if dry_run else "lists.imported", detail)
+        return found, result
+
+
+def _upload_of(visit: Visit, text: str, source: str, file_format: str) -> Upload:
+    return Upload(text, visit.field("mode"), source, file_format, visit.field("allow_low_quality") == "yes")
 
 
 @router.post("/lists/{list_id}/import")
@@ -108,34 +123,27 @@ def preview(visit: Posted, list_id: str) -> Response:
             back, f"{upload.filename}: not UTF-8 text (byte {bad.start}): a list is a text file", ok=False
         )
     source = upload.filename or "upload"
-    file_format = visit.field("format") or detect_format(source)
-    return _show_plan(visit, number, text, visit.field("mode"), source, file_format)
-
-
-def _show_plan(visit: Visit, number: int, text: str, mode: str, source: str, file_format: str) -> Response:
+    shown = _upload_of(visit, text, source, visit.field("format") or detect_format(source))
     with visit.session() as (session, organisation):
         try:
-            plan = _plan(visit, session, organisation, number, text, mode, source, file_format)
+            hash_list = owned.own_list(session, organisation.id, number)
+            found, result = shown.write(visit, session, hash_list, skip_bad=True, dry_run=True)
         except REFUSALS as refused:
-            return visit.done(url(f"/lists/{number}"), str(refused), ok=False)
-        found = plan.found
-        summary = {
-            "added": dict(plan.added),
-            "removed": sum(int(ids.size) for ids in plan.removed.values()),
-            "unchanged": plan.unchanged,
-            "duplicates": plan.duplicates,
-            "not_found": plan.not_found,
-            "rows": found.valid_rows,
-            "bad_lines": found.bad_lines,
-            "errors": [(e.line, e.reason, e.text) for e in found.errors],
-        }
+            return visit.done(back, in_words(refused), ok=False)
+        session.commit()
+    summary = {
+        "added": dict(result.added),
+        "removed": result.removed,
+        "unchanged": result.unchanged,
+        "duplicates": result.duplicates,
+        "rows": found.valid_rows,
+        "bad_lines": found.bad_lines,
+        "errors": [(e.line, e.reason, e.text) for e in found.errors],
+    }
     return visit.render(
         "import.html",
         list_id=number,
-        text=text,
-        mode=mode,
-        source=source,
-        file_format=file_format,
+        upload=shown,
         summary=summary,
         digest=hashlib.sha256(text.encode()).hexdigest()[:16],
     )
@@ -143,33 +151,21 @@ def _show_plan(visit: Visit, number: int, text: str, mode: str, source: str, fil
 
 @router.post("/lists/{list_id}/import/confirm")
 def confirm(visit: Posted, list_id: str) -> Response:
-    """Write the import shown (the file comes back with the form: no state kept between the two steps)."""
+    """Write the import shown (the file comes back with the form)."""
     number = _list_id(list_id)
-    publish_now = visit.field("publish") == "yes"
+    upload = _upload_of(visit, visit.field("text"), visit.field("source"), visit.field("format"))
 
     def change(session: Session, organisation: Organisation) -> str:
-        plan = _plan(
-            visit,
-            session,
-            organisation,
-            number,
-            visit.field("text"),
-            visit.field("mode"),
-            visit.field("source"),
-            visit.field("format"),
-        )
-        if plan.found.bad_lines and visit.field("skip_bad") != "yes":
-            raise ValueError(f"{plan.found.bad_lines} bad lines: fix the file, or confirm leaving them out")
-        result = apply_import(session, plan)
-        visit.audit(session, "lists.imported", {"list": number, "mode": plan.mode, "removed": result.removed})
+        hash_list = owned.own_list(session, organisation.id, number)
+        skip_bad = visit.field("skip_bad") == "yes"
+        _, result = upload.write(visit, session, hash_list, skip_bad=skip_bad, dry_run=False)
         if not result.changed:
             return "The import changes nothing: no new version."
         version = result.version.number if result.version else "?"
         return f"Version {version} written: {sum(result.added.values())} added, {result.removed} removed."
 
-    return visit.act(
-        url(f"/lists/{number}"), change, (lambda: _publish(visit, number)) if publish_now else None
-    )
+    then = visit.publish if visit.field("publish") == "yes" else None
+    return visit.act(url(f"/lists/{number}"), change, then)
 
 
 @router.post("/lists/{list_id}/retract")
@@ -185,14 +181,15 @@ def retract(visit: Posted, list_id: str) -> Response:
     ids = sorted({int(part) for part in text})
 
     def change(session: Session, organisation: Organisation) -> str:
-        owned_list(session, organisation.id, number)
+        hash_list = owned.own_list(session, organisation.id, number)
         if not visit.field("reason").strip():
             raise ValueError("reason: required: say why the entries are retracted")
-        version = retract_entries(session, number, ids, visit.field("reason").strip())
-        visit.audit(session, "lists.retracted", {"list": number, "entries": ids})
-        return f"Version {version.number}: {version.removed} entries retracted."
+        made = owned.retract(session, hash_list, entry_ids=ids, reason=visit.field("reason").strip())
+        detail = {"list": hash_list.id, "version": made.version.number, "removed": made.version.removed}
+        visit.audit(session, "lists.retracted", detail)
+        return f"Version {made.version.number}: {made.version.removed} entries retracted."
 
-    then = (lambda: _publish(visit, number)) if visit.field("publish") == "yes" else None
+    then = visit.publish if visit.field("publish") == "yes" else None
     return visit.act(url(f"/lists/{number}"), change, then)
 
 
@@ -201,17 +198,7 @@ def publish(visit: Posted, list_id: str) -> Response:
     number = _list_id(list_id)
 
     def change(session: Session, organisation: Organisation) -> str:
-        owned_list(session, organisation.id, number)
+        owned.own_list(session, organisation.id, number)
         return ""
 
-    return visit.act(url(f"/lists/{number}"), change, lambda: _publish(visit, number))
-
-
-def _publish(visit: Visit, number: int) -> str:
-    """Serve the list's newest version now (notices of entries no longer served are withdrawn)."""
-    result = publish_lists(visit.found.sessions, visit.found.settings, lists=[number])
-    with visit.session() as (session, _):
-        visit.audit(session, "lists.published", {"list": number, "version": result.version})
-        session.commit()
-    said = "Already served" if not result.changed else f"Published: index version {result.version}"
-    return f"{said}; {result.removed} entries no longer served."
+    return visit.act(url(f"/lists/{number}"), change, visit.publish)

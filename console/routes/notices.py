@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from console.web import PREFIX, PageError, Visit, countdown, parse_int, posted, signed_in, url
 from db.models import ROLES, Notice, NoticeEvent, Organisation
-from notices import lifecycle, retraction, views
+from indexer.lists import retract_entries
+from notices import lifecycle, views
 from notices.errors import NoticeNotFound
-from notices.publishing import publish_lists
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Anyone = Annotated[Visit, Depends(signed_in(*ROLES))]
@@ -151,26 +151,21 @@ def resolve(
         outcome = "withdrawn"
     else:
         return visit.done(url(f"/notices/{notice_id}"), "Choose uphold or withdraw.", ok=False)
-    if outcome == "withdrawn" and visit.field("retract") == "yes":
-        retracted: list[int] = []
-
-        def withdraw(s: Session, n: Notice, actor: Organisation, now: datetime) -> NoticeEvent:
-            event, lists = retraction.withdraw_and_retract(s, n, actor, reason=reason, now=now)
-            retracted.extend(lists)
-            return event
-
-        def publish() -> str:
-            result = publish_lists(visit.found.sessions, visit.found.settings, lists=retracted)
-            return f"Its entries are retracted and no longer served (index version {result.version})."
-
-        return _change(visit, notice_id, "withdrawn", withdraw, publish)
+    retract = outcome == "withdrawn" and visit.field("retract") == "yes"
     return _change(
         visit,
         notice_id,
         outcome,
         lambda s, n, actor, now: lifecycle.resolve_dispute(
-            s, n, actor, outcome=outcome, reason=reason, now=now
+            s,
+            n,
+            actor,
+            outcome=outcome,
+            reason=reason,
+            now=now,
+            retract=retract_entries if retract else None,
         ),
+        (lambda: f"Its entries are retracted. {visit.publish()}") if retract else None,
     )
 
 

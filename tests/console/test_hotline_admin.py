@@ -2,11 +2,14 @@
 written, publish, retract, disputes decided with a retraction that stops matching at once; organisations
 and keys."""
 
+import hashlib
+import re
+
 from sqlalchemy import select
 
 from api.deps import Services
 from db import make_session_factory
-from db.models import ApiKey, HashList, ListVersion, Notice, Organisation
+from db.models import ApiKey, AuditRecord, HashList, ListVersion, Notice, Organisation
 from tests.api.support import World, flip
 from tests.console.support import csrf_of, open_notices, signed_in
 
@@ -51,7 +54,9 @@ def test_an_import_shows_its_bad_lines_and_changes_before_anything_is_written_th
     assert before == [1]  # nothing written by the check
     confirm = {"csrf": csrf_of(shown), "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
     refused = client.post(f"/console/lists/{list_id}/import/confirm", data=confirm)
-    assert "bad lines: fix the file" in client.get(refused.headers["location"]).text
+    said = client.get(refused.headers["location"]).text
+    assert "1 bad line(s), the first: line 3" in said
+    assert "fix the file, or confirm leaving the bad lines out" in said
     written = client.post(
         f"/console/lists/{list_id}/import/confirm", data={**confirm, "skip_bad": "yes", "publish": "yes"}
     )
@@ -175,3 +180,46 @@ def test_the_hotline_confirms_one_notice_held_for_review_and_dismisses_another(w
     inbox = hoster.get("/console/notices?show=all").text
     assert left in inbox
     assert right not in inbox
+
+
+def test_a_console_publish_is_the_apis_publish_audited_alike_and_served_here_at_once(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    added = "ab" * 16
+    body = f"type,hash,item\nmd5,{added},new1\n"
+    confirm = {"csrf": csrf, "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
+    client.post(f"/console/lists/{list_id}/import/confirm", data={**confirm, "publish": "yes"})
+    item = {"type": "md5", "hash": added, "ref": "https://cdn.example/new"}
+    assert world.match("hoster", [item]).json()["counts"]["matched"] == 1  # no wait for the watcher's poll
+    upload = f"md5 {'cd' * 16}\n".encode()
+    headers = {**world.auth("hotline"), "Content-Type": "text/plain"}
+    imported = world.client.post("/v1/lists/eokm-main/imports?mode=delta", content=upload, headers=headers)
+    assert imported.status_code == 200, imported.json()
+    assert world.client.post("/v1/lists/publish", headers=world.auth("hotline")).status_code == 200
+    with make_session_factory(world.engine)() as session:
+        console, api = session.scalars(
+            select(AuditRecord.detail).where(AuditRecord.action == "lists.published").order_by(AuditRecord.id)
+        ).all()
+    assert console.pop("via") == "console"
+    assert set(console) == set(api) == {"index_version", "changed", "removed"}
+    assert console["changed"] is True
+
+
+def test_an_import_keeps_low_quality_pdq_rows_only_when_asked_as_the_api_does(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    low = hashlib.sha256(b"a blurred picture").hexdigest()
+    body = f"type,hash,item,quality\npdq,{low},blurred,20\n"
+    files = {"file": ("low.csv", body.encode(), "text/csv")}
+    form = {"csrf": csrf, "mode": "delta"}
+    refused = client.post(f"/console/lists/{list_id}/import", data=form, files=files)
+    assert 'id="bad-lines">1<' in refused.text
+    shown = client.post(
+        f"/console/lists/{list_id}/import", data={**form, "allow_low_quality": "yes"}, files=files
+    )
+    assert 'id="bad-lines">0<' in shown.text
+    assert 'id="added">1<' in shown.text
+    confirm = {"csrf": csrf_of(shown), "mode": "delta", "format": "csv", "source": "low.csv", "text": body}
+    kept = dict(re.findall(r'<input type="hidden" name="(allow_low_quality)" value="([^"]*)"', shown.text))
+    written = client.post(f"/console/lists/{list_id}/import/confirm", data={**confirm, **kept})
+    assert "Version 2 written: 1 added, 0 removed." in client.get(written.headers["location"]).text
