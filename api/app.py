@@ -55,12 +55,11 @@ def create_app(
     budget_engine = make_engine(settings.effective_database_url, durable=False)
     sessions = make_session_factory(engine)
     own_watcher = watcher is None
+    published = PublishedVersion(
+        sessions, IndexStore.from_settings(settings), settings.index_dir, settings.index_versions_kept
+    )
     watching = watcher or IndexWatcher(
-        settings.index_dir,
-        settings.index_poll_seconds,
-        source=PublishedVersion(
-            sessions, IndexStore.from_settings(settings), settings.index_dir, settings.index_versions_kept
-        ),
+        settings.index_dir, settings.index_poll_seconds, source=published, verified=published.verified
     )
     clock = clock or SystemClock()
     found = Services(

@@ -16,6 +16,7 @@ from indexer import serving
 from indexer.checksums import MANIFEST
 from indexer.errors import VersionRefused
 from indexer.publishing import newest_version
+from indexer.serving import Fingerprint, fingerprint
 from indexer.store import IndexStore, RemoteState
 
 ABANDONED_AFTER = 3600.0
@@ -34,6 +35,9 @@ class PublishedVersion:
         self.cache_dir = cache_dir
         self.keep = keep
         self._refused: dict[str, tuple[RemoteState, tuple[str, ...]]] = {}
+        self.verified: dict[str, Fingerprint] = {}
+        """The version this process last downloaded, with the fingerprint of its files once verified
+        and renamed into the cache: the watcher maps them without hashing them again while it holds."""
 
     def __call__(self) -> str | None:
         """The version to serve, in the cache; :class:`VersionRefused` if it cannot be had whole."""
@@ -45,10 +49,12 @@ class PublishedVersion:
         if remembered is not None and remembered[0] == state:
             raise VersionRefused(version, remembered[1])
         try:
-            self.store.download(version, self.cache_dir)
+            placed = self.store.download(version, self.cache_dir)
         except VersionRefused as refused:
             self._refused = {version: (state, refused.problems)}
             raise
+        self.verified.clear()
+        self.verified[version] = fingerprint(placed)
         self._refused.pop(version, None)
         serving.prune(self.cache_dir, self.keep, protect=version, staging_age=ABANDONED_AFTER)
         return version

@@ -48,7 +48,8 @@ def wait_for(watcher: IndexWatcher, version: str, seconds: float = 30) -> Served
 
 def replica(sessions: sessionmaker[Session], store: IndexStore, data_dir: Path) -> IndexWatcher:
     cache = data_dir / "indexes"
-    return IndexWatcher(cache, interval=0.05, source=PublishedVersion(sessions, store, cache, keep=2))
+    source = PublishedVersion(sessions, store, cache, keep=2)
+    return IndexWatcher(cache, interval=0.05, source=source, verified=source.verified)
 
 
 def test_a_replica_with_an_empty_data_directory_serves_what_another_machine_published(
@@ -184,3 +185,41 @@ def test_a_publisher_killed_during_its_upload_leaves_the_previous_version_served
     assert len(watcher.current.search("pdq", new, 0)) == 60
     assert len(watcher.current.search("pdq", old, 0)) == 0
     assert store.has(watcher.current.version)
+
+
+def test_a_version_the_replica_just_downloaded_and_verified_is_not_hashed_again_to_load_it(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    """The download checked every file against the manifest; hashing them again before mapping them
+    doubled a replica's catch-up (README: replica catch-up). Another worker of the machine, which
+    finds the version in the cache without having fetched it, still hashes it."""
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(300, 6)))
+    version = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
+    fetcher = replica(sessions, store, tmp_path / "replica")
+    fetcher.check()
+    assert fetcher.current is not None and fetcher.current.version == version
+    assert fetcher.hashed == 0
+    neighbour = replica(sessions, store, tmp_path / "replica")
+    neighbour.check()
+    assert neighbour.current is not None and neighbour.current.version == version
+    assert neighbour.hashed == 1
+
+
+def test_a_downloaded_version_damaged_before_it_is_loaded_is_hashed_and_refused(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(300, 7)))
+    version = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
+    cache = tmp_path / "replica" / "indexes"
+    source = PublishedVersion(sessions, store, cache, keep=2)
+    assert source() == version  # downloaded and verified
+    damaged = cache / version / "pdq" / "entry_ids.npy"
+    good = damaged.read_bytes()
+    damaged.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))  # same size, later mtime
+    watcher = IndexWatcher(cache, interval=0.05, source=source, verified=source.verified)
+    watcher.check()
+    assert watcher.current is None
+    assert watcher.hashed == 1
+    assert "its SHA-256 differs from the manifest's" in watcher.state.describe()
