@@ -66,7 +66,8 @@ def _border(lines: npt.NDArray[np.uint8], length: int) -> int:
 
 def _color(line: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
     """The colour of a line of pixels: the median of each channel."""
-    return np.median(line, axis=0).astype(np.int16)
+    color: npt.NDArray[np.int16] = np.median(line, axis=0).astype(np.int16)
+    return color
 
 
 def _one_colour(line: npt.NDArray[np.uint8]) -> bool:

@@ -116,9 +116,9 @@ def keep_freed_memory() -> bool:
 
     Every image allocates buffers of a megabyte or so (the decoded pixels, PDQ's luma in floats). By
     default glibc gives blocks of more than 128 KiB back to the system when they are freed, so the next
-    image's buffers are fresh pages that fault in again: about 8 % of a JPEG's time at the `scan`
-    defaults (benchmarks/scanner.py). A process that hashes keeps at most a few times the buffers of
-    one image, which it would use again for the next."""
+    image's buffers are fresh pages that fault in again: about a tenth of a JPEG's time without the
+    search for pictures inside, more with it (README, "Scanner: images hashed per second"). A process
+    that hashes keeps at most a few times the buffers of one image, which the next image reuses."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc (macOS has no mallopt)
