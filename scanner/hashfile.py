@@ -11,12 +11,13 @@ pictures' hashes are not (trimming moves PDQ by up to ~66 bits on framed copies:
 full threshold).
 """
 
+import ctypes
 import multiprocessing
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cache, partial
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +36,9 @@ WINDOW = 2_000
 SPOOL_BYTES = 32 << 20
 """An object's bytes are kept in memory up to this size while they are read (then on disk), so that
 the image is decoded from the one copy read (an object is read once, in chunks)."""
+KEPT_BYTES = 32 << 20
+"""Freed blocks up to this size stay in a hashing process for reuse (:func:`keep_freed_memory`)."""
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,26 @@ def _copied(stream: IO[bytes], spool: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
+@cache
+def keep_freed_memory() -> bool:
+    """Have the C allocator keep freed blocks of up to :data:`KEPT_BYTES` (and the free top of its heap
+    up to twice that) for reuse, once per process; whether it did (glibc only).
+
+    Every image allocates buffers of a megabyte or so (the decoded pixels, PDQ's luma in floats). By
+    default glibc gives blocks of more than 128 KiB back to the system when they are freed, so the next
+    image's buffers are fresh pages that fault in again: about a tenth of a JPEG's time without the
+    search for pictures inside, more with it (README, "Scanner: images hashed per second"). A process
+    that hashes keeps at most a few times the buffers of one image, which the next image reuses."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (macOS has no mallopt)
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, KEPT_BYTES)) and bool(mallopt(_M_TRIM_THRESHOLD, 2 * KEPT_BYTES))
+
+
 def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions, name: str) -> FileHashes:
     """The file's hashes with those of its content: a video's vPDQ, else an image's perceptual hashes."""
+    keep_freed_memory()
     if set(VIDEO_TYPES) & set(options.types) or options.needs_image:
         try:
             video = is_video(name, read_head(image))

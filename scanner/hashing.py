@@ -108,15 +108,15 @@ def image_hashes(image: Image.Image, types: Sequence[str], dihedral: bool = Fals
             function = _IMAGEHASH[name]
             size = _REDUCED.get(name)
             reduced = gray if size is None else gray.resize(size, Image.Resampling.LANCZOS)
-            found.append(Hash(name, str(function(reduced))))
+            found.append(Hash(name, _bits_hex(function(reduced).hash)))
             if dihedral:
-                found.append(Hash(name, str(function(ImageOps.mirror(reduced))), variant=True))
+                found.append(Hash(name, _bits_hex(function(ImageOps.mirror(reduced)).hash), variant=True))
     return found
 
 
 def pdq(image: Image.Image) -> Hash:
     bits, quality = pdqhash.compute(_rgb_array(image))
-    return Hash("pdq", _pdq_hex(bits), int(quality))
+    return Hash("pdq", _bits_hex(bits), int(quality))
 
 
 def pdq_dihedral(image: Image.Image) -> list[Hash]:
@@ -124,13 +124,15 @@ def pdq_dihedral(image: Image.Image) -> list[Hash]:
     both diagonals: the reference's order; computed in one pass at little more than one hash's cost.
     All but the first are marked variants."""
     variants, quality = pdqhash.compute_dihedral(_rgb_array(image))
-    return [Hash("pdq", _pdq_hex(bits), int(quality), variant=i > 0) for i, bits in enumerate(variants)]
+    return [Hash("pdq", _bits_hex(bits), int(quality), variant=i > 0) for i, bits in enumerate(variants)]
 
 
 def _rgb_array(image: Image.Image) -> npt.NDArray[np.uint8]:
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
 
 
-def _pdq_hex(bits: npt.NDArray[np.integer]) -> str:
-    """pdqhash's 256 bits (most significant first) as the reference's 64 hex digits."""
-    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
+def _bits_hex(bits: npt.NDArray[np.integer] | npt.NDArray[np.bool_]) -> str:
+    """Bits (most significant first, a multiple of 8) as hex digits: pdqhash's 256 bits as the
+    reference's 64 digits, and an imagehash 64-bit hash as its ``str()`` (without the string of ones and
+    zeros that ``str()`` builds first: that took longer than the hash)."""
+    return np.packbits(np.asarray(bits, dtype=np.uint8).ravel()).tobytes().hex()

@@ -60,9 +60,11 @@ def _decode(image: Image.Image, draft_size: int | None, max_pixels: int) -> Load
     frames = getattr(image, "n_frames", 1)
     if draft_size is not None and image.format == "JPEG":
         image.draft("RGB", (draft_size, draft_size))
-    rgb = image.convert("RGB")
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
     if draft_size is not None and (factor := min(rgb.size) // draft_size) > 1:
-        rgb = rgb.reduce(factor)
+        rgb = rgb.reduce(factor)  # from the decoded image itself when RGB: no full-size copy
+    elif rgb is image:
+        rgb = image.copy()  # the opened image is closed on return: its pixels are kept in a copy
     if frames > 1:
         return Loaded(rgb, Problem(ProblemKind.ANIMATED, f"{frames} frames: the first frame was hashed"))
     return Loaded(rgb)

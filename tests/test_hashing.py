@@ -2,6 +2,9 @@
 implementation of Meta's algorithm, tests/pdq_oracle.py), the query variants that
 recover mirrored, rotated and framed copies (measured on generated photos), draft decoding, bad files."""
 
+import platform
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -281,3 +284,32 @@ def test_turned_copies_match_through_a_variant_within_the_variant_radius(
         copy = save_jpeg(transform(photo(seed, size)), tmp_path / f"{seed}-copy.jpg", quality=60)
         sent = [h for h in hash_file(copy, QUERY_SIDE).hashes if h.type == "pdq" and h.variant]
         assert min(pdq_type.distance(entry, pdq_type.parse(h.hash)) for h in sent) <= VARIANT_RADIUS
+
+
+MAPPED = """
+import ctypes, sys
+from scanner.hashfile import keep_freed_memory
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+mallinfo2 = ctypes.CDLL(None).mallinfo2
+mallinfo2.restype = Info
+if sys.argv[1] == "kept":
+    assert keep_freed_memory()
+before = mallinfo2().hblkhd
+buffer = ctypes.create_string_buffer(4 << 20)  # an image's buffers
+print(mallinfo2().hblkhd - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_a_hashing_process_keeps_image_sized_buffers_in_its_heap() -> None:
+    """By default glibc maps a block of 4 MiB on its own and unmaps it when freed (the next image's
+    buffers fault in anew); after :func:`keep_freed_memory` it comes from the heap, reused."""
+
+    def mapped(mode: str) -> int:
+        run = subprocess.run([sys.executable, "-c", MAPPED, mode], capture_output=True, text=True, check=True)
+        return int(run.stdout)
+
+    assert mapped("default") >= 4 << 20
+    assert mapped("kept") == 0
