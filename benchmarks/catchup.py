@@ -6,8 +6,8 @@ moto's server (a real S3 API on loopback, as the tests start it) is the store; t
 worker, their own data directories, the default poll interval). The benchmark watches each replica's cache
 directory and its ``/readyz``: **wait** (commit to the download's staging directory: the poll interval),
 **download** (to the last byte of the manifest's files), **verify** (the checksums of the download, its
-fsyncs, the rename into the cache), **load** (to ``/readyz`` answering the version: the watcher verifies the
-files again, maps them, swaps). Two cases: a replica with an empty cache catches up on the full publish;
+fsyncs, the rename into the cache), **load** (to ``/readyz`` answering the version: the watcher maps the files
+its download verified, swaps). Two cases: a replica with an empty cache catches up on the full publish;
 then a second replica, its cache seeded with that version, catches up on a delta publish adding 1 % more
 entries. Baseline, same run: a local copy of the same version's files (``shutil.copytree``, page cache to
 page cache, no fsync; the fastest of three).
