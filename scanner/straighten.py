@@ -39,9 +39,11 @@ INLIER_DISTANCE = 2.0
 (content of the fill's colour along the edge, the neighbouring edge near a corner)."""
 MIN_SHARE = 0.2
 """Share of each side of the canvas along which the picture's edge must be seen."""
-MAX_RESIDUAL = 1.0
+MAX_RESIDUAL = 1.2
 """Largest root-mean-square distance, in pixels, of an edge's boundary points from its line."""
 MIN_SAMPLES = 8
+FITS = 3
+"""Rounds of least squares, each on the points near the lines of the round before."""
 
 
 def straighten(image: Image.Image) -> Image.Image | None:
@@ -122,13 +124,13 @@ def _edges(sides: Sequence[Profile], size: tuple[int, int]) -> list[Line] | None
         if offset is None:
             return None
         offsets.append(offset)
-    slope = _joint_slope(sides, slope, offsets)
+    for _ in range(FITS):
+        slope, offsets = _joint_fit(sides, slope, offsets)
     lines = []
-    for turns, ((x, depth), offset) in enumerate(zip(sides, offsets, strict=True)):
-        near = np.abs(depth - slope * x - offset) <= INLIER_DISTANCE
+    for turns, ((x, depth), intercept) in enumerate(zip(sides, offsets, strict=True)):
+        near = np.abs(depth - slope * x - intercept) <= INLIER_DISTANCE
         if near.sum() < MIN_SHARE * size[turns % 2]:
             return None
-        intercept = float(np.mean(depth[near] - slope * x[near]))
         if np.sqrt(np.mean((depth[near] - slope * x[near] - intercept) ** 2)) > MAX_RESIDUAL:
             return None
         start, end = (0.0, intercept), (float(size[turns % 2]), intercept + slope * size[turns % 2])
@@ -160,15 +162,20 @@ def _offset(x: npt.NDArray[np.float64], depth: npt.NDArray[np.float64], slope: f
     return float(np.median(offsets[offsets <= low + 2 * INLIER_DISTANCE]))
 
 
-def _joint_slope(sides: Sequence[Profile], slope: float, offsets: Sequence[float]) -> float:
-    """The slope fitted by least squares to every side's points near its line (one intercept a side)."""
+def _joint_fit(sides: Sequence[Profile], slope: float, offsets: list[float]) -> tuple[float, list[float]]:
+    """The slope and intercepts fitted by least squares to every side's points near its line (one slope
+    for all, one intercept a side)."""
     across = along = 0.0
+    centres = []
     for (x, depth), offset in zip(sides, offsets, strict=True):
         near = np.abs(depth - slope * x - offset) <= INLIER_DISTANCE
-        if near.sum() > 1:
-            dx, dy = x[near] - x[near].mean(), depth[near] - depth[near].mean()
-            across, along = across + float(dx @ dy), along + float(dx @ dx)
-    return across / along if along > 0 else slope
+        if near.sum() < 2:
+            return slope, offsets
+        centres.append((float(x[near].mean()), float(depth[near].mean())))
+        dx, dy = x[near] - centres[-1][0], depth[near] - centres[-1][1]
+        across, along = across + float(dx @ dy), along + float(dx @ dx)
+    slope = across / along if along > 0 else slope
+    return slope, [mean_depth - slope * mean_x for mean_x, mean_depth in centres]
 
 
 def _unturn(point: Point, turns: int, size: tuple[int, int]) -> Point:
