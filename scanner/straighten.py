@@ -8,7 +8,8 @@ triangle whose long side is one edge of the turned picture: seen from each side 
 picture begins along a straight line, of the same slope on every side. Lines fitted to the four sides
 (robustly: the picture's own content may be of the fill's colour along some of an edge) meet at the
 picture's corners, and the picture is mapped back upright from them: whole from a grown canvas, its lost
-corners in the fill colour from a turn within the frame.
+corners in the fill colour from a turn within the frame (measured on the quality set's pictures: within
+PDQ 48 of the original 42 times in 57 at 3 degrees, 19 in 59 at 10; cut to the inside instead, 22 and 0).
 
 Pure functions. A picture whose corners are not of one colour (a photo) costs a few pixel reads; a
 picture with fill corners but no turned rectangle between them (a screenshot's page, a logo on white, a
@@ -61,7 +62,7 @@ def straighten(image: Image.Image) -> Image.Image | None:
     rising = math.degrees(math.atan2(left[1] - top[1], top[0] - left[0]))
     ul, ll, lr, ur = (left, bottom, right, top) if rising <= 45 else (top, left, bottom, right)
     width, height = (_length(ul, ur) + _length(ll, lr)) / 2, (_length(ul, ll) + _length(ur, lr)) / 2
-    if min(width, height) < MIN_SAMPLES:
+    if min(width, height) < MIN_SAMPLES or max(width, height) > 1.5 * max(image.size):  # not a turned copy
         return None
     size = (round(width), round(height))
     across = ((ur[0] - ul[0]) / size[0], (ur[1] - ul[1]) / size[0])  # source step per output pixel

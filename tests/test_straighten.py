@@ -108,3 +108,17 @@ def test_the_scan_sends_the_straightened_copy_at_the_full_radius(tmp_path: Path)
     assert min(_distance(item, pdq(original)) for item in pdqs[:8]) > 48
     without = hash_file(tmp_path / "turned.jpg", HashOptions(types=QUERY_SIDE.types, dihedral=True)).hashes
     assert [item.type for item in without].count("pdq") == 8  # --no-trim: neither trimmed nor straightened
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_any_shape_on_a_fill_gives_none_or_an_upright_picture_of_its_size(tmp_path: Path, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    canvas = Image.new("RGB", SIZE, "black")
+    corners = [
+        (float(rng.uniform(0, SIZE[0])), float(rng.uniform(0, SIZE[1])))
+        for _ in range(int(rng.integers(3, 7)))
+    ]
+    mask = Image.new("L", SIZE, 0)
+    ImageDraw.Draw(mask).polygon(corners, fill=255)
+    found = straighten(_decoded(Image.composite(photo(seed, SIZE), canvas, mask), tmp_path / "a.jpg"))
+    assert found is None or max(found.size) <= 1.5 * max(SIZE)
