@@ -71,7 +71,7 @@ def straighten(image: Image.Image) -> Image.Image | None:
         size,
         Image.Transform.AFFINE,
         (across[0], down[0], ul[0], across[1], down[1], ul[1]),
-        Image.Resampling.BICUBIC,
+        Image.Resampling.BILINEAR,
         fillcolor=fill,
     )
 
