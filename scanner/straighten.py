@@ -187,28 +187,11 @@ def _unturn(point: Point, turns: int, size: tuple[int, int]) -> Point:
     return x, y
 
 
-def _direction(line: Line) -> float:
-    (x0, y0), (x1, y1) = line
-    return _wrap(math.degrees(math.atan2(y0 - y1, x1 - x0)))
-
-
-def _wrap(degrees: float) -> float:
-    """``degrees`` modulo a quarter turn, in [-45, 45)."""
-    return (degrees + 45) % 90 - 45
-
-
-def _mean_angle(angles: Sequence[float]) -> float:
-    """The mean of directions modulo a quarter turn (angles near +-45 average correctly)."""
-    quarter = sum(complex(math.cos(math.radians(4 * a)), math.sin(math.radians(4 * a))) for a in angles)
-    return math.degrees(math.atan2(quarter.imag, quarter.real)) / 4
-
-
 def _meet(first: Line, second: Line) -> Point:
+    """Where two lines cross (the edges of neighbouring sides are perpendicular: they always do)."""
     (x1, y1), (x2, y2) = first
     (x3, y3), (x4, y4) = second
     denominator = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
-    if denominator == 0:
-        return (math.inf, math.inf)
     a, b = x1 * y2 - y1 * x2, x3 * y4 - y3 * x4
     return ((a * (x3 - x4) - (x1 - x2) * b) / denominator, (a * (y3 - y4) - (y1 - y2) * b) / denominator)
 
