@@ -80,7 +80,11 @@ def register(commands: Commands) -> None:
     scan.add_argument("--format", choices=FORMATS, help="report format (default: by the report's name)")
     add_hash_options(scan)
     scan.add_argument("--no-dihedral", action="store_true", help="do not query flipped/rotated variants")
-    scan.add_argument("--no-trim", action="store_true", help="do not query the image without uniform borders")
+    scan.add_argument(
+        "--no-trim",
+        action="store_true",
+        help="do not query the image without uniform borders, nor a turned picture straightened",
+    )
     scan.add_argument(
         "--max-regions",
         type=int,

@@ -3,12 +3,13 @@
 What a hosting provider's scan sends for one file: its cryptographic hashes, a video's vPDQ hash (all
 its frame hashes as one value, :mod:`scanner.video`), the perceptual hashes of the image as stored and,
 as query variants, of its copy without uniform borders and PDQ of the flipped and rotated copies of
-both, and of the pictures found inside it (a bounded number: a photo inside a screenshot's chrome, the
-parts of a collage). A hotline's list gets the hashes of the image as stored only. The turned copies of
-the image as stored are marked variants (the server may search them at a cheaper radius: their
-matching turn sits as close to a listed original as a re-encode does); the trimmed copy's and the
-pictures' hashes are not (trimming moves PDQ by up to ~66 bits on framed copies: they need the list's
-full threshold).
+both, of its copy turned back upright if it is a picture turned on a uniform fill
+(:mod:`scanner.straighten`), and of the pictures found inside it (a bounded number: a photo inside a
+screenshot's chrome, the parts of a collage). A hotline's list gets the hashes of the image as stored
+only. The turned copies of the image as stored are marked variants (the server may search them at a
+cheaper radius: their matching turn sits as close to a listed original as a re-encode does); the
+trimmed and straightened copies' and the pictures' hashes are not (trimming moves PDQ by up to ~66 bits
+on framed copies, straightening by up to ~50: they need the list's full threshold).
 """
 
 import ctypes
@@ -28,6 +29,7 @@ from scanner.embedded import find_regions
 from scanner.hashing import CHUNK, FILE_TYPES, VIDEO_TYPES, Hash, digests_of, file_hashes, image_hashes
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
+from scanner.straighten import straighten
 from scanner.variants import list_variants
 from scanner.video import DEFAULT_INTERVAL, is_video, read_head, video_hash
 
@@ -49,7 +51,8 @@ class HashOptions:
     dihedral: bool = False
     """Add PDQ of the seven flipped and rotated copies (query side)."""
     trim: bool = False
-    """Add the perceptual hashes of the image without its uniform borders, if it has any (query side)."""
+    """Add the perceptual hashes of the image without its uniform borders, if it has any, and of it
+    turned back upright, if it is a picture turned on a uniform fill (query side)."""
     variants: bool = False
     """Add the perceptual hashes of the list's transformed copies, labelled (list side:
     :mod:`scanner.variants`)."""
@@ -154,6 +157,8 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
             hashes = image_hashes(trimmed, options.types, dihedral=options.dihedral)
             found.extend(replace(item, variant=False) for item in hashes)
         framed = trimmed or loaded.image
+        if options.trim and (straightened := straighten(framed)) is not None:  # upright, full radius
+            found.extend(image_hashes(straightened, options.types))
         boxes = find_regions(framed, options.regions)
         for box in boxes:  # upright only, at the full radius: one hash per type and picture found
             picture = framed.crop(box)

@@ -1,20 +1,30 @@
 """The transformed copies a hotline lists beside each picture (``hashmatch hash --variants``): centre
-crops and small rotations, which move every perceptual hash past its threshold when a copy is cropped
-or turned a little (PDQ by 90-120 bits at a 5 % crop per side). Each is listed as a variant entry of
-the same item: a copy cropped or turned by about as much matches it, and the notice names the item.
+crops and small turns cut to the inside, which move every perceptual hash past its threshold when a copy
+is cropped or straightened a little (PDQ by 90-120 bits at a 5 % crop per side). Each is listed as a
+variant entry of the same item: a copy cropped or turned by about as much matches it, and the notice
+names the item.
 
-Chosen by measurement on photographs (scikit-image's) and generated photos, JPEG'd copies decoded as a
+A turned copy that still shows the fill in its corners is straightened by the scan itself
+(:mod:`scanner.straighten`); one cut to the inside, as an editor's straighten tool leaves it, has lost
+what the scan would need, so the list holds those. Tools cut differently: to the largest rectangle inside
+the turned picture, or deeper, by the picture's height times the sine of the angle from the left and
+right and its width times it from the top and bottom; each of the two cuts of a 3-degree turn recovers
+the same cut of 2-4 degree turns and few of the other.
+
+Chosen by measurement on photographs (scikit-image's) and generated pictures, JPEG'd copies decoded as a
 scan does (README, "List-side variants"): a 5 % crop of a list picture recovers every 5 % crop (and 3 %
-and 7 %), a 10 % crop every 10 % crop (8-12 %), and a 3-degree turn each way every 2-4 degree turn that
-way, where the picture alone recovered none of them by PDQ. Four copies, one hash per type each.
+and 7 %), a 10 % crop every 10 % crop (8-12 %); of 768 turns of 2-5 degrees cut both ways (and keeping
+the aspect ratio), the picture and its crops recover 136, one turn of 3.5 degrees each way cut to the
+inside 459, both cuts of 3 degrees each way 553. Six copies, one hash per type each.
 """
 
+import math
 from collections.abc import Callable, Iterator
 
 from PIL import Image
 
-ROTATION_FILL = (0, 0, 0)
-"""What a turn leaves in the corners (as an editor turning a picture within its frame does)."""
+TURN = 3.0
+"""Degrees of the listed turns, each way."""
 
 
 def centre_crop(share: float) -> Callable[[Image.Image], Image.Image]:
@@ -27,20 +37,52 @@ def centre_crop(share: float) -> Callable[[Image.Image], Image.Image]:
     return crop
 
 
-def turn(degrees: float) -> Callable[[Image.Image], Image.Image]:
-    """A function turning a picture ``degrees`` counter-clockwise within its frame."""
+def turn_inside(degrees: float) -> Callable[[Image.Image], Image.Image]:
+    """A function turning a picture ``degrees`` counter-clockwise and cutting it to the largest upright
+    rectangle inside the turned picture (no corner showing)."""
 
-    def rotate(image: Image.Image) -> Image.Image:
-        return image.rotate(degrees, resample=Image.Resampling.BICUBIC, fillcolor=ROTATION_FILL)
+    def turned(image: Image.Image) -> Image.Image:
+        width, height = _inside(image.width, image.height, math.radians(abs(degrees)))
+        return _centre(image.rotate(degrees, Image.Resampling.BICUBIC), width, height)
 
-    return rotate
+    return turned
+
+
+def turn_deep(degrees: float) -> Callable[[Image.Image], Image.Image]:
+    """A function turning a picture ``degrees`` counter-clockwise and cutting its height times the
+    angle's sine from the left and right, its width times it from the top and bottom."""
+
+    def turned(image: Image.Image) -> Image.Image:
+        sine = math.sin(math.radians(abs(degrees)))
+        width, height = image.width - 2 * image.height * sine, image.height - 2 * image.width * sine
+        return _centre(image.rotate(degrees, Image.Resampling.BICUBIC), width, height)
+
+    return turned
+
+
+def _inside(width: int, height: int, angle: float) -> tuple[float, float]:
+    """The largest upright rectangle inside a ``width`` x ``height`` one turned by ``angle`` radians."""
+    sine, cosine = math.sin(angle), math.cos(angle)
+    long, short = max(width, height), min(width, height)
+    if short <= 2 * sine * cosine * long or abs(sine - cosine) < 1e-10:  # two corners touch the long sides
+        half = short / 2
+        return (half / sine, half / cosine) if width >= height else (half / cosine, half / sine)
+    square = cosine**2 - sine**2
+    return (width * cosine - height * sine) / square, (height * cosine - width * sine) / square
+
+
+def _centre(image: Image.Image, width: float, height: float) -> Image.Image:
+    left, top = (image.width - width) / 2, (image.height - height) / 2
+    return image.crop((math.ceil(left), math.ceil(top), math.floor(left + width), math.floor(top + height)))
 
 
 LIST_VARIANTS: tuple[tuple[str, Callable[[Image.Image], Image.Image]], ...] = (
     ("crop5", centre_crop(0.05)),
     ("crop10", centre_crop(0.10)),
-    ("rot3", turn(3)),
-    ("rot-3", turn(-3)),
+    ("rot3in", turn_inside(TURN)),
+    ("rot-3in", turn_inside(-TURN)),
+    ("rot3deep", turn_deep(TURN)),
+    ("rot-3deep", turn_deep(-TURN)),
 )
 """Each variant's label (the list file's ``variant`` column) and how it is made."""
 

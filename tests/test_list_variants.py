@@ -1,7 +1,7 @@
-"""List-side variants: ``hashmatch hash --variants`` lists centre crops and small turns of each picture
-as variant rows of its item; imported and published through the command line and served by a real
-server (uvicorn), a 5 % crop and a 3-degree turn of a listed photo then match through ``hashmatch
-scan``, the hotline sees which variant matched, the hoster does not."""
+"""List-side variants: ``hashmatch hash --variants`` lists centre crops and small turns cut to the
+inside of each picture as variant rows of its item; imported and published through the command line and
+served by a real server (uvicorn), a 5 % crop and a turn of 2.5 degrees cut to the inside of a listed
+photo then match through ``hashmatch scan``, the hotline sees which variant matched, the hoster does not."""
 
 import csv
 import io
@@ -16,7 +16,7 @@ import pytest
 from cli.main import main
 from indexer.formats import read_list
 from scanner.hashfile import HashOptions, hash_file
-from scanner.variants import LIST_VARIANTS, centre_crop, turn
+from scanner.variants import LIST_VARIANTS, centre_crop, turn_inside
 from tests.fixtures.images import photo, save_jpeg
 from tests.test_scan_http import Server, provision, report_rows, scan_argv
 
@@ -70,7 +70,7 @@ def test_cropped_and_turned_copies_match_through_the_variants(
     try:
         root = tmp_path / "storage"
         save_jpeg(centre_crop(0.05)(photo(SEEDS[0], (480, 360))), root / "crop.jpg", quality=80)
-        save_jpeg(turn(-3)(photo(SEEDS[1], (480, 360))), root / "turned.jpg", quality=80)
+        save_jpeg(turn_inside(-2.5)(photo(SEEDS[1], (480, 360))), root / "turned.jpg", quality=80)
         save_jpeg(centre_crop(0.05)(photo(70, (480, 360))), root / "unrelated.jpg", quality=80)
         assert main(scan_argv(root, running.url, key, tmp_path)) == 0
         rows = report_rows(tmp_path)
