@@ -198,11 +198,13 @@ def test_a_version_the_replica_just_downloaded_and_verified_is_not_hashed_again_
     version = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
     fetcher = replica(sessions, store, tmp_path / "replica")
     fetcher.check()
-    assert fetcher.current is not None and fetcher.current.version == version
+    assert fetcher.current is not None
+    assert fetcher.current.version == version
     assert fetcher.hashed == 0
     neighbour = replica(sessions, store, tmp_path / "replica")
     neighbour.check()
-    assert neighbour.current is not None and neighbour.current.version == version
+    assert neighbour.current is not None
+    assert neighbour.current.version == version
     assert neighbour.hashed == 1
 
 
