@@ -23,7 +23,15 @@ import numpy.typing as npt
 from PIL import Image
 
 WORK_SIDE = 384
-"""The image is reduced (box filter) to at most this many pixels a side before it is read."""
+"""The image is reduced (box filter) to at most this many pixels a side before it is read..."""
+GLANCE_SIDE = 128
+"""...after a glance at it reduced to at most this many (:func:`_worth_a_look`) found chrome..."""
+CHROME_RUN = 8
+CHROME = 0.1
+"""...this share of its pixels in runs of more than :data:`CHROME_RUN` equal levels across or down
+(screenshots of the quality set: 0.2 and more; photographs, textures: about 0.01)..."""
+GLANCE_SEAM = 0.3
+"""...or a seam standing out this much (:data:`SEAM_CONTRAST`) from the lines beside it."""
 STEP = 10.0
 """Smallest change of level (0-255) across an edge, two pixels apart, that counts as a step."""
 TEXTURE = 1.0
@@ -110,7 +118,7 @@ class _Maps:
 def find_regions(image: Image.Image, limit: int) -> list[Box]:
     """At most ``limit`` boxes of pictures inside ``image`` (none for a plain picture): the box of a
     picture in non-picture surroundings, or the parts of a collage (of the box, or of the image)."""
-    if limit <= 0 or min(image.size) < 32:
+    if limit <= 0 or min(image.size) < 32 or not _worth_a_look(image):
         return []
     work, scale = _reduced(image)
     maps = _maps(work)
@@ -119,6 +127,25 @@ def find_regions(image: Image.Image, limit: int) -> list[Box]:
     parts = _split(maps, found or (0, 0, width, height), depth=2)
     boxes = parts if len(parts) > 1 else ([found] if found is not None else [])
     return [_scaled(box, scale, image.size) for box in boxes[:limit]]
+
+
+def _worth_a_look(image: Image.Image) -> bool:
+    """The gate, on a thumbnail of at most :data:`GLANCE_SIDE` pixels a side (a fraction of a
+    millisecond): chrome, a page or a margin shows as runs of exactly equal levels (:data:`CHROME`),
+    a collage, a caption band or a padding as a seam (:data:`GLANCE_SEAM`, anywhere). A photograph
+    has neither: its noise and its light's gradients change the level every few pixels even on a
+    wall or a sky, and nothing crosses it whole as a seam does."""
+    factor = -(-max(image.size) // GLANCE_SIDE)
+    pixels = np.asarray((image.reduce(factor) if factor > 1 else image).convert("L"), dtype=np.int16)
+    for lines in (pixels, pixels.T):
+        equal = _along_rows(lines[:, 1:] == lines[:, :-1], np.int16)
+        if np.mean(equal[:, CHROME_RUN:] - equal[:, :-CHROME_RUN] == CHROME_RUN) >= CHROME:
+            return True
+    for lines in (pixels, pixels.T):
+        steps = _along_rows(np.abs(lines[2:] - lines[:-2]) >= STEP, np.int16)
+        if _seams(steps, 0, steps.shape[0], 0, steps.shape[1] - 1, GLANCE_SEAM, part=0):
+            return True
+    return False
 
 
 def _reduced(image: Image.Image) -> tuple[npt.NDArray[np.int16], float]:
@@ -374,18 +401,24 @@ def _split(maps: _Maps, box: Box, depth: int) -> list[Box]:
 
 
 def _seams(
-    steps: npt.NDArray[np.int16], first: int, last: int, start: int, end: int
+    steps: npt.NDArray[np.int16],
+    first: int,
+    last: int,
+    start: int,
+    end: int,
+    contrast: float = SEAM_CONTRAST,
+    part: float = PART,
 ) -> list[tuple[int, int, float]]:
-    """The seams across ``first``-``last`` (in its middle half): lines that are steps along at least
-    :data:`SEAM_COVERAGE` of ``start``-``end`` and stand out from a line beside them, each as where
-    the part before it ends, where the part after it begins (around a gutter: its other seam within
-    :data:`GUTTER` lines) and how much it stands out."""
+    """The seams across ``first``-``last`` (``part`` of it away from its ends at least): lines that
+    are steps along at least :data:`SEAM_COVERAGE` of ``start``-``end`` and stand out by ``contrast``
+    from a line beside them, each as where the part before it ends, where the part after it begins
+    (around a gutter: its other seam within :data:`GUTTER` lines) and how much it stands out."""
     share = (steps[:, end] - steps[:, start]) / max(1, end - start)
-    lines = np.arange(first + int(PART * (last - first)), last - int(PART * (last - first)) + 1)
+    lines = np.arange(first + int(part * (last - first)), last - int(part * (last - first)) + 1)
     lines = lines[(lines > SEAM_APART) & (lines < len(share) - SEAM_APART)]
     beside = np.minimum(share[lines - SEAM_APART], share[lines + SEAM_APART])  # a gutter has two
     strength = share[lines] - beside
-    kept = (share[lines] >= SEAM_COVERAGE) & (strength >= SEAM_CONTRAST)
+    kept = (share[lines] >= SEAM_COVERAGE) & (strength >= contrast)
     found = lines[kept].tolist()
     seams = []
     for line, stands in zip(found, strength[kept].tolist(), strict=True):

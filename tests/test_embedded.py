@@ -4,6 +4,7 @@ textures, uniformly framed images (trimmed first, as the scan does)."""
 
 import io
 from collections.abc import Callable
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from scanner.borders import trim_borders
-from scanner.embedded import find_regions
+from scanner.embedded import _worth_a_look, find_regions
 from scanner.hashfile import HashOptions, hash_file
 from scanner.hashing import pdq
 from scanner.loading import load_image
@@ -96,6 +97,30 @@ def test_the_bound_caps_the_regions() -> None:
 @pytest.mark.parametrize("seed", range(40, 52))
 def test_a_plain_photo_has_no_region(seed: int) -> None:
     assert find_regions(decoded(photo(seed, (480, 360))), 4) == []
+
+
+@pytest.mark.parametrize("quality", [95, 50])
+def test_the_glance_lets_chrome_and_collages_through(quality: int) -> None:
+    """The cheap gate before the search: every drawn screenshot (as PNG and as a rough JPEG), collage
+    with or without gutters and gradient letterbox goes on to the search."""
+    for seed in SEEDS:
+        original = photo(seed, (480, 360))
+        for chrome in CHROMES.values():
+            screenshot = chrome(original, seed)[0]
+            assert _worth_a_look(screenshot), (chrome.__name__, seed)
+            assert _worth_a_look(decoded(screenshot, quality)), (chrome.__name__, seed, quality)
+    for count, gutter in product((2, 3, 4), (0, 6)):
+        picture = collage([photo(seed, (400, 300)) for seed in SEEDS[:count]], gutter)[0]
+        assert _worth_a_look(decoded(picture, quality)), (count, gutter)
+
+
+@pytest.mark.parametrize("seed", range(40, 52))
+def test_the_glance_stops_a_plain_photo(seed: int) -> None:
+    """A photograph (as JPEG, or as PNG with its noise whole) ends at the glance: no run of equal levels
+    as chrome has, no seam."""
+    picture = photo(seed, (750, 560))
+    assert not _worth_a_look(decoded(picture))
+    assert not _worth_a_look(picture)
 
 
 def test_noise_and_flat_images_have_no_region() -> None:
