@@ -53,8 +53,11 @@ FLAT_SHARE = 0.3
 (:data:`BACKGROUND`): text or chrome on its background is that flat between its strokes."""
 SEAM_COVERAGE = 0.85
 """Share of a seam's length that must be steps for a collage's split."""
-INSIDE_TEXTURED = 0.4
-"""Share of a box's pixels that must be textured."""
+INSIDE_TEXTURED = 0.2
+"""Share of a box's pixels that must be textured (a drawing's flat colours and gradients are not: its
+outlines are; chrome inside it is ruled out by :data:`BACKGROUND`)..."""
+CELL_TEXTURED = 0.4
+"""...and of each part of a collage: a seam inside a picture must not cut it."""
 OUTSIDE_TEXTURED = 0.25
 """Largest share of textured pixels just outside a box's side inside the image: a picture pasted on
 chrome has a margin, a bar or a gradient there, not more of a picture."""
@@ -80,7 +83,7 @@ PART = 0.25
 """Each part of a split is at least this share of the split box's side."""
 MIN_MARGIN = 0.03
 """A box leaves at least this share of a side of the image outside it, else it is the whole image."""
-CANDIDATES = 8
+CANDIDATES = 12
 """Candidate edges per direction, besides the image's borders: the rows (columns) with the longest runs."""
 
 Box = tuple[int, int, int, int]
@@ -300,7 +303,7 @@ def _plausible(
         beside = np.zeros_like(keep)
         for texture, band in zip(textures, bands, strict=True):
             beside |= (texture <= OUTSIDE_TEXTURED) | (_share(maps.flat, *band) >= FLAT_SHARE)
-        straight = (coverages[side] >= EDGE_COVERAGE) | (np.minimum(*textures) <= QUIET)
+        straight = (coverages[side] >= EDGE_COVERAGE) | (np.min(textures, axis=0) <= QUIET)
         keep &= on_border | (beside & straight)
     return keep
 
@@ -393,9 +396,9 @@ def _split(maps: _Maps, box: Box, depth: int) -> list[Box]:
         seams.append((strength, ((left, top, right, low), (left, high, right, bottom))))
     for _, parts in sorted(seams, key=lambda seam: -seam[0]):
         textures = [maps.texture(part) for part in parts]
-        if min(textures) >= INSIDE_TEXTURED:
+        if min(textures) >= CELL_TEXTURED:
             return [piece for part in parts for piece in _split(maps, part, depth - 1)]
-        if max(textures) >= INSIDE_TEXTURED and min(textures) <= QUIET:  # a blank cell: left out
+        if max(textures) >= CELL_TEXTURED and min(textures) <= QUIET:  # a blank cell: left out
             return _split(maps, parts[int(np.argmax(textures))], depth - 1)
     return [box]
 
