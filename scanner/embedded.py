@@ -14,7 +14,6 @@ A plain photo, a texture or an image with a uniform frame (trimmed before, :mod:
 yields nothing: it has no textured box with quiet surroundings and no seam crossing it whole.
 """
 
-import math
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -130,37 +129,7 @@ def find_regions(image: Image.Image, limit: int) -> list[Box]:
     found = _picture_box(maps)
     parts = _split(maps, found or (0, 0, width, height), depth=2)
     boxes = parts if len(parts) > 1 else ([found] if found is not None else [])
-    if not boxes:
-        return []
-    gray = np.asarray(image.convert("L"), dtype=np.int16)
-    reach = 2 * math.ceil(scale) + 1
-    return [_sharpened(gray, _scaled(box, scale, image.size), reach) for box in boxes[:limit]]
-
-
-def _sharpened(gray: npt.NDArray[np.int16], box: Box, reach: int) -> Box:
-    """``box`` (found on the reduced image) with each side inside the image moved, by ``reach`` pixels
-    at most, to the innermost line of the image as given that is an edge against chrome: a line
-    outside of one level (nine tenths of it within :data:`FLAT`), a step of :data:`STEP` on average
-    across. A crop that takes in a few pixels of a bubble or a bar moves the picture's hashes."""
-    left, top, right, bottom = box
-    sides = [top, bottom, left, right]
-    for side in range(4):
-        at = sides[side]
-        lines = gray[:, left:right] if side < 2 else gray[top:bottom].T
-        if at <= 0 or at >= lines.shape[0] or lines.shape[1] < 2:
-            continue
-        inward = 1 if side in (0, 2) else -1  # top and left move down/right into the picture
-        candidates = range(at + inward * reach, at - inward * (reach + 1), -inward)
-        for line in candidates:  # innermost first; the edge between line - 1 and line
-            if not 1 <= line < lines.shape[0]:
-                continue
-            outside = lines[line - 1] if inward == 1 else lines[line]
-            step = np.abs(lines[line] - lines[line - 1]).mean()
-            if step >= STEP and np.mean(np.abs(outside - np.median(outside)) <= FLAT) >= 0.9:
-                sides[side] = line
-                break
-    top, bottom, left, right = sides
-    return left, top, right, bottom
+    return [_scaled(box, scale, image.size) for box in boxes[:limit]]
 
 
 def _worth_a_look(image: Image.Image) -> bool:
