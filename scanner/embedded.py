@@ -69,7 +69,10 @@ GAP = 3
 """Width in work pixels of the band outside a side..."""
 AWAY = (4, 8)
 """...and its distances from the side, the quieter counts (the edge's own gradient is not the
-surroundings' texture; a bubble's or a frame's edge may be close)."""
+surroundings' texture; a bubble's or a frame's edge may be close)..."""
+WIDE = (12, 20)
+"""...or the whole band one of these wide from the nearer distance, when it is a background (a heading
+or a caption close to the picture: its lines and the gaps between them)."""
 MIN_AREA = 0.12
 """A box covers at least this share of the image."""
 MIN_SIDE = 0.2
@@ -301,6 +304,8 @@ def _plausible(
         bands = [_outside(box, side, away, width, height) for away in AWAY]
         textures = [_share(maps.textured, *band) for band in bands]
         beside = np.zeros_like(keep)
+        for wide in WIDE:
+            beside |= _share(maps.flat, *_outside(box, side, AWAY[0], width, height, wide)) >= FLAT_SHARE
         for texture, band in zip(textures, bands, strict=True):
             beside |= (texture <= OUTSIDE_TEXTURED) | (_share(maps.flat, *band) >= FLAT_SHARE)
         straight = (coverages[side] >= EDGE_COVERAGE) | (np.min(textures, axis=0) <= QUIET)
@@ -352,7 +357,8 @@ def _is_picture(maps: _Maps, box: Box) -> bool:
             continue
         bands = [_outside(box, side, away, width, height) for away in AWAY]
         quiet = (maps.texture(b) <= OUTSIDE_TEXTURED or maps.background(b) > BACKGROUND for b in bands)
-        if not any(quiet):
+        wide = (_outside(box, side, AWAY[0], width, height, gap) for gap in WIDE)
+        if not any(quiet) and not any(maps.background(band) > BACKGROUND for band in wide):
             return False  # more picture around the box: it is part of a picture, not one
     return all(maps.background(part) <= BACKGROUND for part in _strips(box))
 
@@ -366,18 +372,20 @@ def _strips(box: Box, count: int = 4) -> list[Box]:
     return across + [(a, top, b, bottom) for a, b in pairwise(xs)]
 
 
-def _outside(box: Any, side: int, away: int, width: int, height: int) -> tuple[Any, Any, Any, Any]:
-    """The band :data:`GAP` wide, ``away`` pixels out of side ``side`` (top, bottom, left, right) of
-    ``box`` (ints or arrays), within the image."""
+def _outside(
+    box: Any, side: int, away: int, width: int, height: int, gap: int = GAP
+) -> tuple[Any, Any, Any, Any]:
+    """The band ``gap`` wide, ``away`` pixels out of side ``side`` (top, bottom, left, right) of ``box``
+    (ints or arrays), within the image."""
     left, top, right, bottom = box
     if side == 0:
-        top, bottom = top - away - GAP, top - away
+        top, bottom = top - away - gap, top - away
     elif side == 1:
-        top, bottom = bottom + away, bottom + away + GAP
+        top, bottom = bottom + away, bottom + away + gap
     elif side == 2:
-        left, right = left - away - GAP, left - away
+        left, right = left - away - gap, left - away
     else:
-        left, right = right + away, right + away + GAP
+        left, right = right + away, right + away + gap
     left, top = np.minimum(width, np.maximum(0, left)), np.minimum(height, np.maximum(0, top))
     return left, top, np.maximum(left, np.minimum(width, right)), np.maximum(top, np.minimum(height, bottom))
 
