@@ -16,13 +16,22 @@ yields nothing: it has no textured box with quiet surroundings and no seam cross
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
 WORK_SIDE = 384
-"""The image is reduced (box filter) to at most this many pixels a side before it is read."""
+"""The image is reduced (box filter) to at most this many pixels a side before it is read..."""
+GLANCE_SIDE = 128
+"""...after a glance at it reduced to at most this many (:func:`_worth_a_look`) found chrome..."""
+CHROME_RUN = 8
+CHROME = 0.1
+"""...this share of its pixels in runs of more than :data:`CHROME_RUN` equal levels across or down
+(screenshots of the quality set: 0.2 and more; photographs, textures: about 0.01)..."""
+GLANCE_SEAM = 0.3
+"""...or a seam standing out this much (:data:`SEAM_CONTRAST`) from the lines beside it."""
 STEP = 10.0
 """Smallest change of level (0-255) across an edge, two pixels apart, that counts as a step."""
 TEXTURE = 1.0
@@ -36,10 +45,19 @@ QUIET = 0.05
 BACKGROUND = 0.6
 """Largest share of pixels of one level (within two) in each strip of a box (a quarter of it across
 or down): more is a page of text or chrome on its background."""
+FLAT = 2
+"""Largest change of level two pixels apart on a flat pixel (chrome, a page's background; a photo's
+noise is more)..."""
+FLAT_SHARE = 0.3
+"""...and the least share of them in a band beside a box for its gray levels to be worth counting
+(:data:`BACKGROUND`): text or chrome on its background is that flat between its strokes."""
 SEAM_COVERAGE = 0.85
 """Share of a seam's length that must be steps for a collage's split."""
-INSIDE_TEXTURED = 0.4
-"""Share of a box's pixels that must be textured."""
+INSIDE_TEXTURED = 0.2
+"""Share of a box's pixels that must be textured (a drawing's flat colours and gradients are not: its
+outlines are; chrome inside it is ruled out by :data:`BACKGROUND`)..."""
+CELL_TEXTURED = 0.4
+"""...and of each part of a collage: a seam inside a picture must not cut it."""
 OUTSIDE_TEXTURED = 0.25
 """Largest share of textured pixels just outside a box's side inside the image: a picture pasted on
 chrome has a margin, a bar or a gradient there, not more of a picture."""
@@ -51,7 +69,10 @@ GAP = 3
 """Width in work pixels of the band outside a side..."""
 AWAY = (4, 8)
 """...and its distances from the side, the quieter counts (the edge's own gradient is not the
-surroundings' texture; a bubble's or a frame's edge may be close)."""
+surroundings' texture; a bubble's or a frame's edge may be close)..."""
+WIDE = (12, 20)
+"""...or the whole band one of these wide from the nearer distance, when it is a background (a heading
+or a caption close to the picture: its lines and the gaps between them)."""
 MIN_AREA = 0.12
 """A box covers at least this share of the image."""
 MIN_SIDE = 0.2
@@ -65,7 +86,7 @@ PART = 0.25
 """Each part of a split is at least this share of the split box's side."""
 MIN_MARGIN = 0.03
 """A box leaves at least this share of a side of the image outside it, else it is the whole image."""
-CANDIDATES = 8
+CANDIDATES = 12
 """Candidate edges per direction, besides the image's borders: the rows (columns) with the longest runs."""
 
 Box = tuple[int, int, int, int]
@@ -77,9 +98,12 @@ class _Maps:
     """Cumulative sums of the work image's textured pixels (2-D) and of its steps along rows and
     columns, for O(1) shares of any box or edge."""
 
-    textured: npt.NDArray[np.float64]  # (h + 1, w + 1)
-    row_steps: npt.NDArray[np.int64]  # (h, w + 1): steps between row y - 1 and y + 1, along x
-    column_steps: npt.NDArray[np.int64]  # (w, h + 1): steps between column x - 1 and x + 1, along y
+    textured: npt.NDArray[np.int32]  # (h + 1, w + 1)
+    flat: npt.NDArray[np.int32]  # (h + 1, w + 1): pixels whose neighbours two apart differ by <= FLAT
+    row_steps: npt.NDArray[np.int16]  # (h, w + 1): steps between row y - 1 and y + 1, along x
+    column_steps: npt.NDArray[np.int16]  # (w, h + 1): steps between column x - 1 and x + 1, along y
+    row_runs: npt.NDArray[np.int16]  # (h,): the longest run of steps along each row
+    column_runs: npt.NDArray[np.int16]  # (w,)
     levels: npt.NDArray[np.uint8]  # the work image
 
     def background(self, box: Box) -> float:
@@ -94,31 +118,13 @@ class _Maps:
         return self.textured.shape[1] - 1, self.textured.shape[0] - 1
 
     def texture(self, box: Box) -> float:
-        left, top, right, bottom = box
-        t = self.textured
-        total = t[bottom, right] - t[top, right] - t[bottom, left] + t[top, left]
-        return float(total) / max(1, (right - left) * (bottom - top))
-
-    def row_edge(self, y: int, left: int, right: int) -> float:
-        """Share of steps along row ``y`` from ``left`` to ``right``; 1 at the image's border."""
-        height = self.size[1]
-        if y <= 0 or y >= height:
-            return 1.0
-        steps = self.row_steps[min(y, height - 1)]
-        return float(steps[right] - steps[left]) / max(1, right - left)
-
-    def column_edge(self, x: int, top: int, bottom: int) -> float:
-        width = self.size[0]
-        if x <= 0 or x >= width:
-            return 1.0
-        steps = self.column_steps[min(x, width - 1)]
-        return float(steps[bottom] - steps[top]) / max(1, bottom - top)
+        return float(_share(self.textured, *box))
 
 
 def find_regions(image: Image.Image, limit: int) -> list[Box]:
     """At most ``limit`` boxes of pictures inside ``image`` (none for a plain picture): the box of a
     picture in non-picture surroundings, or the parts of a collage (of the box, or of the image)."""
-    if limit <= 0 or min(image.size) < 32:
+    if limit <= 0 or min(image.size) < 32 or not _worth_a_look(image):
         return []
     work, scale = _reduced(image)
     maps = _maps(work)
@@ -129,27 +135,53 @@ def find_regions(image: Image.Image, limit: int) -> list[Box]:
     return [_scaled(box, scale, image.size) for box in boxes[:limit]]
 
 
-def _reduced(image: Image.Image) -> tuple[npt.NDArray[np.float32], float]:
+def _worth_a_look(image: Image.Image) -> bool:
+    """The gate, on a thumbnail of at most :data:`GLANCE_SIDE` pixels a side (a fraction of a
+    millisecond): chrome, a page or a margin shows as runs of exactly equal levels (:data:`CHROME`),
+    a collage, a caption band or a padding as a seam (:data:`GLANCE_SEAM`, anywhere). A photograph
+    has neither: its noise and its light's gradients change the level every few pixels even on a
+    wall or a sky, and nothing crosses it whole as a seam does."""
+    factor = -(-max(image.size) // GLANCE_SIDE)
+    pixels = np.asarray((image.reduce(factor) if factor > 1 else image).convert("L"), dtype=np.int16)
+    for lines in (pixels, pixels.T):
+        equal = _along_rows(lines[:, 1:] == lines[:, :-1], np.int16)
+        if np.mean(equal[:, CHROME_RUN:] - equal[:, :-CHROME_RUN] == CHROME_RUN) >= CHROME:
+            return True
+    for lines in (pixels, pixels.T):
+        steps = _along_rows(np.abs(lines[2:] - lines[:-2]) >= STEP, np.int16)
+        if _seams(steps, 0, steps.shape[0], 0, steps.shape[1] - 1, GLANCE_SEAM, part=0):
+            return True
+    return False
+
+
+def _reduced(image: Image.Image) -> tuple[npt.NDArray[np.int16], float]:
+    """The image's gray levels, its longer side reduced (box filter) to :data:`WORK_SIDE` if longer."""
     gray = image.convert("L")
     scale = max(1.0, max(gray.size) / WORK_SIDE)
     if scale > 1:
         size = (max(1, round(gray.width / scale)), max(1, round(gray.height / scale)))
         gray = gray.resize(size, Image.Resampling.BOX)
-    return np.asarray(gray, dtype=np.float32), scale
+    return np.asarray(gray, dtype=np.int16), scale
 
 
-def _maps(pixels: npt.NDArray[np.float32]) -> _Maps:
+def _maps(pixels: npt.NDArray[np.int16]) -> _Maps:
     dy = np.zeros_like(pixels)
     dx = np.zeros_like(pixels)
     dy[1:-1] = np.abs(pixels[2:] - pixels[:-2])
     dx[:, 1:-1] = np.abs(pixels[:, 2:] - pixels[:, :-2])
-    gradient = (np.maximum(dx, dy) / 2).astype(np.float32)
-    textured = _box_mean(gradient, 2) >= TEXTURE
+    # mean of max(dx, dy) / 2 over a 5x5 window >= TEXTURE, in whole levels
+    gradient = np.maximum(dx, dy)
+    row_steps, row_runs = _steps(_closed(dy >= STEP), pixels.shape[1])
+    column_steps, column_runs = _steps(_closed((dx >= STEP).T), pixels.shape[0])
+    textured = _box_sum(gradient, 2) >= 2 * TEXTURE * 25
     return _Maps(
         textured=_cumulative2(textured),
-        row_steps=_cumulative_rows(_closed(dy >= STEP)),
-        column_steps=_cumulative_rows(_closed((dx >= STEP).T)),
-        levels=np.clip(pixels + 0.5, 0, 255).astype(np.uint8),
+        flat=_cumulative2(gradient <= FLAT),
+        row_steps=row_steps,
+        column_steps=column_steps,
+        row_runs=row_runs,
+        column_runs=column_runs,
+        levels=pixels.astype(np.uint8),
     )
 
 
@@ -160,36 +192,53 @@ def _closed(steps: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     return filled
 
 
-def _box_mean(values: npt.NDArray[np.float32], radius: int) -> npt.NDArray[np.float32]:
+def _box_sum(values: npt.NDArray[np.int16], radius: int) -> npt.NDArray[np.int16]:
+    """Sums over the square window of ``radius`` around each pixel (edges repeated; at most
+    ``(2 radius + 1)^2 * 255``): shifted copies added, across then down."""
     padded = np.pad(values, radius, mode="edge")
-    sums = _cumulative2(padded)
-    side = 2 * radius + 1
     height, width = values.shape
-    window = (
-        sums[side : side + height, side : side + width]
-        - sums[:height, side : side + width]
-        - sums[side : side + height, :width]
-        + sums[:height, :width]
-    )
-    return (window / side**2).astype(np.float32)
-
-
-def _cumulative2(values: npt.NDArray[np.generic]) -> npt.NDArray[np.float64]:
-    sums = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
-    sums[1:, 1:] = np.asarray(values, dtype=np.float64).cumsum(0).cumsum(1)
+    across = padded[:, :width].copy()
+    for shift in range(1, 2 * radius + 1):
+        across += padded[:, shift : shift + width]
+    sums = across[:height].copy()
+    for shift in range(1, 2 * radius + 1):
+        sums += across[shift : shift + height]
     return sums
 
 
-def _cumulative_rows(values: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    sums = np.zeros((values.shape[0], values.shape[1] + 1), dtype=np.int64)
-    sums[:, 1:] = values.cumsum(1)
-    return sums
+def _cumulative2(marks: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
+    """The 2-D cumulative sums of ``marks``, from 0: (h + 1, w + 1)."""
+    down = np.zeros((marks.shape[0] + 1, marks.shape[1]), dtype=np.int16)
+    np.add.accumulate(marks, axis=0, dtype=np.int16, out=down[1:])
+    return _along_rows(down, np.int32)
 
 
-def _candidates(steps: npt.NDArray[np.int64], length: int) -> list[int]:
-    """Both borders and the lines (rows of ``steps``' cumulative sums) with the longest runs of steps,
-    at least a fifth of the side long, each the longest within two lines of it."""
-    runs = _longest_runs(np.diff(steps, axis=1) > 0)
+def _steps(steps: npt.NDArray[np.bool_], length: int) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """The cumulative sums of ``steps`` along each row (from 0), and each row's longest run of steps
+    (the count so far less the count at the row's last non-step before each pixel), only where it
+    may be a candidate's (a fifth of ``length`` steps at least, else 0)."""
+    sums = _along_rows(steps, np.int16)
+    runs = np.zeros(steps.shape[0], dtype=np.int16)
+    (lines,) = np.nonzero(sums[:, -1] >= MIN_SIDE * length)
+    if len(lines):
+        counts = sums[lines, 1:]
+        before = np.maximum.accumulate(np.where(steps[lines], 0, counts).T, axis=0).T
+        runs[lines] = (counts - before).max(axis=1)
+    return sums, runs
+
+
+def _along_rows(values: npt.NDArray[np.generic], dtype: type[np.signedinteger[Any]]) -> npt.NDArray[Any]:
+    """``values`` summed along each row as ``dtype``, from 0: (h, w + 1). NumPy accumulates fast
+    across rows (whole rows at once, casting to a wider type) and slowly along them, so the sums are
+    made and kept transposed (the array returned is a view)."""
+    sums = np.zeros((values.shape[1] + 1, values.shape[0]), dtype=dtype)
+    np.add.accumulate(np.ascontiguousarray(values.T), axis=0, dtype=dtype, out=sums[1:])
+    return sums.T
+
+
+def _candidates(runs: npt.NDArray[np.int16], length: int) -> list[int]:
+    """Both borders and the lines with the longest runs of steps (``runs``: each line's longest), at
+    least a fifth of the side long, each the longest within two lines of it."""
     picked: list[int] = []
     for line in np.argsort(-runs, kind="stable").tolist():
         if runs[line] < MIN_SIDE * length or len(picked) == CANDIDATES:
@@ -199,25 +248,13 @@ def _candidates(steps: npt.NDArray[np.int64], length: int) -> list[int]:
     return sorted({0, len(runs), *picked})
 
 
-def _longest_runs(rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-    """The length of the longest run of True in each row."""
-    padded = np.zeros((rows.shape[0], rows.shape[1] + 2), dtype=np.int8)
-    padded[:, 1:-1] = rows
-    changes = np.diff(padded, axis=1)
-    longest = np.zeros(rows.shape[0], dtype=np.int64)
-    starts, ends = np.nonzero(changes == 1), np.nonzero(changes == -1)
-    lengths = ends[1] - starts[1]  # both in row order, one end per start
-    np.maximum.at(longest, starts[0], lengths)
-    return longest
-
-
 def _picture_box(maps: _Maps) -> Box | None:
     """The box that is clearly a picture in non-picture surroundings, if any: of several, the one with
     the straightest edges, then the smallest (a bar or a bubble around a picture has straight edges
     too). Boxes are tried in that order, the first that holds is the one."""
     width, height = maps.size
-    rows = np.array(_candidates(maps.row_steps, width))
-    columns = np.array(_candidates(maps.column_steps, height))
+    rows = np.array(_candidates(maps.row_runs, width))
+    columns = np.array(_candidates(maps.column_runs, height))
     across = _coverage(maps.row_steps, rows, columns)  # [row, left, right]
     down = _coverage(maps.column_steps, columns, rows).transpose(1, 2, 0)  # [top, bottom, column]
     # [top, bottom, left, right]: the least share of steps along the four sides
@@ -225,20 +262,78 @@ def _picture_box(maps: _Maps) -> Box | None:
         np.minimum(across[:, None, :, :], across[None, :, :, :]),
         np.minimum(down[:, :, :, None], down[:, :, None, :]),
     )
+    shape = straightness.shape
+    coverages = (  # of each side, as the box's sides are: top, bottom, left, right
+        np.broadcast_to(across[:, None, :, :], shape),
+        np.broadcast_to(across[None, :, :, :], shape),
+        np.broadcast_to(down[:, :, :, None], shape),
+        np.broadcast_to(down[:, :, None, :], shape),
+    )
     top, bottom, left, right = np.meshgrid(rows, rows, columns, columns, indexing="ij")
     sized = (bottom - top >= MIN_SIDE * height) & (right - left >= MIN_SIDE * width)
     picked = np.flatnonzero((sized & (straightness >= WEAK_EDGE)).ravel())
+    box = tuple(corner.ravel()[picked] for corner in (left, top, right, bottom))
+    picked = picked[_plausible(maps, box, [coverage.ravel()[picked] for coverage in coverages])]
     area = ((bottom - top) * (right - left)).ravel()[picked]
     order = np.lexsort((area, -np.round(straightness.ravel()[picked], 1)))
     for index in picked[order].tolist():
-        box = (int(left.flat[index]), int(top.flat[index]), int(right.flat[index]), int(bottom.flat[index]))
-        if _is_picture(maps, box):
-            return box
+        found = (int(left.flat[index]), int(top.flat[index]), int(right.flat[index]), int(bottom.flat[index]))
+        if _is_picture(maps, found):
+            return found
     return None
 
 
+def _plausible(
+    maps: _Maps, box: tuple[npt.NDArray[np.int_], ...], coverages: list[npt.NDArray[np.float64]]
+) -> npt.NDArray[np.bool_]:
+    """The tests of :func:`_is_picture` but the costly counts of gray levels, for many boxes at once
+    (arrays of their left, top, right and bottom, and the share of steps along each side): large
+    enough, textured inside and along each side inside; each side inside the image a straight edge
+    with a band beside it quiet, or flat enough to be a background (:func:`_is_picture` counts its
+    levels). A plain photo's boxes end here."""
+    width, height = maps.size
+    left, top, right, bottom = box
+    margin = np.maximum(np.maximum(left / width, top / height), (width - right) / width)
+    keep = ((right - left) * (bottom - top) >= MIN_AREA * width * height) & (
+        np.maximum(margin, (height - bottom) / height) >= MIN_MARGIN
+    )
+    keep &= _share(maps.textured, left, top, right, bottom) >= INSIDE_TEXTURED
+    for side in range(4):
+        keep &= _share(maps.textured, *_inner(box, side)) >= EDGE_TEXTURED
+        on_border = (top, bottom, left, right)[side] == (0, height, 0, width)[side]
+        bands = [_outside(box, side, away, width, height) for away in AWAY]
+        textures = [_share(maps.textured, *band) for band in bands]
+        beside = np.zeros_like(keep)
+        for wide in WIDE:
+            beside |= _share(maps.flat, *_outside(box, side, AWAY[0], width, height, wide)) >= FLAT_SHARE
+        for texture, band in zip(textures, bands, strict=True):
+            beside |= (texture <= OUTSIDE_TEXTURED) | (_share(maps.flat, *band) >= FLAT_SHARE)
+        straight = (coverages[side] >= EDGE_COVERAGE) | (np.min(textures, axis=0) <= QUIET)
+        keep &= on_border | (beside & straight)
+    return keep
+
+
+def _share(sums: npt.NDArray[np.int32], left: Any, top: Any, right: Any, bottom: Any) -> Any:
+    """The share of marked pixels in boxes (ints or arrays of them), from the marks' cumulative sums."""
+    total = sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left]
+    return total / np.maximum(1, (right - left) * (bottom - top))
+
+
+def _inner(box: Any, side: int) -> tuple[Any, Any, Any, Any]:
+    """The band inside side ``side`` (top, bottom, left, right) of ``box`` (ints or arrays), a share
+    :data:`BAND` of the box's shorter side wide (two pixels at least)."""
+    left, top, right, bottom = box
+    band = np.maximum(2, np.round(BAND * np.minimum(right - left, bottom - top))).astype(int)
+    return (
+        (left, top, right, top + band),
+        (left, bottom - band, right, bottom),
+        (left, top, left + band, bottom),
+        (right - band, top, right, bottom),
+    )[side]
+
+
 def _coverage(
-    steps: npt.NDArray[np.int64], lines: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    steps: npt.NDArray[np.int16], lines: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     """[line, start, end]: the share of steps along each line (the best of it and its two
     neighbours) from each end to each later one; 1 for a line on the image's border."""
@@ -253,52 +348,19 @@ def _coverage(
 
 
 def _is_picture(maps: _Maps, box: Box) -> bool:
-    """Whether ``box`` is clearly a picture in non-picture surroundings (cheapest tests first)."""
+    """Whether ``box``, :func:`_plausible`, is clearly a picture in non-picture surroundings: beside each
+    side inside the image a quiet band or a background (text or chrome on it: no more picture), and
+    no quarter of it a page's or chrome's background."""
     width, height = maps.size
-    left, top, right, bottom = box
-    area = (right - left) * (bottom - top)
-    margins = (left / width, top / height, (width - right) / width, (height - bottom) / height)
-    if area < MIN_AREA * width * height or max(margins) < MIN_MARGIN:
-        return False
-    if maps.texture(box) < INSIDE_TEXTURED:
-        return False
-    band = max(2, round(BAND * min(right - left, bottom - top)))
-    inner_bands = (
-        (left, top, right, top + band),
-        (left, bottom - band, right, bottom),
-        (left, top, left + band, bottom),
-        (right - band, top, right, bottom),
-    )
-    if any(maps.texture(inner) < EDGE_TEXTURED for inner in inner_bands):
-        return False  # the picture reaches each side of its box, the image's border too
     for side in range(4):
-        if not _side_holds(maps, box, side):
-            return False
+        if (box[1], box[3], box[0], box[2])[side] in (0, (height, height, width, width)[side]):
+            continue
+        bands = [_outside(box, side, away, width, height) for away in AWAY]
+        quiet = (maps.texture(b) <= OUTSIDE_TEXTURED or maps.background(b) > BACKGROUND for b in bands)
+        wide = (_outside(box, side, AWAY[0], width, height, gap) for gap in WIDE)
+        if not any(quiet) and not any(maps.background(band) > BACKGROUND for band in wide):
+            return False  # more picture around the box: it is part of a picture, not one
     return all(maps.background(part) <= BACKGROUND for part in _strips(box))
-
-
-def _side_holds(maps: _Maps, box: Box, side: int) -> bool:
-    """Side ``side`` (top, bottom, left, right) of ``box`` is on the image's border, or is a straight
-    edge with no more picture beyond it."""
-    width, height = maps.size
-    left, top, right, bottom = box
-    at = (top, bottom, left, right)[side]
-    if at in (0, (height, height, width, width)[side]):
-        return True
-    if side < 2:
-        coverage = max(maps.row_edge(at + d, left, right) for d in (-1, 0, 1))
-    else:
-        coverage = max(maps.column_edge(at + d, top, bottom) for d in (-1, 0, 1))
-    if coverage < WEAK_EDGE:
-        return False
-    bands = [_outside(box, side, away, width, height) for away in AWAY]
-    textures = [maps.texture(band) for band in bands]
-    if not any(
-        texture <= OUTSIDE_TEXTURED or maps.background(band) > BACKGROUND
-        for texture, band in zip(textures, bands, strict=True)
-    ):
-        return False  # more picture around the box: it is part of a picture, not one
-    return coverage >= EDGE_COVERAGE or min(textures) <= QUIET
 
 
 def _strips(box: Box, count: int = 4) -> list[Box]:
@@ -310,20 +372,22 @@ def _strips(box: Box, count: int = 4) -> list[Box]:
     return across + [(a, top, b, bottom) for a, b in pairwise(xs)]
 
 
-def _outside(box: Box, side: int, away: int, width: int, height: int) -> Box:
-    """The band :data:`GAP` wide, ``away`` pixels out of side ``side`` (top, bottom, left, right) of
-    ``box``, within the image."""
+def _outside(
+    box: Any, side: int, away: int, width: int, height: int, gap: int = GAP
+) -> tuple[Any, Any, Any, Any]:
+    """The band ``gap`` wide, ``away`` pixels out of side ``side`` (top, bottom, left, right) of ``box``
+    (ints or arrays), within the image."""
     left, top, right, bottom = box
     if side == 0:
-        top, bottom = top - away - GAP, top - away
+        top, bottom = top - away - gap, top - away
     elif side == 1:
-        top, bottom = bottom + away, bottom + away + GAP
+        top, bottom = bottom + away, bottom + away + gap
     elif side == 2:
-        left, right = left - away - GAP, left - away
+        left, right = left - away - gap, left - away
     else:
-        left, right = right + away, right + away + GAP
-    left, top = min(width, max(0, left)), min(height, max(0, top))
-    return left, top, max(left, min(width, right)), max(top, min(height, bottom))
+        left, right = right + away, right + away + gap
+    left, top = np.minimum(width, np.maximum(0, left)), np.minimum(height, np.maximum(0, top))
+    return left, top, np.maximum(left, np.minimum(width, right)), np.maximum(top, np.minimum(height, bottom))
 
 
 def _split(maps: _Maps, box: Box, depth: int) -> list[Box]:
@@ -340,26 +404,32 @@ def _split(maps: _Maps, box: Box, depth: int) -> list[Box]:
         seams.append((strength, ((left, top, right, low), (left, high, right, bottom))))
     for _, parts in sorted(seams, key=lambda seam: -seam[0]):
         textures = [maps.texture(part) for part in parts]
-        if min(textures) >= INSIDE_TEXTURED:
+        if min(textures) >= CELL_TEXTURED:
             return [piece for part in parts for piece in _split(maps, part, depth - 1)]
-        if max(textures) >= INSIDE_TEXTURED and min(textures) <= QUIET:  # a blank cell: left out
+        if max(textures) >= CELL_TEXTURED and min(textures) <= QUIET:  # a blank cell: left out
             return _split(maps, parts[int(np.argmax(textures))], depth - 1)
     return [box]
 
 
 def _seams(
-    steps: npt.NDArray[np.int64], first: int, last: int, start: int, end: int
+    steps: npt.NDArray[np.int16],
+    first: int,
+    last: int,
+    start: int,
+    end: int,
+    contrast: float = SEAM_CONTRAST,
+    part: float = PART,
 ) -> list[tuple[int, int, float]]:
-    """The seams across ``first``-``last`` (in its middle half): lines that are steps along at least
-    :data:`SEAM_COVERAGE` of ``start``-``end`` and stand out from a line beside them, each as where
-    the part before it ends, where the part after it begins (around a gutter: its other seam within
-    :data:`GUTTER` lines) and how much it stands out."""
+    """The seams across ``first``-``last`` (``part`` of it away from its ends at least): lines that
+    are steps along at least :data:`SEAM_COVERAGE` of ``start``-``end`` and stand out by ``contrast``
+    from a line beside them, each as where the part before it ends, where the part after it begins
+    (around a gutter: its other seam within :data:`GUTTER` lines) and how much it stands out."""
     share = (steps[:, end] - steps[:, start]) / max(1, end - start)
-    lines = np.arange(first + int(PART * (last - first)), last - int(PART * (last - first)) + 1)
+    lines = np.arange(first + int(part * (last - first)), last - int(part * (last - first)) + 1)
     lines = lines[(lines > SEAM_APART) & (lines < len(share) - SEAM_APART)]
     beside = np.minimum(share[lines - SEAM_APART], share[lines + SEAM_APART])  # a gutter has two
     strength = share[lines] - beside
-    kept = (share[lines] >= SEAM_COVERAGE) & (strength >= SEAM_CONTRAST)
+    kept = (share[lines] >= SEAM_COVERAGE) & (strength >= contrast)
     found = lines[kept].tolist()
     seams = []
     for line, stands in zip(found, strength[kept].tolist(), strict=True):
