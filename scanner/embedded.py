@@ -22,18 +22,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from scanner.glance import worth_a_look
+from scanner.lines import STEP, along_rows, seams
+
 WORK_SIDE = 384
-"""The image is reduced (box filter) to at most this many pixels a side before it is read..."""
-GLANCE_SIDE = 128
-"""...after a glance at it reduced to at most this many (:func:`_worth_a_look`) found chrome..."""
-CHROME_RUN = 8
-CHROME = 0.1
-"""...this share of its pixels in runs of more than :data:`CHROME_RUN` equal levels across or down
-(screenshots of the quality set: 0.2 and more; photographs, textures: about 0.01)..."""
-GLANCE_SEAM = 0.3
-"""...or a seam standing out this much (:data:`SEAM_CONTRAST`) from the lines beside it."""
-STEP = 10.0
-"""Smallest change of level (0-255) across an edge, two pixels apart, that counts as a step."""
+"""The image is reduced (box filter) to at most this many pixels a side before it is read, once a
+glance (:func:`scanner.glance.worth_a_look`) found chrome or a seam in it."""
 TEXTURE = 1.0
 """Mean gradient (levels per pixel, over a 5x5 window) above which a pixel is textured."""
 EDGE_COVERAGE = 0.6
@@ -51,8 +45,6 @@ noise is more)..."""
 FLAT_SHARE = 0.3
 """...and the least share of them in a band beside a box for its gray levels to be worth counting
 (:data:`BACKGROUND`): text or chrome on its background is that flat between its strokes."""
-SEAM_COVERAGE = 0.85
-"""Share of a seam's length that must be steps for a collage's split."""
 INSIDE_TEXTURED = 0.2
 """Share of a box's pixels that must be textured (a drawing's flat colours and gradients are not: its
 outlines are; chrome inside it is ruled out by :data:`BACKGROUND`)..."""
@@ -77,13 +69,6 @@ MIN_AREA = 0.12
 """A box covers at least this share of the image."""
 MIN_SIDE = 0.2
 """Each side of a box is at least this share of the image's side."""
-SEAM_CONTRAST = 0.5
-"""How much more of a seam than of the lines :data:`SEAM_APART` beside it must be steps."""
-SEAM_APART = 4
-GUTTER = 8
-"""Two seams at most this many work pixels apart are the edges of one gutter."""
-PART = 0.25
-"""Each part of a split is at least this share of the split box's side."""
 MIN_MARGIN = 0.03
 """A box leaves at least this share of a side of the image outside it, else it is the whole image."""
 CANDIDATES = 12
@@ -124,7 +109,7 @@ class _Maps:
 def find_regions(image: Image.Image, limit: int) -> list[Box]:
     """At most ``limit`` boxes of pictures inside ``image`` (none for a plain picture): the box of a
     picture in non-picture surroundings, or the parts of a collage (of the box, or of the image)."""
-    if limit <= 0 or min(image.size) < 32 or not _worth_a_look(image):
+    if limit <= 0 or min(image.size) < 32 or not worth_a_look(image):
         return []
     work, scale = _reduced(image)
     maps = _maps(work)
@@ -133,25 +118,6 @@ def find_regions(image: Image.Image, limit: int) -> list[Box]:
     parts = _split(maps, found or (0, 0, width, height), depth=2)
     boxes = parts if len(parts) > 1 else ([found] if found is not None else [])
     return [_scaled(box, scale, image.size) for box in boxes[:limit]]
-
-
-def _worth_a_look(image: Image.Image) -> bool:
-    """The gate, on a thumbnail of at most :data:`GLANCE_SIDE` pixels a side (a fraction of a
-    millisecond): chrome, a page or a margin shows as runs of exactly equal levels (:data:`CHROME`),
-    a collage, a caption band or a padding as a seam (:data:`GLANCE_SEAM`, anywhere). A photograph
-    has neither: its noise and its light's gradients change the level every few pixels even on a
-    wall or a sky, and nothing crosses it whole as a seam does."""
-    factor = -(-max(image.size) // GLANCE_SIDE)
-    pixels = np.asarray((image.reduce(factor) if factor > 1 else image).convert("L"), dtype=np.int16)
-    for lines in (pixels, pixels.T):
-        equal = _along_rows(lines[:, 1:] == lines[:, :-1], np.int16)
-        if np.mean(equal[:, CHROME_RUN:] - equal[:, :-CHROME_RUN] == CHROME_RUN) >= CHROME:
-            return True
-    for lines in (pixels, pixels.T):
-        steps = _along_rows(np.abs(lines[2:] - lines[:-2]) >= STEP, np.int16)
-        if _seams(steps, 0, steps.shape[0], 0, steps.shape[1] - 1, GLANCE_SEAM, part=0):
-            return True
-    return False
 
 
 def _reduced(image: Image.Image) -> tuple[npt.NDArray[np.int16], float]:
@@ -210,14 +176,14 @@ def _cumulative2(marks: npt.NDArray[np.bool_]) -> npt.NDArray[np.int32]:
     """The 2-D cumulative sums of ``marks``, from 0: (h + 1, w + 1)."""
     down = np.zeros((marks.shape[0] + 1, marks.shape[1]), dtype=np.int16)
     np.add.accumulate(marks, axis=0, dtype=np.int16, out=down[1:])
-    return _along_rows(down, np.int32)
+    return along_rows(down, np.int32)
 
 
 def _steps(steps: npt.NDArray[np.bool_], length: int) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
     """The cumulative sums of ``steps`` along each row (from 0), and each row's longest run of steps
     (the count so far less the count at the row's last non-step before each pixel), only where it
     may be a candidate's (a fifth of ``length`` steps at least, else 0)."""
-    sums = _along_rows(steps, np.int16)
+    sums = along_rows(steps, np.int16)
     runs = np.zeros(steps.shape[0], dtype=np.int16)
     (lines,) = np.nonzero(sums[:, -1] >= MIN_SIDE * length)
     if len(lines):
@@ -225,15 +191,6 @@ def _steps(steps: npt.NDArray[np.bool_], length: int) -> tuple[npt.NDArray[np.in
         before = np.maximum.accumulate(np.where(steps[lines], 0, counts).T, axis=0).T
         runs[lines] = (counts - before).max(axis=1)
     return sums, runs
-
-
-def _along_rows(values: npt.NDArray[np.generic], dtype: type[np.signedinteger[Any]]) -> npt.NDArray[Any]:
-    """``values`` summed along each row as ``dtype``, from 0: (h, w + 1). NumPy accumulates fast
-    across rows (whole rows at once, casting to a wider type) and slowly along them, so the sums are
-    made and kept transposed (the array returned is a view)."""
-    sums = np.zeros((values.shape[1] + 1, values.shape[0]), dtype=dtype)
-    np.add.accumulate(np.ascontiguousarray(values.T), axis=0, dtype=dtype, out=sums[1:])
-    return sums.T
 
 
 def _candidates(runs: npt.NDArray[np.int16], length: int) -> list[int]:
@@ -397,45 +354,18 @@ def _split(maps: _Maps, box: Box, depth: int) -> list[Box]:
     if depth == 0:
         return [box]
     left, top, right, bottom = box
-    seams: list[tuple[float, tuple[Box, Box]]] = []
-    for low, high, strength in _seams(maps.column_steps, left, right, top, bottom):
-        seams.append((strength, ((left, top, low, bottom), (high, top, right, bottom))))
-    for low, high, strength in _seams(maps.row_steps, top, bottom, left, right):
-        seams.append((strength, ((left, top, right, low), (left, high, right, bottom))))
-    for _, parts in sorted(seams, key=lambda seam: -seam[0]):
+    cuts: list[tuple[float, tuple[Box, Box]]] = []
+    for low, high, strength in seams(maps.column_steps, left, right, top, bottom):
+        cuts.append((strength, ((left, top, low, bottom), (high, top, right, bottom))))
+    for low, high, strength in seams(maps.row_steps, top, bottom, left, right):
+        cuts.append((strength, ((left, top, right, low), (left, high, right, bottom))))
+    for _, parts in sorted(cuts, key=lambda cut: -cut[0]):
         textures = [maps.texture(part) for part in parts]
         if min(textures) >= CELL_TEXTURED:
             return [piece for part in parts for piece in _split(maps, part, depth - 1)]
         if max(textures) >= CELL_TEXTURED and min(textures) <= QUIET:  # a blank cell: left out
             return _split(maps, parts[int(np.argmax(textures))], depth - 1)
     return [box]
-
-
-def _seams(
-    steps: npt.NDArray[np.int16],
-    first: int,
-    last: int,
-    start: int,
-    end: int,
-    contrast: float = SEAM_CONTRAST,
-    part: float = PART,
-) -> list[tuple[int, int, float]]:
-    """The seams across ``first``-``last`` (``part`` of it away from its ends at least): lines that
-    are steps along at least :data:`SEAM_COVERAGE` of ``start``-``end`` and stand out by ``contrast``
-    from a line beside them, each as where the part before it ends, where the part after it begins
-    (around a gutter: its other seam within :data:`GUTTER` lines) and how much it stands out."""
-    share = (steps[:, end] - steps[:, start]) / max(1, end - start)
-    lines = np.arange(first + int(part * (last - first)), last - int(part * (last - first)) + 1)
-    lines = lines[(lines > SEAM_APART) & (lines < len(share) - SEAM_APART)]
-    beside = np.minimum(share[lines - SEAM_APART], share[lines + SEAM_APART])  # a gutter has two
-    strength = share[lines] - beside
-    kept = (share[lines] >= SEAM_COVERAGE) & (strength >= contrast)
-    found = lines[kept].tolist()
-    seams = []
-    for line, stands in zip(found, strength[kept].tolist(), strict=True):
-        near = [other for other in found if abs(other - line) <= GUTTER]
-        seams.append((min(near), max(near), stands))
-    return seams
 
 
 def _scaled(box: Box, scale: float, size: tuple[int, int]) -> Box:

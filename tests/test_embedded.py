@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from scanner.borders import trim_borders
-from scanner.embedded import _worth_a_look, find_regions
+from scanner.embedded import find_regions
+from scanner.glance import worth_a_look
 from scanner.hashfile import HashOptions, hash_file
 from scanner.hashing import pdq
 from scanner.loading import load_image
@@ -168,11 +169,11 @@ def test_the_glance_lets_chrome_and_collages_through(quality: int) -> None:
         original = photo(seed, (480, 360))
         for chrome in CHROMES.values():
             screenshot = chrome(original, seed)[0]
-            assert _worth_a_look(screenshot), (chrome.__name__, seed)
-            assert _worth_a_look(decoded(screenshot, quality)), (chrome.__name__, seed, quality)
+            assert worth_a_look(screenshot), (chrome.__name__, seed)
+            assert worth_a_look(decoded(screenshot, quality)), (chrome.__name__, seed, quality)
     for count, gutter in product((2, 3, 4), (0, 6)):
         picture = collage([photo(seed, (400, 300)) for seed in SEEDS[:count]], gutter)[0]
-        assert _worth_a_look(decoded(picture, quality)), (count, gutter)
+        assert worth_a_look(decoded(picture, quality)), (count, gutter)
 
 
 @pytest.mark.parametrize("seed", range(40, 52))
@@ -180,8 +181,8 @@ def test_the_glance_stops_a_plain_photo(seed: int) -> None:
     """A photograph (as JPEG, or as PNG with its noise whole) ends at the glance: no run of equal levels
     as chrome has, no seam."""
     picture = photo(seed, (750, 560))
-    assert not _worth_a_look(decoded(picture))
-    assert not _worth_a_look(picture)
+    assert not worth_a_look(decoded(picture))
+    assert not worth_a_look(picture)
 
 
 def test_noise_and_flat_images_have_no_region() -> None:
