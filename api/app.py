@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import numpy as np
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,12 +56,7 @@ def create_app(
     budget_engine = make_engine(settings.effective_database_url, durable=False)
     sessions = make_session_factory(engine)
     own_watcher = watcher is None
-    published = PublishedVersion(
-        sessions, IndexStore.from_settings(settings), settings.index_dir, settings.index_versions_kept
-    )
-    watching = watcher or IndexWatcher(
-        settings.index_dir, settings.index_poll_seconds, source=published, verified=published.verified
-    )
+    watching = watcher or _watcher(settings, sessions)
     clock = clock or SystemClock()
     found = Services(
         settings=settings,
@@ -175,6 +171,16 @@ class ImageRefusal:
 def _upload_path(path: str) -> bool:
     """The console's list import takes a file as a multipart form (the file is read as text)."""
     return path.startswith(console.UPLOADS) and path.endswith("/import")
+
+
+def _watcher(settings: Settings, sessions: sessionmaker[Session]) -> IndexWatcher:
+    """The index watcher serving what the database says is published, fetched from the index store."""
+    published = PublishedVersion(
+        sessions, IndexStore.from_settings(settings), settings.index_dir, settings.index_versions_kept
+    )
+    return IndexWatcher(
+        settings.index_dir, settings.index_poll_seconds, source=published, verified=published.verified
+    )
 
 
 def check_variant_thresholds(variants: Mapping[str, int]) -> None:

@@ -16,7 +16,7 @@ from indexer import serving
 from indexer.checksums import MANIFEST
 from indexer.errors import VersionRefused
 from indexer.publishing import newest_version
-from indexer.serving import Fingerprint, fingerprint
+from indexer.serving import Fingerprint
 from indexer.store import IndexStore, RemoteState
 
 ABANDONED_AFTER = 3600.0
@@ -54,7 +54,7 @@ class PublishedVersion:
             self._refused = {version: (state, refused.problems)}
             raise
         self.verified.clear()
-        self.verified[version] = fingerprint(placed)
+        self.verified[version] = placed.fingerprint
         self._refused.pop(version, None)
         serving.prune(self.cache_dir, self.keep, protect=version, staging_age=ABANDONED_AFTER)
         return version

@@ -13,15 +13,23 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from config.settings import Settings
 from indexer.checksums import MANIFEST, verify_version
 from indexer.errors import VersionRefused
+from indexer.serving import Fingerprint, fingerprint
 from matcher.storage import fsync_path
 
 RemoteState = tuple[tuple[str, int, str], ...]
 """(object name, size, ETag or modification time) of each object of a version in the store."""
+
+
+class Downloaded(NamedTuple):
+    """Where a downloaded version is in the cache, and the fingerprint of the files it verified."""
+
+    path: Path
+    fingerprint: Fingerprint
 
 
 class IndexStore:
@@ -84,11 +92,13 @@ class IndexStore:
             )
         )
 
-    def download(self, version: str, cache_dir: Path, *, replace: bool = False) -> Path:
+    def download(self, version: str, cache_dir: Path, *, replace: bool = False) -> "Downloaded":
         """Download ``version`` into ``cache_dir``: into a staging directory, verified against its
         manifest, then renamed into place (``replace``: over a damaged copy; else a copy another
         process put there meanwhile is kept). :class:`VersionRefused` if it
-        is not complete in the store or fails verification; nothing is left behind then."""
+        is not complete in the store or fails verification; nothing is left behind then. The
+        fingerprint returned is the verified staging copy's, taken before the rename (which keeps
+        inodes, sizes and times): a kept copy of another process never has it."""
         if not self.shared:
             raise VersionRefused(version, [f"{version}: not in the index directory"])
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -111,16 +121,17 @@ class IndexStore:
             for path in staging.rglob("*"):
                 fsync_path(path)
             fsync_path(staging)
+            verified = fingerprint(staging)
             target = cache_dir / version
             if target.exists() and not replace:
-                return target
+                return Downloaded(target, verified)
             if target.exists():
                 aside = Path(tempfile.mkdtemp(prefix=f".{version}.damaged-", dir=cache_dir))
                 target.rename(aside / version)
                 shutil.rmtree(aside, ignore_errors=True)
             staging.rename(target)
             fsync_path(cache_dir)
-            return target
+            return Downloaded(target, verified)
         except FileNotFoundError:
             raise VersionRefused(
                 version, [f"{version}: a file its manifest lists is missing in the index store"]

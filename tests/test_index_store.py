@@ -19,7 +19,7 @@ from db.models import Publication
 from indexer.checksums import MANIFEST
 from indexer.publishing import PublishResult, publish
 from indexer.replica import PublishedVersion
-from indexer.serving import ServedIndexes
+from indexer.serving import ServedIndexes, fingerprint
 from indexer.store import IndexStore
 from indexer.watcher import IndexWatcher
 from tests.api.support import START, make_settings
@@ -225,3 +225,26 @@ def test_a_downloaded_version_damaged_before_it_is_loaded_is_hashed_and_refused(
     assert watcher.current is None
     assert watcher.hashed == 1
     assert "its SHA-256 differs from the manifest's" in watcher.state.describe()
+
+
+def test_a_copy_another_process_put_in_the_cache_during_a_download_is_not_taken_as_verified(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    """The download keeps a copy another worker renamed into place while it downloaded: what it
+    verified was its own staging copy, so the fingerprint it vouches for is that copy's, and the kept
+    one (here damaged after it was placed) is hashed before it is served."""
+    list_id = new_list(sessions)
+    load(sessions, list_id, plain("pdq", codes(300, 8)))
+    version = publish(sessions, tmp_path / "publisher" / "indexes", store=store).version
+    cache = tmp_path / "replica" / "indexes"
+    kept = store.download(version, cache).path  # the neighbour's copy, in place
+    damaged = kept / "pdq" / "entry_ids.npy"
+    good = damaged.read_bytes()
+    damaged.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))
+    downloaded = store.download(version, cache)  # this worker's download, racing it
+    assert downloaded.path == kept
+    assert downloaded.fingerprint != fingerprint(kept)
+    watcher = IndexWatcher(cache, source=lambda: version, verified={version: downloaded.fingerprint})
+    watcher.check()
+    assert watcher.current is None
+    assert watcher.hashed == 1
