@@ -46,6 +46,9 @@ from matcher import HASH_TYPES, VPDQ, HashType, MatcherError, get_hash_type
 from matcher.codes import Codes, decode_hex
 from matcher.frames import digest, encode_frames, parse_frames
 
+FIELD_LIMIT = 64 << 20
+"""Longest quoted CSV field read (a vPDQ video's frames in one field: an hour at one frame a second is
+about 300 KB); the request body limit bounds what reaches it anyway."""
 FORMATS = ("csv", "ndjson", "plain", "vpdq")
 COLUMNS = ("type", "hash", "item", "category", "quality", "action", "variant")
 ACTIONS = ("add", "retract")
@@ -552,9 +555,14 @@ def _csv_chunks(lines: Lines, reader: _Reader) -> Iterator[_Chunk]:
             yield decoded
             continue
         if any('"' in line for line in block):
-            rows = list(csv.reader(block))
+            last = first + len(block) - 1
+            if csv.field_size_limit() < FIELD_LIMIT:  # the module's own 128 KB is half an hour of video
+                csv.field_size_limit(FIELD_LIMIT)
+            try:
+                rows = list(csv.reader(block))
+            except csv.Error as error:
+                raise FileFormatError(f"lines {first}-{last}: not readable as CSV ({error})") from None
             if len(rows) != len(block):
-                last = first + len(block) - 1
                 raise FileFormatError(f"lines {first}-{last}: a quoted field spans lines (not supported)")
         else:
             rows = [line.rstrip("\r\n").split(",") for line in block]

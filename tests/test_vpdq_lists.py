@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
 from db.models import Entry, HashList, VideoFrames
-from indexer.errors import InvalidList
-from indexer.formats import read_list
+from indexer.errors import FileFormatError, InvalidList
+from indexer.formats import FIELD_LIMIT, read_list
 from indexer.lists import create_list, import_list, video_percentages
 from indexer.publishing import publish
 from indexer.serving import ServedIndexes
@@ -82,3 +82,19 @@ def test_video_percentages_are_whole_percentages(sessions: sessionmaker[Session]
         for wrong in ((0, 80), (80, 101)):
             with pytest.raises(InvalidList, match="video percentages"):
                 create_list(session, "EOKM", f"bad{wrong}", video_percent=wrong)
+
+
+def test_a_long_video_in_a_quoted_csv_field_is_read_whole() -> None:
+    """An hour at one frame a second is about 300 KB in one CSV field, past the csv module's default
+    field limit (128 KB): it was a raw csv.Error (a 500, a traceback) instead of a listed video."""
+    long = video(7, frames=3600)
+    assert len(long) > 131_072
+    found = read_list([b"type,hash,item\n", f'vpdq,"{long}",film\n'.encode()], "csv")
+    assert found.bad_lines == 0
+    assert len(found.by_type["vpdq"].codes) == 1
+
+
+def test_a_field_past_the_csv_limit_is_a_clear_error_naming_its_line() -> None:
+    huge = "0" * (FIELD_LIMIT + 1)
+    with pytest.raises(FileFormatError, match=r"^lines 2-2: not readable as CSV \(field larger than"):
+        read_list([b"type,hash,item\n", f'vpdq,"{huge}",film\n'.encode()], "csv")
