@@ -7,7 +7,10 @@ from PIL import Image
 from scanner.lines import STEP, along_rows, seams
 
 GLANCE_SIDE = 128
-"""The glance reads the image reduced to at most this many pixels a side; it is worth a look with..."""
+"""The glance reads the image reduced to at most this many pixels a side, by one factor on both axes
+unless a side would keep fewer than :data:`GLANCE_SHORT` (a long screenshot: its width keeps that much
+detail, its length is still reduced to :data:`GLANCE_SIDE`); it is worth a look with..."""
+GLANCE_SHORT = 32
 CHROME_RUN = 8
 CHROME = 0.1
 """...this share of its pixels in runs of more than :data:`CHROME_RUN` equal levels across or down
@@ -23,8 +26,11 @@ def worth_a_look(image: Image.Image) -> bool:
     has neither: its noise and its light's gradients change the level every few pixels even on a
     wall or a sky, and nothing crosses it whole as a seam does."""
     factor = -(-max(image.size) // GLANCE_SIDE)
-    pixels = np.asarray((image.reduce(factor) if factor > 1 else image).convert("L"), dtype=np.int16)
+    across, down = (min(factor, -(-side // GLANCE_SHORT)) for side in image.size)
+    pixels = np.asarray((image.reduce((across, down)) if factor > 1 else image).convert("L"), dtype=np.int16)
     for lines in (pixels, pixels.T):
+        if lines.shape[1] <= CHROME_RUN:  # too short to hold a run
+            continue
         equal = along_rows(lines[:, 1:] == lines[:, :-1], np.int16)
         if np.mean(equal[:, CHROME_RUN:] - equal[:, :-CHROME_RUN] == CHROME_RUN) >= CHROME:
             return True

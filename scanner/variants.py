@@ -25,37 +25,44 @@ from PIL import Image
 
 TURN = 3.0
 """Degrees of the listed turns, each way."""
+MIN_SIDE = 32
+"""A variant is made only if it keeps at least this many pixels and half of each side: a thinner cut
+(of a banner, a tall strip, a thumbnail) holds too little of the picture to be worth an entry."""
 
 
-def centre_crop(share: float) -> Callable[[Image.Image], Image.Image]:
+Variant = Callable[[Image.Image], Image.Image | None]
+"""Makes one transformed copy of a picture, or None where it cannot keep enough of it (:data:`MIN_SIDE`)."""
+
+
+def centre_crop(share: float) -> Variant:
     """A function cutting ``share`` of the width and of the height off each side."""
 
-    def crop(image: Image.Image) -> Image.Image:
+    def crop(image: Image.Image) -> Image.Image | None:
         dx, dy = round(image.width * share), round(image.height * share)
-        return image.crop((dx, dy, image.width - dx, image.height - dy))
+        return _centre(image, image.width - 2 * dx, image.height - 2 * dy)
 
     return crop
 
 
-def turn_inside(degrees: float) -> Callable[[Image.Image], Image.Image]:
+def turn_inside(degrees: float) -> Variant:
     """A function turning a picture ``degrees`` counter-clockwise and cutting it to the largest upright
     rectangle inside the turned picture (no corner showing)."""
 
-    def turned(image: Image.Image) -> Image.Image:
+    def turned(image: Image.Image) -> Image.Image | None:
         width, height = _inside(image.width, image.height, math.radians(abs(degrees)))
-        return _centre(image.rotate(degrees, Image.Resampling.BICUBIC), width, height)
+        return _centre(image, width, height, degrees)
 
     return turned
 
 
-def turn_deep(degrees: float) -> Callable[[Image.Image], Image.Image]:
+def turn_deep(degrees: float) -> Variant:
     """A function turning a picture ``degrees`` counter-clockwise and cutting its height times the
     angle's sine from the left and right, its width times it from the top and bottom."""
 
-    def turned(image: Image.Image) -> Image.Image:
+    def turned(image: Image.Image) -> Image.Image | None:
         sine = math.sin(math.radians(abs(degrees)))
         width, height = image.width - 2 * image.height * sine, image.height - 2 * image.width * sine
-        return _centre(image.rotate(degrees, Image.Resampling.BICUBIC), width, height)
+        return _centre(image, width, height, degrees)
 
     return turned
 
@@ -71,12 +78,18 @@ def _inside(width: int, height: int, angle: float) -> tuple[float, float]:
     return (width * cosine - height * sine) / square, (height * cosine - width * sine) / square
 
 
-def _centre(image: Image.Image, width: float, height: float) -> Image.Image:
+def _centre(image: Image.Image, width: float, height: float, degrees: float = 0.0) -> Image.Image | None:
+    """The centred ``width`` x ``height`` cut of ``image`` turned by ``degrees``; None if the cut keeps
+    less than half or fewer than :data:`MIN_SIDE` pixels of a side (checked before turning)."""
     left, top = (image.width - width) / 2, (image.height - height) / 2
-    return image.crop((math.ceil(left), math.ceil(top), math.floor(left + width), math.floor(top + height)))
+    box = (math.ceil(left), math.ceil(top), math.floor(left + width), math.floor(top + height))
+    for kept, side in ((box[2] - box[0], image.width), (box[3] - box[1], image.height)):
+        if kept < max(MIN_SIDE, side / 2):
+            return None
+    return (image.rotate(degrees, Image.Resampling.BICUBIC) if degrees else image).crop(box)
 
 
-LIST_VARIANTS: tuple[tuple[str, Callable[[Image.Image], Image.Image]], ...] = (
+LIST_VARIANTS: tuple[tuple[str, Variant], ...] = (
     ("crop5", centre_crop(0.05)),
     ("crop10", centre_crop(0.10)),
     ("rot3in", turn_inside(TURN)),
@@ -88,6 +101,8 @@ LIST_VARIANTS: tuple[tuple[str, Callable[[Image.Image], Image.Image]], ...] = (
 
 
 def list_variants(image: Image.Image) -> Iterator[tuple[str, Image.Image]]:
-    """The labelled transformed copies of an RGB ``image`` a list holds beside it."""
+    """The labelled transformed copies of an RGB ``image`` a list holds beside it: those that keep
+    enough of it (:data:`MIN_SIDE`); a banner has no deep turns, a thumbnail no variants at all."""
     for label, make in LIST_VARIANTS:
-        yield label, make(image)
+        if (copy := make(image)) is not None:
+            yield label, copy

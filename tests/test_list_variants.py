@@ -12,11 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from cli.main import main
 from indexer.formats import read_list
 from scanner.hashfile import HashOptions, hash_file
-from scanner.variants import LIST_VARIANTS, centre_crop, turn_inside
+from scanner.variants import LIST_VARIANTS, MIN_SIDE, centre_crop, list_variants, turn_inside
 from tests.fixtures.images import photo, save_jpeg
 from tests.test_scan_http import Server, provision, report_rows, scan_argv
 
@@ -69,9 +70,9 @@ def test_cropped_and_turned_copies_match_through_the_variants(
     running.start()
     try:
         root = tmp_path / "storage"
-        save_jpeg(centre_crop(0.05)(photo(SEEDS[0], (480, 360))), root / "crop.jpg", quality=80)
-        save_jpeg(turn_inside(-2.5)(photo(SEEDS[1], (480, 360))), root / "turned.jpg", quality=80)
-        save_jpeg(centre_crop(0.05)(photo(70, (480, 360))), root / "unrelated.jpg", quality=80)
+        save_jpeg(_made(centre_crop(0.05)(photo(SEEDS[0], (480, 360)))), root / "crop.jpg", quality=80)
+        save_jpeg(_made(turn_inside(-2.5)(photo(SEEDS[1], (480, 360)))), root / "turned.jpg", quality=80)
+        save_jpeg(_made(centre_crop(0.05)(photo(70, (480, 360)))), root / "unrelated.jpg", quality=80)
         assert main(scan_argv(root, running.url, key, tmp_path)) == 0
         rows = report_rows(tmp_path)
         assert {ref for ref, row in rows.items() if row["matched"] == "true"} == {
@@ -98,6 +99,11 @@ def test_cropped_and_turned_copies_match_through_the_variants(
         running.stop()
 
 
+def _made(copy: Image.Image | None) -> Image.Image:
+    assert copy is not None
+    return copy
+
+
 def _hotline_key(data: Path) -> str:
     environment = {**os.environ, "HASHMATCH_DATA_DIR": str(data)}
     environment.pop("HASHMATCH_DATABASE_URL", None)
@@ -109,3 +115,64 @@ def _hotline_key(data: Path) -> str:
         text=True,
     )
     return done.stdout.splitlines()[0].strip()
+
+
+SHAPES = [(2000, 150), (150, 2000), (200, 1800), (1, 1), (2, 2), (1, 500), (500, 1)]
+"""Wide, tall and tiny pictures: some variants cannot be made of them (regression: a crash)."""
+
+
+def _shaped(size: tuple[int, int]) -> Image.Image:
+    width, height = size
+    return photo(63, size) if min(size) >= 8 else Image.new("RGB", (width, height), (90, 40, 200))
+
+
+@pytest.mark.parametrize("size", SHAPES)
+def test_variants_too_thin_to_hold_information_are_not_made(size: tuple[int, int]) -> None:
+    """A variant leaving less than half of a side, or fewer than :data:`MIN_SIDE` pixels on a side, is
+    left out; the others are made."""
+    width, height = size
+    copies = dict(list_variants(_shaped(size)))
+    for label, copy in copies.items():
+        assert copy.width >= max(MIN_SIDE, width / 2), (label, copy.size)
+        assert copy.height >= max(MIN_SIDE, height / 2), (label, copy.size)
+    if min(size) >= 2 * MIN_SIDE:
+        assert {"crop5", "crop10"} <= set(copies)
+    assert not {"rot3deep", "rot-3deep"} & set(copies)  # 2*sin(3°)*long side > half the short one
+
+
+@pytest.mark.parametrize("size", SHAPES)
+def test_hash_with_variants_keeps_the_picture_of_any_shape(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The picture's own hashes come whatever its shape; only the variants that can be made do."""
+    path = tmp_path / "shape.png"
+    _shaped(size).save(path)
+    options = HashOptions(types=("pdq", "phash", "dhash", "md5"), variants=True)
+    found = hash_file(path, options)
+    assert found.problem is None
+    assert {item.type for item in found.hashes if item.label is None} == {"pdq", "phash", "dhash", "md5"}
+    labels = {item.label for item in found.hashes} - {None}
+    assert labels <= {label for label, _ in list_variants(_shaped(size))}
+    assert not {"rot3deep", "rot-3deep"} & labels
+
+
+def test_hash_variants_of_a_banner_through_the_command_line(tmp_path: Path) -> None:
+    save_jpeg(photo(64, (2000, 150)), tmp_path / "banner.jpg")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "hash",
+            "--variants",
+            "--no-progress",
+            str(tmp_path / "banner.jpg"),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stderr.splitlines()) == (0, [done.stderr.strip()])  # the summary only
+    assert "0 files with problems" in done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    labels = {row["variant"] for row in rows}
+    assert {"", "crop5", "crop10"} <= labels
+    assert not {"rot3deep", "rot-3deep"} & labels
