@@ -334,17 +334,24 @@ def share_edge(frames: npt.NDArray[np.uint8], listed: int, margin: int) -> Video
     return VideoMargin(1, frames, frames.shape[0], frames.shape[0], listed, margin)
 
 
-def test_videos_that_differ_in_a_frame_and_flip_at_the_share_boundary_are_probes() -> None:
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_videos_that_differ_in_a_frame_and_flip_at_the_share_boundary_are_probes(shuffled: bool) -> None:
     """Adding and removing matching frames at a listed video's share boundary: after the first few
-    near-identical videos, every flip is a probe; the same video again teaches nothing."""
+    near-identical videos, every flip is a probe; the same video again teaches nothing. Matching
+    ignores frame order, so neither does the watch: each video's frames sent in a new order too."""
     rule = rule_for(256, LIMIT)
     frames = np.random.default_rng(12).integers(0, 256, (24, 32), dtype=np.uint8)
+    order = np.random.default_rng(14)
+
+    def sent(video: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        return video[order.permutation(video.shape[0])] if shuffled else video
+
     watch = ShareWatch(1)
-    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0
-    made = [watch.see(share_edge(np.delete(frames, i, axis=0), 23, -1), 0, rule) for i in range(24)]
+    assert watch.see(share_edge(sent(frames), 24, 0), 5, rule) == 0
+    made = [watch.see(share_edge(sent(np.delete(frames, i, axis=0)), 23, -1), 0, rule) for i in range(24)]
     assert made[:2] == [0, 0]  # a video, its trim and a longer cut: a few may straddle the boundary
     assert made[2:] == [1] * 22
-    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0  # seen before
+    assert watch.see(share_edge(sent(frames), 24, 0), 5, rule) == 0  # seen before
     assert watch.probes == 22
 
 
