@@ -19,7 +19,7 @@ from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ProbeWatch, VideoFrames
-from guard.probing import ProbeRule, distances
+from guard.probing import ProbeRule, nearest
 from guard.shares import RECORD, ShareWatch, at_share_edge
 from matcher import HASH_TYPES
 from matcher.codes import Codes
@@ -88,7 +88,7 @@ class ListedFrames:
             codes = self._codes(session, bytes(value))
             if not codes.shape[0] or not queries.shape[0]:
                 continue
-            apart = distances(np.ascontiguousarray(queries), codes).min(axis=0)
+            apart = nearest(np.ascontiguousarray(queries), codes)
             for frame in np.flatnonzero(apart <= threshold + rule.band).tolist():
                 if (entry_id, frame) not in watched:
                     edge = abs(int(apart[frame]) - threshold)

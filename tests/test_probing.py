@@ -14,6 +14,7 @@ from guard.probing import (
     euclidean_rule,
     flat_index,
     near_edges,
+    nearest,
     observe,
     observed_answer,
     rule_for,
@@ -173,6 +174,18 @@ def test_distances_agree_with_a_plain_count_in_every_block() -> None:
     codes = rng.integers(0, 256, (70, 32), dtype=np.uint8)
     expected = [[distance(bytes(q), bytes(c)) for c in codes] for q in queries]
     assert distances(queries, codes).tolist() == expected
+
+
+def test_nearest_in_chunks_is_the_minimum_of_the_whole_matrix() -> None:
+    """A long video's frames against a long listed video's, a few queries at a time (bounded memory):
+    the same nearest distance per listed frame as the whole matrix's minimum."""
+    rng = np.random.default_rng(17)
+    queries = rng.integers(0, 256, (103, 32), dtype=np.uint8)
+    codes = rng.integers(0, 256, (41, 32), dtype=np.uint8)
+    codes[::5] = queries[::12][: codes[::5].shape[0]]  # some at distance 0
+    whole = distances(queries, codes).min(axis=0)
+    for budget in (1, 41 * 4, 41 * 4 * 7, 1 << 30):
+        assert np.array_equal(nearest(queries, codes, budget), whole)
 
 
 def test_near_edges_finds_exactly_the_codes_a_query_came_to_the_edge_of() -> None:
