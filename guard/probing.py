@@ -238,7 +238,7 @@ def nearest(queries: Codes, codes: Codes, budget: int = CHUNK_BYTES) -> npt.NDAr
     at a time as fit in ``budget`` bytes: a long video's frames against a long listed video's never
     hold the whole matrix."""
     step = max(1, budget // max(1, codes.shape[0] * 4))
-    found = distances(queries[:step], codes).min(axis=0)
+    found: npt.NDArray[np.int32] = distances(queries[:step], codes).min(axis=0)
     for start in range(step, queries.shape[0], step):
         np.minimum(found, distances(queries[start : start + step], codes).min(axis=0), out=found)
     return found
