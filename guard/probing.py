@@ -233,6 +233,17 @@ def distances(queries: Codes, codes: Codes, euclidean: bool = False) -> npt.NDAr
     return found
 
 
+def nearest(queries: Codes, codes: Codes, budget: int = CHUNK_BYTES) -> npt.NDArray[np.int32]:
+    """Each code's Hamming distance to its nearest query (at least one), the distances of as many queries
+    at a time as fit in ``budget`` bytes: a long video's frames against a long listed video's never
+    hold the whole matrix."""
+    step = max(1, budget // max(1, codes.shape[0] * 4))
+    found: npt.NDArray[np.int32] = distances(queries[:step], codes).min(axis=0)
+    for start in range(step, queries.shape[0], step):
+        np.minimum(found, distances(queries[start : start + step], codes).min(axis=0), out=found)
+    return found
+
+
 def flat_index(codes: Codes, rule: ProbeRule) -> Any:
     """A FAISS exact binary index over Hamming ``codes`` (rows), for :func:`near_edges`; None for a
     Euclidean type (compared directly)."""

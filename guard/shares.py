@@ -9,7 +9,8 @@ adding or removing matching frames reads which frames the listed video needs.
 So a video item within :data:`SHARE_BAND` frames of a watched video entry's boundary (its
 :attr:`matcher.video.VideoMargin.margin`) is a *share-edge query* of that entry, kept as a
 :data:`RECORD`: how many of its frames there are and matched, how many listed frames it matched, and a
-sample of the frames that matched (the first :data:`SHARE_SAMPLE`). A share-edge query *near-identical*
+sample of the frames that matched (the lowest :data:`SHARE_SAMPLE` by value: matching ignores frame
+order, so the sample and the digest do too). A share-edge query *near-identical*
 to an earlier one (at most ``SHARE_BAND`` sampled frames without a twin within the cluster radius in the
 other sample, every count at most ``SHARE_BAND`` apart) whose file's answer was the other one, and on
 the other side of this entry's boundary, is a probe once it has :data:`SHARE_FAMILY` near-identical
@@ -34,7 +35,7 @@ SHARE_BAND = 2
 """Frames a video may be from its list's share boundary to be a share-edge query; also how many
 sampled frames and counts two near-identical videos may differ by."""
 SHARE_SAMPLE = 8
-"""Matched frames of a share-edge query kept (its first), to tell near-identical videos."""
+"""Matched frames of a share-edge query kept (its lowest by value), to tell near-identical videos."""
 SHARE_FAMILY = 3
 """Near-identical earlier share-edge queries a flip needs to count: honest storage holds a video with a
 trim or a longer cut of the same encoding (a few near-identical videos, which may straddle the
@@ -52,8 +53,8 @@ RECORD = np.dtype(
         ("digest", "u1", (8,)),
     ]
 )
-"""One share-edge query as a watch keeps it: sampled frames (the first ``sampled`` rows), usable
-frames, those that matched, listed frames matched, whether it reached the list's shares, and a digest
+"""One share-edge query as a watch keeps it: sampled frames (the first ``sampled`` rows, by value),
+usable frames, those that matched, listed frames matched, whether it reached the list's shares, and a digest
 of every frame that matched (the same query again is known as such)."""
 Records = npt.NDArray[np.void]
 
@@ -65,14 +66,16 @@ def at_share_edge(margin: int) -> bool:
 
 
 def record_of(near: VideoMargin) -> Records:
-    """A share-edge query as a watch keeps it."""
+    """A share-edge query as a watch keeps it, whatever the order of its frames (matching ignores it:
+    a caller reordering its frames sends the same query)."""
+    frames = np.unique(np.ascontiguousarray(near.frames), axis=0)
     found = np.zeros(1, RECORD)
-    sample = near.frames[:SHARE_SAMPLE]
+    sample = frames[:SHARE_SAMPLE]
     found["frames"][0, : sample.shape[0]] = sample
     found["sampled"] = sample.shape[0]
     found["total"], found["matched"], found["listed"] = near.total, near.matched, near.listed
     found["reached"] = int(near.margin >= 0)
-    found["digest"] = np.frombuffer(hashlib.blake2b(near.frames.tobytes(), digest_size=8).digest(), np.uint8)
+    found["digest"] = np.frombuffer(hashlib.blake2b(frames.tobytes(), digest_size=8).digest(), np.uint8)
     return found
 
 

@@ -15,11 +15,11 @@ from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ProbeWatch, VideoFrames
-from guard.probing import ProbeRule, distances
+from guard.probing import ProbeRule, nearest
 from guard.shares import RECORD, ShareWatch, at_share_edge
 from matcher import HASH_TYPES
 from matcher.codes import Codes
@@ -33,6 +33,13 @@ WHOLE = -1
 """The ``frame`` of a watch of a whole entry (every watch but a listed video frame's)."""
 FRAMES_ADDED = 256
 """Listed frames one call may start watching: bounds a call's new rows."""
+FRAMES_NEAR = 4096
+"""Frame watches of the listed videos a call came near compared beyond the newest
+:data:`guard.watching.WATCHES_LOADED` (of the videos nearest their share boundary first): newer
+watches of other videos cannot push them out, and a call's cost stays bounded."""
+VIDEOS_NEAR = 512
+"""Listed videos a call came near whose older frame watches it may compare (the nearest their share
+boundary): bounds a query's parameters."""
 CACHED_VIDEOS = 64
 """Listed videos whose usable frames a process keeps."""
 
@@ -81,7 +88,7 @@ class ListedFrames:
             codes = self._codes(session, bytes(value))
             if not codes.shape[0] or not queries.shape[0]:
                 continue
-            apart = distances(np.ascontiguousarray(queries), codes).min(axis=0)
+            apart = nearest(np.ascontiguousarray(queries), codes)
             for frame in np.flatnonzero(apart <= threshold + rule.band).tolist():
                 if (entry_id, frame) not in watched:
                     edge = abs(int(apart[frame]) - threshold)
@@ -169,3 +176,31 @@ def see_shares(
             row.edge_answers = watch.answers.astype("<i8").tobytes()
             rule.reach(reached, watch.probes, row.entry_id)
     return probes
+
+
+def older_frames(
+    session: Session, organisation_id: int, older: int, margins: Sequence[SeenMargin]
+) -> list[EntryCode]:
+    """The frame watches, with an id below ``older``, of the listed videos of ``margins`` (those nearest
+    their share boundary first), at most :data:`FRAMES_NEAR` of at most :data:`VIDEOS_NEAR` videos."""
+    rank: dict[int, int] = {}
+    for near, _ in margins:  # frames from the boundary, either side
+        apart = max(near.margin, -near.margin - 1)
+        rank[near.entry_id] = min(rank.get(near.entry_id, apart), apart)
+    if not older or not rank:
+        return []
+    rank = dict(sorted(rank.items(), key=lambda pair: (pair[1], pair[0]))[:VIDEOS_NEAR])
+    rows = session.execute(
+        select(ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold, ProbeWatch.frame)
+        .where(
+            ProbeWatch.organisation_id == organisation_id,
+            ProbeWatch.hash_type == VIDEO,
+            ProbeWatch.entry_id.in_(sorted(rank)),
+            ProbeWatch.id < older,
+        )
+        .order_by(case(rank, value=ProbeWatch.entry_id), ProbeWatch.id.desc())
+        .limit(FRAMES_NEAR)
+    )
+    return [
+        EntryCode(entry_id, VIDEO, bytes(code), threshold, frame) for entry_id, code, threshold, frame in rows
+    ]

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from db.models import STANDINGS, Entry, HashList, ProbeWatch, Standing
 from guard.probing import ProbeRule, Watch, flat_index, near_edges, observe, rules
-from guard.videos import VIDEO, EntryCode, ListedFrames, SeenMargin, see_shares, share_watched
+from guard.videos import VIDEO, EntryCode, ListedFrames, SeenMargin, older_frames, see_shares, share_watched
 from matcher import HASH_TYPES
 from matcher.codes import Codes
 
@@ -71,6 +71,9 @@ class _Watched:
     thresholds: npt.NDArray[np.int32]
     flat: Any = field(repr=False)
     """The codes in a FAISS index (:func:`guard.probing.flat_index`)."""
+    older: int = 0
+    """Watches not loaded: those with an id below this one (0: every watch is loaded); a call compares
+some with :func:`guard.videos.older_frames`."""
 
 
 class ProbeGuard:
@@ -112,7 +115,7 @@ class ProbeGuard:
         matched_here = {entry: name for entry, name in matched if name in self.rules}
         if not types and not matched_here and not margins:
             return Verdict()
-        fresh, near = self._near(session, organisation_id, queries, caps, types, matched_here)
+        fresh, near = self._near(session, organisation_id, queries, caps, types, matched_here, margins)
         shared = share_watched(session, organisation_id, margins, fresh)
         if not fresh and not any(near.values()) and not shared:
             return Verdict()
@@ -151,10 +154,12 @@ class ProbeGuard:
         caps: Mapping[str, npt.NDArray[np.int32]],
         types: Sequence[str],
         matched: Mapping[int, str],
+        margins: Sequence[SeenMargin],
     ) -> tuple[list[EntryCode], dict[str, list[tuple[int, int]]]]:
         """The matched entries (a video: listed frames) not watched yet, and per type the watches
-        (entry, frame) that a query came to the edge of (watched or about to be): found without a lock,
-        from what never changes of a watch."""
+        (entry, frame) that a query came to the edge of (watched or about to be; a video's frames: also
+        older watches of the videos of ``margins``): found without a lock, from what never changes of a
+        watch."""
         names = {*types, *matched.values()}
         watched = {name: self._watched(session, organisation_id, name) for name in names}
         known = {name: set(found.entries.tolist()) for name, found in watched.items()}
@@ -168,7 +173,10 @@ class ProbeGuard:
         near: dict[str, list[tuple[int, int]]] = {}
         for name in types:
             rule = self.rules[name]
-            found = _with(watched[name], [row for row in fresh if row.hash_type == name], rule)
+            added = [row for row in fresh if row.hash_type == name]
+            if name == VIDEO:
+                added += older_frames(session, organisation_id, watched[name].older, margins)
+            found = _with(watched[name], added, rule)
             if found.entries.size:
                 edge = near_edges(
                     queries[name], found.codes, found.flat, found.thresholds, rule, caps.get(name)
@@ -192,7 +200,9 @@ class ProbeGuard:
                 self._cache.move_to_end((organisation_id, hash_type))
                 return cached
         rows = session.execute(
-            select(ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold, ProbeWatch.frame)
+            select(
+                ProbeWatch.entry_id, ProbeWatch.code, ProbeWatch.threshold, ProbeWatch.frame, ProbeWatch.id
+            )
             .where(mine)
             .order_by(ProbeWatch.id.desc())
             .limit(WATCHES_LOADED)
@@ -206,6 +216,7 @@ class ProbeGuard:
             codes,
             np.array([row[2] for row in rows], np.int32),
             flat_index(codes, self.rules[hash_type]),
+            int(rows[-1][4]) if len(rows) == WATCHES_LOADED and count > WATCHES_LOADED else 0,
         )
         with self._cache_lock:
             self._cache[(organisation_id, hash_type)] = found

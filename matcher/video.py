@@ -35,12 +35,14 @@ FRAMES_DIR = "frames"
 @dataclass(frozen=True)
 class VideoScores:
     """Per candidate video (every listed video with a frame within the searched radius): its entry id,
-    how many query frames matched it, how many of its frames were matched, and its usable frames."""
+    how many query frames matched it, how many of its frames were matched, its usable frames, and its
+    position in the index (:attr:`VideoIndex.offsets`)."""
 
     entry: Int64s
     query_matched: Int64s
     listed_matched: Int64s
     listed_frames: Int64s
+    position: Int64s
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ def shares_from_pairs(
         np.bincount(query_pairs, minlength=videos.size).astype(np.int64),
         np.bincount(frame_pairs, minlength=videos.size).astype(np.int64),
         frame_counts[videos].astype(np.int64),
+        videos.astype(np.int64),
     )
 
 
@@ -154,11 +157,16 @@ class VideoIndex:
         with a frame within it of a query frame."""
         return shares_from_pairs(pairs, threshold, self.frame_video, self.video_ids, self.frame_counts)
 
-    def matched_query_frames(self, pairs: Matches, threshold: int, entry: int) -> Int64s:
-        """The usable query frames (rows, in order) within ``threshold`` of a frame of listed video
-        ``entry``."""
-        position = np.flatnonzero(self.video_ids == entry)
-        close = (pairs.distance <= threshold) & np.isin(self.frame_video[pairs.entry], position)
+    def pair_videos(self, pairs: Matches) -> Int64s:
+        """Each pair's listed video (its position: :attr:`VideoScores.position`), for
+        :meth:`matched_query_frames` (resolved once per query video)."""
+        return self.frame_video[pairs.entry]
+
+    @staticmethod
+    def matched_query_frames(pairs: Matches, videos: Int64s, threshold: int, position: int) -> Int64s:
+        """The usable query frames (rows, in order) within ``threshold`` of a frame of the listed video
+        at ``position``; ``videos``: :meth:`pair_videos` of ``pairs``."""
+        close = (pairs.distance <= threshold) & (videos == position)
         return np.unique(pairs.query[close]).astype(np.int64)
 
     def save(self, directory: Path) -> None:

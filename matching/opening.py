@@ -151,15 +151,24 @@ def match(
     now: datetime,
     variant_thresholds: Mapping[str, int] | None = None,
     before_notices: Callable[[Search], None] | None = None,
+    share_edge: Callable[[int], bool] | None = None,
 ) -> MatchOutcome:
     """Match ``items`` as ``role`` may see them (a hotline: its own lists only) and, when the caller
-    is a hoster, let ``before_notices`` see what was found (the probing guard: it may refuse the call),
+    is a hoster, let ``before_notices`` see what was found (the probing guard: it may refuse the call;
+    ``share_edge``: which video margins it reads matched frames of, :func:`matching.search.search`),
     then open a notice for every matched ref (and hold one for review). The caller commits."""
+    hoster = role == "hoster"
     found = search(
-        session, served, items, thresholds, organisation_id if role == "hotline" else None, variant_thresholds
+        session,
+        served,
+        items,
+        thresholds,
+        organisation_id if role == "hotline" else None,
+        variant_thresholds,
+        share_edge if hoster and before_notices is not None else None,
     )
     created = 0
-    if role == "hoster":
+    if hoster:
         if before_notices is not None:
             before_notices(found)
         created = open_notices(session, organisation_id, found, now)

@@ -1,7 +1,7 @@
 """Searching a call's items against the served indexes and combining the hits per ref into a confidence."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,11 +87,13 @@ def find_hits(
     requested: Mapping[str, int],
     owner: int | None = None,
     variant_thresholds: Mapping[str, int] | None = None,
+    share_edge: Callable[[int], bool] | None = None,
 ) -> tuple[dict[str, list[Hit]], list[tuple[str, VideoMargin]]]:
     """For each ref, every active list entry its items match within both thresholds (only entries of
     lists of ``owner``, when given: a hotline learns about its own lists only); variant items within
-    ``variant_thresholds`` of their type too, where it is lower. And, per ref, where each video item
-    stands against every listed video it came near (the probing guard's share boundary)."""
+    ``variant_thresholds`` of their type too, where it is lower. And, with ``share_edge``, per ref,
+    where each video item stands against every listed video it came near (the probing guard's share
+    boundary: :func:`find_video_hits`)."""
     found: list[tuple[str, str, int, int]] = []  # ref, type, entry id, distance
     for name, (typed, codes) in by_type(items).items():
         radius = search_threshold(served, name, requested)
@@ -106,7 +108,7 @@ def find_hits(
     margins: list[tuple[str, VideoMargin]] = []
     for item in items:
         if isinstance(HASH_TYPES[item.hash_type], VPDQ):
-            video_hits, near = find_video_hits(session, served, item, requested, owner)
+            video_hits, near = find_video_hits(session, served, item, requested, owner, share_edge)
             hits[item.ref].extend(video_hits)
             margins.extend((item.ref, margin) for margin in near)
     if not found:
@@ -143,11 +145,18 @@ def _hit(name: str, entry: Entry, hash_list: HashList, distance: int) -> Hit:
 
 
 def find_video_hits(
-    session: Session, served: ServedIndexes, item: Item, requested: Mapping[str, int], owner: int | None
+    session: Session,
+    served: ServedIndexes,
+    item: Item,
+    requested: Mapping[str, int],
+    owner: int | None,
+    share_edge: Callable[[int], bool] | None = None,
 ) -> tuple[list[Hit], list[VideoMargin]]:
     """The listed videos a video item matches: frame pairs found once at the search radius, each
     candidate then scored exactly at its list's frame threshold and held to its list's percentages;
-    and where the item stands against every candidate (:class:`matcher.video.VideoMargin`)."""
+    and, with ``share_edge``, where the item stands against every candidate
+    (:class:`matcher.video.VideoMargin`), its matched frames only where ``share_edge`` of the margin
+    (where the probing guard reads them; elsewhere none)."""
     index = served.indexes.get(item.hash_type)
     if not isinstance(index, VideoIndex):
         return [], []
@@ -155,6 +164,7 @@ def find_video_hits(
     codes = usable(query)
     query_frames = codes.shape[0]
     pairs = index.pairs(query, search_threshold(served, item.hash_type, requested))
+    videos = index.pair_videos(pairs)
     candidates = index.score(pairs, index.max_threshold).entry
     by_threshold: dict[int, list[tuple[Entry, HashList]]] = defaultdict(list)
     loaded = _load_entries(session, candidates.tolist()).values()
@@ -179,8 +189,13 @@ def find_video_hits(
             if margin >= 0:
                 unmatched = max(100 - 100 * mine // query_frames, 100 - 100 * matched // total)
                 hits.append(_hit(item.hash_type, entry, hash_list, unmatched))
-            rows = index.matched_query_frames(pairs, threshold, entry.id)
-            margins.append(VideoMargin(entry.id, codes[rows], query_frames, mine, matched, margin))
+            if share_edge is None:
+                continue
+            frames = codes[:0]
+            if share_edge(margin):
+                position = int(scores.position[row])
+                frames = codes[index.matched_query_frames(pairs, videos, threshold, position)]
+            margins.append(VideoMargin(entry.id, frames, query_frames, mine, matched, margin))
     return sorted(hits, key=lambda hit: hit.entry_id), margins
 
 
@@ -318,13 +333,15 @@ def search(
     thresholds: Mapping[str, int],
     owner: int | None = None,
     variant_thresholds: Mapping[str, int] | None = None,
+    share_edge: Callable[[int], bool] | None = None,
 ) -> Search:
     """Match ``items``; with ``owner``, against that organisation's lists only; variant items at
-    ``variant_thresholds`` where lower. Writes nothing."""
+    ``variant_thresholds`` where lower; with ``share_edge``, the video items' margins for the probing
+    guard (:func:`find_video_hits`). Writes nothing."""
     if served is None:
         raise IndexNotReady("no index has been published yet: import a list first")
     searched = [item for item in items if item.unmatchable is None]
-    hits, margins = find_hits(session, served, searched, thresholds, owner, variant_thresholds)
+    hits, margins = find_hits(session, served, searched, thresholds, owner, variant_thresholds, share_edge)
     contradicted = contradicted_items(session, searched, hits)
     results = combine([item.ref for item in items], hits, unmatchable_refs(items), contradicted)
     every_hit = [hit for ref_hits in hits.values() for hit in ref_hits]

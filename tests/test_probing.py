@@ -14,6 +14,7 @@ from guard.probing import (
     euclidean_rule,
     flat_index,
     near_edges,
+    nearest,
     observe,
     observed_answer,
     rule_for,
@@ -175,6 +176,18 @@ def test_distances_agree_with_a_plain_count_in_every_block() -> None:
     assert distances(queries, codes).tolist() == expected
 
 
+def test_nearest_in_chunks_is_the_minimum_of_the_whole_matrix() -> None:
+    """A long video's frames against a long listed video's, a few queries at a time (bounded memory):
+    the same nearest distance per listed frame as the whole matrix's minimum."""
+    rng = np.random.default_rng(17)
+    queries = rng.integers(0, 256, (103, 32), dtype=np.uint8)
+    codes = rng.integers(0, 256, (41, 32), dtype=np.uint8)
+    codes[::5] = queries[::12][: codes[::5].shape[0]]  # some at distance 0
+    whole = distances(queries, codes).min(axis=0)
+    for budget in (1, 41 * 4, 41 * 4 * 7, 1 << 30):
+        assert np.array_equal(nearest(queries, codes, budget), whole)
+
+
 def test_near_edges_finds_exactly_the_codes_a_query_came_to_the_edge_of() -> None:
     rng = np.random.default_rng(12)
     codes = rng.integers(0, 256, (400, 8), dtype=np.uint8)
@@ -334,17 +347,24 @@ def share_edge(frames: npt.NDArray[np.uint8], listed: int, margin: int) -> Video
     return VideoMargin(1, frames, frames.shape[0], frames.shape[0], listed, margin)
 
 
-def test_videos_that_differ_in_a_frame_and_flip_at_the_share_boundary_are_probes() -> None:
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_videos_that_differ_in_a_frame_and_flip_at_the_share_boundary_are_probes(shuffled: bool) -> None:
     """Adding and removing matching frames at a listed video's share boundary: after the first few
-    near-identical videos, every flip is a probe; the same video again teaches nothing."""
+    near-identical videos, every flip is a probe; the same video again teaches nothing. Matching
+    ignores frame order, so neither does the watch: each video's frames sent in a new order too."""
     rule = rule_for(256, LIMIT)
     frames = np.random.default_rng(12).integers(0, 256, (24, 32), dtype=np.uint8)
+    order = np.random.default_rng(14)
+
+    def sent(video: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        return video[order.permutation(video.shape[0])] if shuffled else video
+
     watch = ShareWatch(1)
-    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0
-    made = [watch.see(share_edge(np.delete(frames, i, axis=0), 23, -1), 0, rule) for i in range(24)]
+    assert watch.see(share_edge(sent(frames), 24, 0), 5, rule) == 0
+    made = [watch.see(share_edge(sent(np.delete(frames, i, axis=0)), 23, -1), 0, rule) for i in range(24)]
     assert made[:2] == [0, 0]  # a video, its trim and a longer cut: a few may straddle the boundary
     assert made[2:] == [1] * 22
-    assert watch.see(share_edge(frames, 24, 0), 5, rule) == 0  # seen before
+    assert watch.see(share_edge(sent(frames), 24, 0), 5, rule) == 0  # seen before
     assert watch.probes == 22
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import make_session_factory
 from db.models import Entry, HashList, VideoFrames
+from guard.shares import at_share_edge
 from indexer.errors import FileFormatError, InvalidList
 from indexer.formats import FIELD_LIMIT, read_list
 from indexer.lists import create_list, import_list, video_percentages
@@ -18,6 +19,7 @@ from indexer.publishing import publish
 from indexer.serving import ServedIndexes
 from matcher.frames import parse_frames
 from matcher.video import VideoIndex
+from matching import parse_items, search
 from tests.listdata import hotline, load, new_list
 
 SAMPLES = Path(__file__).parent / "fixtures" / "vpdq"
@@ -98,3 +100,28 @@ def test_a_field_past_the_csv_limit_is_a_clear_error_naming_its_line() -> None:
     huge = "0" * (FIELD_LIMIT + 1)
     with pytest.raises(FileFormatError, match=r"^lines 2-2: not readable as CSV \(field larger than"):
         read_list([b"type,hash,item\n", f'vpdq,"{huge}",film\n'.encode()], "csv")
+
+
+def test_a_searchs_video_margins_are_for_the_guard_and_hold_frames_at_the_share_edge_only(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Margins only when the caller's search asks for them (a hoster's, for the probing guard), and the
+    matched frames only of those at a share edge: 24 of 30 frames (at the boundary) and the whole video."""
+    listed = new_list(sessions, "a")
+    assert load(sessions, listed, f"vpdq {video(1, 30)}\n").added == 1
+    publish(sessions, tmp_path / "indexes")
+    served = ServedIndexes.open(tmp_path / "indexes")
+    lines = video(1, 30).split(";")
+    raw = [
+        {"type": "vpdq", "hash": lines, "ref": "whole"},
+        {"type": "vpdq", "hash": lines[3:27], "ref": "edge"},
+    ]
+    items, errors = parse_items(raw)
+    assert not errors
+    with sessions() as session:
+        assert search(session, served, items, {}).margins == []
+        margins = dict(search(session, served, items, {}, share_edge=at_share_edge).margins)
+    assert [margins["whole"].margin, margins["edge"].margin] == [6, 0]
+    assert margins["whole"].frames.shape == (0, 32)
+    codes = np.random.default_rng(1).integers(0, 256, (30, 32), dtype=np.uint8)
+    assert np.array_equal(margins["edge"].frames, codes[3:27])

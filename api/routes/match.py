@@ -19,6 +19,7 @@ from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspend
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.openapi import error_responses
 from api.schemas import MatchRequest, MatchResponse, request_body
+from guard.shares import at_share_edge
 from matching import (
     IndexNotReady,
     InvalidItems,
@@ -151,6 +152,7 @@ def _run(
             now,
             found.settings.variant_thresholds,
             lambda result: _guard(found, session, caller, items, result, now),
+            at_share_edge,
         )
         if outcome.notices_created:
             record(found, caller, action, audit_detail(outcome), session)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db import make_session_factory
-from db.models import AuditRecord, Organisation, ProbeWatch, Standing
+from db.models import AuditRecord, Entry, Organisation, ProbeWatch, Standing
 from guard.videos import FRAMES_ADDED
 from tests.api.support import ListedHash, ListSpec, World, open_world
 from tests.attacks import Attack, Stopped
@@ -186,3 +186,42 @@ def test_one_call_starts_watching_a_bounded_number_of_listed_frames(
                 frames = select(func.count()).select_from(ProbeWatch).where(ProbeWatch.hash_type == "vpdq")
                 counts.append(session.scalar(frames))
         assert counts == [FRAMES_ADDED, long.shape[0]]
+
+
+def test_a_frame_walk_in_shuffled_order_after_long_videos_pushed_its_watches_out_is_suspended(
+    engine: Engine, database_url: str, tmp_path: Path, listed: Frames
+) -> None:
+    """Matching three long listed videos adds thousands of newer frame watches, more than a call is
+    compared with (the newest :data:`guard.watching.WATCHES_LOADED`); then the frame walk of the first
+    test, each video's frames in a new order (matching ignores frame order): the watches of the videos
+    the call came near are compared all the same, and the share watch tells the walk's videos apart by
+    their frames, not by their order."""
+    longs = [np.random.default_rng(31 + k).integers(0, 256, (1450, 32), dtype=np.uint8) for k in range(3)]
+    spec = ListSpec(
+        "EOKM",
+        "eokm-video",
+        [ListedHash("vpdq", ";".join(frame_lines(listed)), "v1")]
+        + [ListedHash("vpdq", ";".join(frame_lines(long)), f"long{k}") for k, long in enumerate(longs)],
+    )
+    with open_world(engine, database_url, tmp_path, [spec]) as world:
+        copy = moved(listed, [3] * FRAMES, np.random.default_rng(5))
+        caller = Caller(world)
+        assert caller.ask([copy]) == [True]
+        for long in longs:
+            long_copy = moved(long, [2] * long.shape[0], np.random.default_rng(32))
+            for _ in range(6):
+                assert caller.ask([long_copy]) == [True]
+        kept, order = copy[: NEEDED - 1], np.random.default_rng(9)
+
+        def ask(codes: Sequence[bytes]) -> list[bool]:
+            videos = [np.concatenate([kept, np.frombuffer(code, np.uint8)[None, :]]) for code in codes]
+            return caller.ask([video[order.permutation(video.shape[0])] for video in videos])
+
+        attack = Attack(ask, 256)
+        learned = attack.run(bytes(copy[NEEDED - 1]))
+        assert learned <= 32, f"{learned} bits of listed frame {NEEDED - 1} learned in {attack.calls} calls"
+        assert level_of(world, "Example Hosting") == "suspended"
+        with make_session_factory(world.engine)() as session:
+            walked = select(ProbeWatch.probes).join(Entry, Entry.id == ProbeWatch.entry_id)
+            walked = walked.where(Entry.item == "v1", ProbeWatch.frame == NEEDED - 1)
+            assert session.scalar(walked)  # the walked frame's own watch saw the walk
