@@ -21,7 +21,7 @@ from indexer.errors import EmptyImport, FileFormatError, ImportRejected, Invalid
 from indexer.errors import NotFound as ListNotFound
 from indexer.formats import LineError
 from matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
-from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError
+from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError, PublishFailed
 from notices.errors import NotFound as NoticeNotFound
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,7 @@ STATUS: dict[type[Exception], int] = {
     InvalidItems: 422,
     InvalidThresholds: 422,
     IndexNotReady: 503,
+    PublishFailed: 503,
     NoticeNotFound: 404,
     NotAllowed: 403,
     InvalidTransition: 409,

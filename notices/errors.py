@@ -91,3 +91,10 @@ class InvalidRequest(NoticeError):
 
     def detail(self) -> dict[str, Any]:
         return {**super().detail(), "field": self.field}
+
+
+class PublishFailed(NoticeError):
+    """The server could not write or upload a new index version (its disk, its index store): a fault
+    of the service, not of the request. Nothing was published; the served version is unchanged."""
+
+    code = "publish_failed"

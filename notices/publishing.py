@@ -2,6 +2,7 @@
 served under the publish lock (:func:`indexer.publishing.publish`), and in the same transaction the
 notices that rested only on entries it stops serving withdrawn."""
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,10 @@ from indexer.owned import own_list_ids
 from indexer.publishing import PublishResult, publish
 from indexer.store import IndexStore
 from indexer.watcher import IndexWatcher
+from notices.errors import PublishFailed
 from notices.lifecycle import withdraw_for_removed_entries
+
+log = logging.getLogger(__name__)
 
 
 def withdraw_notices(session: Session, entry_ids: Sequence[int], now: datetime | None = None) -> None:
@@ -62,10 +66,18 @@ def publish_for(
     """A publish asked for by a key (over the API or the console): the newest versions of the
     organisation's lists (an admin's: of every list; the others stay as served), notices resting only
     on entries it stops serving withdrawn; then audited as ``lists.published`` (with ``marks``, e.g.
-    where it was asked) and served by this process at once (others serve it at their next poll)."""
+    where it was asked) and served by this process at once (others serve it at their next poll). A
+    fault of the disk or the index store is :class:`PublishFailed`."""
     with sessions() as session:
         lists = None if role == "admin" else own_list_ids(session, organisation_id)
-    result = publish_lists(sessions, settings, lists=lists, now=now)
+    try:
+        result = publish_lists(sessions, settings, lists=lists, now=now)
+    except OSError as error:  # the caller is told what failed, the log where (no server path on the wire)
+        log.exception("publish failed")
+        raise PublishFailed(
+            f"publishing failed: the index could not be written ({error.strerror or type(error).__name__}); "
+            "nothing was published and the served version is unchanged: try again, or tell the operator"
+        ) from error
     detail = {"index_version": result.version, "changed": result.changed, "removed": result.removed}
     with sessions.begin() as session:
         entry = AuditEntry("lists.published", {**detail, **(marks or {})}, now, organisation_id, key_id)

@@ -1,5 +1,6 @@
 """A hotline's own lists over HTTP: read, import (dry run first), retract, publish; never another's."""
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,21 @@ def test_resolving_a_dispute_can_withdraw_retract_and_publish_at_once(world: Wor
     )
     assert world.match("hoster", [{**item, "ref": "c.jpg"}]).json()["results"][0]["matched"] is False
     assert _lists(world, "hotline")["lists"][0]["served_version"] == 2
+
+
+def test_a_publish_the_server_cannot_write_is_a_503_saying_so_and_nothing_is_served(world: World) -> None:
+    """A fault of the server's disk or index store is not the caller's error and no 500 either: the
+    answer says what failed and that the served version is unchanged."""
+    row = "type,hash\nmd5,0123456789abcdef0123456789abcdef\n"
+    assert _import(world, "hotline", "eokm-main", row, "mode=delta").status_code == 200
+    shutil.rmtree(world.index_dir)
+    world.index_dir.write_text("not a directory: no index version can be written here\n")
+    answer = world.client.post("/v1/lists/publish", headers=world.auth("hotline"))
+    assert answer.status_code == 503, answer.text
+    detail = answer.json()["detail"]
+    assert detail.startswith("publishing failed")
+    assert "nothing was published" in detail
+    assert str(world.index_dir) not in detail  # no server path on the wire
+    assert {found["name"]: found["served_version"] for found in _lists(world, "hotline")["lists"]} == {
+        "eokm-main": 1
+    }

@@ -37,7 +37,9 @@ def test_a_publish_that_fails_after_the_import_is_written_says_both_on_a_page(wo
     answer = client.post(f"/console/lists/{list_id}/import/confirm", data={**confirm, "publish": "yes"})
     page = _page(answer, 503)
     assert "Version 2 written: 1 added, 0 removed." in page  # committed: the person is told so
-    assert "publish again" in page
+    assert "publishing failed" in page
+    assert "try again" in page
+    assert str(world.index_dir) not in page  # where it failed is in the log, not on the page
     with make_session_factory(world.engine)() as session:
         numbers = session.scalars(select(ListVersion.number).where(ListVersion.list_id == list_id)).all()
     assert sorted(numbers) == [1, 2]
