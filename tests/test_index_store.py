@@ -2,6 +2,7 @@
 empty data directory serves what another machine published, refuses a damaged download, and a
 publisher killed during its upload leaves the previous version served."""
 
+import shutil
 import signal
 import threading
 import time
@@ -248,3 +249,35 @@ def test_a_copy_another_process_put_in_the_cache_during_a_download_is_not_taken_
     watcher.check()
     assert watcher.current is None
     assert watcher.hashed == 1
+
+
+def test_files_a_new_version_shares_with_a_cached_one_are_not_downloaded_again(
+    sessions: sessionmaker[Session], store: IndexStore, tmp_path: Path
+) -> None:
+    """A publish that changes one type (an MD5 list's daily delta) builds the other types' files byte
+    for byte as before: a replica links those from the version it holds instead of fetching them
+    (a 10M PDQ index is about 1 GB), and a cached file that no longer matches is fetched afresh."""
+    pdq_list, md5_list = new_list(sessions, "pdq-list"), new_list(sessions, "md5-list")
+    pdq_codes = codes(300, 9)
+    load(sessions, pdq_list, plain("pdq", pdq_codes))
+    load(sessions, md5_list, plain("md5", codes(40, 10, 16)))
+    publisher = tmp_path / "publisher" / "indexes"
+    first = publish(sessions, publisher, store=store).version
+    cache = tmp_path / "replica" / "indexes"
+    old = store.download(first, cache).path
+    load(sessions, md5_list, plain("md5", codes(50, 11, 16)))
+    second = publish(sessions, publisher, store=store).version
+    new = store.download(second, cache).path
+    assert (new / "pdq" / "codes.faiss").stat().st_ino == (old / "pdq" / "codes.faiss").stat().st_ino
+    assert (new / "md5" / "codes.npy").stat().st_ino != (old / "md5" / "codes.npy").stat().st_ino
+    served = ServedIndexes.open(cache, second, verify=True)
+    assert served is not None
+    assert len(served.search("pdq", pdq_codes, 0)) == 300
+    assert len(served.search("md5", codes(50, 11, 16), 0)) == 50
+    damaged = old / "pdq" / "entry_ids.npy"  # a cached file damaged on this machine
+    shutil.rmtree(new)
+    good = damaged.read_bytes()
+    damaged.write_bytes(good[:-1] + bytes([good[-1] ^ 0xFF]))
+    again = store.download(second, cache).path
+    assert (again / "pdq" / "entry_ids.npy").stat().st_ino != damaged.stat().st_ino
+    assert ServedIndexes.open(cache, second, verify=True) is not None
