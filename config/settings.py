@@ -85,7 +85,7 @@ class Settings(BaseSettings):
         2_000, ge=1, description="items matched (and their notices committed) together in a streamed request"
     )
     variant_thresholds: dict[str, int] = Field(
-        {"pdq": 36},
+        {"pdq": 32},
         description="lower search radius per hash type for items marked variant (the scanner's flipped and "
         "rotated copies), as JSON: never above a list's own threshold; the probing guard watches this edge "
         "too; {} searches variants like any hash (see Benchmarks: scan workload)",

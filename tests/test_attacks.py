@@ -96,7 +96,7 @@ def _answers(url: str, key: str, items: list[dict[str, object]]) -> list[bool]:
         return [result["matched"] for result in answer.json()["results"]]
 
 
-VARIANT_THRESHOLDS = {"pdq": 36, "phash": 6, "dhash": 6}
+VARIANT_THRESHOLDS = {"pdq": 32, "phash": 6, "dhash": 6}
 """Lower radii for variant items, as an operator might set them (the lists' own are 48 and 8)."""
 
 

@@ -57,7 +57,7 @@ def copies(root: Path, seed: int) -> int:
 
 VARIANT_RADII = {
     "variants-at-list-thresholds": {},
-    "variant-radii": {"pdq": 36, "phash": 6, "dhash": 6},
+    "variant-radii": {"pdq": 32, "phash": 6, "dhash": 6},
 }
 """HASHMATCH_VARIANT_THRESHOLDS of each run: off, and lower radii for every type the scanner turns."""
 
