@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from scanner.borders import trim_borders
+from scanner.borders import LOOSE_SHARE, trim_borders
 from scanner.defaults import DEFAULT_TYPES
 from scanner.embedded import find_regions
 from scanner.hashing import CHUNK, FILE_TYPES, VIDEO_TYPES, Hash, digests_of, file_hashes, image_hashes
@@ -162,7 +162,12 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
         boxes = find_regions(framed, options.regions)
         for box in boxes:  # upright only, at the full radius: one hash per type and picture found
             picture = framed.crop(box)
-            found.extend(image_hashes(trim_borders(picture) or picture, options.types))
+            trimmed_picture = trim_borders(picture) or picture
+            found.extend(image_hashes(trimmed_picture, options.types))
+            inset = picture.crop((1, 1, picture.width - 1, picture.height - 1))  # a blended outline
+            loose = trim_borders(inset, LOOSE_SHARE)  # a bubble's or a card's margins too
+            if loose is not None and loose.size != trimmed_picture.size:
+                found.extend(image_hashes(loose, options.types))
         regions = len(boxes)
         if options.variants:
             for label, copy in list_variants(loaded.image):

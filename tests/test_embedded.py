@@ -252,3 +252,41 @@ def test_a_scan_hashes_the_picture_inside_a_screenshot(tmp_path: Path) -> None:
     assert len(found.hashes) == len(without.hashes) + 2  # one pdq and one phash of the picture, upright
     plain = hash_file(save_jpeg(original, tmp_path / "plain.jpg"), options)
     assert plain.regions == 0
+
+
+def bubbled(picture: Image.Image, margin: int, bubble: str, wallpaper: str) -> Image.Image:
+    """A narrow messenger screen: the picture in a rounded bubble ``margin`` pixels wider on three sides,
+    with its time under it, between text bubbles."""
+    canvas = Image.new("RGB", (430, 900), wallpaper)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, 430, 90), fill=(7, 94, 84))
+    draw.rounded_rectangle((16, 110, 300, 160), radius=12, fill=(32, 44, 51))
+    draw.text((28, 126), "nulla voluptate enim aliquip", fill=(230, 230, 230))
+    width = 290
+    shown = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.LANCZOS)
+    left, top = 430 - width - 24, 180
+    bottom = top + shown.height
+    draw.rounded_rectangle((left - margin, top - margin, left + width + margin, bottom + 30), 14, fill=bubble)
+    canvas.paste(shown, (left, top))
+    draw.text((left + width - 50, bottom + 8), "12:04", fill=(120, 120, 120))
+    draw.rounded_rectangle((16, bottom + 60, 280, bottom + 110), radius=12, fill=(32, 44, 51))
+    return canvas
+
+
+@pytest.mark.parametrize(
+    ("margin", "bubble", "wallpaper"),
+    [(6, "#0084ff", "#0b141a"), (6, "#dcf8c6", "#ece5dd"), (10, "#005c4b", "#0b141a")],
+)
+def test_a_picture_in_a_bubble_is_hashed_without_the_bubble(
+    tmp_path: Path, margin: int, bubble: str, wallpaper: str
+) -> None:
+    # the bubble's edge and the picture's are a few pixels apart: the box found is the bubble's, whose
+    # margins and time (a line of text on its colour) are trimmed before the picture is hashed
+    options = HashOptions(types=("pdq", "phash"), dihedral=True, trim=True, draft_size=256, regions=4)
+    for seed in SEEDS:
+        original = photo(seed, (480, 320))
+        path = save_jpeg(bubbled(original, margin, bubble, wallpaper), tmp_path / f"{seed}.jpg", quality=90)
+        found = hash_file(path, options)
+        assert found.regions >= 1
+        own = pdq(original).hash
+        assert min(distance(item.hash, own) for item in found.hashes if item.type == "pdq") <= 31, seed
