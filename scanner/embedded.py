@@ -54,7 +54,10 @@ OUTSIDE_TEXTURED = 0.25
 """Largest share of textured pixels just outside a box's side inside the image: a picture pasted on
 chrome has a margin, a bar or a gradient there, not more of a picture."""
 EDGE_TEXTURED = 0.35
-"""Smallest share of textured pixels just inside each such side: the picture reaches its edge."""
+"""Smallest share of textured pixels just inside each such side: the picture reaches its edge..."""
+SHARP_EDGE = 0.9
+"""...unless the side, inside the image, is a step along this share of its length at least: a sky or a
+wall, smooth, that ends sharply on chrome of another level."""
 BAND = 0.04
 """Width of the band inside a side, as a share of the box's shorter side."""
 GAP = 3
@@ -256,8 +259,9 @@ def _plausible(
     )
     keep &= _share(maps.textured, left, top, right, bottom) >= INSIDE_TEXTURED
     for side in range(4):
-        keep &= _share(maps.textured, *_inner(box, side)) >= EDGE_TEXTURED
         on_border = (top, bottom, left, right)[side] == (0, height, 0, width)[side]
+        sharp = ~on_border & (coverages[side] >= SHARP_EDGE)
+        keep &= (_share(maps.textured, *_inner(box, side)) >= EDGE_TEXTURED) | sharp
         bands = [_outside(box, side, away, width, height) for away in AWAY]
         textures = [_share(maps.textured, *band) for band in bands]
         beside = np.zeros_like(keep)
