@@ -242,6 +242,16 @@ def _only_narrow(signals: set[str], key: tuple[int, str], contradicted: Set[tupl
     return key in contradicted and not signals & WIDE
 
 
+def _fallen(hits: Sequence[Hit], contradicted: Set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The contradicted items that ``hits`` match on pHash/dHash (or weak signals) only: no wide,
+    cryptographic or video signal stands for them."""
+    per_item: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for hit in hits:
+        if hit.item is not None and (hit.list_id, hit.item) in contradicted:
+            per_item[(hit.list_id, hit.item)].add(hit.hash_type)
+    return {key for key, signals in per_item.items() if not signals & (WIDE | CRYPTOGRAPHIC | VIDEO)}
+
+
 def supporting(hits: Sequence[Hit]) -> list[Hit]:
     """The hits a match rests on: weak signals only where they corroborate a stronger one."""
     strong_items = {
@@ -257,16 +267,21 @@ def combine(
     contradicted: Mapping[str, Set[tuple[int, str]]] | None = None,
 ) -> list[RefResult]:
     """One result per distinct ref in order of first appearance; ``unmatchable``: refs that could not
-    be searched, and why; ``contradicted``: per ref, the items its PDQ (PhotoDNA) did not match. A
-    ``review`` result is not matched (no notice): its hits are there for the hotline to see."""
+    be searched, and why; ``contradicted``: per ref, the items its PDQ (PhotoDNA) did not match, which a
+    matched ref's notice does not rest on. A ``review`` result is not matched (no notice): its hits are
+    there for the hotline to see."""
     results: list[RefResult] = []
     for ref in dict.fromkeys(refs):
         ref_hits = hits.get(ref, [])
-        level = confidence(ref_hits, (contradicted or {}).get(ref, frozenset()))
+        against = (contradicted or {}).get(ref, frozenset())
+        level = confidence(ref_hits, against)
         if level is None:
             results.append(RefResult(ref, unmatchable=(unmatchable or {}).get(ref)))
             continue
         kept = supporting(ref_hits)
+        if level != "review":  # a notice rests on the items that stand, not on a contradicted one
+            fallen = _fallen(kept, against)
+            kept = [hit for hit in kept if (hit.list_id, hit.item) not in fallen]
         signals = sorted({hit.hash_type for hit in kept})
         results.append(RefResult(ref, level != "review", level, signals, hits=kept))
     return results

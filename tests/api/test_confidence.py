@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from db import make_session_factory
-from db.models import Notice
+from db.models import Entry, Notice, NoticeMatch
 from tests.api.support import World, flip
 
 
@@ -77,3 +77,43 @@ def test_a_phash_match_its_own_pdq_contradicts_goes_to_review(world: World) -> N
     seen = results(world, "hotline", contradicted)["stereo"]
     assert (seen["matched"], seen["confidence"], seen["signals"]) == (False, "review", ["phash"])
     assert [(match["item"], match["type"]) for match in seen["matches"]] == [("img1", "phash")]
+
+
+def test_a_contradicted_phash_beside_a_standing_match_is_not_part_of_the_notice(world: World) -> None:
+    # a screenshot's picture matches img2 on PDQ; one of its other pHash items comes near img1, whose PDQ
+    # entry none of the ref's PDQ hashes matched: the notice names img2 alone, not a second picture
+    h = world.hashes
+    items = [
+        {"type": "pdq", "hash": flip(h["img2.pdq"], 3), "ref": "screen"},
+        {"type": "phash", "hash": flip(h["img1.phash"], 8), "ref": "screen"},
+    ]
+    found = results(world, "hoster", items)["screen"]
+    assert (found["matched"], found["confidence"], found["signals"]) == (True, "medium", ["pdq"])
+    seen = results(world, "hotline", items)["screen"]
+    assert [(match["item"], match["type"]) for match in seen["matches"]] == [("img2", "pdq")]
+    with make_session_factory(world.engine)() as session:
+        rested = session.scalars(
+            select(Entry.item)
+            .join(NoticeMatch, NoticeMatch.entry_id == Entry.id)
+            .join(Notice)
+            .where(Notice.ref == "screen")
+        ).all()
+        assert rested == ["img2"]
+
+
+def test_a_contradicted_item_that_also_matched_its_file_bytes_stays_in_the_notice(world: World) -> None:
+    # img1 matched on its MD5 and on pHash while the ref's PDQ says another picture: the bytes are the
+    # listed file's, the notice rests on img1 (was: a notice resting on nothing, a 500)
+    h = world.hashes
+    items = [
+        {"type": "md5", "hash": h["img1.md5"], "ref": "bytes"},
+        {"type": "pdq", "hash": flip(h["img1.pdq"], 100), "ref": "bytes"},
+        {"type": "phash", "hash": flip(h["img1.phash"], 2), "ref": "bytes"},
+    ]
+    found = results(world, "hoster", items)["bytes"]
+    assert (found["matched"], found["confidence"], found["signals"]) == (True, "high", ["md5", "phash"])
+    seen = results(world, "hotline", items)["bytes"]
+    assert sorted((match["item"], match["type"]) for match in seen["matches"]) == [
+        ("img1", "md5"),
+        ("img1", "phash"),
+    ]
