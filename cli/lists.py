@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from db.models import HashList
-    from indexer.formats import ListFile, Progress
+    from indexer.formats import Progress
+    from indexer.listfile import ListFile
     from indexer.lists import ImportResult, Mode
     from indexer.publishing import PublishResult
 

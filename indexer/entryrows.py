@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.models import VideoFrames
 from indexer.bulk import gc_paused
-from indexer.formats import Meta, TypedHashes
+from indexer.listfile import Meta, TypedHashes
 from matcher import get_hash_type
 from matcher.codes import Codes
 from matcher.entries import deduplicate

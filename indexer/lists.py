@@ -39,7 +39,7 @@ from indexer.entryrows import (
     store_frames,
 )
 from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
-from indexer.formats import ListFile, Meta, TypedHashes
+from indexer.listfile import ListFile, Meta, TypedHashes
 from matcher import VPDQ, MatcherError, get_hash_type
 
 Mode = Literal["full", "delta", "retract"]

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from db.models import HashList, ListVersion
 from indexer.errors import InvalidRetraction, NotFound
-from indexer.formats import ListFile, read_list
+from indexer.formats import read_list
+from indexer.listfile import ListFile
 from indexer.lists import (
     ImportResult,
     Mode,

@@ -25,7 +25,7 @@ from api.list_schemas import (
 from api.openapi import error_responses
 from api.publishing import publish_for, publish_view
 from indexer import owned
-from indexer.formats import ListFile
+from indexer.listfile import ListFile
 from indexer.lists import ImportResult
 from indexer.publishing import newest_publication
 

@@ -15,7 +15,8 @@ from console.web import PREFIX, REFUSALS, PageError, Visit, in_words, parse_int,
 from db.models import MAX_ID, HashList, Organisation
 from indexer import owned
 from indexer.errors import NotFound
-from indexer.formats import ListFile, detect_format
+from indexer.formats import detect_format
+from indexer.listfile import ListFile
 from indexer.lists import OWNERS, ImportResult, Mode, active_by_type
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
