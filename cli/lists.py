@@ -206,8 +206,9 @@ def _show(args: argparse.Namespace) -> None:
 
 def _versions(args: argparse.Namespace) -> None:
     from config import get_settings
-    from indexer.lists import find_list, versions_of
+    from indexer.lists import find_list
     from indexer.publishing import served_list_versions
+    from indexer.versions import versions_of
 
     with open_database(get_settings()) as sessions:
         with sessions() as session:

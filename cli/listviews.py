@@ -71,7 +71,7 @@ def show_all(session: "Session", served: dict[int, int]) -> None:
     from sqlalchemy import select
 
     from db.models import HashList, ListVersion, Organisation
-    from indexer.lists import active_by_type, latest_version
+    from indexer.versions import active_by_type, latest_version
 
     rows = []
     query = (
@@ -103,13 +103,8 @@ def show_all(session: "Session", served: dict[int, int]) -> None:
 
 def show_one(session: "Session", hash_list: "HashList", served: dict[int, int]) -> None:
     from db.models import ListVersion
-    from indexer.lists import (
-        DEFAULT_VIDEO_PERCENT,
-        active_by_type,
-        latest_version,
-        list_label,
-        video_percentages,
-    )
+    from indexer.lists import DEFAULT_VIDEO_PERCENT, list_label, video_percentages
+    from indexer.versions import active_by_type, latest_version
 
     newest = latest_version(session, hash_list.id)
     served_id = served.get(hash_list.id)

@@ -14,7 +14,7 @@ entries the new file still holds (same ids: notices keep resting on them), adds 
 removes the others as "replaced"; the comparison is one sort of the old and new rows together. An
 import that changes nothing makes no version, and a full import without a valid row (which would
 empty the list) is refused unless ``allow_empty``. Reading, comparing and writing the entry rows
-themselves is :mod:`indexer.entryrows`.
+themselves is :mod:`indexer.entryrows`; making and reading the versions, :mod:`indexer.versions`.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Entry, HashList, ListVersion, Organisation, VideoMatch
@@ -40,6 +40,7 @@ from indexer.entryrows import (
 )
 from indexer.errors import EmptyImport, ImportRejected, InvalidList, ListChanged, NotFound, UnknownEntries
 from indexer.listfile import ListFile, Meta, TypedHashes
+from indexer.versions import finish_version, new_version, types_at, version_at
 from matcher import VPDQ, MatcherError, get_hash_type
 
 Mode = Literal["full", "delta", "retract"]
@@ -222,7 +223,7 @@ def plan_import(
                     f"create the list with --threshold {name}=N"
                 ) from error
     base = session.scalar(select(HashList.latest_version).where(HashList.id == hash_list.id)) or 0
-    previous = _types_at(session, hash_list.id, base)
+    previous = types_at(session, hash_list.id, base)
     if not found.valid_rows and mode == "full" and not allow_empty:
         raise EmptyImport(source, sum(previous.values()))
     metas, remap = _with_default_category(found.metas, hash_list.default_category)
@@ -267,8 +268,8 @@ def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> Import
     adds and removes nothing writes nothing."""
     hash_list = plan.hash_list
     if not any(plan.added.values()) and not any(ids.size for ids in plan.removed.values()):
-        return _result(plan, _version_at(session, hash_list.id, plan.base), 0, changed=False)
-    version = _new_version(session, hash_list, plan.mode, plan.source, reason)
+        return _result(plan, version_at(session, hash_list.id, plan.base), 0, changed=False)
+    version = new_version(session, hash_list, plan.mode, plan.source, reason)
     if version.number != plan.base + 1:
         raise ListChanged(
             f"list {list_label(session, hash_list)} got version {version.number - 1} from another change "
@@ -281,7 +282,7 @@ def apply_import(session: Session, plan: ImportPlan, reason: str = "") -> Import
     gone = np.concatenate([np.empty(0, np.int64), *plan.removed.values()])
     mark_removed(session.connection(), gone, version.id, "replaced" if plan.mode == "full" else "retracted")
     removed = {name: int(ids.size) for name, ids in plan.removed.items()}
-    _finish_version(session, version, plan.previous, plan.added, removed, plan.found.bad_lines)
+    finish_version(session, version, plan.previous, plan.added, removed, plan.found.bad_lines)
     return _result(plan, version, int(gone.size))
 
 
@@ -290,7 +291,7 @@ def preview_import(session: Session, plan: ImportPlan) -> ImportResult:
     newest now, ``changed`` whether the import would make a new one."""
     removed = sum(int(ids.size) for ids in plan.removed.values())
     changed = bool(removed or any(plan.added.values()))
-    return _result(plan, _version_at(session, plan.hash_list.id, plan.base), removed, changed=changed)
+    return _result(plan, version_at(session, plan.hash_list.id, plan.base), removed, changed=changed)
 
 
 def _result(
@@ -319,7 +320,7 @@ def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], re
     hash_list = session.get(HashList, list_id)
     if hash_list is None:
         raise NotFound(f"no list with id {list_id}")
-    version = _new_version(session, hash_list, "retract", "", reason)
+    version = new_version(session, hash_list, "retract", "", reason)
     wanted = np.unique(np.asarray(entry_ids, dtype=np.int64))
     active: list[int] = []
     removed: dict[str, int] = {}
@@ -336,30 +337,8 @@ def retract_entries(session: Session, list_id: int, entry_ids: Sequence[int], re
     if missing.size or not wanted.size:
         raise UnknownEntries(list_label(session, hash_list), [int(entry) for entry in missing])
     mark_removed(session.connection(), wanted, version.id, "retracted")
-    _finish_version(session, version, _types_at(session, list_id, version.number - 1), {}, removed, 0)
+    finish_version(session, version, types_at(session, list_id, version.number - 1), {}, removed, 0)
     return version
-
-
-def versions_of(session: Session, list_id: int) -> list[ListVersion]:
-    return list(
-        session.scalars(
-            select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number)
-        )
-    )
-
-
-def latest_version(session: Session, list_id: int) -> ListVersion | None:
-    return session.scalar(
-        select(ListVersion).where(ListVersion.list_id == list_id).order_by(ListVersion.number.desc()).limit(1)
-    )
-
-
-def active_by_type(session: Session, list_id: int, version_id: int | None = None) -> dict[str, int]:
-    """Entry counts per hash type at ``version_id`` (default: the newest version)."""
-    version = (
-        session.get(ListVersion, version_id) if version_id is not None else latest_version(session, list_id)
-    )
-    return dict(sorted(version.types.items())) if version is not None else {}
 
 
 def _with_default_category(
@@ -372,49 +351,3 @@ def _with_default_category(
         filled = meta if meta.category is not None else meta._replace(category=default)
         remap[index] = merged.setdefault(filled, len(merged))
     return list(merged), remap
-
-
-def _new_version(session: Session, hash_list: HashList, mode: Mode, source: str, reason: str) -> ListVersion:
-    """The list's next version; bumping the counter first takes the list's write lock."""
-    session.execute(
-        update(HashList).where(HashList.id == hash_list.id).values(latest_version=HashList.latest_version + 1)
-    )
-    session.refresh(hash_list)
-    version = ListVersion(
-        list_id=hash_list.id, number=hash_list.latest_version, mode=mode, source=source, reason=reason
-    )
-    session.add(version)
-    session.flush()
-    return version
-
-
-def _version_at(session: Session, list_id: int, number: int) -> ListVersion | None:
-    return session.scalar(
-        select(ListVersion).where(ListVersion.list_id == list_id, ListVersion.number == number)
-    )
-
-
-def _types_at(session: Session, list_id: int, number: int) -> dict[str, int]:
-    """Active entries per type at the list's version ``number`` (none before the first)."""
-    found = session.scalar(
-        select(ListVersion.types).where(ListVersion.list_id == list_id, ListVersion.number == number)
-    )
-    return dict(found or {})
-
-
-def _finish_version(
-    session: Session,
-    version: ListVersion,
-    previous: Mapping[str, int],
-    added: Mapping[str, int],
-    removed: Mapping[str, int],
-    skipped: int,
-) -> None:
-    types = {
-        name: previous.get(name, 0) + added.get(name, 0) - removed.get(name, 0)
-        for name in sorted(set(previous) | set(added) | set(removed))
-    }
-    version.types = {name: count for name, count in types.items() if count}
-    version.added, version.removed = sum(added.values()), sum(removed.values())
-    version.entries, version.skipped = sum(types.values()), skipped
-    session.flush()

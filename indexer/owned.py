@@ -27,9 +27,9 @@ from indexer.lists import (
     plan_import,
     preview_import,
     retract_entries,
-    versions_of,
 )
 from indexer.publishing import served_list_versions
+from indexer.versions import versions_of
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from indexer import owned
 from indexer.errors import NotFound
 from indexer.formats import detect_format
 from indexer.listfile import ListFile
-from indexer.lists import OWNERS, ImportResult, Mode, active_by_type
+from indexer.lists import OWNERS, ImportResult, Mode
+from indexer.versions import active_by_type
 from notices.uploads import import_for
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
