@@ -19,7 +19,7 @@ import console
 from accounts import AccountError, DuplicateName, InvalidKey, InvalidRole, UnknownKey, UnknownOrganisation
 from indexer.errors import EmptyImport, FileFormatError, ImportRejected, InvalidRetraction, ListsError
 from indexer.errors import NotFound as ListNotFound
-from indexer.formats import LineError
+from indexer.listfile import LineError
 from matching import IndexNotReady, InvalidItems, InvalidThresholds, ItemError
 from notices.errors import InvalidRequest, InvalidTransition, NotAllowed, NoticeError, PublishFailed
 from notices.errors import NotFound as NoticeNotFound

@@ -1,9 +1,13 @@
-"""The shapes at the edge: request and response models, with the examples the OpenAPI document shows."""
+"""The shapes at the edge that every route shares (the error body, :func:`request_body`, the hash
+examples, ``MAX_TEXT``) and those of the small routes (who am I, health, audit, compliance reports,
+webhooks, probing escalations), with the examples the OpenAPI document shows. The match, notice and
+list routes have their own modules (:mod:`api.match_schemas`, :mod:`api.notice_schemas`,
+:mod:`api.list_schemas`)."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from notices.compliance import ComplianceRow
 
@@ -11,21 +15,8 @@ PDQ_EXAMPLE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
 MD5_EXAMPLE = "3b5d5c3712955042212316173ccf37be"
 
 
-def _within_utc(value: datetime) -> datetime:
-    """A moment that exists in UTC: with an offset, years 1 to 9999 once converted (the database stores
-    UTC). A naive time is left for the domain, which asks for a time zone."""
-    if value.tzinfo is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("out of range: expected a time between years 1 and 9999 in UTC") from None
-    return value
-
-
-Moment = Annotated[datetime, AfterValidator(_within_utc)]
-"""A time in a request: ISO 8601 with a UTC offset."""
 MAX_TEXT = 2000
-"""The longest reason or note a notice step takes (it is kept in the notice's history)."""
+"""The longest reason or note a notice step or a list change takes (it is kept in their history)."""
 
 
 class ErrorItem(BaseModel):
@@ -39,120 +30,6 @@ class ErrorBody(BaseModel):
 
     detail: str
     errors: list[ErrorItem] | None = Field(None, description="every bad item (422 only)")
-
-
-class MatchItem(BaseModel):
-    type: Literal["pdq", "phash", "dhash", "ahash", "whash", "md5", "sha1", "sha256", "photodna", "vpdq"]
-    hash: str | list[str] = Field(
-        description="the hash in lowercase or uppercase hex (photodna also base64); vpdq: the video's "
-        "frame lines 'frame,quality,pdq hex,timestamp' (Meta's vpdq format) separated by ';' or "
-        "newlines, or as a list",
-        examples=[PDQ_EXAMPLE],
-    )
-    ref: str = Field(max_length=2048, description="your location of the file: URL, object key or path")
-
-
-class MatchRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "items": [
-                        {"type": "pdq", "hash": PDQ_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
-                        {"type": "md5", "hash": MD5_EXAMPLE, "ref": "s3://uploads/2026/11/a.jpg"},
-                        {
-                            "type": "md5",
-                            "hash": "d41d8cd98f00b204e9800998ecf8427e",
-                            "ref": "s3://uploads/empty",
-                        },
-                    ],
-                    "thresholds": {"pdq": 31},
-                }
-            ]
-        }
-    )
-    items: list[MatchItem] = Field(description="up to HASHMATCH_MAX_ITEMS (default 10,000) items")
-    thresholds: dict[str, int] | None = Field(
-        None, description="per hash type, a lower threshold than the lists'; never raises them"
-    )
-
-
-class MatchDetail(BaseModel):
-    """One list entry a ref matched: shown to hotlines (their own lists), the authority and admins."""
-
-    list_id: int
-    list: str
-    hotline_id: int
-    entry: int
-    item: str | None
-    type: str
-    distance: int
-    category: str | None
-    variant: str | None = None
-    """The entry hashes this transformed copy of its item (``crop5``, ``rot3``...); null: the item."""
-
-
-class RefResult(BaseModel):
-    ref: str
-    matched: bool
-    confidence: Literal["high", "medium", "review"] | None = Field(
-        description="review (hotlines and admins only): not a match, pHash/dHash hits that the ref's "
-        "PDQ contradicts, for the hotline to look at"
-    )
-    signals: list[str] = Field(description="hash types that matched")
-    notice_id: str | None = Field(description="the notice opened for this ref (hosters only)")
-    reupload_of: str | None = Field(description="the earlier removed notice this content was matched by")
-    matches: list[MatchDetail] | None = Field(None, description="full detail: not for hosters")
-    unmatchable: str | None = Field(
-        None,
-        description="only when every hash of the ref is a trivial value, never matched (the digest of the "
-        "empty file, a blank image's perceptual hash): why",
-        examples=["md5 of an empty file"],
-    )
-
-
-class Counts(BaseModel):
-    items: int
-    refs: int
-    matched: int
-
-
-class MatchResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "results": [
-                        {
-                            "ref": "s3://uploads/2026/11/a.jpg",
-                            "matched": True,
-                            "confidence": "high",
-                            "signals": ["md5", "pdq"],
-                            "notice_id": "ntc_zakqllfo4w4yag3u2bea2k74",
-                            "reupload_of": None,
-                        },
-                        {
-                            "ref": "s3://uploads/empty",
-                            "matched": False,
-                            "confidence": None,
-                            "signals": [],
-                            "notice_id": None,
-                            "reupload_of": None,
-                            "unmatchable": "md5 of an empty file",
-                        },
-                    ],
-                    "counts": {"items": 3, "refs": 2, "matched": 1},
-                    "index_version": "0c3e8f0f6a3b4be49d1f1b0c7d0f5a21",
-                }
-            ]
-        }
-    )
-    results: list[RefResult]
-    counts: Counts
-    index_version: str = Field(
-        description="the index version that answered: a client keeping its files' hashes matches them "
-        "again once another version is served (GET /healthz)"
-    )
 
 
 class Me(BaseModel):
@@ -279,137 +156,6 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return {"required": True, "content": {"application/json": {"schema": inline(schema)}}}
-
-
-NOTICE_EXAMPLE: dict[str, Any] = {
-    "id": "ntc_zakqllfo4w4yag3u2bea2k74",
-    "hoster": "Example Hosting",
-    "ref": "s3://uploads/2026/11/a.jpg",
-    "status": "open",
-    "confidence": "high",
-    "signals": ["md5", "pdq"],
-    "lists": ["eokm-main"],
-    "category": "A",
-    "legal_basis": "Art. 240b Wetboek van Strafrecht",
-    "created_at": "2026-11-23T09:00:00+00:00",
-    "deadline": "2026-11-24T09:00:00+00:00",
-    "binding_order": False,
-    "escalated_at": None,
-    "closed_at": None,
-    "history": [
-        {
-            "at": "2026-11-23T09:00:00+00:00",
-            "action": "created",
-            "status": "open",
-            "actor": None,
-            "reason": "matched eokm-main",
-        }
-    ],
-}
-
-
-class NoticeEventOut(BaseModel):
-    at: str
-    action: str
-    status: str
-    actor: str | None = Field(description="the organisation, or null for the service itself")
-    reason: str
-
-
-class NoticeOut(BaseModel):
-    """A notice after DSA Art. 16. ``matches`` (entries, distances) only for hotlines on their own
-    lists, the authority and admins."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [NOTICE_EXAMPLE]})
-    id: str
-    hoster: str
-    ref: str
-    status: str
-    confidence: str
-    signals: list[str]
-    lists: list[str]
-    category: str | None
-    legal_basis: str
-    created_at: str
-    deadline: str
-    binding_order: bool
-    escalated_at: str | None
-    closed_at: str | None
-    history: list[NoticeEventOut]
-    matches: list[dict[str, Any]] | None = None
-
-
-class NoticePage(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [NOTICE_EXAMPLE], "next_cursor": None}]}
-    )
-    items: list[NoticeOut]
-    next_cursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last")
-
-
-class RemovedBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"removed_at": "2026-11-23T10:12:00+00:00", "note": "deleted from bucket"}]
-        },
-    )
-    removed_at: Moment | None = Field(
-        None, description="when it was taken down (default: now), with a UTC offset"
-    )
-    note: str = Field("", max_length=MAX_TEXT)
-
-
-class DisputeBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "a stock photo of a beach"}]}
-    )
-    reason: str = Field(min_length=1, max_length=MAX_TEXT)
-
-
-class ReviewBody(BaseModel):
-    """A hotline's decision on a notice held for review: the reason is required to dismiss it."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "the other half of a stereo pair"}]}
-    )
-    reason: str = Field("", max_length=MAX_TEXT)
-
-
-class ResolveBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "outcome": "withdrawn",
-                    "reason": "confirmed false positive",
-                    "retract": True,
-                    "publish": True,
-                }
-            ]
-        },
-    )
-    outcome: Literal["upheld", "withdrawn"]
-    reason: str = Field(min_length=1, max_length=MAX_TEXT)
-    retract: bool = Field(
-        False,
-        description="with 'withdrawn': also retract the matched entries of your lists (a false positive); "
-        "they stop matching at the next publish, which withdraws other notices resting only on them",
-    )
-    publish: bool = Field(
-        False,
-        description="with 'retract': publish your lists at once, so the retracted entries stop matching "
-        "now and the other notices resting only on them are withdrawn",
-    )
-
-
-class EscalateBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"hours": 1, "reason": "ATKM order 2026-1142"}]}
-    )
-    hours: int = Field(ge=1, le=12, description="the order's deadline from now, 1 to 12 hours")
-    reason: str = Field(min_length=1, max_length=MAX_TEXT, description="the order's reference")
 
 
 class ComplianceReport(BaseModel):

@@ -37,7 +37,8 @@ from benchmarks.report import (
 )
 from db import make_engine, make_session_factory, upgrade
 from db.models import HashList, Organisation
-from indexer.formats import ListFile, read_list
+from indexer.formats import read_list
+from indexer.listfile import ListFile
 from indexer.lists import Mode, create_list, import_list
 from indexer.publishing import publish
 from indexer.watcher import IndexWatcher

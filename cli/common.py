@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from config import Settings
-    from indexer.formats import LineError
+    from indexer.listfile import LineError
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """The parser's sub-command registry, passed to each command module's ``register``."""

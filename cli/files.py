@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from cli.common import CommandError, Commands, describe_errors, open_binary, parse_thresholds
 
 if TYPE_CHECKING:
-    from indexer.formats import TypedHashes
+    from indexer.listfile import TypedHashes
     from matcher import Index
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from indexer.formats import ListFile
+    from indexer.listfile import ListFile
 
 
 class ListsError(Exception):

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from db.models import HashList, ListVersion
 from indexer.errors import InvalidRetraction, NotFound
-from indexer.formats import ListFile, read_list
+from indexer.formats import read_list
+from indexer.listfile import ListFile
 from indexer.lists import (
     ImportResult,
     Mode,
@@ -26,9 +27,9 @@ from indexer.lists import (
     plan_import,
     preview_import,
     retract_entries,
-    versions_of,
 )
 from indexer.publishing import served_list_versions
+from indexer.versions import versions_of
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ from db.base import utcnow
 from db.locks import PUBLISH, database_lock
 from db.models import HashList, ListVersion, Publication
 from indexer import serving
+from indexer.entryrows import iter_active, iter_frames
 from indexer.errors import VersionRefused
-from indexer.lists import iter_active, iter_frames
 from indexer.store import IndexStore
 from matcher import INDEX_FORMAT_VERSION, VPDQ, Index, get_hash_type
 from matcher.frames import Frames, decode_frames

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Entry, HashList, ListVersion, Organisation, Publication
-from indexer.formats import ListFile, read_list
+from indexer.formats import read_list
+from indexer.listfile import ListFile
 from indexer.lists import Mode, create_list, import_list
 from indexer.serving import ServedIndexes, serve, write_version
 from matcher import Index

@@ -47,8 +47,8 @@ def finish(process: subprocess.Popen[str]) -> int:
 
 # (where, before or after it, the import has committed, a publication has committed, the new one is served)
 POINTS = [
-    ("indexer.lists._insert", "after", False, False, False),
-    ("indexer.lists._mark_removed", "before", False, False, False),
+    ("indexer.lists.insert_entries", "after", False, False, False),
+    ("indexer.lists.mark_removed", "before", False, False, False),
     ("indexer.publishing.build_indexes", "after", True, False, False),
     ("indexer.serving.write_version", "after", True, False, False),
     ("indexer.serving.serve", "before", True, True, False),

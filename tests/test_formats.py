@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from indexer.errors import FileFormatError
-from indexer.formats import CHUNK_ROWS, Meta, detect_format, read_list
+from indexer.formats import CHUNK_ROWS, detect_format, read_list
+from indexer.listfile import Meta
 from tests.listdata import codes, csv_rows, parse, plain
 
 PDQ = hashlib.sha256(b"a photo").hexdigest()  # a PDQ value with no trivial pattern

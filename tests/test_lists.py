@@ -20,9 +20,9 @@ from indexer.lists import (
     import_list,
     plan_import,
     retract_entries,
-    versions_of,
 )
 from indexer.owned import own_list
+from indexer.versions import versions_of
 from tests.listdata import (
     active_ids,
     assert_consistent,

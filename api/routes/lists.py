@@ -1,7 +1,8 @@
 """A hotline's own lists over the API: read them and their versions, import a file (first as a dry run
 that shows its line errors), retract entries, publish (thin routes over ``indexer.owned`` and
 ``notices.publishing``). Another hotline's list is answered 404 like one that does not exist. Every
-change is audited in the change's transaction (a publish's right after it)."""
+change is audited in the change's transaction (a publish's right after it); an import is
+``notices.uploads.import_for``, the console's too."""
 
 from dataclasses import asdict
 from typing import Annotated, Any
@@ -25,9 +26,10 @@ from api.list_schemas import (
 from api.openapi import error_responses
 from api.publishing import publish_for, publish_view
 from indexer import owned
-from indexer.formats import ListFile
+from indexer.listfile import ListFile
 from indexer.lists import ImportResult
 from indexer.publishing import newest_publication
+from notices.uploads import import_for
 
 router = APIRouter(tags=["lists"])
 Hotline = Annotated[Caller, Depends(allow("hotline"))]
@@ -176,33 +178,23 @@ def _import(
 ) -> dict[str, Any]:
     with found.sessions.begin() as session:
         hash_list = owned.own_list(session, caller.organisation_id, name)
-        read = owned.read_upload(
+        read, result = import_for(
+            session,
+            hash_list,
             data,
             file_format,
             mode=options.mode,
-            allow_low_quality=options.allow_low_quality,
-            error_cap=found.settings.import_error_cap,
-        )
-        result = owned.import_upload(
-            session,
-            hash_list,
-            read,
-            mode=options.mode,
             source=options.source or f"upload.{file_format}",
+            allow_low_quality=options.allow_low_quality,
             skip_bad=options.skip_bad,
             allow_empty=options.allow_empty,
             dry_run=options.dry_run,
+            error_cap=found.settings.import_error_cap,
+            organisation_id=caller.organisation_id,
+            key_id=caller.key_id,
+            clock=found.clock,
         )
-        dry_run = options.dry_run
-        report = _report(hash_list.name, options.mode, dry_run, read, result)
-        detail = {
-            "list": hash_list.id,
-            "mode": options.mode,
-            "dry_run": dry_run,
-            "version": report["version"],
-        }
-        record(found, caller, "lists.import_checked" if dry_run else "lists.imported", detail, session)
-    return report
+        return _report(hash_list.name, options.mode, options.dry_run, read, result)
 
 
 def _report(name: str, mode: str, dry_run: bool, read: ListFile, result: ImportResult) -> dict[str, Any]:

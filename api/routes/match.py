@@ -17,8 +17,9 @@ from api.deps import Services, allow, budget_of, charge, rate_of, record, servic
 from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
 from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended, told_answers
 from api.limits import first_chunk, read_body, require_content_type, split_lines
+from api.match_schemas import MatchRequest, MatchResponse
 from api.openapi import error_responses
-from api.schemas import MatchRequest, MatchResponse, request_body
+from api.schemas import request_body
 from guard.shares import at_share_edge
 from matching import (
     IndexNotReady,

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from accounts import Caller
 from api.deps import Services, allow, organisation_of, record, services
-from api.openapi import error_responses
-from api.publishing import publish_for
-from api.schemas import (
+from api.notice_schemas import (
     DisputeBody,
     EscalateBody,
     Moment,
@@ -23,6 +21,8 @@ from api.schemas import (
     ResolveBody,
     ReviewBody,
 )
+from api.openapi import error_responses
+from api.publishing import publish_for
 from db.models import MAX_ID, ROLES, STATUSES, Notice, NoticeEvent, Organisation
 from indexer.lists import retract_entries
 from notices import lifecycle, views

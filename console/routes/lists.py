@@ -1,7 +1,7 @@
 """A hotline's lists: versions and counts, an import shown before it is written (the bad lines, what it
 adds and removes) and written on confirmation, retracting entries, and the publish that makes changes
-serve (and withdraws the notices of retracted entries) at once. Through ``indexer.owned`` and
-``notices.publishing``, the calls the API makes."""
+serve (and withdraws the notices of retracted entries) at once. Through ``indexer.owned``,
+``notices.uploads`` and ``notices.publishing``, the calls the API makes."""
 
 import hashlib
 from dataclasses import dataclass
@@ -11,12 +11,26 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from console.web import PREFIX, REFUSALS, PageError, Visit, in_words, parse_int, posted, signed_in, url
+from console.web import (
+    CONSOLE,
+    PREFIX,
+    REFUSALS,
+    PageError,
+    Visit,
+    in_words,
+    parse_int,
+    posted,
+    signed_in,
+    url,
+)
 from db.models import MAX_ID, HashList, Organisation
 from indexer import owned
 from indexer.errors import NotFound
-from indexer.formats import ListFile, detect_format
-from indexer.lists import OWNERS, ImportResult, Mode, active_by_type
+from indexer.formats import detect_format
+from indexer.listfile import ListFile
+from indexer.lists import OWNERS, ImportResult, Mode
+from indexer.versions import active_by_type
+from notices.uploads import import_for
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Hotline = Annotated[Visit, Depends(signed_in(*OWNERS))]
@@ -72,35 +86,26 @@ class Upload:
     def write(
         self, visit: Visit, session: Session, hash_list: HashList, *, skip_bad: bool, dry_run: bool
     ) -> tuple[ListFile, ImportResult]:
-        """The file read and imported (with ``dry_run``: only checked) as the API's upload is
-        (:func:`indexer.owned.read_upload`, :func:`indexer.owned.import_upload`), audited alike."""
+        """The file read, imported (with ``dry_run``: only checked) and audited as the API's upload is
+        (:func:`notices.uploads.import_for`)."""
         if self.mode not in MODES:
             raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {self.mode!r}")
-        found = owned.read_upload(
+        return import_for(
+            session,
+            hash_list,
             self.text.encode(),
             self.file_format,
             mode=cast(Mode, self.mode),
-            allow_low_quality=self.allow_low_quality,
-            error_cap=visit.found.settings.import_error_cap,
-        )
-        result = owned.import_upload(
-            session,
-            hash_list,
-            found,
-            mode=cast(Mode, self.mode),
             source=self.source,
+            allow_low_quality=self.allow_low_quality,
             skip_bad=skip_bad,
             dry_run=dry_run,
+            error_cap=visit.found.settings.import_error_cap,
+            organisation_id=visit.caller.organisation_id,
+            key_id=visit.caller.key_id,
+            clock=visit.found.clock,
+            marks=CONSOLE,
         )
-        made = result.version if result.changed and not dry_run else None
-        detail = {
-            "list": hash_list.id,
-            "mode": self.mode,
-            "dry_run": dry_run,
-            "version": made.number if made else None,
-        }
-        visit.audit(session, "lists.import_checked" if dry_run else "lists.imported", detail)
-        return found, result
 
 
 def _upload_of(visit: Visit, text: str, source: str, file_format: str) -> Upload:

@@ -205,6 +205,36 @@ def test_a_console_publish_is_the_apis_publish_audited_alike_and_served_here_at_
     assert console["changed"] is True
 
 
+def test_a_console_import_is_the_apis_import_audited_alike(world: World) -> None:
+    list_id = _eokm_list(world)
+    client, csrf = signed_in(world, "hotline")
+    body = f"type,hash,item\nmd5,{'ab' * 16},new1\n"
+    files = {"file": ("more.csv", body.encode(), "text/csv")}
+    client.post(f"/console/lists/{list_id}/import", data={"csrf": csrf, "mode": "delta"}, files=files)
+    confirm = {"csrf": csrf, "mode": "delta", "format": "csv", "source": "more.csv", "text": body}
+    client.post(f"/console/lists/{list_id}/import/confirm", data=confirm)
+    headers = {**world.auth("hotline"), "Content-Type": "text/plain"}
+    for dry_run in ("true", "false"):
+        url = f"/v1/lists/eokm-main/imports?mode=delta&dry_run={dry_run}"
+        answer = world.client.post(url, content=f"md5 {'cd' * 16}\n".encode(), headers=headers)
+        assert answer.status_code == 200, answer.json()
+    with make_session_factory(world.engine)() as session:
+        records = session.execute(
+            select(AuditRecord.action, AuditRecord.detail)
+            .where(AuditRecord.action.in_(["lists.import_checked", "lists.imported"]))
+            .order_by(AuditRecord.id)
+        ).all()
+    assert [action for action, _ in records] == ["lists.import_checked", "lists.imported"] * 2
+    console_checked, console_imported, api_checked, api_imported = (detail for _, detail in records)
+    assert console_checked.pop("via") == console_imported.pop("via") == "console"
+    assert (
+        console_checked == api_checked == {"list": list_id, "mode": "delta", "dry_run": True, "version": None}
+    )
+    assert console_imported["version"] is not None
+    assert api_imported["version"] == console_imported["version"] + 1
+    assert console_imported | {"version": 0} == api_imported | {"version": 0}
+
+
 def test_an_import_keeps_low_quality_pdq_rows_only_when_asked_as_the_api_does(world: World) -> None:
     list_id = _eokm_list(world)
     client, csrf = signed_in(world, "hotline")
