@@ -4,15 +4,16 @@ The reference's dihedral hashes (``pdqhash.compute_dihedral``) come from the one
 by changes of sign and a transpose. A transpose is exact, a flip is not: PDQ's box filter averages a
 window that is not centred when its width is even (sides of 129-256, 385-512 px...), so a flipped image is
 not the flip of the image downscaled. A picture listed upright and uploaded upside down then came back up to
-32 bits from the list's hash where a plain re-encode sat at 8 (320x240 photos, JPEG 60), and the server had to
-search every turn at a wide radius.
+32 bits from the list's hash where a plain re-encode sat at 8 (320x240 photos, JPEG 60 and 85), and the server
+had to search every turn at a wide radius.
 
 Here PDQ's downscaling (luma; along each axis two box passes, then the 64 cell centres) is what it is, a
 linear map along each axis: 64 weighted sums of at most ``2 w - 1`` neighbouring lines, ``w`` the window.
 Applied once to each axis as stored and once reversed, it gives the 64x64 cells of the four flips; their
 DCTs and the transposes of those are PDQ of the eight turned images, bit for bit the reference's hash of each
-turned copy (tests/test_hashing.py), in about half the time of the reference's single pass.
-Pure numpy functions.
+turned copy (tests/test_hashing.py), in under a third of the time of the reference's one-DCT turns (0.33 ms
+against 1.15 on a 408x306 image). On a featureless image (quality 0: every coefficient within rounding of
+the others) the bits are rounding noise, here as in the reference. Pure numpy functions.
 """
 
 from functools import lru_cache
