@@ -321,19 +321,19 @@ def test_a_bad_key_is_refused_before_any_file_is_read(
 def test_ctrl_c_leaves_a_state_that_resumes(server: tuple[Server, str], tmp_path: Path) -> None:
     running, key = server
     root = tmp_path / "storage"
-    storage(root, unrelated=60)
-    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "12", "--workers", "2")
+    storage(root, unrelated=400)  # small batches of many files: the scan cannot end before the signal
+    argv = scan_argv(root, running.url, key, tmp_path, "--batch-size", "4", "--workers", "2")
     scanning = scan_until_first_answer(argv, tmp_path)
     scanning.send_signal(signal.SIGINT)
     assert scanning.wait(timeout=60) == 130
     recorded = sent_files(tmp_path)
-    assert 0 < recorded < 63
+    assert 0 < recorded < 403
 
     assert main(scan_argv(root, running.url, key, tmp_path)) == 0
-    assert sent_files(tmp_path) == 63
+    assert sent_files(tmp_path) == 403
     rows = runs(tmp_path)
     last = rows[-1]["run"]
-    assert len([row for row in rows if row["run"] == last]) == 63 - recorded
+    assert len([row for row in rows if row["run"] == last]) == 403 - recorded
     matched = {row["ref"] for row in rows if row["matched"] == "true"}
     assert matched == MATCHED
     assert len(io.StringIO((tmp_path / "report.csv").read_text()).readline().split(",")) == 9
