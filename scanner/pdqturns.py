@@ -24,6 +24,9 @@ import numpy as np
 import numpy.typing as npt
 
 CELLS = 64
+BLOCK_FLOATS = 4 << 20
+"""Floats a step reads at once (16 MB): a 100-megapixel image is taken a band of rows at a time, where the
+reference takes two whole float copies."""
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 DCT = np.array(
     [[sqrt(2 / CELLS) * cos(pi / 2 / CELLS * (i + 1) * (2 * j + 1)) for j in range(CELLS)]
@@ -46,7 +49,10 @@ def pdq_turns(rgb: npt.NDArray[np.uint8]) -> tuple[list[npt.NDArray[np.bool_]], 
     """PDQ's 256 bits (pdqhash's order: most significant first) of an RGB image array (rows, columns, 3)
     and of its seven turns, in the reference's order; and the image's quality (0-100)."""
     rows, columns = rgb.shape[:2]
-    luma = rgb.astype(np.float32) @ LUMA
+    luma = np.empty((rows, columns), dtype=np.float32)
+    band = max(1, BLOCK_FLOATS // (3 * max(1, columns)))
+    for start in range(0, rows, band):
+        luma[start : start + band] = rgb[start : start + band].astype(np.float32) @ LUMA
     down, across = _taps(rows), _taps(columns)
     cells = {}
     for top_bottom in (0, 1):
@@ -81,7 +87,12 @@ def _taps(length: int) -> Taps:
 
 def _reduce_rows(luma: Floats, taps: Taps, length: int, reverse: int) -> Floats:
     lines, weights = taps
-    reduced: Floats = np.einsum("ck,ckw->cw", weights, luma[length - 1 - lines if reverse else lines])
+    picked = length - 1 - lines if reverse else lines
+    reduced: Floats = np.empty((CELLS, luma.shape[1]), dtype=np.float32)
+    cells = max(1, BLOCK_FLOATS // (lines.shape[1] * max(1, luma.shape[1])))
+    for start in range(0, CELLS, cells):
+        end = start + cells
+        reduced[start:end] = np.einsum("ck,ckw->cw", weights[start:end], luma[picked[start:end]])
     return reduced
 
 
