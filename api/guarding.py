@@ -18,7 +18,7 @@ from guard.watching import Verdict
 from matcher.codes import Codes
 from matcher.video import VideoMargin
 from matching import Item, RefResult, Search, by_type, perceptual_queries, query_refs
-from notices.webhooks import notify_organisations
+from notices.outbox import notify_organisations
 
 SUSPENDED = (
     "this organisation's matching is suspended: its calls came near the edge of listed entries' "
