@@ -1,15 +1,15 @@
 """The server's own periodic pass over notices, so no cron is needed: every ``interval`` seconds, mark
 overdue notices and send reminders (``notices.lifecycle.tick``), then fan out and deliver webhooks
-(``notices.webhooks.deliver_due``). Safe with several server processes: both lock what they touch."""
+(``notices.delivery.deliver_due``). Safe with several server processes: both lock what they touch."""
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.clock import Clock
 from db.periodic import Periodic
 from db.sealing import Sealer
+from notices.delivery import deliver_due
 from notices.lifecycle import tick
 from notices.outbound import Outbound
-from notices.webhooks import deliver_due
 
 
 class NoticeTicker:

@@ -1,5 +1,6 @@
-"""What the API does with the probing guard's verdicts: refuse a suspended organisation's matching,
-and on an escalation audit it, count it and tell the owners of the lists concerned."""
+"""What the API does with the probing guard: show it a hoster's match call; refuse a suspended
+organisation's matching, and on an escalation audit it, count it and tell the owners of the lists
+concerned."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from guard.watching import Verdict
 from matcher.codes import Codes
 from matcher.video import VideoMargin
 from matching import Item, RefResult, Search, by_type, perceptual_queries, query_refs
-from notices.webhooks import notify_organisations
+from notices.outbox import notify_organisations
 
 SUSPENDED = (
     "this organisation's matching is suspended: its calls came near the edge of listed entries' "
@@ -73,6 +74,25 @@ def told_answers(results: Sequence[RefResult]) -> dict[str, int]:
     return {
         result.ref: observed_answer(result.matched, result.confidence, result.signals) for result in results
     }
+
+
+def watch_call(
+    found: Services, session: Session, caller: Caller, items: Sequence[Item], result: Search, now: datetime
+) -> None:
+    """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
+    owners of the lists concerned; refuse the call that reaches the suspension (committing only the
+    guard's state and its audit record)."""
+    seen = guarded_queries(items, found.settings.variant_thresholds, told_answers(result.results), result)
+    matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
+    verdict = found.probes.watch(
+        session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers, seen.margins
+    )
+    if verdict.escalated is None:
+        return
+    escalate(found, session, caller, verdict, now)
+    if verdict.refuse:
+        session.commit()
+        raise Suspended(SUSPENDED)
 
 
 def escalate(found: Services, session: Session, caller: Caller, verdict: Verdict, now: datetime) -> None:

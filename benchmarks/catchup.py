@@ -30,7 +30,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.http import start_server
 from benchmarks.lists import bench_list, import_found, read_csv, write_csv
 from benchmarks.report import (
     Cell,
@@ -41,6 +40,7 @@ from benchmarks.report import (
     progress,
     ratio,
 )
+from benchmarks.server import start_server
 from indexer.lists import Mode
 from indexer.publishing import publish
 from indexer.serving import read_manifest

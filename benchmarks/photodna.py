@@ -42,7 +42,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.matcher import as_found, megabytes, recall, speed
+from benchmarks.measures import as_found, engine_row, measure_search, megabytes, recall, speed
 from benchmarks.report import (
     Cell,
     PartResult,
@@ -52,7 +52,6 @@ from benchmarks.report import (
     load_average,
     markdown_table,
     progress,
-    ratio,
     rss_bytes,
 )
 from matcher import get_hash_type, load_index
@@ -161,18 +160,8 @@ def measure_hashmatch(workdir: Path, queries: Codes, threads: int) -> tuple[dict
     index = load_index(workdir / "index")
     figures: dict[str, Any] = {"load_s": time.perf_counter() - start}
     index.search(queries[:2], THRESHOLDS[0], threads=1)  # compiles the kernel, maps the pages in
-    found: dict[int, Found] = {}
-    for threshold in THRESHOLDS:
-
-        def single(i: int, threshold: int = threshold) -> object:
-            return index.search(photodna.parse_many([texts[i]]), threshold, threads=1)
-
-        def batch(workers: int, threshold: int = threshold) -> object:
-            return index.search(queries, threshold, threads=workers)
-
-        figures[str(threshold)] = speed(single, len(queries), batch, len(queries), threads)
-        matches = index.search(queries, threshold)
-        found[threshold] = as_found(matches.query, matches.entry, matches.distance)
+    searched, found = measure_search(index, photodna, texts, queries, THRESHOLDS, threads)
+    figures |= searched
     figures["rss_mb"] = megabytes(rss_bytes() - base)
     return figures, found
 
@@ -270,26 +259,10 @@ def table_rows(records: Sequence[dict[str, Any]]) -> list[list[Cell]]:
                 if engine == "hashmatch":
                     result = {**record.get("build", {}), **result}
                 head: list[Cell] = [threshold, f"{record['size']:,}", record["shape"], engine]
-                if "failed" in result:
-                    rows.append([*head, *[None] * 9, result["failed"]])
-                    continue
-                figures = result.get(str(threshold))
-                if figures is None:
-                    continue
-                speedup = ratio(figures["p50_ms"], ours.get("p50_ms")) if engine != "hashmatch" else None
-                rows.append(
-                    [
-                        *head, result.get("build_s"), result.get("load_s"), result.get("index_mb"),
-                        result.get("rss_mb"), figures["p50_ms"], figures["p99_ms"], figures["batch_1"],
-                        figures["batch_2"], _recall_cell(figures), speedup,
-                    ]
-                )  # fmt: skip
+                row = engine_row(head, engine, result, threshold, ours)
+                if row is not None:
+                    rows.append(row)
     return rows
-
-
-def _recall_cell(figures: dict[str, Any]) -> str:
-    text = f"{figures['recall']:.4f}".rstrip("0").rstrip(".")
-    return text + (f" (+{figures['extra']} wrong)" if figures["extra"] else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.http import Client, build, load, start_server
 from benchmarks.report import (
     Cell,
     PartResult,
@@ -40,6 +39,7 @@ from benchmarks.report import (
     progress,
     ratio,
 )
+from benchmarks.server import Client, build, load, start_server
 from scanner.defaults import DEFAULT_BATCH_ITEMS
 from tests.fixtures.images import photo, save_jpeg
 

@@ -40,10 +40,10 @@ def register(commands: Commands) -> None:
 def _tick(_: argparse.Namespace) -> None:
     from config import get_settings
     from db.clock import SystemClock
+    from notices.delivery import deliver_due
     from notices.lifecycle import tick
     from notices.outbound import Outbound
     from notices.sealing import sealer_from
-    from notices.webhooks import deliver_due
 
     now, settings = SystemClock().now(), get_settings()
     with open_database(settings) as sessions:

@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from benchmarks.__main__ import PARTS, parse_parts
-from benchmarks.matcher import summary_rows
+from benchmarks.matcher_report import summary_rows
 
 
 def test_parts_run_in_the_suites_order_whatever_the_order_given() -> None:

@@ -1,44 +1,25 @@
-"""``POST /v1/match`` (a JSON batch) and ``POST /v1/match/stream`` (NDJSON in, NDJSON out)."""
+"""``POST /v1/match`` (a JSON batch) and ``POST /v1/match/stream`` (NDJSON in, NDJSON out): the routes
+and the batch's body; the match itself is ``api.matches``, the stream's answers ``api.match_stream``."""
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
-from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from accounts import Caller
-from api.deps import Services, allow, budget_of, charge, rate_of, record, services
-from api.errors import ForbiddenField, InvalidBody, PayloadTooLarge, Suspended
-from api.guarding import SUSPENDED, escalate, guarded_queries, refuse_if_suspended, told_answers
+from api.deps import Services, allow, charge, record, services
+from api.errors import InvalidBody, PayloadTooLarge
 from api.limits import first_chunk, read_body, require_content_type, split_lines
 from api.match_schemas import MatchRequest, MatchResponse
+from api.match_stream import MAX_LINE_BYTES, answer_stream, query_thresholds
+from api.matches import json_value, result_view, run_match, thresholds_for
 from api.openapi import error_responses
 from api.schemas import request_body
-from guard.shares import at_share_edge
-from matching import (
-    IndexNotReady,
-    InvalidItems,
-    Item,
-    ItemError,
-    MatchOutcome,
-    RefResult,
-    Search,
-    audit_detail,
-    item_cost,
-    match,
-    parse_items,
-    parse_thresholds,
-)
+from matching import IndexNotReady, InvalidItems, item_cost, parse_items
 
 MATCH_ROLES = ("hoster", "hotline", "admin")
 """The authority reads figures, not lists: it has no match access."""
-MAX_LINE_BYTES = 16 * 1024
 STREAM_PATH = "/v1/match/stream"
 """The one route without a body limit: it matches any number of lines in bounded memory."""
 router = APIRouter(tags=["match"])
@@ -66,16 +47,6 @@ async def match_batch(request: Request, caller: Matcher) -> JSONResponse:
     return JSONResponse(answer)
 
 
-def _json(raw: bytes) -> object:
-    """The JSON value of ``raw``; ``ValueError`` saying why it is none."""
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"not valid JSON ({error})") from None
-    except RecursionError:
-        raise ValueError("not valid JSON (nested too deeply)") from None
-
-
 async def _charge_batch(found: Services, caller: Caller, hashes: int) -> None:
     """Spend a batch's hashes (a video: its frames) of its organisation's rate budget before matching,
     or refuse it (429; 422 if they could never fit): one was paid with the call itself."""
@@ -91,7 +62,7 @@ async def _charge_batch(found: Services, caller: Caller, hashes: int) -> None:
 
 def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
     try:
-        payload = _json(body)
+        payload = json_value(body)
     except ValueError as error:
         raise InvalidBody("body", str(error)) from None
     if not isinstance(payload, dict):
@@ -113,115 +84,14 @@ def _shape(body: bytes, max_items: int) -> tuple[list[Any], object]:
 def _match_batch(
     found: Services, caller: Caller, raw_items: list[Any], raw_thresholds: object
 ) -> dict[str, Any]:
-    thresholds = _thresholds(caller, raw_thresholds)
+    thresholds = thresholds_for(caller, raw_thresholds)
     items, errors = parse_items(raw_items)
     if errors:
         record(found, caller, "match", {"items": len(raw_items), "refused": len(errors)})
         raise InvalidItems(errors)
-    outcome = _run(found, caller, "match", items, thresholds)
-    results = [view(result, caller) for result in outcome.results]
+    outcome = run_match(found, caller, "match", items, thresholds)
+    results = [result_view(result, caller) for result in outcome.results]
     return {"results": results, "counts": outcome.counts, "index_version": outcome.index_version}
-
-
-def _thresholds(caller: Caller, raw: object) -> dict[str, int]:
-    """The request's lowered thresholds: a hoster may send none (with them, answers near an entry
-    tell its distance: an oracle); a hotline lowers those of its own lists, the only ones it sees."""
-    if raw is not None and caller.role == "hoster":
-        raise ForbiddenField(
-            "thresholds", "hoster keys match at the lists' own thresholds: send no thresholds"
-        )
-    return parse_thresholds(raw)
-
-
-def _run(
-    found: Services, caller: Caller, action: str, items: Sequence[Item], thresholds: dict[str, int]
-) -> MatchOutcome:
-    """Match as the caller may (a hotline against its own lists only); for a hoster, let the probing
-    guard see the call, then open the notices; commit, audit the call (in the notices' transaction if
-    there are any, else through the audit writer) and count it."""
-    with found.sessions() as session:
-        now = found.clock.now()
-        if caller.role == "hoster":
-            refuse_if_suspended(found, session, caller)
-        outcome = match(
-            session,
-            found.watcher.current,
-            caller.organisation_id,
-            caller.role,
-            items,
-            thresholds,
-            now,
-            found.settings.variant_thresholds,
-            lambda result: _guard(found, session, caller, items, result, now),
-            at_share_edge,
-        )
-        if outcome.notices_created:
-            record(found, caller, action, audit_detail(outcome), session)
-        session.commit()  # the notices and the guard's state, or at most a key's last use
-    if not outcome.notices_created:
-        record(found, caller, action, audit_detail(outcome))
-    _count(found, outcome)
-    return outcome
-
-
-def _guard(
-    found: Services, session: Session, caller: Caller, items: Sequence[Item], result: Search, now: datetime
-) -> None:
-    """Let the probing guard see a hoster's call; on an escalation, audit it, count it and tell the
-    owners of the lists concerned; refuse the call that reaches the suspension (committing only the
-    guard's state and its audit record)."""
-    seen = guarded_queries(items, found.settings.variant_thresholds, told_answers(result.results), result)
-    matched = [(hit.entry_id, hit.hash_type) for hit in result.hits]
-    verdict = found.probes.watch(
-        session, caller.organisation_id, seen.codes, matched, now, seen.caps, seen.answers, seen.margins
-    )
-    if verdict.escalated is None:
-        return
-    escalate(found, session, caller, verdict, now)
-    if verdict.refuse:
-        session.commit()
-        raise Suspended(SUSPENDED)
-
-
-def _count(found: Services, outcome: MatchOutcome) -> None:
-    found.metrics.items.inc(outcome.items)
-    found.metrics.notices_created.inc(outcome.notices_created)
-    for result in outcome.results:
-        if result.confidence is not None:
-            found.metrics.matches.labels(result.confidence).inc()
-
-
-def view(result: RefResult, caller: Caller) -> dict[str, Any]:
-    """A ref's result as the caller may see it: hosters never get entries or distances, nor anything
-    of a result that is not a match (``review``: for the hotline only); a hotline's results already
-    cover its own lists only."""
-    hidden = caller.role == "hoster" and not result.matched
-    shown: dict[str, Any] = {
-        "ref": result.ref,
-        "matched": result.matched,
-        "confidence": None if hidden else result.confidence,
-        "signals": [] if hidden else result.signals,
-        "notice_id": result.notice_id,
-        "reupload_of": result.reupload_of,
-    }
-    if result.unmatchable is not None:
-        shown["unmatchable"] = result.unmatchable
-    if caller.role != "hoster":
-        shown["matches"] = [
-            {
-                "list_id": hit.list_id,
-                "list": hit.list_name,
-                "hotline_id": hit.hotline_id,
-                "entry": hit.entry_id,
-                "item": hit.item,
-                "type": hit.hash_type,
-                "distance": hit.distance,
-                "category": hit.category,
-                "variant": hit.variant,
-            }
-            for hit in result.hits
-        ]
-    return shown
 
 
 @router.post(
@@ -273,135 +143,9 @@ async def match_stream(
     A bad line is answered inline with its line number (from 1) and does not stop the stream."""
     found = services(request)
     require_content_type(request, "application/x-ndjson", "application/jsonl")
-    lowered = _thresholds(caller, _pairs(thresholds))
+    lowered = thresholds_for(caller, query_thresholds(thresholds))
     if found.watcher.current is None:
         raise IndexNotReady(found.watcher.state.describe())
     first, rest = await first_chunk(request)
     lines = split_lines(first, rest, MAX_LINE_BYTES)
-    return StreamingResponse(_stream(found, caller, lines, lowered), media_type="application/x-ndjson")
-
-
-def _pairs(text: str | None) -> dict[str, object] | None:
-    """``pdq:31,phash:6`` as {"pdq": 31, "phash": 6} (a value that is no integer is left for the check)."""
-    if not text:
-        return None
-    pairs: dict[str, object] = {}
-    for pair in text.split(","):
-        name, _, value = pair.partition(":")
-        try:
-            pairs[name.strip()] = int(value)
-        except ValueError:  # not an integer, or too many digits to be one
-            pairs[name.strip()] = value
-    return pairs
-
-
-async def _stream(
-    found: Services, caller: Caller, lines: AsyncIterator[bytes | None], thresholds: dict[str, int]
-) -> AsyncIterator[bytes]:
-    counts = {"items": 0, "refs": 0, "matched": 0, "refused": 0}
-    versions: set[str] = set()
-    try:
-        async for item_line in _paced_chunks(found, caller, lines, thresholds, counts, versions):
-            yield item_line
-    except Suspended as refused:  # the guard stopped this organisation mid-stream: say so, stop reading
-        counts["refused"] += 1
-        yield _ndjson({"line": None, "field": "line", "reason": refused.detail})
-    # the version that answered every chunk; null if none was matched or the index changed mid-stream
-    yield _ndjson({"counts": counts, "index_version": versions.pop() if len(versions) == 1 else None})
-
-
-async def _paced_chunks(
-    found: Services,
-    caller: Caller,
-    lines: AsyncIterator[bytes | None],
-    thresholds: dict[str, int],
-    counts: dict[str, int],
-    versions: set[str],
-) -> AsyncIterator[bytes]:
-    """The answers to a stream's lines, chunk by chunk, and its bad lines inline."""
-    chunk: list[Item] = []
-    number = 0
-    over: bytes | None = None
-    async for line in lines:
-        number += 1
-        item, error = _parse_line(line, number)
-        if error is not None:
-            counts["refused"] += 1
-            yield _ndjson({"line": error.index, "field": error.field, "reason": error.reason})
-            continue
-        if item is None:
-            continue
-        if counts["items"] + len(chunk) >= found.settings.max_stream_items:
-            over = _over_stream_limit(number, found.settings.max_stream_items, counts)
-            break
-        if len(chunk) >= found.settings.stream_chunk_items and chunk[-1].ref != item.ref:
-            yield await _paced_chunk(found, caller, chunk, thresholds, counts, versions)
-            chunk = []
-        chunk.append(item)
-    if chunk:
-        yield await _paced_chunk(found, caller, chunk, thresholds, counts, versions)
-    if over is not None:
-        yield over
-
-
-async def _paced_chunk(
-    found: Services,
-    caller: Caller,
-    items: Sequence[Item],
-    thresholds: dict[str, int],
-    counts: dict[str, int],
-    versions: set[str],
-) -> bytes:
-    """Match one chunk once its items fit the organisation's rate budget: over it, the stream waits
-    (and stops reading the body) rather than fail halfway. The call itself paid for one item."""
-    hashes = sum(item.cost for item in items) - (1 if counts["items"] == 0 else 0)
-    burst, rate = found.settings.rate_burst_hashes, rate_of(found, caller)
-    while hashes > 0:
-        part = min(hashes, burst)  # a chunk (one ref's items are never split) may be longer than a burst
-        wait = await run_in_threadpool(partial(found.budgets.take, rate=rate), budget_of(caller), part)
-        if wait is None:
-            hashes -= part
-        else:
-            await asyncio.sleep(wait)
-    return await run_in_threadpool(_match_chunk, found, caller, items, thresholds, counts, versions)
-
-
-def _over_stream_limit(number: int, limit: int, counts: dict[str, int]) -> bytes:
-    counts["refused"] += 1
-    reason = (
-        f"more than {limit} items in one stream: this line and the rest were not matched; "
-        "send them in another request"
-    )
-    return _ndjson({"line": number, "field": "line", "reason": reason})
-
-
-def _parse_line(line: bytes | None, number: int) -> tuple[Item | None, ItemError | None]:
-    if line is None:
-        return None, ItemError(number, "line", f"longer than {MAX_LINE_BYTES} bytes")
-    if not line.strip():
-        return None, None
-    try:
-        value = _json(line)
-    except ValueError as error:
-        return None, ItemError(number, "line", str(error))
-    items, errors = parse_items([value], offset=number)
-    return (items[0], None) if items else (None, errors[0])
-
-
-def _match_chunk(
-    found: Services,
-    caller: Caller,
-    items: Sequence[Item],
-    thresholds: dict[str, int],
-    counts: dict[str, int],
-    versions: set[str],
-) -> bytes:
-    outcome = _run(found, caller, "match.stream", items, thresholds)
-    versions.add(outcome.index_version)
-    for key, value in outcome.counts.items():
-        counts[key] += value
-    return b"".join(_ndjson(view(result, caller)) for result in outcome.results)
-
-
-def _ndjson(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode("utf-8") + b"\n"
+    return StreamingResponse(answer_stream(found, caller, lines, lowered), media_type="application/x-ndjson")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from db import make_session_factory
 from db.models import Notice, Organisation, Webhook, WebhookDelivery
-from notices.webhooks import fan_out
+from notices.outbox import fan_out
 from tests.api.support import World, flip
 
 REPORT = "/v1/reports/compliance?group_by=total&start=2026-11-01T00:00:00Z&end=2026-12-31T00:00:00Z"

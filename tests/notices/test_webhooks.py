@@ -19,17 +19,15 @@ from sqlalchemy.orm import Session
 
 from db.models import Organisation, Webhook, WebhookDelivery
 from db.sealing import Sealer
+from notices.delivery import DeliverySummary, RetryPolicy, deliver_due
 from notices.errors import InvalidRequest, NotAllowed, WebhookNotFound
 from notices.lifecycle import dispute, tick
 from notices.outbound import Outbound
+from notices.outbox import fan_out
 from notices.webhooks import (
-    DeliverySummary,
     NewWebhook,
-    RetryPolicy,
-    deliver_due,
     delivery_view,
     disable_webhook,
-    fan_out,
     list_deliveries,
     list_webhooks,
     register_webhook,
