@@ -141,9 +141,17 @@ def sent_files(tmp_path: Path) -> int:
         return 0
 
 
+INTERRUPTIBLE = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'hashmatch'; runpy.run_module('cli.main', run_name='__main__')"
+)
+"""``python -m cli.main`` with Ctrl-C raising KeyboardInterrupt, whatever SIGINT's inherited disposition."""
+
+
 def scan_until_first_answer(argv: list[str], tmp_path: Path) -> "subprocess.Popen[bytes]":
-    """A scan in its own process, once the server has answered its first batch."""
-    scanning = subprocess.Popen([sys.executable, "-m", "cli.main", *argv])
+    """A scan in its own process, once the server has answered its first batch. Its Ctrl-C is a
+    terminal's (a suite started in the background, ``make test &``, passes SIGINT on ignored)."""
+    scanning = subprocess.Popen([sys.executable, "-c", INTERRUPTIBLE, *argv])
     deadline = time.monotonic() + 60
     while sent_files(tmp_path) == 0:
         assert time.monotonic() < deadline, "no batch was answered within 60 s"
