@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import numpy as np
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from sqlalchemy import func, select
@@ -485,6 +485,11 @@ QUERIES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 }
 
 
+URL_LIMIT = 60_000
+"""Query strings httpx sends (it refuses more than 65,536 characters a component: several 3,000-letter
+values, percent-encoded, came to that)."""
+
+
 @pytest.mark.parametrize("path", sorted(QUERIES))
 def test_odd_query_parameters_and_path_ids_are_refused_in_shape(fuzzed: Fuzzed, path: str) -> None:
     notice_ids = st.one_of(st.sampled_from(fuzzed.notices), ODD_TEXT.filter(lambda t: "/" not in t and t))
@@ -501,6 +506,7 @@ def test_odd_query_parameters_and_path_ids_are_refused_in_shape(fuzzed: Fuzzed, 
     )
     def run(params: dict[str, Any], notice: str, webhook: str, who: str) -> None:
         url = path.replace("{notice_id}", _quote(notice)).replace("{webhook_id}", _quote(str(webhook)))
+        assume(len(urlencode(params)) < URL_LIMIT)  # longer: the client refuses it, the app never sees it
         answer = fuzzed.world.client.get(url, params=params, headers=headers_of(fuzzed, who))
         check(fuzzed, answer, who, repr(params))
 
