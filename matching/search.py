@@ -220,13 +220,9 @@ def confidence(hits: Sequence[Hit], contradicted: Set[tuple[int, str]] = frozens
     types = {hit.hash_type for hit in hits}
     if types & (CRYPTOGRAPHIC | VIDEO):
         return "high"
-    per_item: dict[tuple[int, str], set[str]] = defaultdict(set)
-    for hit in hits:
-        if hit.item is not None:
-            per_item[(hit.list_id, hit.item)].add(hit.hash_type)
-    standing = {
-        key: signals for key, signals in per_item.items() if not _only_narrow(signals, key, contradicted)
-    }
+    per_item = _per_item(hits)
+    fallen = _fallen(per_item, contradicted)
+    standing = {key: signals for key, signals in per_item.items() if key not in fallen}
     for signals in standing.values():
         strong = signals & PERCEPTUAL
         if len(strong) >= 2 or (strong and signals & WEAK):
@@ -237,19 +233,25 @@ def confidence(hits: Sequence[Hit], contradicted: Set[tuple[int, str]] = frozens
     return "review" if types & PERCEPTUAL else None
 
 
-def _only_narrow(signals: set[str], key: tuple[int, str], contradicted: Set[tuple[int, str]]) -> bool:
-    """The item's match rests on pHash/dHash only while its PDQ (PhotoDNA) says another picture."""
-    return key in contradicted and not signals & WIDE
-
-
-def _fallen(hits: Sequence[Hit], contradicted: Set[tuple[int, str]]) -> set[tuple[int, str]]:
-    """The contradicted items that ``hits`` match on pHash/dHash (or weak signals) only: no wide,
-    cryptographic or video signal stands for them."""
+def _per_item(hits: Sequence[Hit]) -> dict[tuple[int, str], set[str]]:
+    """The hash types each (list, item) was matched on."""
     per_item: dict[tuple[int, str], set[str]] = defaultdict(set)
     for hit in hits:
-        if hit.item is not None and (hit.list_id, hit.item) in contradicted:
+        if hit.item is not None:
             per_item[(hit.list_id, hit.item)].add(hit.hash_type)
-    return {key for key, signals in per_item.items() if not signals & (WIDE | CRYPTOGRAPHIC | VIDEO)}
+    return per_item
+
+
+def _fallen(
+    per_item: Mapping[tuple[int, str], set[str]], contradicted: Set[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """The contradicted items matched on pHash/dHash (or weak signals) only while their PDQ (PhotoDNA)
+    says another picture: no wide, cryptographic or video signal stands for them."""
+    return {
+        key
+        for key, signals in per_item.items()
+        if key in contradicted and not signals & (WIDE | CRYPTOGRAPHIC | VIDEO)
+    }
 
 
 def supporting(hits: Sequence[Hit]) -> list[Hit]:
@@ -279,8 +281,8 @@ def combine(
             results.append(RefResult(ref, unmatchable=(unmatchable or {}).get(ref)))
             continue
         kept = supporting(ref_hits)
-        if level != "review":  # a notice rests on the items that stand, not on a contradicted one
-            fallen = _fallen(kept, against)
+        if against and level != "review":  # a notice rests on the items that stand, not a contradicted one
+            fallen = _fallen(_per_item(ref_hits), against)
             kept = [hit for hit in kept if (hit.list_id, hit.item) not in fallen]
         signals = sorted({hit.hash_type for hit in kept})
         results.append(RefResult(ref, level != "review", level, signals, hits=kept))
