@@ -81,12 +81,14 @@ def _hash(args: argparse.Namespace) -> None:
         types=parse_types(args.types),
         draft_size=args.draft,
         variants=args.variants,
+        check_scaling=True,
         video_interval=video_interval(args),
     )
     entries = list(_walk_all(args.paths))
     output_format = args.format or (format_for(args.out) if args.out else "csv")
     files = written = 0
     problems: list[str] = []
+    notes: list[str] = []
     with (
         _output(args.out) as stream,
         progress(len(entries), "file", "hashing", not args.no_progress) as bar,
@@ -103,11 +105,12 @@ def _hash(args: argparse.Namespace) -> None:
             bar.update()
             if found.problem is not None:
                 problems.append(f"{entry.path}: {found.problem}")
+            notes.extend(f"{entry.path}: {note}" for note in found.notes)
             for item in found.hashes:
                 row = {"type": item.type, "hash": item.hash, "item": entry.relative, "quality": item.quality}
                 writer.write(row | ({"variant": item.label} if args.variants else {}) | category)
                 written += 1
-    for line in problems:
+    for line in [*notes, *problems]:
         print(f"hashmatch: warning: {line}", file=sys.stderr)
     summary = f"{plural(files, 'file')}, {plural(written, 'hash')}, "
     print(summary + f"{plural(len(problems), 'file')} with problems", file=sys.stderr)

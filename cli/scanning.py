@@ -89,8 +89,8 @@ def register(commands: Commands) -> None:
         "--max-regions",
         type=int,
         default=DEFAULT_REGIONS,
-        help="hash at most this many pictures found inside an image (a photo in a screenshot, the parts "
-        "of a collage); 0: none (default: %(default)s)",
+        help="hash at most this many regions found inside an image (a photo in a screenshot and its "
+        "candidate boxes, the parts of a collage); 0: none (default: %(default)s)",
     )
     scan.add_argument(
         "--draft-size",

@@ -21,7 +21,8 @@ On generated 1-4 MP photos PDQ moves by at most 14 bits at 256 (mean 5-8; at mos
 threshold of 48 and unrelated images 90-128 apart; pHash and dHash by 0-3 (tests/test_hashing.py states
 the bound for PNGs). Twice the speed of 512 (see benchmarks/scanner.py)."""
 
-DEFAULT_REGIONS = 4
-"""The most pictures found inside one image (a photo in a screenshot, the parts of a collage of up to
-four) that a scan hashes too: at most this many times the perceptual types more items per file, and
-only for images where such pictures are found."""
+DEFAULT_REGIONS = 6
+"""The most regions found inside one image that a scan hashes too: a photo in a screenshot (up to three
+candidate boxes of it: :func:`scanner.embedded.find_regions`), the parts of a collage of up to four and
+those boxes. At most this many times three the perceptual types more items per file, and only for
+images where such regions are found."""

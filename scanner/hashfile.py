@@ -23,10 +23,22 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from PIL import Image
+
 from scanner.borders import LOOSE_SHARE, trim_borders
 from scanner.defaults import DEFAULT_TYPES
 from scanner.embedded import find_regions
-from scanner.hashing import CHUNK, FILE_TYPES, VIDEO_TYPES, Hash, digests_of, file_hashes, image_hashes
+from scanner.hashing import (
+    CHUNK,
+    FILE_TYPES,
+    SCALE_DRIFT,
+    VIDEO_TYPES,
+    Hash,
+    digests_of,
+    file_hashes,
+    image_hashes,
+    scale_drift,
+)
 from scanner.loading import DEFAULT_MAX_PIXELS, load_image
 from scanner.problems import Problem, ProblemKind
 from scanner.straighten import straighten
@@ -56,6 +68,10 @@ class HashOptions:
     variants: bool = False
     """Add the perceptual hashes of the list's transformed copies, labelled (list side:
     :mod:`scanner.variants`)."""
+    check_scaling: bool = False
+    """Give quality 0 to a PDQ its picture's half-size copy is more than
+    :data:`scanner.hashing.SCALE_DRIFT` bits from, with a note (list side: the import refuses it unless
+    allowed, and the picture is listed on its other hashes)."""
     regions: int = 0
     """Add the perceptual hashes of at most this many pictures found inside the image (a photo in a
     screenshot, the parts of a collage: :mod:`scanner.embedded`; query side)."""
@@ -79,6 +95,8 @@ class FileHashes:
     problem: Problem | None = None
     regions: int = 0
     """Pictures found inside the image and hashed as well."""
+    notes: tuple[str, ...] = ()
+    """What the hotline should know of these hashes (not a problem: they are all there)."""
 
 
 def hash_file(path: Path, options: HashOptions) -> FileHashes:
@@ -149,10 +167,13 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
     if not options.needs_image:
         return FileHashes(tuple(found))
     loaded = load_image(image, draft_size=options.draft_size, max_pixels=options.max_pixels)
-    regions = 0
+    regions, notes = 0, tuple[str, ...]()
     if loaded.image is not None:
         trimmed = trim_borders(loaded.image) if options.trim else None
-        found.extend(image_hashes(loaded.image, options.types, dihedral=options.dihedral))
+        own = image_hashes(loaded.image, options.types, dihedral=options.dihedral)
+        if options.check_scaling:
+            own, notes = _scaling_checked(own, loaded.image)
+        found.extend(own)
         if trimmed is not None:  # searched at the full radius, turned or not: trimming is not exact
             hashes = image_hashes(trimmed, options.types, dihedral=options.dihedral)
             found.extend(replace(item, variant=False) for item in hashes)
@@ -160,20 +181,42 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
         if options.trim and (straightened := straighten(framed)) is not None:  # upright, full radius
             found.extend(image_hashes(straightened, options.types))
         boxes = find_regions(framed, options.regions)
-        for box in boxes:  # upright only, at the full radius: one hash per type and picture found
+        for box in boxes:  # upright only, at the full radius: a few hashes per type and picture found
             picture = framed.crop(box)
-            trimmed_picture = trim_borders(picture) or picture
-            found.extend(image_hashes(trimmed_picture, options.types))
+            found.extend(image_hashes(picture, options.types))
+            trimmed = trim_borders(picture)  # a frame inside the box, or a picture's own plain sky
+            if trimmed is not None:
+                found.extend(image_hashes(trimmed, options.types))
             inset = picture.crop((1, 1, picture.width - 1, picture.height - 1))  # a blended outline
             loose = trim_borders(inset, LOOSE_SHARE)  # a bubble's or a card's margins too
-            if loose is not None and loose.size != trimmed_picture.size:
+            if loose is not None and loose.size != (trimmed or picture).size:
                 found.extend(image_hashes(loose, options.types))
         regions = len(boxes)
         if options.variants:
             for label, copy in list_variants(loaded.image):
-                found.extend(replace(item, label=label) for item in image_hashes(copy, options.types))
+                hashes = [replace(item, label=label) for item in image_hashes(copy, options.types)]
+                if options.check_scaling:
+                    hashes, more = _scaling_checked(hashes, copy)
+                    notes += more
+                found.extend(hashes)
     found.sort(key=lambda item: options.types.index(item.type))
-    return FileHashes(tuple(_distinct(found)), loaded.problem, regions)
+    return FileHashes(tuple(_distinct(found)), loaded.problem, regions, notes)
+
+
+def _scaling_checked(hashes: list[Hash], image: Image.Image) -> tuple[list[Hash], tuple[str, ...]]:
+    """``hashes`` with quality 0 for a PDQ that halving ``image`` moves past :data:`SCALE_DRIFT`
+    bits, and a note saying so."""
+    checked, notes = [], []
+    for item in hashes:
+        drift = scale_drift(image, item) if item.type == "pdq" else 0
+        if drift > SCALE_DRIFT:
+            notes.append(
+                f"PDQ{f' ({item.label})' if item.label else ''} moves {drift} bits when the picture is "
+                f"halved (more than the threshold {SCALE_DRIFT}: a fine-grained texture): quality 0, the "
+                "import refuses it unless allowed and the picture is listed on its other hashes"
+            )
+        checked.append(replace(item, quality=0) if drift > SCALE_DRIFT else item)
+    return checked, tuple(notes)
 
 
 def hash_at(path: str, options: HashOptions, fs: Any = None) -> FileHashes:

@@ -41,7 +41,8 @@ class Summary:
     newly_matched: int = 0
     """Of those, the ones that matched this time."""
     regions: int = 0
-    """Pictures found inside images (screenshots, collages) and hashed as well..."""
+    """Regions found inside images (a picture in a screenshot, its candidate boxes; the parts of a
+    collage) and hashed as well..."""
     region_files: int = 0
     """...in this many files."""
     problems: Counter[str] = field(default_factory=Counter)
@@ -63,8 +64,8 @@ class Summary:
         )
         if self.regions:
             yield (
-                f"{self.regions} picture{'' if self.regions == 1 else 's'} found inside "
-                f"{_files(self.region_files)} (screenshots, collages) and hashed too"
+                f"{self.regions} region{'' if self.regions == 1 else 's'} found inside "
+                f"{_files(self.region_files)} (pictures in screenshots, parts of collages) and hashed too"
             )
         if self.problems:
             kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(self.problems.items()))

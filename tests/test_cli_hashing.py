@@ -11,7 +11,7 @@ import pytest
 from matcher import get_hash_type
 from scanner.progress import PlainLines
 from tests.commands import run
-from tests.fixtures.images import photo, save_jpeg, write_bad_files
+from tests.fixtures.images import noise_texture, photo, save_jpeg, write_bad_files
 from tests.test_scan_state import closed_port
 
 
@@ -139,3 +139,15 @@ def test_a_negative_region_bound_is_refused_in_one_line(
     assert (code, out) == (1, "")
     assert err == "hashmatch: error: --max-regions: expected 0 or more, got -1\n"
     assert not (tmp_path / "s.db").exists()
+
+
+def test_hash_notes_a_pdq_that_does_not_survive_halving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    noise_texture(5).save(tmp_path / "grain.png")
+    code, out, err = run(capsys, "hash", str(tmp_path / "grain.png"), "--workers", "1")
+    assert code == 0
+    pdq_row = next(row for row in csv.DictReader(io.StringIO(out)) if row["type"] == "pdq")
+    assert pdq_row["quality"] == "0"
+    assert f"hashmatch: warning: {tmp_path / 'grain.png'}: PDQ moves" in err
+    assert err.splitlines()[-1] == "1 file, 5 hashes, 0 files with problems"

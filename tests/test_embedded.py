@@ -51,6 +51,15 @@ def distance(a: str, b: str) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
+def nearest(found: list[Box], box: Box) -> Box:
+    """Of the boxes found, the one that overlaps ``box`` most."""
+    return max(found, key=lambda region: overlap(region, box))
+
+
+PICTURE_BOXES = 3
+"""A picture in chrome gives at most three boxes: the tightest, the widest, the framed one."""
+
+
 @pytest.mark.parametrize("chrome", sorted(CHROMES))
 def test_the_photo_inside_chrome_is_found_and_matches(chrome: str) -> None:
     draw: Callable[[Image.Image, int], tuple[Image.Image, Box]] = CHROMES[chrome]
@@ -59,10 +68,11 @@ def test_the_photo_inside_chrome_is_found_and_matches(chrome: str) -> None:
         screenshot, box = draw(original, seed)
         image = decoded(screenshot)
         whole = distance(pdq(image).hash, pdq(original).hash)
-        found = find_regions(image, 4)
-        assert len(found) == 1, (chrome, seed, found)
-        assert overlap(found[0], scaled(box, image.width / screenshot.width)) > 0.9
-        inside = distance(pdq(image.crop(found[0])).hash, pdq(original).hash)
+        found = find_regions(image, 6)
+        assert 1 <= len(found) <= PICTURE_BOXES, (chrome, seed, found)
+        best = nearest(found, scaled(box, image.width / screenshot.width))
+        assert overlap(best, scaled(box, image.width / screenshot.width)) > 0.9
+        inside = distance(pdq(image.crop(best)).hash, pdq(original).hash)
         assert inside <= 31 < whole, (chrome, seed, inside, whole)
 
 
@@ -91,9 +101,15 @@ def test_a_picture_under_a_close_heading_is_found(gap: int) -> None:
     for seed in SEEDS:
         screenshot, box = headed(photo(seed, (560, 400)), gap)
         image = decoded(screenshot)
-        found = find_regions(image, 4)
-        assert len(found) == 1, (seed, found)
-        assert overlap(found[0], scaled(box, image.width / screenshot.width)) > 0.9, (seed, found)
+        found = find_regions(image, 6)
+        assert 1 <= len(found) <= PICTURE_BOXES, (seed, found)
+        assert (
+            overlap(
+                nearest(found, scaled(box, image.width / screenshot.width)),
+                scaled(box, image.width / screenshot.width),
+            )
+            > 0.9
+        ), (seed, found)
 
 
 def drawing(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
@@ -112,18 +128,19 @@ def drawing(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     return image
 
 
-@pytest.mark.parametrize(("chrome", "recovered"), [("browser", 3), ("chat", 3), ("post", 3)])
+@pytest.mark.parametrize(("chrome", "recovered"), [("browser", 4), ("chat", 4), ("post", 3)])
 def test_a_drawing_inside_chrome_is_found(chrome: str, recovered: int) -> None:
     """A drawing's flat colours are not textured as a photo is; its outlines and its edges against the
     chrome make it a picture all the same, found to its edges (before: none, or with the chrome's bubble
     and text, of these 4 drawings per chrome; a phone app's full-width drawing is still missed). A post's
-    drawing whose smooth top ends sharply on the card: found since its edge counts (was 2 of 4)."""
+    drawing whose smooth top ends sharply on the card: found since its edge counts (was 2 of 4). Edges
+    read in colour, a drawing's flat sky allowed in a framed box: browser and chat 3 -> 4 of 4."""
     found = 0
     for seed in SEEDS:
         screenshot, box = CHROMES[chrome](drawing(seed), seed)
         image = decoded(screenshot)
-        regions = find_regions(image, 4)
-        assert len(regions) <= 1, (chrome, seed, regions)
+        regions = find_regions(image, 6)
+        assert len(regions) <= PICTURE_BOXES, (chrome, seed, regions)
         found += any(overlap(region, scaled(box, image.width / screenshot.width)) > 0.9 for region in regions)
     assert found == recovered
 
@@ -147,7 +164,8 @@ def test_the_parts_of_a_collage_are_found(count: int, gutter: int, recovered: in
             part = trim_borders(part) or part  # the gutter, as the scan trims it
             assert distance(pdq(part).hash, pdq(original).hash) <= 31
             matched += 1
-    assert (len(found), matched) == (recovered, recovered)
+    assert matched == recovered
+    assert len(found) <= recovered + PICTURE_BOXES
 
 
 def test_the_bound_caps_the_regions() -> None:
@@ -245,12 +263,13 @@ def test_a_scan_hashes_the_picture_inside_a_screenshot(tmp_path: Path) -> None:
     path = save_jpeg(screenshot, tmp_path / "screen.jpg")
     options = HashOptions(types=("pdq", "phash"), dihedral=True, trim=True, draft_size=256, regions=4)
     found = hash_file(path, options)
-    assert found.regions == 1
+    assert 1 <= found.regions <= PICTURE_BOXES
     own = pdq(original).hash
     assert min(distance(item.hash, own) for item in found.hashes if item.type == "pdq") <= 31
     without = hash_file(path, HashOptions(types=("pdq", "phash"), dihedral=True, trim=True, draft_size=256))
     assert without.regions == 0
-    assert len(found.hashes) == len(without.hashes) + 2  # one pdq and one phash of the picture, upright
+    extra = len(found.hashes) - len(without.hashes)  # a pdq and a phash of each box, upright; trimmed too
+    assert 2 * found.regions <= extra <= 3 * 2 * found.regions
     plain = hash_file(save_jpeg(original, tmp_path / "plain.jpg"), options)
     assert plain.regions == 0
 

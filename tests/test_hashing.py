@@ -34,6 +34,7 @@ from tests.fixtures.images import (
     flipped,
     letterboxed,
     mirrored,
+    noise_texture,
     photo,
     rotated,
     save_jpeg,
@@ -328,3 +329,32 @@ def test_a_hashing_process_keeps_image_sized_buffers_in_its_heap() -> None:
 
     assert mapped("default") >= 4 << 20
     assert mapped("kept") == 0
+
+
+CHECKED = HashOptions(types=("pdq", "phash", "dhash"), check_scaling=True)
+
+
+def test_a_pdq_its_half_size_copy_does_not_match_gets_quality_zero_on_the_list_side(tmp_path: Path) -> None:
+    """A scan hashes copies at reduced size (draft decoding): a listed PDQ that moves past the
+    threshold when its own picture is halved would never match them, and its disagreement would hold
+    the file's pHash/dHash match for review. So the list side marks it unusable (the import refuses it
+    unless allowed), with a note, and the picture is listed on pHash and dHash."""
+    texture = tmp_path / "texture.png"
+    noise_texture(3).save(texture)
+    plain = {h.type: h for h in hash_file(texture, LIST_SIDE).hashes}
+    assert plain["pdq"].quality == 100  # PDQ's own quality does not see it
+    checked = hash_file(texture, CHECKED)
+    found = {h.type: h for h in checked.hashes}
+    assert found["pdq"].quality == 0
+    assert found["pdq"].hash == plain["pdq"].hash
+    assert found["phash"] == plain["phash"]
+    assert len(checked.notes) == 1, checked.notes
+    assert "PDQ moves" in checked.notes[0]
+    for seed in SEEDS:  # photographs keep theirs
+        path = tmp_path / f"{seed}.png"
+        photo(seed, (640, 480)).save(path)
+        result = hash_file(path, CHECKED)
+        assert [h.quality for h in result.hashes if h.type == "pdq"] == [
+            h.quality for h in hash_file(path, LIST_SIDE).hashes if h.type == "pdq"
+        ]
+        assert result.notes == ()
