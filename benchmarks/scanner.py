@@ -50,7 +50,7 @@ the pictures found inside (at most ``--max-regions``)."""
 
 
 def cases(cores: int) -> list[Case]:
-    full = HashOptions()
+    full = HashOptions(check_scaling=True)  # what `hashmatch hash` does
     scan = SCAN
     return [
         Case("full decode (hotline `hash` default)", full, 1),
@@ -68,7 +68,7 @@ def cases(cores: int) -> list[Case]:
 def png_cases() -> list[Case]:
     scan = SCAN
     return [
-        Case("PNG: full decode (hotline `hash` default)", HashOptions(), 1),
+        Case("PNG: full decode (hotline `hash` default)", HashOptions(check_scaling=True), 1),
         Case("PNG: full decode + dihedral + trim (`scan --no-draft`)", replace(scan, draft_size=None), 1),
         Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim", replace(scan, regions=0), 1),
         Case(f"PNG: reduced to {DRAFT_SIZE} + dihedral + trim + pictures inside (`scan` default)", scan, 1),

@@ -195,28 +195,27 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
         if options.variants:
             for label, copy in list_variants(loaded.image):
                 hashes = [replace(item, label=label) for item in image_hashes(copy, options.types)]
-                if options.check_scaling:
-                    hashes, more = _scaling_checked(hashes, copy)
-                    notes += more
-                found.extend(hashes)
+                found.extend(_unusable(hashes) if notes else hashes)  # a texture's crops are as fine
     found.sort(key=lambda item: options.types.index(item.type))
     return FileHashes(tuple(_distinct(found)), loaded.problem, regions, notes)
 
 
 def _scaling_checked(hashes: list[Hash], image: Image.Image) -> tuple[list[Hash], tuple[str, ...]]:
-    """``hashes`` with quality 0 for a PDQ that halving ``image`` moves past :data:`SCALE_DRIFT`
-    bits, and a note saying so."""
-    checked, notes = [], []
+    """``hashes`` (of ``image``), their PDQ with quality 0 if halving ``image`` moves it past
+    :data:`SCALE_DRIFT` bits, with a note saying so."""
     for item in hashes:
-        drift = scale_drift(image, item) if item.type == "pdq" else 0
-        if drift > SCALE_DRIFT:
-            notes.append(
-                f"PDQ{f' ({item.label})' if item.label else ''} moves {drift} bits when the picture is "
-                f"halved (more than the threshold {SCALE_DRIFT}: a fine-grained texture): quality 0, the "
-                "import refuses it unless allowed and the picture is listed on its other hashes"
+        if item.type == "pdq" and (drift := scale_drift(image, item)) > SCALE_DRIFT:
+            note = (
+                f"PDQ moves {drift} bits when the picture is halved (more than the threshold {SCALE_DRIFT}: "
+                "a fine-grained texture): quality 0 (its variants' too), the import refuses it unless "
+                "allowed and the picture is listed on its other hashes"
             )
-        checked.append(replace(item, quality=0) if drift > SCALE_DRIFT else item)
-    return checked, tuple(notes)
+            return _unusable(hashes), (note,)
+    return hashes, ()
+
+
+def _unusable(hashes: list[Hash]) -> list[Hash]:
+    return [replace(item, quality=0) if item.type == "pdq" else item for item in hashes]
 
 
 def hash_at(path: str, options: HashOptions, fs: Any = None) -> FileHashes:

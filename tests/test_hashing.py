@@ -6,6 +6,7 @@ import platform
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import imagehash
@@ -358,3 +359,17 @@ def test_a_pdq_its_half_size_copy_does_not_match_gets_quality_zero_on_the_list_s
             h.quality for h in hash_file(path, LIST_SIDE).hashes if h.type == "pdq"
         ]
         assert result.notes == ()
+
+
+def test_the_variants_of_a_picture_whose_pdq_does_not_survive_halving_are_unusable_too(
+    tmp_path: Path,
+) -> None:
+    """A crop or a turn of a fine texture is as fine: were one of its PDQ rows kept (a crop may happen to
+    move less), the item would have a PDQ entry again, which a scanned copy's PDQ would contradict."""
+    texture = tmp_path / "texture.png"
+    noise_texture(3).save(texture)
+    found = hash_file(texture, replace(CHECKED, variants=True))
+    qualities = {h.label: h.quality for h in found.hashes if h.type == "pdq"}
+    assert len(qualities) == 7  # the picture and its six variants
+    assert set(qualities.values()) == {0}, qualities
+    assert len(found.notes) == 1
