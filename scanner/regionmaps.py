@@ -57,30 +57,29 @@ class Maps:
         return float(share(self.textured, *box))
 
 
-def reduced(image: Image.Image) -> tuple[npt.NDArray[np.int16], float]:
-    """The image's RGB levels (h, w, 3), its longer side reduced (box filter) to :data:`WORK_SIDE` if
-    longer."""
+def reduced(image: Image.Image) -> tuple[Image.Image, float]:
+    """The image in RGB, its longer side reduced (box filter) to :data:`WORK_SIDE` if longer, and the
+    factor it was reduced by."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     scale = max(1.0, max(rgb.size) / WORK_SIDE)
     if scale > 1:
         size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
         rgb = rgb.resize(size, Image.Resampling.BOX)
-    return np.asarray(rgb, dtype=np.int16), scale
+    return rgb, scale
 
 
-def read_maps(colours: npt.NDArray[np.int16]) -> Maps:
-    pixels = ((colours @ np.array([19595, 38470, 7471]) + 32768) >> 16).astype(np.int16)  # as "L"
-    dy = np.zeros_like(pixels)
-    dx = np.zeros_like(pixels)
-    dy[1:-1] = np.abs(pixels[2:] - pixels[:-2])
-    dx[:, 1:-1] = np.abs(pixels[:, 2:] - pixels[:, :-2])
+def read_maps(rgb: Image.Image) -> Maps:
+    """The maps of an RGB work image (:func:`reduced`)."""
+    pixels = np.asarray(rgb.convert("L"), dtype=np.int16)
+    dy, dx = _differences(pixels)
     # mean of max(dx, dy) / 2 over a 5x5 window >= TEXTURE, in whole levels
     gradient = np.maximum(dx, dy)
     # steps in any channel: a picture's edge may differ from the chrome in hue only (a blue sky on gray)
-    colour_dy = np.zeros_like(pixels)
-    colour_dx = np.zeros_like(pixels)
-    colour_dy[1:-1] = np.abs(colours[2:] - colours[:-2]).max(axis=2)
-    colour_dx[:, 1:-1] = np.abs(colours[:, 2:] - colours[:, :-2]).max(axis=2)
+    colour_dy, colour_dx = dy.copy(), dx.copy()
+    for channel in rgb.split():
+        channel_dy, channel_dx = _differences(np.asarray(channel, dtype=np.int16))
+        np.maximum(colour_dy, channel_dy, out=colour_dy)
+        np.maximum(colour_dx, channel_dx, out=colour_dx)
     row_edges, row_runs = _steps(_closed(colour_dy >= STEP), pixels.shape[1])
     column_edges, column_runs = _steps(_closed((colour_dx >= STEP).T), pixels.shape[0])
     textured = _box_sum(gradient, 2) >= 2 * TEXTURE * 25
@@ -95,6 +94,15 @@ def read_maps(colours: npt.NDArray[np.int16]) -> Maps:
         column_runs=column_runs,
         levels=pixels.astype(np.uint8),
     )
+
+
+def _differences(pixels: npt.NDArray[np.int16]) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """The change of level two pixels apart down and across each pixel (0 on the image's edges)."""
+    dy = np.zeros_like(pixels)
+    dx = np.zeros_like(pixels)
+    np.abs(pixels[2:] - pixels[:-2], out=dy[1:-1])
+    np.abs(pixels[:, 2:] - pixels[:, :-2], out=dx[:, 1:-1])
+    return dy, dx
 
 
 def _closed(steps: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
