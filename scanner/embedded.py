@@ -154,12 +154,15 @@ def _picture_boxes(maps: Maps) -> tuple[Box | None, list[Box]]:
         (largest, False, True),
         (smallest[framed[smallest]], True, True),
     )
+    held: dict[tuple[int, bool, bool], bool] = {}  # a box tried again as before holds as before
     for order, margins, exempt in passes:
         for index in order.tolist():
             at = int(picked[index])
             this = (int(left.flat[at]), int(top.flat[at]), int(right.flat[at]), int(bottom.flat[at]))
-            sides = [False] * 4 if margins else plain[index].tolist()
-            if _is_picture(maps, this, sides, framed=exempt and bool(framed[index])):
+            key = (index, margins, exempt and bool(framed[index]))
+            if key not in held:
+                held[key] = _is_picture(maps, this, [False] * 4 if margins else plain[index].tolist(), key[2])
+            if held[key]:
                 found.append(this)
                 break
         else:
