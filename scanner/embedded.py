@@ -26,7 +26,7 @@ from PIL import Image
 
 from scanner.glance import worth_a_look
 from scanner.lines import seams
-from scanner.regionmaps import Box, Maps, read_maps, reduced, share
+from scanner.regionmaps import MIN_RUN, Box, Maps, read_maps, reduced, share
 from scanner.snapping import EDGE_COVERAGE, scaled, snapped
 
 WEAK_EDGE = 0.3
@@ -104,11 +104,11 @@ def find_regions(image: Image.Image, limit: int) -> list[Box]:
 
 
 def _candidates(runs: npt.NDArray[np.int16], length: int) -> list[int]:
-    """Both borders and the lines with the longest runs of steps (``runs``: each line's longest), at
-    least a fifth of the side long, each the longest within two lines of it."""
+    """Both borders and the lines with the longest runs of edges (``runs``: each line's longest), at
+    least :data:`scanner.regionmaps.MIN_RUN` of the side long, each the longest within two lines of it."""
     picked: list[int] = []
     for line in np.argsort(-runs, kind="stable").tolist():
-        if runs[line] < MIN_SIDE * length or len(picked) == CANDIDATES:
+        if runs[line] < MIN_RUN * length or len(picked) == CANDIDATES:
             break
         if all(abs(line - other) > 2 for other in picked):
             picked.append(line)

@@ -201,17 +201,17 @@ def _with_image(found: list[Hash], image: Path | IO[bytes], options: HashOptions
 
 
 def _scaling_checked(hashes: list[Hash], image: Image.Image) -> tuple[list[Hash], tuple[str, ...]]:
-    """``hashes`` (of ``image``), their PDQ with quality 0 if halving ``image`` moves it past
-    :data:`SCALE_DRIFT` bits, with a note saying so."""
-    for item in hashes:
-        if item.type == "pdq" and (drift := scale_drift(image, item)) > SCALE_DRIFT:
-            note = (
-                f"PDQ moves {drift} bits when the picture is halved (more than the threshold {SCALE_DRIFT}: "
-                "a fine-grained texture): quality 0 (its variants' too), the import refuses it unless "
-                "allowed and the picture is listed on its other hashes"
-            )
-            return _unusable(hashes), (note,)
-    return hashes, ()
+    """``hashes`` (of ``image``), their PDQ with quality 0 if halving ``image`` moves its own PDQ (the
+    first) past :data:`SCALE_DRIFT` bits, with a note saying so."""
+    own = next((item for item in hashes if item.type == "pdq"), None)
+    if own is None or (drift := scale_drift(image, own)) <= SCALE_DRIFT:
+        return hashes, ()
+    note = (
+        f"PDQ moves {drift} bits when the picture is halved (more than the threshold {SCALE_DRIFT}: "
+        "a fine-grained texture): quality 0 (its variants' too), the import refuses it unless "
+        "allowed and the picture is listed on its other hashes"
+    )
+    return _unusable(hashes), (note,)
 
 
 def _unusable(hashes: list[Hash]) -> list[Hash]:

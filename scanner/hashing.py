@@ -131,8 +131,8 @@ def scale_drift(image: Image.Image, listed: Hash) -> int:
     filter, as the scan's reduced decoding); 0 for an image too small to halve (a side under 128)."""
     if min(image.size) < 128:
         return 0
-    halved = pdq(image.reduce(2))
-    return int(bin(int(listed.hash, 16) ^ int(halved.hash, 16)).count("1"))
+    pdq_type = get_hash_type("pdq")
+    return pdq_type.distance(pdq_type.parse(listed.hash), pdq_type.parse(pdq(image.reduce(2)).hash))
 
 
 def pdq_dihedral(image: Image.Image) -> list[Hash]:

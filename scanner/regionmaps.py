@@ -24,7 +24,8 @@ FLAT = 2
 """Largest change of level two pixels apart on a flat pixel (chrome, a page's background; a photo's
 noise is more)."""
 MIN_RUN = 0.2
-"""A line's longest run of edges is kept (a candidate's) from this share of its length."""
+"""A line's longest run of edges is kept from this share of its length: a candidate side of a box
+(:mod:`scanner.embedded`)."""
 
 
 @dataclass(frozen=True)

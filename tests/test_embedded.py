@@ -18,6 +18,7 @@ from scanner.glance import worth_a_look
 from scanner.hashfile import HashOptions, hash_file
 from scanner.hashing import pdq
 from scanner.loading import load_image
+from scanner.snapping import snapped
 from tests.fixtures.images import letterboxed, photo, save_jpeg, with_border
 from tests.fixtures.screens import CHROMES, Box, collage
 
@@ -310,3 +311,14 @@ def test_a_picture_in_a_bubble_is_hashed_without_the_bubble(
         assert found.regions >= 1
         own = pdq(original).hash
         assert min(distance(item.hash, own) for item in found.hashes if item.type == "pdq") <= 31, seed
+
+
+def test_sides_read_a_line_or_two_off_are_moved_to_the_picture_s_edge() -> None:
+    """The reduced work image puts a side a line or two off the picture's edge (which moved PDQ by tens
+    of bits): each side inside the image moves to the line where the levels step; a side with no
+    straight edge near it, and a side on the image's border, stay."""
+    canvas = Image.new("RGB", (400, 300), (128, 128, 128))
+    canvas.paste(photo(36, (300, 200)), (37, 53))
+    assert snapped(canvas, [(35, 55, 339, 251)], 3) == [(37, 53, 337, 253)]
+    assert snapped(canvas, [(0, 52, 400, 254)], 3) == [(0, 53, 400, 253)]  # on the border: stays
+    assert snapped(canvas, [(10, 53, 337, 253)], 3) == [(10, 53, 337, 253)]  # plain gray around 10
